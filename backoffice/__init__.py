@@ -1,0 +1,89 @@
+"""Talent admission back office: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, ProductionConfig, config_for
+
+
+def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
+    """Build the app from a config class (or its name) plus keyword overrides.
+
+    Nothing here touches the database: the schema is created by migrations only.
+    """
+    config_cls = config if isinstance(config, type) else config_for(config)
+    if issubclass(config_cls, ProductionConfig):
+        config_cls.validate()
+    app = Flask(__name__, instance_path=str(config_cls.INSTANCE_DIR))
+    app.config.from_object(config_cls)
+    app.config.update(overrides)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from backoffice.core import security
+    from backoffice.core.celery import celery_init_app
+    from backoffice.core.db import configure_sqlite, render_migration_item
+    from backoffice.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
+                     render_as_batch=True, compare_type=True,
+                  render_item=render_migration_item)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    security.init_app(app)
+    celery_init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from backoffice import auth, cases, core, notifications, quota
+
+    # Route modules attach their views to the blueprints when imported; importing them here,
+    # not in the packages, keeps model imports free of import cycles.
+    from backoffice.auth import routes as _auth_routes  # noqa: F401
+    from backoffice.cases import routes as _cases_routes  # noqa: F401
+    from backoffice.core import routes as _core_routes  # noqa: F401
+    from backoffice.notifications import routes as _notification_routes  # noqa: F401
+
+    app.register_blueprint(core.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(quota.bp)
+    app.register_blueprint(notifications.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from backoffice.core.errors import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from backoffice.auth.commands import create_user_command
+    from backoffice.demo import seed_demo_command
+
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from backoffice.core.templating import init_app
+
+    init_app(app)

@@ -1,0 +1,669 @@
+"""Schemes, case statuses and the scheme policies, as data.
+
+Each scheme's rules (age limits, excluded nationalities, required documents, stay terms and
+the lifecycle table) are one frozen :class:`SchemePolicy` with an ``effective_from`` date.
+A case is judged by the version in force on its submission date (:func:`policy_for`), and a
+new version is added with :func:`register`: no view, service or template changes. Methods here
+never ask *which* scheme they belong to; every difference between schemes lives in a field.
+
+Pure Python: no Flask, no database. The service that moves a case between statuses (and takes
+a QMAS quota place on approval) lives elsewhere and asks this module what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from backoffice.core.dates import age_on, birthday
+from backoffice.core.identity import country_name
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "POLICIES",
+    "SEED_EFFECTIVE_FROM",
+    "CaseStatus",
+    "GovernmentProgramme",
+    "NoPolicyInForce",
+    "PolicyError",
+    "PolicyRegistry",
+    "Scheme",
+    "SchemePolicy",
+    "SubmissionFacts",
+    "Transition",
+    "TransitionNotAllowed",
+    "UnknownTransition",
+    "policy_for",
+    "register",
+]
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+class PolicyError(Exception):
+    """A scheme rule was asked something it cannot answer; ``str(err)`` is a sentence to show."""
+
+
+class UnknownTransition(PolicyError):
+    """The policy has no transition of that name."""
+
+
+class TransitionNotAllowed(PolicyError):
+    """The policy has no transition between the two statuses asked about."""
+
+
+class NoPolicyInForce(PolicyError):
+    """No version of the scheme's policy was in force on the date asked about."""
+
+
+# --- Vocabulary ---------------------------------------------------------------------------------
+
+
+class Scheme(StrEnum):
+    """The four talent-admission schemes. The value is the code stored on a case."""
+
+    QMAS = "QMAS"
+    GEP_ENT = "GEP_ENT"
+    GEP_PRO = "GEP_PRO"
+    ASSG = "ASSG"
+
+    @property
+    def label(self) -> str:
+        """The scheme's full official name, as the seed page writes it."""
+        return _SCHEME_LABELS[self]
+
+    @property
+    def short_label(self) -> str:
+        """A short name for sentences and table headers ("GEP (Professionals)")."""
+        return _SCHEME_SHORT_LABELS[self]
+
+
+# The en dashes are the official names' own punctuation, hence the RUF001 exemptions.
+_SCHEME_LABELS: dict[Scheme, str] = {
+    Scheme.QMAS: "Quality Migrant Admission Scheme",
+    Scheme.GEP_ENT: "General Employment Policy – Entrepreneur Scheme",  # noqa: RUF001
+    Scheme.GEP_PRO: "General Employment Policy – Professionals",  # noqa: RUF001
+    Scheme.ASSG: (
+        "Admission Scheme for the Second Generation of Chinese Hong Kong Permanent Residents"
+    ),
+}
+_SCHEME_SHORT_LABELS: dict[Scheme, str] = {
+    Scheme.QMAS: "QMAS",
+    Scheme.GEP_ENT: "GEP (Entrepreneurs)",
+    Scheme.GEP_PRO: "GEP (Professionals)",
+    Scheme.ASSG: "ASSG",
+}
+
+
+class CaseStatus(StrEnum):
+    """Where a case is in its lifecycle. The value is what the database stores."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    AWAITING_QUOTA = "awaiting_quota"
+    APPROVED = "approved"
+    VISA_ISSUED = "visa_issued"
+    IN_STAY = "in_stay"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENDED = "extended"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """The status as a caseworker reads it."""
+        return _STATUS_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        """True while the case can still move; False for refused, withdrawn, lapsed, closed."""
+        return self in OPEN_STATUSES
+
+
+_STATUS_LABELS: dict[CaseStatus, str] = {
+    CaseStatus.DRAFT: "Draft",
+    CaseStatus.SUBMITTED: "Submitted",
+    CaseStatus.UNDER_REVIEW: "Under review",
+    CaseStatus.AWAITING_QUOTA: "Awaiting quota",
+    CaseStatus.APPROVED: "Approved",
+    CaseStatus.VISA_ISSUED: "Visa issued",
+    CaseStatus.IN_STAY: "In stay (arrived)",
+    CaseStatus.EXTENSION_REQUESTED: "Extension requested",
+    CaseStatus.EXTENDED: "Extended",
+    CaseStatus.REFUSED: "Refused",
+    CaseStatus.WITHDRAWN: "Withdrawn",
+    CaseStatus.LAPSED: "Lapsed",
+    CaseStatus.CLOSED: "Closed",
+}
+
+# Defined once and reused by queries (work queues, dashboards, "open cases" counts).
+CLOSED_STATUSES: frozenset[CaseStatus] = frozenset(
+    {CaseStatus.REFUSED, CaseStatus.WITHDRAWN, CaseStatus.LAPSED, CaseStatus.CLOSED}
+)
+OPEN_STATUSES: frozenset[CaseStatus] = frozenset(CaseStatus) - CLOSED_STATUSES
+
+
+class GovernmentProgramme(StrEnum):
+    """Government-backed start-up programmes the seed names for GEP (Entrepreneurs).
+
+    An entrepreneur supported by one of them is "favourably considered".
+    """
+
+    STARTMEUPHK_VENTURE = "startmeuphk_venture"
+    HKSTP_INCU_APP = "hkstp_incu_app"
+    HKSTP_INCU_BIO = "hkstp_incu_bio"
+    HKSTP_INCU_TECH = "hkstp_incu_tech"
+    CYBERPORT_INCUBATION = "cyberport_incubation"
+    HKDC_DESIGN_INCUBATION = "hkdc_design_incubation"
+
+    @property
+    def label(self) -> str:
+        """The programme's name with the body that runs it."""
+        return _PROGRAMME_LABELS[self]
+
+
+_PROGRAMME_LABELS: dict[GovernmentProgramme, str] = {
+    GovernmentProgramme.STARTMEUPHK_VENTURE: "InvestHK StartmeupHK Venture Programme",
+    GovernmentProgramme.HKSTP_INCU_APP: "Hong Kong Science and Technology Parks Incu-App",
+    GovernmentProgramme.HKSTP_INCU_BIO: "Hong Kong Science and Technology Parks Incu-Bio",
+    GovernmentProgramme.HKSTP_INCU_TECH: "Hong Kong Science and Technology Parks Incu-Tech",
+    GovernmentProgramme.CYBERPORT_INCUBATION: "Cyberport Incubation Programme",
+    GovernmentProgramme.HKDC_DESIGN_INCUBATION: (
+        "Hong Kong Design Centre Design Incubation Programme"
+    ),
+}
+
+
+# --- Transitions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One named move in a scheme's lifecycle: from any of ``sources`` to ``target``.
+
+    ``needs_reason`` means the service must refuse the move without a reason in words
+    (refusals, withdrawals, closures), because the reason is recorded on the case's event and
+    shown to whoever reads the history.
+    """
+
+    name: str
+    label: str
+    sources: frozenset[CaseStatus]
+    target: CaseStatus
+    needs_reason: bool = False
+
+    def applies_from(self, status: CaseStatus | str) -> bool:
+        """True when a case in ``status`` may take this transition."""
+        return status in self.sources
+
+
+def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
+    """Build the lifecycle table (DESIGN §2) shared by the seed policies.
+
+    ``quota_hold`` adds the "awaiting quota" stop between review and approval for a scheme
+    whose approvals take a quota place. It is a parameter, not a scheme check, so any future
+    quota scheme gets the same table.
+    """
+    s = CaseStatus
+    quota_stop = frozenset({s.AWAITING_QUOTA}) if quota_hold else frozenset()
+    table = [
+        Transition("submit", "Submit", frozenset({s.DRAFT}), s.SUBMITTED),
+        Transition("start_review", "Start review", frozenset({s.SUBMITTED}), s.UNDER_REVIEW),
+        Transition("approve", "Approve", frozenset({s.UNDER_REVIEW}) | quota_stop, s.APPROVED),
+        Transition("issue_visa", "Record visa issued", frozenset({s.APPROVED}), s.VISA_ISSUED),
+        Transition("record_arrival", "Record arrival", frozenset({s.VISA_ISSUED}), s.IN_STAY),
+        # Extended → extension requested again: each extension is applied for in turn.
+        Transition(
+            "request_extension",
+            "Request extension of stay",
+            frozenset({s.IN_STAY, s.EXTENDED}),
+            s.EXTENSION_REQUESTED,
+        ),
+        Transition(
+            "grant_extension", "Grant extension", frozenset({s.EXTENSION_REQUESTED}), s.EXTENDED
+        ),
+        # A refused extension leaves the current stay running to its end (then it lapses);
+        # it is a refusal, so the applicant is owed the reason.
+        Transition(
+            "refuse_extension",
+            "Refuse extension",
+            frozenset({s.EXTENSION_REQUESTED}),
+            s.IN_STAY,
+            needs_reason=True,
+        ),
+        Transition(
+            "refuse",
+            "Refuse",
+            frozenset({s.SUBMITTED, s.UNDER_REVIEW}) | quota_stop,
+            s.REFUSED,
+            needs_reason=True,
+        ),
+        # Once the applicant has arrived the case ends by closing or lapsing, not withdrawal.
+        Transition(
+            "withdraw",
+            "Withdraw",
+            frozenset({s.DRAFT, s.SUBMITTED, s.UNDER_REVIEW, s.APPROVED, s.VISA_ISSUED})
+            | quota_stop,
+            s.WITHDRAWN,
+            needs_reason=True,
+        ),
+        # Approved / visa issued: the approval was not taken up in time.
+        # In stay / extension requested / extended: the stay expired without extension.
+        # Recorded by the deadline sweep as well as by hand, so the dates are the reason.
+        Transition(
+            "lapse",
+            "Record lapse",
+            frozenset({s.APPROVED, s.VISA_ISSUED, s.IN_STAY, s.EXTENSION_REQUESTED, s.EXTENDED}),
+            s.LAPSED,
+        ),
+        Transition(
+            "close", "Close", frozenset({s.IN_STAY, s.EXTENDED}), s.CLOSED, needs_reason=True
+        ),
+    ]
+    if quota_hold:
+        table.insert(
+            2,
+            Transition(
+                "hold_for_quota",
+                "Hold for quota",
+                frozenset({s.UNDER_REVIEW}),
+                s.AWAITING_QUOTA,
+            ),
+        )
+    return tuple(table)
+
+
+# --- Submission facts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmissionFacts:
+    """What the caller knows about an application when it asks whether it may be submitted.
+
+    Every field may be left empty; :meth:`SchemePolicy.check_submission` says in words which
+    missing ones the scheme needs. ``nationality`` is an ISO 3166-1 alpha-2 code.
+    """
+
+    date_of_birth: date | None = None
+    nationality: str | None = None
+    business_plan: str | None = None
+    programme: GovernmentProgramme | None = None
+    job_employer: str | None = None
+    job_post: str | None = None
+    job_salary: Decimal | int | None = None
+    job_relevance: str | None = None  # relevance to the applicant's qualifications/experience
+    job_local_unavailability: str | None = None  # why it cannot readily be filled locally
+    has_hk_parent: bool = False  # a parent who is a Chinese Hong Kong permanent resident
+    emigrated_overseas: bool = False
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip()
+
+
+# --- Policy -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchemePolicy:
+    """One version of a scheme's rules, in force from ``effective_from``.
+
+    Fields are the rules; methods only read them. To change a rule, register a new version
+    (``dataclasses.replace(old, version=..., effective_from=..., <field>=...)``); cases keep the
+    values of the version they were judged by.
+
+    Stay lengths are in calendar months (see ``backoffice.core.dates.add_months``); the
+    extension window opens ``extension_window_days`` before the stay ends.
+    """
+
+    scheme: Scheme
+    version: str
+    effective_from: date
+    has_quota: bool = False
+    min_age: int | None = None
+    max_age: int | None = None  # inclusive: ASSG's 40 allows the day before the 41st birthday
+    excluded_nationalities: frozenset[str] = frozenset()
+    requires_business_plan: bool = False
+    # Programmes whose support earns "favourable consideration" (GEP Entrepreneurs).
+    favourable_programmes: frozenset[GovernmentProgramme] = frozenset()
+    requires_job_offer: bool = False
+    requires_hk_parent_and_emigration: bool = False
+    initial_stay_months: int = 24
+    extension_months: int = 24
+    extension_window_days: int = 28
+    job_offer_needed_to_extend: bool = False
+    transitions: tuple[Transition, ...] = ()
+    _by_name: Mapping[str, Transition] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        # Validate once, at definition time, so a bad policy fails at import or in the test
+        # that registers it, never halfway through a caseworker's request.
+        problems = []
+        if isinstance(self.effective_from, datetime):
+            problems.append("effective_from must be a date, not a datetime")
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            problems.append(f"min_age {self.min_age} is above max_age {self.max_age}")
+        bad_codes = sorted(c for c in self.excluded_nationalities if len(c) != 2 or not c.isupper())
+        if bad_codes:
+            problems.append(f"excluded nationalities must be upper-case alpha-2: {bad_codes}")
+        for name in ("initial_stay_months", "extension_months", "extension_window_days"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be positive")
+        by_name: dict[str, Transition] = {}
+        for t in self.transitions:
+            if t.name in by_name:
+                problems.append(f"transition {t.name!r} is defined twice")
+            by_name[t.name] = t
+        if problems:
+            raise PolicyError(
+                f"The {self.scheme} policy version {self.version} is invalid: "
+                + "; ".join(problems)
+                + "."
+            )
+        object.__setattr__(self, "_by_name", by_name)
+
+    # -- lifecycle --
+
+    def transition(self, name: str) -> Transition:
+        """Return the transition called ``name``; raise :class:`UnknownTransition` if none."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(self._by_name)
+            raise UnknownTransition(
+                f"{self.scheme.short_label} has no step called {name!r}; the steps are: {known}."
+            ) from None
+
+    def transitions_from(self, status: CaseStatus | str) -> list[Transition]:
+        """Return the transitions a case in ``status`` may take, in table order.
+
+        A closed status gives an empty list: refused, withdrawn, lapsed and closed are final.
+        """
+        return [t for t in self.transitions if t.applies_from(status)]
+
+    def allows(self, from_status: CaseStatus | str, to_status: CaseStatus | str) -> bool:
+        """True when some transition moves a case from ``from_status`` to ``to_status``."""
+        return any(t.target == to_status for t in self.transitions_from(from_status))
+
+    def transition_to(
+        self, from_status: CaseStatus | str, to_status: CaseStatus | str
+    ) -> Transition:
+        """Return the transition from ``from_status`` to ``to_status``.
+
+        For a service that is told the target status rather than the step name. Raises
+        :class:`TransitionNotAllowed` with the reason in words when there is none.
+        """
+        for t in self.transitions_from(from_status):
+            if t.target == to_status:
+                return t
+        raise TransitionNotAllowed(
+            f"A {self.scheme.short_label} case cannot go from "
+            f"{_status_label(from_status)} to {_status_label(to_status)}."
+        )
+
+    def statuses(self) -> frozenset[CaseStatus]:
+        """Every status this policy's lifecycle can reach or leave (for filters and charts)."""
+        found: set[CaseStatus] = set()
+        for t in self.transitions:
+            found |= t.sources
+            found.add(t.target)
+        return frozenset(found)
+
+    # -- eligibility --
+
+    def favourable_consideration(self, facts: SubmissionFacts) -> bool:
+        """True when the application is backed by a programme this policy favours."""
+        return facts.programme is not None and facts.programme in self.favourable_programmes
+
+    def check_submission(self, facts: SubmissionFacts, on: date) -> list[str]:
+        """Return every reason the application cannot be submitted on ``on``; [] = eligible.
+
+        ``on`` is the Hong Kong submission date. Each reason is a full sentence for the
+        caseworker. Checks run in a fixed order (age, nationality, business plan, job offer,
+        family background) so the list reads the same way every time. Raises
+        :class:`PolicyError` if this version was not yet in force on ``on``: the caller should
+        have picked the version with :func:`policy_for`.
+        """
+        if isinstance(on, datetime):
+            raise TypeError("check_submission takes the Hong Kong date, e.g. hk_today().")
+        if on < self.effective_from:
+            raise PolicyError(
+                f"{self.scheme.short_label} policy version {self.version} starts on "
+                f"{self.effective_from.isoformat()}, after the submission date {on.isoformat()}."
+            )
+        reasons: list[str] = []
+        reasons.extend(self._age_reasons(facts.date_of_birth, on))
+        reasons.extend(self._nationality_reasons(facts.nationality))
+        if self.requires_business_plan and _blank(facts.business_plan):
+            reasons.append(f"A business plan is required for the {self.scheme.label}.")
+        if self.requires_job_offer:
+            reasons.extend(self._job_offer_reasons(facts))
+        if self.requires_hk_parent_and_emigration:
+            if not facts.has_hk_parent:
+                reasons.append(
+                    f"{self.scheme.short_label} requires a parent who is a Chinese Hong Kong "
+                    "permanent resident."
+                )
+            if not facts.emigrated_overseas:
+                reasons.append(
+                    f"{self.scheme.short_label} requires the applicant to have emigrated overseas."
+                )
+        return reasons
+
+    def _age_requirement(self) -> str:
+        if self.min_age is not None and self.max_age is not None:
+            return f"{self.min_age} to {self.max_age}"
+        if self.min_age is not None:
+            return f"{self.min_age} or over"
+        return f"{self.max_age} or under"
+
+    def _age_reasons(self, dob: date | None, on: date) -> list[str]:
+        if self.min_age is None and self.max_age is None:
+            return []
+        name = self.scheme.short_label
+        if dob is None:
+            return [
+                f"The applicant's date of birth is missing; {name} requires "
+                f"{self._age_requirement()}."
+            ]
+        if dob > on:
+            return [
+                f"The date of birth {dob.isoformat()} is after the submission date "
+                f"{on.isoformat()}."
+            ]
+        age = age_on(dob, on)
+        too_young = self.min_age is not None and age < self.min_age
+        too_old = self.max_age is not None and age > self.max_age
+        if not (too_young or too_old):
+            return []
+        if self.min_age is not None and self.max_age is not None:
+            # A bounded range is stated as a range, with the birthday that crossed (or will
+            # cross) the line, so the caseworker can see how near the applicant is.
+            prefix = f"{name} applicants must be {self._age_requirement()} on the submission date"
+            if too_old:
+                crossed = birthday(dob, self.max_age + 1)
+                return [f"{prefix}; the applicant turned {self.max_age + 1} on {crossed}."]
+            due = birthday(dob, self.min_age)
+            return [f"{prefix}; the applicant is {age} and turns {self.min_age} on {due}."]
+        return [
+            f"The applicant is {age} on {on.isoformat()}; {name} requires "
+            f"{self._age_requirement()}."
+        ]
+
+    def _nationality_reasons(self, nationality: str | None) -> list[str]:
+        if not self.excluded_nationalities:
+            return []
+        if _blank(nationality):
+            return [
+                f"The applicant's nationality is missing; it decides whether they may apply "
+                f"under the {self.scheme.label}."
+            ]
+        code = nationality.strip().upper()  # type: ignore[union-attr]  # checked by _blank
+        if code not in self.excluded_nationalities:
+            return []
+        return [
+            f"Nationals of {country_name(code)} ({code}) cannot apply under the "
+            f"{self.scheme.label} (policy of {self.effective_from.isoformat()})."
+        ]
+
+    def _job_offer_reasons(self, facts: SubmissionFacts) -> list[str]:
+        missing = [
+            label
+            for label, blank in (
+                ("employer", _blank(facts.job_employer)),
+                ("post", _blank(facts.job_post)),
+                ("salary", facts.job_salary is None),
+                ("relevance to qualifications or experience", _blank(facts.job_relevance)),
+                (
+                    "why it cannot readily be filled locally",
+                    _blank(facts.job_local_unavailability),
+                ),
+            )
+            if blank
+        ]
+        reasons = []
+        if missing:
+            reasons.append(
+                f"{self.scheme.short_label} requires a confirmed job offer; missing: "
+                + ", ".join(missing)
+                + "."
+            )
+        if facts.job_salary is not None and facts.job_salary <= 0:
+            reasons.append("The offered salary must be more than zero.")
+        return reasons
+
+
+def _status_label(status: CaseStatus | str) -> str:
+    try:
+        return CaseStatus(status).label.lower()
+    except ValueError:
+        return repr(status)
+
+
+# --- Registry -----------------------------------------------------------------------------------
+
+# A registry maps a scheme to its versions, oldest first. Values are tuples, so
+# ``dict(POLICIES)`` is an independent copy a test can register into.
+PolicyRegistry = MutableMapping[Scheme, tuple[SchemePolicy, ...]]
+
+
+def register(policy: SchemePolicy, registry: PolicyRegistry) -> None:
+    """Add ``policy`` as a version of its scheme in ``registry`` (in place).
+
+    Raises :class:`PolicyError` if the scheme already has a version with the same
+    ``effective_from`` or the same ``version`` label: two versions in force from the same day
+    would make the choice of rules for a case ambiguous.
+    """
+    existing = registry.get(policy.scheme, ())
+    for other in existing:
+        if other.effective_from == policy.effective_from or other.version == policy.version:
+            raise PolicyError(
+                f"{policy.scheme.short_label} already has policy version {other.version} "
+                f"in force from {other.effective_from.isoformat()}."
+            )
+    registry[policy.scheme] = tuple(sorted((*existing, policy), key=lambda p: p.effective_from))
+
+
+def policy_for(
+    scheme: Scheme | str, on: date, registry: Mapping[Scheme, Iterable[SchemePolicy]] | None = None
+) -> SchemePolicy:
+    """Return the version of ``scheme``'s policy in force on ``on`` (a Hong Kong date).
+
+    That is the version with the latest ``effective_from`` not after ``on``. ``registry``
+    defaults to :data:`POLICIES`. Raises :class:`PolicyError` (in words) for an unknown scheme
+    code and :class:`NoPolicyInForce` when no version had started by ``on``.
+    """
+    if isinstance(on, datetime):
+        raise TypeError("policy_for takes the Hong Kong date, e.g. hk_today().")
+    try:
+        scheme = Scheme(scheme)
+    except ValueError:
+        raise PolicyError(f"There is no scheme with the code {scheme!r}.") from None
+    versions = list((POLICIES if registry is None else registry).get(scheme, ()))
+    in_force = [p for p in versions if p.effective_from <= on]
+    if not in_force:
+        if versions:
+            earliest = min(p.effective_from for p in versions)
+            raise NoPolicyInForce(
+                f"No {scheme.short_label} policy was in force on {on.isoformat()}; the earliest "
+                f"version starts on {earliest.isoformat()}."
+            )
+        raise NoPolicyInForce(f"No {scheme.short_label} policy has been defined.")
+    return max(in_force, key=lambda p: p.effective_from)
+
+
+# --- The seed's policies ------------------------------------------------------------------------
+
+# The seed page carries no dates. 28 June 2006 (the launch of QMAS, the oldest of the four
+# schemes as they are described there) is taken as the baseline from which the seed's rules are
+# in force for every scheme, so any realistic submission date finds a version.
+SEED_EFFECTIVE_FROM = date(2006, 6, 28)
+_SEED_VERSION = "2006-06-28"
+
+_QMAS = SchemePolicy(
+    scheme=Scheme.QMAS,
+    version=_SEED_VERSION,
+    effective_from=SEED_EFFECTIVE_FROM,
+    has_quota=True,
+    min_age=18,
+    # Seed: "allowed to stay for initially 12 months and can extend their stay after securing
+    # a job offer in the first year".
+    initial_stay_months=12,
+    job_offer_needed_to_extend=True,
+    transitions=_lifecycle(quota_hold=True),
+)
+
+_GEP_ENT = SchemePolicy(
+    scheme=Scheme.GEP_ENT,
+    version=_SEED_VERSION,
+    effective_from=SEED_EFFECTIVE_FROM,
+    # Seed: "this entry arrangement does not apply to nationals of Laos and Vietnam".
+    excluded_nationalities=frozenset({"LA", "VN"}),
+    requires_business_plan=True,
+    favourable_programmes=frozenset(GovernmentProgramme),
+    # The seed gives no stay length for the GEP schemes; 24 months is the assumed default
+    # (Hong Kong's usual initial GEP stay) until a dated version says otherwise.
+    initial_stay_months=24,
+    transitions=_lifecycle(quota_hold=False),
+)
+
+_GEP_PRO = dataclasses.replace(
+    _GEP_ENT,
+    scheme=Scheme.GEP_PRO,
+    excluded_nationalities=frozenset(),
+    requires_business_plan=False,
+    favourable_programmes=frozenset(),
+    # Seed: "a confirmed offer of employment relevant to his academic qualifications or work
+    # experience that cannot be readily taken up by the local work force".
+    requires_job_offer=True,
+)
+
+_ASSG = SchemePolicy(
+    scheme=Scheme.ASSG,
+    version=_SEED_VERSION,
+    effective_from=SEED_EFFECTIVE_FROM,
+    # Seed: "aged 18 - 40", read inclusively; "no quota"; "not required to have secured an
+    # offer of employment before entry" (so none is demanded to extend either).
+    min_age=18,
+    max_age=40,
+    requires_hk_parent_and_emigration=True,
+    # Not in the seed: 24 months assumed, as for the GEP schemes.
+    initial_stay_months=24,
+    transitions=_lifecycle(quota_hold=False),
+)
+
+POLICIES: dict[Scheme, tuple[SchemePolicy, ...]] = {}
+for _policy in (_QMAS, _GEP_ENT, _GEP_PRO, _ASSG):
+    register(_policy, POLICIES)
+del _policy

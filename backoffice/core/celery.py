@@ -1,0 +1,35 @@
+"""Celery wired the Flask way: every task runs inside the app context (pallets/flask
+examples/celery)."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app from ``app.config["CELERY"]`` and store it on the Flask app."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.beat_schedule = beat_schedule()
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    # Import the task modules so the worker registers them.
+    celery_app.conf.imports = ("backoffice.notifications.tasks",)
+    return celery_app
+
+
+def beat_schedule() -> dict:
+    """Every periodic task, declared here in one place next to its period."""
+    return {
+        "worker-heartbeat": {
+            "task": "backoffice.notifications.tasks.heartbeat",
+            "schedule": 30.0,
+        },
+    }

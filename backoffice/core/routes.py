@@ -1,0 +1,62 @@
+"""The start page and the role-dependent navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
+
+from backoffice.auth.models import Permission
+from backoffice.core import bp
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    permission: Permission
+
+
+# The whole menu in one place; each user sees the items their role permits.
+NAVIGATION = [
+    NavItem("Cases", "cases.index", Permission.WORK_CASES),
+    NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE),
+    NavItem("Users", "auth.users", Permission.MANAGE_USERS),
+    NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS),
+]
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    active: bool
+
+
+def nav_items() -> list[NavLink]:
+    if not current_user.is_authenticated:
+        return []
+    links = []
+    for item in NAVIGATION:
+        if item.endpoint in current_app.view_functions and current_user.can(item.permission):
+            blueprint_prefix = item.endpoint.rsplit(".", 1)[0] + "."
+            active = request.endpoint == item.endpoint or ((
+                request.endpoint or "").startswith(blueprint_prefix) and item.endpoint.endswith(
+                ".index"))
+            links.append(NavLink(item.label, url_for(item.endpoint), active))
+    return links
+
+
+@bp.app_context_processor
+def inject_navigation() -> dict:
+    return {"nav_items": nav_items}
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.can_work_cases():
+        return redirect(url_for("cases.index"))
+    return redirect(url_for("auth.users"))

@@ -1,0 +1,192 @@
+"""Settings for every environment, read from environment variables.
+
+With no environment variables at all the system runs on embedded defaults: a SQLite file,
+Celery on the filesystem transport and email written as ``.eml`` files, all under
+``instance/``. Setting ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY`` and the ``SMTP_*``
+variables switches to the real services. ``ProductionConfig`` refuses to start without a real
+secret key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """Raised when a configuration cannot be used safely."""
+
+
+def database_url(raw: str | None) -> str:
+    """Return a SQLAlchemy URL, choosing psycopg 3 for plain ``postgresql://`` URLs."""
+    if not raw:
+        return f"sqlite:///{INSTANCE_DIR / 'backoffice.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
+    """Celery settings: Redis when configured, otherwise the embedded filesystem broker."""
+    common = {
+        # Reminders are rows in the database; a task that dies is simply redone by the next
+        # sweep, so late acknowledgement costs nothing and loses nothing (DESIGN §5).
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_ignore_result": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "timezone": "Asia/Hong_Kong",
+        "enable_utc": True,
+    }
+    if redis_url:
+        return common | {
+            "broker_url": redis_url,
+            "result_backend": redis_url,
+            # Longer than any task may run, so a slow task is not delivered twice.
+            "broker_transport_options": {"visibility_timeout": 3600},
+            "result_backend_transport_options": {"visibility_timeout": 3600},
+            # A web request must not hang when Redis is down: fail fast, the sweep recovers.
+            "broker_connection_timeout": 2,
+            "redis_socket_connect_timeout": 2,
+            "redis_socket_timeout": 5,
+        }
+    broker_dir = instance_dir / "broker"
+    return common | {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(broker_dir / "out"),
+            "data_folder_out": str(broker_dir / "out"),
+            "processed_folder": str(broker_dir / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        },
+        "result_backend": None,
+        "beat_schedule_filename": str(instance_dir / "celerybeat-schedule"),
+    }
+
+
+class Config:
+    """Embedded defaults shared by every environment."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+    INSTANCE_DIR = INSTANCE_DIR
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or ""
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    CELERY = celery_settings(REDIS_URL, INSTANCE_DIR)
+
+    # Mail: SMTP when SMTP_HOST is set, otherwise .eml files a newcomer can open.
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Talent Admission Back Office <no-reply@localhost>")
+    MAIL_OUTBOX_DIR = Path(os.environ.get("MAIL_OUTBOX_DIR", INSTANCE_DIR / "mail"))
+
+    # Sessions: a short idle lifetime refreshed on each request, and an absolute one
+    # checked against the sign-in time stored in the session.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", 30)))
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12)))
+    SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(hours=12)
+
+    # Sign-in throttling (DESIGN §5: Flask-Login does none).
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT = timedelta(minutes=15)
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+    PREFERRED_URL_SCHEME = "http"
+    HSTS = False
+
+
+class DevelopmentConfig(Config):
+    """The embedded run (`make run`): safe to start with no environment at all."""
+
+    ENV_NAME = "development"
+    # A random key per start is safer than a fixed fallback; sessions simply end on restart.
+    # The run script exports one key for web and worker so both agree.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+
+
+class TestingConfig(Config):
+    """Used by the test suite; the database URL is chosen by the fixtures."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-secret-key-not-for-production"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SERVER_NAME = "localhost"
+
+
+class ProductionConfig(Config):
+    """Real services. Refuses to start with a missing or weak secret key."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    HSTS = True
+
+    @classmethod
+    def validate(cls) -> None:
+        """Fail loudly before serving anything if a setting would be unsafe."""
+        key = os.environ.get("SECRET_KEY", "")
+        if len(key) < 32:
+            raise ConfigError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in "
+                "production (for example the output of "
+                "python -c 'import secrets; print(secrets.token_hex(32))'). "
+                "Without it anyone could forge a session cookie."
+            )
+        cls.SECRET_KEY = key
+        if not os.environ.get("DATABASE_URL"):
+            raise ConfigError("DATABASE_URL must point at PostgreSQL in production.")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The config class named by ``name`` or the ``BACKOFFICE_ENV`` variable."""
+    name = (name or os.environ.get("BACKOFFICE_ENV") or "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown BACKOFFICE_ENV {name!r}; use one of {', '.join(CONFIGS)}."
+        ) from None
