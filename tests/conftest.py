@@ -62,10 +62,9 @@ def postgres_database() -> Iterator[str]:
 
 
 def build_app(uri: str, instance_dir: Path, **overrides) -> Flask:
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=uri, INSTANCE_DIR=instance_dir,
-                     MAIL_OUTBOX_DIR=instance_dir / "mail",
-                     CELERY=celery_settings(None, instance_dir), **overrides)
-    return app
+    settings = {"INSTANCE_DIR": instance_dir, "MAIL_OUTBOX_DIR": instance_dir / "mail",
+                "CELERY": celery_settings(None, instance_dir)}
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=uri, **(settings | overrides))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

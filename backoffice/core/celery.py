@@ -3,6 +3,8 @@ examples/celery)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from celery import Celery, Task
 from flask import Flask
 
@@ -17,6 +19,7 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
+    _ensure_broker_folders(app.config["CELERY"])
     celery_app.conf.beat_schedule = beat_schedule()
     celery_app.set_default()
     app.extensions["celery"] = celery_app
@@ -33,3 +36,13 @@ def beat_schedule() -> dict:
             "schedule": 30.0,
         },
     }
+
+
+def _ensure_broker_folders(settings: dict) -> None:
+    """The embedded filesystem broker fails when its folders are missing; make them."""
+    if not str(settings.get("broker_url", "")).startswith("filesystem://"):
+        return
+    options = settings.get("broker_transport_options", {})
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
