@@ -71,6 +71,7 @@ def celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
             "data_folder_in": str(broker_dir / "out"),
             "data_folder_out": str(broker_dir / "out"),
             "processed_folder": str(broker_dir / "processed"),
+            "control_folder": str(broker_dir / "control"),
             "store_processed": False,
             "polling_interval": 0.1,
         },

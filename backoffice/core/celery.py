@@ -43,6 +43,6 @@ def _ensure_broker_folders(settings: dict) -> None:
     if not str(settings.get("broker_url", "")).startswith("filesystem://"):
         return
     options = settings.get("broker_transport_options", {})
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)

@@ -40,11 +40,8 @@ def nav_items() -> list[NavLink]:
     links = []
     for item in NAVIGATION:
         if item.endpoint in current_app.view_functions and current_user.can(item.permission):
-            blueprint_prefix = item.endpoint.rsplit(".", 1)[0] + "."
-            active = request.endpoint == item.endpoint or ((
-                request.endpoint or "").startswith(blueprint_prefix) and item.endpoint.endswith(
-                ".index"))
-            links.append(NavLink(item.label, url_for(item.endpoint), active))
+            url = url_for(item.endpoint)
+            links.append(NavLink(item.label, url, request.path.startswith(url)))
     return links
 
 
