@@ -22,6 +22,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
 
     register_extensions(app)
+    register_models()
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -50,6 +51,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
     security.init_app(app)
     celery_init_app(app)
+
+
+def register_models() -> None:
+    """Import every feature's models so the metadata (and so Alembic) sees all tables."""
+    from backoffice.auth import models as _auth_models  # noqa: F401
+    from backoffice.cases import models as _case_models  # noqa: F401
+    from backoffice.notifications import models as _notification_models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:

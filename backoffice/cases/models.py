@@ -1,0 +1,273 @@
+"""Applicants, cases, dependants and the append-only case history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.auth.models import User
+from backoffice.cases.schemes import CLOSED_STATUSES, CaseStatus, GovernmentProgramme, Scheme
+from backoffice.core.dates import utcnow
+from backoffice.core.db import UTCDateTime, enum_column
+from backoffice.core.identity import country_name, mask_hkid, mask_passport
+from backoffice.extensions import db
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in sorted(values))})"
+
+
+# Statuses at or past each stage, for the CHECK constraints that tie a status to its dates.
+_PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.APPROVED,
+                CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED,
+                CaseStatus.EXTENDED}
+_PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
+                  CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
+
+
+class IdentityMixin:
+    """The identity data an applicant and a dependant both carry (DESIGN §2)."""
+
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_names: Mapped[str] = mapped_column(String(150))
+    chinese_name: Mapped[str | None] = mapped_column(String(50))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    nationality: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    passport_number: Mapped[str] = mapped_column(String(20))
+    hkid: Mapped[str | None] = mapped_column(String(12))  # canonical "A123456(3)"
+
+    @property
+    def full_name(self) -> str:
+        name = f"{self.family_name.upper()}, {self.given_names}"
+        return f"{name} ({self.chinese_name})" if self.chinese_name else name
+
+    @property
+    def nationality_name(self) -> str:
+        return country_name(self.nationality)
+
+    @property
+    def masked_passport(self) -> str:
+        return mask_passport(self.passport_number)
+
+    @property
+    def masked_hkid(self) -> str:
+        return mask_hkid(self.hkid) if self.hkid else ""
+
+
+def search_text(family_name: str, given_names: str, chinese_name: str | None) -> str:
+    """The lower-cased name text that name search matches against (Latin and Chinese)."""
+    return " ".join(p for p in (family_name, given_names, chinese_name or "") if p).lower()
+
+
+class Applicant(IdentityMixin, db.Model):
+    __tablename__ = "applicants"
+    __table_args__ = (
+        Index("ix_applicants_passport_number", "passport_number"),
+        Index("ix_applicants_hkid", "hkid"),
+        Index("ix_applicants_nationality", "nationality"),
+        # Partial, case-insensitive name search at a million rows needs a trigram index on
+        # PostgreSQL (pg_trgm, created by the migration); elsewhere it is a plain index.
+        Index("ix_applicants_name_search_trgm", "name_search", postgresql_using="gin",
+              postgresql_ops={"name_search": "gin_trgm_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    # The applicant agreed to be emailed deadline reminders.
+    email_consent: Mapped[bool] = mapped_column(default=False)
+    # Lower-cased names, kept by the service that writes the names; name search reads it.
+    name_search: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("reference"),
+        Index("ix_cases_scheme_status_id", "scheme", "status", "id"),
+        Index("ix_cases_status_id", "status", "id"),
+        Index("ix_cases_assignee_id_status_id", "assignee_id", "status", "id"),
+        Index("ix_cases_submitted_on_id", "submitted_on", "id"),
+        Index("ix_cases_applicant_id", "applicant_id"),
+        CheckConstraint("status = 'draft' OR policy_version IS NOT NULL",
+                        name="submitted_has_policy"),
+        CheckConstraint(f"NOT ({_in('status', _PAST_REVIEW)}) OR review_started_at IS NOT NULL",
+                        name="reviewed_has_date"),
+        CheckConstraint(f"NOT ({_in('status', _PAST_APPROVAL)}) OR approved_on IS NOT NULL",
+                        name="approved_has_date"),
+        CheckConstraint("status <> 'refused' OR refused_at IS NOT NULL", name="refused_has_date"),
+        CheckConstraint("status <> 'withdrawn' OR withdrawn_at IS NOT NULL",
+                        name="withdrawn_has_date"),
+        CheckConstraint(f"NOT ({_in('status', CLOSED_STATUSES)}) OR ended_at IS NOT NULL",
+                        name="ended_has_date"),
+        CheckConstraint("job_salary IS NULL OR job_salary >= 0", name="salary_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Human reference, e.g. QMAS-2026-000042: scheme, year of creation, per-scheme-year number.
+    reference: Mapped[str] = mapped_column(String(24))
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"))
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus, "status"),
+                                               default=CaseStatus.DRAFT)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    # The date the application was received (Hong Kong date). Every eligibility rule and the
+    # policy version are judged on it.
+    submitted_on: Mapped[date] = mapped_column(Date)
+    # The policy version the case was submitted under; it keeps these values for life.
+    policy_version: Mapped[str | None] = mapped_column(String(40))
+    favourable_consideration: Mapped[bool] = mapped_column(default=False)
+
+    # Scheme-specific facts; which ones are required is the policy's business.
+    business_plan: Mapped[str | None] = mapped_column(Text)
+    programme: Mapped[GovernmentProgramme | None] = mapped_column(
+        enum_column(GovernmentProgramme, "programme"))
+    job_employer: Mapped[str | None] = mapped_column(String(200))
+    job_post: Mapped[str | None] = mapped_column(String(200))
+    job_salary: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # HKD per month
+    job_relevance: Mapped[str | None] = mapped_column(Text)
+    job_local_unavailability: Mapped[str | None] = mapped_column(Text)
+    has_hk_parent: Mapped[bool] = mapped_column(default=False)
+    emigrated_overseas: Mapped[bool] = mapped_column(default=False)
+
+    # Stage stamps, set by the transition service only.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_on: Mapped[date | None] = mapped_column(Date)  # HK date: the quota year
+    visa_issued_on: Mapped[date | None] = mapped_column(Date)
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking: bumped on every UPDATE; forms carry it (DESIGN §5).
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+    applicant: Mapped[Applicant] = relationship(lazy="joined", innerjoin=True)
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    dependants: Mapped[list[Dependant]] = relationship(
+        back_populates="case", order_by="Dependant.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference} {self.status}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+    @property
+    def active_dependants(self) -> list[Dependant]:
+        return [d for d in self.dependants if d.removed_at is None]
+
+    # Permissions read like English; views call these, services enforce them too.
+    def can_view(self, user: User) -> bool:
+        return user.can_work_cases()
+
+    def can_act(self, user: User) -> bool:
+        """Change the case: its assignee, or any supervisor."""
+        return user.can_supervise() or (user.can_work_cases() and self.assignee_id == user.id)
+
+    def can_take(self, user: User) -> bool:
+        return user.can_work_cases() and self.assignee_id is None and self.is_open
+
+    def can_reassign(self, user: User) -> bool:
+        return user.can_supervise()
+
+
+class Relationship(StrEnum):
+    SPOUSE = "spouse"
+    CHILD = "child"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Dependant(IdentityMixin, db.Model):
+    """A spouse or child on a principal's case. Removal is recorded, never deleted."""
+
+    __tablename__ = "dependants"
+    __table_args__ = (
+        # At most one current spouse per case, whatever the concurrency.
+        Index("uq_dependants_one_spouse", "case_id", unique=True,
+              sqlite_where=text("relation = 'spouse' AND removed_at IS NULL"),
+              postgresql_where=text("relation = 'spouse' AND removed_at IS NULL")),
+        Index("ix_dependants_case_id", "case_id"),
+        CheckConstraint("relation = 'child' OR married IS NULL", name="married_only_child"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    relation: Mapped[Relationship] = mapped_column(enum_column(Relationship, "relation"))
+    married: Mapped[bool | None] = mapped_column()  # children only
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removal_reason: Mapped[str | None] = mapped_column(String(500))
+
+    case: Mapped[Case] = relationship(back_populates="dependants")
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    TRANSITION = "transition"
+    ASSIGNED = "assigned"
+    DEPENDANT_ADDED = "dependant_added"
+    DEPENDANT_REMOVED = "dependant_removed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class CaseEvent(db.Model):
+    """Append-only history of a case: who did what, when, from which status to which, why."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind, "event_kind"))
+    transition: Mapped[str | None] = mapped_column(String(40))
+    from_status: Mapped[CaseStatus | None] = mapped_column(enum_column(CaseStatus, "from_status"))
+    to_status: Mapped[CaseStatus | None] = mapped_column(enum_column(CaseStatus, "to_status"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class ReferenceCounter(db.Model):
+    """The last reference number handed out per scheme and year (incremented atomically)."""
+
+    __tablename__ = "reference_counters"
+
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
