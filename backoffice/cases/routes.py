@@ -1,15 +1,366 @@
-"""Caseworker pages."""
+"""Caseworker pages: queues, search, the case page, forms and lifecycle actions.
+
+Every view: load → authorise → call a service → respond. Rules live in services; a refused
+change comes back as a CaseError whose message is shown on the page it came from.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+import csv
+import io
 
-from backoffice.auth.models import Permission
-from backoffice.cases import bp
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from backoffice.auth.models import Permission, User
+from backoffice.cases import bp, queries, services
+from backoffice.cases.forms import (
+    BulkReassignForm,
+    CaseForm,
+    DependantForm,
+    QueueFilterForm,
+    ReasonForm,
+    ReassignForm,
+    TakeForm,
+)
+from backoffice.cases.models import Case, CaseEvent, Dependant, Relationship
+from backoffice.cases.queries import Filters, Queue
+from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.dates import hk_today
 from backoffice.core.security import permission_required
+from backoffice.extensions import db
+
+_STATUS_COLOURS = {
+    CaseStatus.DRAFT: "secondary", CaseStatus.AWAITING_QUOTA: "warning",
+    CaseStatus.APPROVED: "success", CaseStatus.VISA_ISSUED: "success",
+    CaseStatus.IN_STAY: "primary", CaseStatus.EXTENSION_REQUESTED: "warning",
+    CaseStatus.EXTENDED: "primary", CaseStatus.REFUSED: "danger", CaseStatus.WITHDRAWN: "dark",
+    CaseStatus.LAPSED: "danger", CaseStatus.CLOSED: "dark",
+}
+
+
+@bp.app_template_filter("status_colour")
+def status_colour(status: CaseStatus) -> str:
+    """The Bootstrap colour of a status badge (the label always says the status in words)."""
+    return _STATUS_COLOURS.get(status, "info")
+
+
+def _load_case(case_id: int) -> Case:
+    case = db.session.scalar(
+        select(Case).where(Case.id == case_id)
+        .options(selectinload(Case.dependants), selectinload(Case.assignee)))
+    if case is None:
+        abort(404)
+    if not case.can_view(current_user):
+        abort(403)
+    return case
+
+
+def _saved(message: str, case: Case):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+# --- Queues -------------------------------------------------------------------------------
+
+def _filters(form: QueueFilterForm) -> Filters:
+    if not form.validate():
+        return Filters()
+    return Filters(
+        q=form.q.data, scheme=Scheme(form.scheme.data) if form.scheme.data else None,
+        status=CaseStatus(form.status.data) if form.status.data else None,
+        assignee_id=form.assignee.data, nationality=form.nationality.data or None,
+        submitted_from=form.submitted_from.data, submitted_to=form.submitted_to.data,
+        sort=form.sort.data or "newest")
+
+
+def _queue_or_404(name: str) -> Queue:
+    try:
+        queue = Queue(name)
+    except ValueError:
+        abort(404)
+    if queue.supervisors_only and not current_user.can_supervise():
+        abort(403)
+    return queue
 
 
 @bp.get("/")
 @permission_required(Permission.WORK_CASES)
 def index():
-    return render_template("cases/index.html")
+    return queue_view("mine")
+
+
+@bp.get("/queue/<name>")
+@permission_required(Permission.WORK_CASES)
+def queue_view(name: str):
+    queue = _queue_or_404(name)
+    assignees = services.active_caseworkers() if queue is Queue.ALL else ()
+    form = QueueFilterForm(request.args, assignees=assignees)
+    filters = _filters(form)
+    page = queries.queue_page(queue, current_user, filters, request.args.get("after"))
+    bulk_form = None
+    if queue is Queue.ALL or (current_user.can_supervise() and queue is not Queue.MINE):
+        bulk_form = BulkReassignForm()
+        bulk_form.assignee.choices = [(u.id, u.full_name) for u in
+                                      (assignees or services.active_caseworkers())]
+    query_args = {k: v for k, v in request.args.items() if k != "after" and v}
+    status = 200 if not form.errors else 422
+    return render_template("cases/queue.html", queue=queue, queues=list(Queue), form=form,
+                           page=page, bulk_form=bulk_form, query_args=query_args), status
+
+
+@bp.get("/queue/<name>/export.csv")
+@permission_required(Permission.WORK_CASES)
+def export_csv(name: str):
+    queue = _queue_or_404(name)
+    form = QueueFilterForm(request.args, assignees=services.active_caseworkers())
+    filters = _filters(form)
+    user = current_user._get_current_object()
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in queries.csv_rows(queue, user, filters):
+            writer.writerow(row)
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"cases-{queue.value}-{hk_today().isoformat()}.csv"
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/reassign")
+@permission_required(Permission.SUPERVISE)
+def bulk_reassign():
+    form = BulkReassignForm()
+    caseworkers = services.active_caseworkers()
+    form.assignee.choices = [(u.id, u.full_name) for u in caseworkers]
+    back = request.form.get("back") or url_for("cases.queue_view", name="all")
+    if not back.startswith("/cases/"):
+        back = url_for("cases.queue_view", name="all")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+        return redirect(back)
+    assignee = db.session.get(User, form.assignee.data)
+    try:
+        changed = services.reassign(current_user, queries.cases_by_ids(form.case_ids.data),
+                                    assignee)
+    except services.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(back)
+    db.session.commit()
+    flash(f"{changed} case{'s' if changed != 1 else ''} reassigned to {assignee.full_name}.",
+          "success")
+    return redirect(back)
+
+
+# --- One case -----------------------------------------------------------------------------
+
+def _case_forms(case: Case, **given) -> dict:
+    forms = {
+        "dependant_form": DependantForm(version=case.version, formdata=None),
+        "take_form": TakeForm(version=case.version, formdata=None),
+        "reason_form": ReasonForm(version=case.version, formdata=None),
+        "reassign_form": None,
+    }
+    if case.can_reassign(current_user):
+        form = ReassignForm(version=case.version, assignee=case.assignee_id, formdata=None)
+        form.assignee.choices = [(u.id, u.full_name) for u in services.active_caseworkers()]
+        forms["reassign_form"] = form
+    forms.update(given)
+    return forms
+
+
+def _render_case(case: Case, status: int = 200, error: str | None = None, **forms):
+    events = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id)
+        .options(selectinload(CaseEvent.actor)).order_by(CaseEvent.id.desc())).all()
+    submission_problems = (services.submission_problems(case)
+                           if case.status == CaseStatus.DRAFT else [])
+    return render_template(
+        "cases/show.html", case=case, events=events, error=error,
+        policy=services.policy_of(case),
+        transitions=services.available_transitions(case, current_user),
+        submission_problems=submission_problems, Relationship=Relationship,
+        **_case_forms(case, **forms)), status
+
+
+@bp.get("/<int:case_id>")
+@permission_required(Permission.WORK_CASES)
+def show(case_id: int):
+    return _render_case(_load_case(case_id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.WORK_CASES)
+def create():
+    form = CaseForm()
+    if request.method == "GET":
+        form.submitted_on.data = hk_today()
+    if form.validate_on_submit():
+        try:
+            case = services.create_case(current_user, Scheme(form.scheme.data),
+                                        form.applicant_data(), form.case_facts())
+        except services.CaseError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            return _saved(f"Case {case.reference} created as a draft, assigned to you.", case)
+    return render_template("cases/form.html", form=form, case=None), 200 if not form.errors \
+        else 422
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.WORK_CASES)
+def edit(case_id: int):
+    case = _load_case(case_id)
+    if not case.can_act(current_user):
+        abort(403)
+    if request.method == "GET":
+        form = CaseForm(formdata=None, obj=case, data=_applicant_values(case))
+    else:
+        form = CaseForm()
+    del form.scheme  # chosen once, at creation
+    if form.validate_on_submit():
+        try:
+            changed = services.update_case(current_user, case, form.applicant_data(),
+                                           form.case_facts(), form.version.data or 0)
+        except (services.CaseError, StaleDataError) as exc:
+            db.session.rollback()
+            form.form_errors.append(_message(exc))
+        else:
+            if not changed:
+                flash("Nothing was changed.", "info")
+                return redirect(url_for("cases.show", case_id=case.id))
+            return _saved("Case saved.", case)
+    return render_template("cases/form.html", form=form, case=case), 200 if not form.errors \
+        else 422
+
+
+def _applicant_values(case: Case) -> dict:
+    a = case.applicant
+    values = {name: getattr(a, name) for name in (
+        "family_name", "given_names", "chinese_name", "date_of_birth", "nationality",
+        "passport_number", "hkid", "email", "phone", "email_consent")}
+    values["programme"] = case.programme.value if case.programme else ""
+    return values
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, StaleDataError):
+        return str(services.StaleCase())
+    return str(exc)
+
+
+@bp.post("/<int:case_id>/step/<step>")
+@permission_required(Permission.WORK_CASES)
+def step(case_id: int, step: str):
+    case = _load_case(case_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 422, error=_first_error(form), reason_form=form)
+    try:
+        event = services.transition(case, step, current_user, reason=form.reason.data,
+                                    expected_version=form.version.data)
+    except (services.CaseError, StaleDataError) as exc:
+        db.session.rollback()
+        return _render_case(_load_case(case_id), 422, error=_message(exc), reason_form=form)
+    return _saved(f"{case.reference} is now {event.to_status.label.lower()}.", case)
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        if errors:
+            return errors[0]
+    return "The form could not be read; reload the page and try again."
+
+
+@bp.post("/<int:case_id>/dependants")
+@permission_required(Permission.WORK_CASES)
+def add_dependant(case_id: int):
+    case = _load_case(case_id)
+    form = DependantForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 422, dependant_form=form)
+    try:
+        dependant = services.add_dependant(
+            current_user, case, Relationship(form.relation.data), form.data_for_service(),
+            form.married.data, form.version.data)
+    except (services.CaseError, StaleDataError) as exc:
+        db.session.rollback()
+        form.form_errors.append(_message(exc))
+        return _render_case(_load_case(case_id), 422, dependant_form=form)
+    return _saved(f"{dependant.relation.label} {dependant.full_name} added.", case)
+
+
+@bp.post("/<int:case_id>/dependants/<int:dependant_id>/remove")
+@permission_required(Permission.WORK_CASES)
+def remove_dependant(case_id: int, dependant_id: int):
+    case = _load_case(case_id)
+    dependant = db.session.get(Dependant, dependant_id)
+    if dependant is None or dependant.case_id != case.id:
+        abort(404)
+    form = ReasonForm()
+    try:
+        if not form.validate_on_submit():
+            raise services.CaseError(_first_error(form))
+        services.remove_dependant(current_user, case, dependant, form.reason.data or "",
+                                  form.version.data)
+    except (services.CaseError, StaleDataError) as exc:
+        db.session.rollback()
+        return _render_case(_load_case(case_id), 422, error=_message(exc))
+    return _saved(f"{dependant.full_name} removed from the case.", case)
+
+
+@bp.post("/<int:case_id>/take")
+@permission_required(Permission.WORK_CASES)
+def take(case_id: int):
+    case = _load_case(case_id)
+    form = TakeForm()
+    try:
+        if not form.validate_on_submit():
+            raise services.CaseError(_first_error(form))
+        services.take_case(current_user, case, form.version.data)
+        db.session.flush()
+    except (services.CaseError, StaleDataError) as exc:
+        db.session.rollback()
+        return _render_case(_load_case(case_id), 422, error=_message(exc))
+    return _saved(f"{case.reference} is now assigned to you.", case)
+
+
+@bp.post("/<int:case_id>/reassign")
+@permission_required(Permission.SUPERVISE)
+def reassign(case_id: int):
+    case = _load_case(case_id)
+    form = ReassignForm()
+    form.assignee.choices = [(u.id, u.full_name) for u in services.active_caseworkers()]
+    try:
+        if not form.validate_on_submit():
+            raise services.CaseError(_first_error(form))
+        services.check_version(case, form.version.data)
+        assignee = db.session.get(User, form.assignee.data)
+        services.reassign(current_user, [case], assignee)
+    except (services.CaseError, StaleDataError) as exc:
+        db.session.rollback()
+        return _render_case(_load_case(case_id), 422, error=_message(exc))
+    return _saved(f"{case.reference} reassigned to {assignee.full_name}.", case)

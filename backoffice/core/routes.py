@@ -21,6 +21,7 @@ class NavItem:
 # The whole menu in one place; each user sees the items their role permits.
 NAVIGATION = [
     NavItem("Cases", "cases.index", Permission.WORK_CASES),
+    NavItem("New case", "cases.create", Permission.WORK_CASES),
     NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE),
     NavItem("Users", "auth.users", Permission.MANAGE_USERS),
     NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS),
@@ -37,12 +38,12 @@ class NavLink:
 def nav_items() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
-    links = []
-    for item in NAVIGATION:
-        if item.endpoint in current_app.view_functions and current_user.can(item.permission):
-            url = url_for(item.endpoint)
-            links.append(NavLink(item.label, url, request.path.startswith(url)))
-    return links
+    allowed = [(item, url_for(item.endpoint)) for item in NAVIGATION
+               if item.endpoint in current_app.view_functions and current_user.can(item.permission)]
+    # The current section is the item whose address is the longest prefix of this page's.
+    matching = [url for _, url in allowed if request.path.startswith(url)]
+    current = max(matching, key=len, default=None)
+    return [NavLink(item.label, url, url == current) for item, url in allowed]
 
 
 @bp.app_context_processor

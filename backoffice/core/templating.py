@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import Flask
 
 from backoffice.core.dates import to_hk
+from backoffice.core.identity import mask_hkid, mask_passport
 
 
 def hk_datetime(value: datetime | None) -> str:
@@ -21,3 +22,5 @@ def iso_date(value: date | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(hk_datetime, "hk_datetime")
     app.add_template_filter(iso_date, "iso_date")
+    app.add_template_filter(mask_passport, "mask_passport")
+    app.add_template_filter(lambda v: mask_hkid(v) if v else "", "mask_hkid")

@@ -1,0 +1,242 @@
+"""Forms for cases, dependants, lifecycle steps, assignment and the queue filters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import HiddenInput
+
+from backoffice.cases.models import Relationship
+from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
+from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
+from backoffice.core.identity import (
+    country_choices,
+    normalise_country,
+    normalise_hkid,
+    normalise_passport,
+)
+
+SCHEME_CHOICES = [(s.value, f"{s.short_label} — {s.label}") for s in Scheme]
+STATUS_CHOICES = [(s.value, s.label) for s in CaseStatus]
+PROGRAMME_CHOICES = [("", "None")] + [(p.value, p.label) for p in GovernmentProgramme]
+RELATION_CHOICES = [(r.value, r.label) for r in Relationship]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _none_if_blank(value):
+    value = _strip(value)
+    return value or None
+
+
+def _normalised(normalise):
+    """A validator that replaces the field's data with its normal form, or explains why not."""
+
+    def check(_form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = normalise(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    return check
+
+
+class VersionedForm(FlaskForm):
+    """Carries the case version the page was rendered with, for optimistic locking."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[
+        InputRequired("The form is missing its version; reload the case.")])
+
+
+class IdentityFields:
+    """The identity fields shared by the applicant and dependant forms (DESIGN §2)."""
+
+    family_name = StringField("Family name (Latin script)", filters=[_strip], validators=[
+        InputRequired("Enter the family name."), Length(max=100)])
+    given_names = StringField("Given names (Latin script)", filters=[_strip], validators=[
+        InputRequired("Enter the given names."), Length(max=150)])
+    chinese_name = StringField("Chinese name", filters=[_none_if_blank], validators=[
+        Optional(), Length(max=50)], description="Optional.")
+    date_of_birth = DateField("Date of birth", validators=[
+        InputRequired("Enter the date of birth as YYYY-MM-DD.")])
+    nationality = SelectField("Nationality", choices=[("", "Choose a country")],
+                              validators=[DataRequired("Choose the nationality."),
+                                          _normalised(normalise_country)])
+    passport_number = StringField("Passport number", filters=[_strip], validators=[
+        InputRequired("Enter the passport number."), _normalised(normalise_passport)])
+    hkid = StringField("HKID number", filters=[_none_if_blank], validators=[
+        Optional(), _normalised(normalise_hkid)],
+        description="Optional. Format A123456(3) or AB987654(3); the check digit is verified.")
+
+    def fill_countries(self) -> None:
+        self.nationality.choices = [("", "Choose a country"), *country_choices()]
+
+    def identity_data(self) -> dict:
+        return {
+            "family_name": self.family_name.data, "given_names": self.given_names.data,
+            "chinese_name": self.chinese_name.data, "date_of_birth": self.date_of_birth.data,
+            "nationality": self.nationality.data, "passport_number": self.passport_number.data,
+            "hkid": self.hkid.data,
+        }
+
+
+class CaseForm(IdentityFields, FlaskForm):
+    """New case and edit case. The scheme is chosen once, at creation."""
+
+    scheme = SelectField("Scheme", choices=SCHEME_CHOICES, validators=[
+        InputRequired("Choose the scheme.")])
+    submitted_on = DateField("Submission date", validators=[
+        InputRequired("Enter the date the application was received, as YYYY-MM-DD.")],
+        description="The date the application was received. Eligibility and the policy "
+                    "version are judged on it.")
+    email = StringField("Email address", filters=[_none_if_blank], validators=[
+        Optional(), Email("Enter a valid email address.", check_deliverability=False),
+        Length(max=254)])
+    phone = StringField("Phone", filters=[_none_if_blank], validators=[Optional(), Length(max=30)])
+    email_consent = BooleanField("The applicant agrees to receive deadline reminders by email")
+    business_plan = TextAreaField("Business plan (entrepreneurs)", filters=[_none_if_blank],
+                                  validators=[Optional(), Length(max=20000)])
+    programme = SelectField("Government-backed programme (entrepreneurs)",
+                            choices=PROGRAMME_CHOICES,
+                            description="Support from one of these programmes marks the case "
+                                        "for favourable consideration.")
+    job_employer = StringField("Employer (professionals)", filters=[_none_if_blank],
+                               validators=[Optional(), Length(max=200)])
+    job_post = StringField("Post (professionals)", filters=[_none_if_blank],
+                           validators=[Optional(), Length(max=200)])
+    job_salary = DecimalField("Monthly salary in HKD (professionals)", places=2,
+                              validators=[Optional(), NumberRange(min=0, max=10_000_000,
+                                          message="Enter a salary between 0 and 10,000,000.")])
+    job_relevance = TextAreaField("Relevance to qualifications or experience (professionals)",
+                                  filters=[_none_if_blank], validators=[Optional(),
+                                                                        Length(max=5000)])
+    job_local_unavailability = TextAreaField(
+        "Why the post cannot readily be filled locally (professionals)",
+        filters=[_none_if_blank], validators=[Optional(), Length(max=5000)])
+    has_hk_parent = BooleanField("A parent is a Chinese Hong Kong permanent resident (ASSG)")
+    emigrated_overseas = BooleanField("The applicant has emigrated overseas (ASSG)")
+    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    submit = SubmitField("Save")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fill_countries()
+
+    def applicant_data(self) -> ApplicantData:
+        return ApplicantData(**self.identity_data(), email=self.email.data,
+                             phone=self.phone.data, email_consent=bool(self.email_consent.data))
+
+    def case_facts(self) -> CaseFacts:
+        programme = self.programme.data
+        return CaseFacts(
+            submitted_on=self.submitted_on.data, business_plan=self.business_plan.data,
+            programme=GovernmentProgramme(programme) if programme else None,
+            job_employer=self.job_employer.data, job_post=self.job_post.data,
+            job_salary=self.job_salary.data, job_relevance=self.job_relevance.data,
+            job_local_unavailability=self.job_local_unavailability.data,
+            has_hk_parent=bool(self.has_hk_parent.data),
+            emigrated_overseas=bool(self.emigrated_overseas.data))
+
+
+class DependantForm(IdentityFields, VersionedForm):
+    relation = SelectField("Relationship to the applicant", choices=RELATION_CHOICES,
+                           validators=[InputRequired("Choose spouse or child.")])
+    married = BooleanField("The child is married")
+    submit = SubmitField("Add dependant")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fill_countries()
+
+    def data_for_service(self) -> IdentityData:
+        return IdentityData(**self.identity_data())
+
+
+class ReasonForm(VersionedForm):
+    """A lifecycle step or a removal; the reason is required where the rule says so."""
+
+    reason = TextAreaField("Reason", filters=[_none_if_blank],
+                           validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Confirm")
+
+
+class TakeForm(VersionedForm):
+    submit = SubmitField("Assign to me")
+
+
+class ReassignForm(VersionedForm):
+    assignee = SelectField("Assign to", coerce=int, validators=[
+        InputRequired("Choose a caseworker.")])
+    submit = SubmitField("Reassign")
+
+
+class BulkReassignForm(FlaskForm):
+    case_ids = SelectMultipleField("Cases", coerce=int, choices=[], validate_choice=False,
+                                   validators=[DataRequired("Tick at least one case.")])
+    assignee = SelectField("Assign the ticked cases to", coerce=int, validators=[
+        InputRequired("Choose a caseworker.")])
+    submit = SubmitField("Reassign ticked cases")
+
+
+SORT_CHOICES = [
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("submitted_desc", "Submission date, latest first"),
+    ("submitted_asc", "Submission date, earliest first"),
+]
+
+
+class QueueFilterForm(FlaskForm):
+    """The filters of every work queue; read from the query string (no CSRF: it changes
+    nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", filters=[_none_if_blank], validators=[Optional(), Length(max=100)],
+                    description="Reference, name (Latin or Chinese, partial), passport or HKID.")
+    scheme = SelectField("Scheme", choices=[("", "Any scheme")] + [
+        (s.value, s.short_label) for s in Scheme], validators=[Optional()])
+    status = SelectField("Status", choices=[("", "Any status"), *STATUS_CHOICES],
+                         validators=[Optional()])
+    assignee = SelectField("Assignee", coerce=lambda v: int(v) if v else None,
+                           validators=[Optional()])
+    nationality = SelectField("Nationality", validators=[Optional()])
+    submitted_from = DateField("Submitted from", validators=[Optional()])
+    submitted_to = DateField("Submitted to", validators=[Optional()])
+    sort = SelectField("Sort", choices=SORT_CHOICES, default="newest", validators=[Optional()])
+
+    def __init__(self, *args, assignees=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.nationality.choices = [("", "Any nationality"), *country_choices()]
+        self.assignee.choices = [("", "Anyone")] + [(u.id, u.full_name) for u in assignees]
+
+    def validate_submitted_to(self, field) -> None:
+        start: date | None = self.submitted_from.data
+        if field.data and start and field.data < start:
+            raise ValidationError("The end date is before the start date.")

@@ -1,0 +1,188 @@
+"""Read side of cases: the work queues, search, keyset pagination and the CSV export.
+
+Queues select only the columns a list shows (no ORM objects) and page by keyset — "the rows
+after this one" — never by OFFSET, so the hundredth page costs what the first does at a
+million cases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Select, or_, select, tuple_
+
+from backoffice.auth.models import User
+from backoffice.cases.models import Applicant, Case
+from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
+from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
+from backoffice.extensions import db
+
+PAGE_SIZE = 50
+REFERENCE_RE = re.compile(r"^(QMAS|GEP_ENT|GEP_PRO|ASSG)-\d{4}-\d{6}$")
+
+
+class Queue(StrEnum):
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    AWAITING_QUOTA = "awaiting-quota"
+    ALL = "all"
+
+    @property
+    def label(self) -> str:
+        return {"mine": "My cases", "unassigned": "Unassigned", "awaiting-quota": "Awaiting quota",
+                "all": "All cases"}[self.value]
+
+    @property
+    def supervisors_only(self) -> bool:
+        return self is Queue.ALL
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str | None = None
+    scheme: Scheme | None = None
+    status: CaseStatus | None = None
+    assignee_id: int | None = None
+    nationality: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    sort: str = "newest"
+
+
+# sort name → (column expressions, descending?)
+SORTS = {
+    "newest": ((Case.id,), True),
+    "oldest": ((Case.id,), False),
+    "submitted_desc": ((Case.submitted_on, Case.id), True),
+    "submitted_asc": ((Case.submitted_on, Case.id), False),
+}
+
+_COLUMNS = (
+    Case.id, Case.reference, Case.scheme, Case.status, Case.submitted_on, Case.updated_at,
+    Case.assignee_id, Applicant.family_name, Applicant.given_names, Applicant.chinese_name,
+    Applicant.nationality, Applicant.passport_number, Applicant.hkid,
+    User.full_name.label("assignee_name"),
+)
+
+
+@dataclass
+class QueuePage:
+    rows: list
+    next_cursor: str | None
+    filters: Filters
+    first_page: bool = True
+
+
+def _search_condition(q: str):
+    """What the search box matches: a reference exactly, an HKID, a passport number, or a
+    partial name in Latin or Chinese script, case-insensitively."""
+    text = q.strip()
+    if REFERENCE_RE.match(text.upper()):
+        return Case.reference == text.upper()
+    try:
+        return Applicant.hkid == normalise_hkid(text)
+    except ValueError:
+        pass
+    compact = re.sub(r"\s+", "", text).upper()
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    conditions = [Applicant.name_search.like(pattern, escape="\\")]
+    if re.fullmatch(r"[A-Z0-9]{5,20}", compact):
+        conditions.append(Applicant.passport_number == compact)
+    return or_(*conditions)
+
+
+def queue_query(queue: Queue, user: User, filters: Filters, columns=_COLUMNS) -> Select:
+    """The filtered, sorted query behind a queue (without pagination)."""
+    query = (select(*columns).select_from(Case)
+             .join(Applicant, Applicant.id == Case.applicant_id)
+             .outerjoin(User, User.id == Case.assignee_id))
+    if queue is Queue.MINE:
+        query = query.where(Case.assignee_id == user.id)
+    elif queue is Queue.UNASSIGNED:
+        query = query.where(Case.assignee_id.is_(None))
+    elif queue is Queue.AWAITING_QUOTA:
+        query = query.where(Case.status == CaseStatus.AWAITING_QUOTA)
+    if filters.status:
+        query = query.where(Case.status == filters.status)
+    elif queue in (Queue.MINE, Queue.UNASSIGNED):
+        # A work queue shows work: open cases, unless a closed status is asked for.
+        query = query.where(Case.status.in_(OPEN_STATUSES))
+    if filters.scheme:
+        query = query.where(Case.scheme == filters.scheme)
+    if filters.assignee_id and queue is Queue.ALL:
+        query = query.where(Case.assignee_id == filters.assignee_id)
+    if filters.nationality:
+        query = query.where(Applicant.nationality == filters.nationality)
+    if filters.submitted_from:
+        query = query.where(Case.submitted_on >= filters.submitted_from)
+    if filters.submitted_to:
+        query = query.where(Case.submitted_on <= filters.submitted_to)
+    if filters.q:
+        query = query.where(_search_condition(filters.q))
+    keys, descending = SORTS.get(filters.sort, SORTS["newest"])
+    return query.order_by(*[k.desc() if descending else k.asc() for k in keys])
+
+
+def _decode_cursor(cursor: str | None, sort: str) -> tuple | None:
+    """A cursor is the sort key of the last row shown, e.g. ``2026-03-01~42`` or ``42``."""
+    if not cursor:
+        return None
+    parts = cursor.split("~")
+    keys, _ = SORTS.get(sort, SORTS["newest"])
+    if len(parts) != len(keys):
+        return None
+    try:
+        values = [date.fromisoformat(p) if len(keys) == 2 and i == 0 else int(p)
+                  for i, p in enumerate(parts)]
+    except ValueError:
+        return None
+    return tuple(values)
+
+
+def _encode_cursor(row, sort: str) -> str:
+    keys, _ = SORTS.get(sort, SORTS["newest"])
+    return "~".join(str(getattr(row, k.key)) for k in keys)
+
+
+def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = None,
+               page_size: int = PAGE_SIZE) -> QueuePage:
+    query = queue_query(queue, user, filters)
+    after = _decode_cursor(cursor, filters.sort)
+    if after is not None:
+        keys, descending = SORTS.get(filters.sort, SORTS["newest"])
+        left = tuple_(*keys) if len(keys) > 1 else keys[0]
+        right = tuple_(*after) if len(keys) > 1 else after[0]
+        query = query.where(left < right if descending else left > right)
+    rows = db.session.execute(query.limit(page_size + 1)).all()
+    next_cursor = _encode_cursor(rows[page_size - 1], filters.sort) if len(rows) > page_size \
+        else None
+    return QueuePage(rows=rows[:page_size], next_cursor=next_cursor, filters=filters,
+                     first_page=after is None)
+
+
+CSV_HEADER = ["reference", "scheme", "status", "submitted_on", "family_name", "given_names",
+              "chinese_name", "nationality", "passport (masked)", "hkid (masked)", "assignee",
+              "last_updated_utc"]
+
+
+def csv_rows(queue: Queue, user: User, filters: Filters, batch: int = 2000) -> Iterator[list]:
+    """Every row of the filtered queue, streamed from a server-side cursor in batches, so an
+    export of any size runs in constant memory. Identity numbers stay masked."""
+    yield CSV_HEADER
+    query = queue_query(queue, user, filters).execution_options(yield_per=batch)
+    for row in db.session.execute(query):
+        yield [row.reference, row.scheme.value, row.status.value, row.submitted_on.isoformat(),
+               row.family_name, row.given_names, row.chinese_name or "", row.nationality,
+               mask_passport(row.passport_number), mask_hkid(row.hkid) if row.hkid else "",
+               row.assignee_name or "", row.updated_at.isoformat()]
+
+
+def cases_by_ids(ids: list[int]) -> list[Case]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Case).where(Case.id.in_(ids[:500]))))
+
