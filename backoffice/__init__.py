@@ -20,6 +20,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(config_cls.INSTANCE_DIR))
     app.config.from_object(config_cls)
     app.config.update(overrides)
+    register_converters(app)
 
     register_extensions(app)
     register_models()
@@ -28,6 +29,12 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     return app
+
+
+def register_converters(app: Flask) -> None:
+    from backoffice.core.converters import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
 
 
 def register_extensions(app: Flask) -> None:

@@ -118,7 +118,13 @@ class Client(FlaskClient):
         # is ended first, as a browser holds none: on SQLite it would hold the write lock.
         if has_app_context():
             _db.session.rollback()
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        # A streamed body is generated inside the request's context, so read it there too.
+        response.was_streamed = response.is_streamed
+        if response.is_streamed:
+            context.run(response.get_data)
+        return response
 
     def csrf_token(self, page: str = "/login") -> str:
         html = self.get(page).get_data(as_text=True)

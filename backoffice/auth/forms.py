@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from backoffice.core.forms import BaseForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
@@ -18,7 +18,7 @@ def _password_rules(_form, field) -> None:
         raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField("Email address", validators=[
         InputRequired("Enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[
@@ -27,7 +27,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField("Current password", validators=[
         InputRequired("Enter your current password.")])
     new_password = PasswordField("New password", validators=[
@@ -39,7 +39,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class CreateUserForm(FlaskForm):
+class CreateUserForm(BaseForm):
     full_name = StringField("Full name", validators=[
         InputRequired("Enter the person's full name."), Length(max=200)])
     email = EmailField("Email address", validators=[
@@ -57,12 +57,12 @@ class CreateUserForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(BaseForm):
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired("Choose a role.")])
     submit = SubmitField("Change role")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A form with only a CSRF token, for buttons that change state."""
 
     submit = SubmitField("Confirm")

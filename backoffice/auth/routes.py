@@ -136,7 +136,7 @@ def _load_user_or_404(user_id: int) -> User:
     return user
 
 
-@bp.get("/admin/users/<int:user_id>")
+@bp.get("/admin/users/<id:user_id>")
 @permission_required(Permission.MANAGE_USERS)
 def user_detail(user_id: int):
     user = _load_user_or_404(user_id)
@@ -152,7 +152,7 @@ def _render_user(user: User, role_form: RoleForm, status: int = 200):
                            confirm_form=ConfirmForm(), events=events, now=utcnow()), status
 
 
-@bp.post("/admin/users/<int:user_id>/role")
+@bp.post("/admin/users/<id:user_id>/role")
 @permission_required(Permission.MANAGE_USERS)
 def change_role(user_id: int):
     user = _load_user_or_404(user_id)
@@ -170,7 +170,7 @@ def change_role(user_id: int):
     return _render_user(user, form, 422)
 
 
-@bp.post("/admin/users/<int:user_id>/<any(deactivate, reactivate):action>")
+@bp.post("/admin/users/<id:user_id>/<any(deactivate, reactivate):action>")
 @permission_required(Permission.MANAGE_USERS)
 def set_active(user_id: int, action: str):
     user = _load_user_or_404(user_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
+from backoffice.core.forms import BaseForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -66,7 +66,7 @@ def _normalised(normalise):
     return check
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(BaseForm):
     """Carries the case version the page was rendered with, for optimistic locking."""
 
     version = IntegerField(widget=HiddenInput(), validators=[
@@ -105,7 +105,7 @@ class IdentityFields:
         }
 
 
-class CaseForm(IdentityFields, FlaskForm):
+class CaseForm(IdentityFields, BaseForm):
     """New case and edit case. The scheme is chosen once, at creation."""
 
     scheme = SelectField("Scheme", choices=SCHEME_CHOICES, validators=[
@@ -195,7 +195,7 @@ class ReassignForm(VersionedForm):
     submit = SubmitField("Reassign")
 
 
-class BulkReassignForm(FlaskForm):
+class BulkReassignForm(BaseForm):
     case_ids = SelectMultipleField("Cases", coerce=int, choices=[], validate_choice=False,
                                    validators=[DataRequired("Tick at least one case.")])
     assignee = SelectField("Assign the ticked cases to", coerce=int, validators=[
@@ -211,7 +211,7 @@ SORT_CHOICES = [
 ]
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(BaseForm):
     """The filters of every work queue; read from the query string (no CSRF: it changes
     nothing)."""
 

@@ -31,6 +31,9 @@ def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in sorted(values))})"
 
 
+_PAST_SUBMISSION = {CaseStatus.SUBMITTED, CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA,
+                    CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
+                    CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED, CaseStatus.REFUSED}
 # Statuses at or past each stage, for the CHECK constraints that tie a status to its dates.
 _PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.APPROVED,
                 CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED,
@@ -104,8 +107,12 @@ class Case(db.Model):
         Index("ix_cases_assignee_id_status_id", "assignee_id", "status", "id"),
         Index("ix_cases_submitted_on_id", "submitted_on", "id"),
         Index("ix_cases_applicant_id", "applicant_id"),
-        CheckConstraint("status = 'draft' OR policy_version IS NOT NULL",
-                        name="submitted_has_policy"),
+        # Submission stamps the time and the policy version together, and every status past
+        # submission (including refusal) has both.
+        CheckConstraint("(submitted_at IS NULL) = (policy_version IS NULL)",
+                        name="submission_has_policy"),
+        CheckConstraint(f"NOT ({_in('status', _PAST_SUBMISSION)}) OR submitted_at IS NOT NULL",
+                        name="submitted_has_date"),
         CheckConstraint(f"NOT ({_in('status', _PAST_REVIEW)}) OR review_started_at IS NOT NULL",
                         name="reviewed_has_date"),
         CheckConstraint(f"NOT ({_in('status', _PAST_APPROVAL)}) OR approved_on IS NOT NULL",

@@ -18,6 +18,7 @@ from sqlalchemy import Select, or_, select, tuple_
 from backoffice.auth.models import User
 from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
+from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
 from backoffice.extensions import db
 
@@ -149,7 +150,8 @@ def _encode_cursor(row, sort: str) -> str:
 
 
 def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = None,
-               page_size: int = PAGE_SIZE) -> QueuePage:
+               page_size: int | None = None) -> QueuePage:
+    page_size = page_size or PAGE_SIZE
     query = queue_query(queue, user, filters)
     after = _decode_cursor(cursor, filters.sort)
     if after is not None:
@@ -182,7 +184,8 @@ def csv_rows(queue: Queue, user: User, filters: Filters, batch: int = 2000) -> I
 
 
 def cases_by_ids(ids: list[int]) -> list[Case]:
+    ids = [i for i in ids if 0 < i <= DB_INT_MAX][:500]
     if not ids:
         return []
-    return list(db.session.scalars(select(Case).where(Case.id.in_(ids[:500]))))
+    return list(db.session.scalars(select(Case).where(Case.id.in_(ids))))
 

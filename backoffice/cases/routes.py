@@ -205,7 +205,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         **_case_forms(case, **forms)), status
 
 
-@bp.get("/<int:case_id>")
+@bp.get("/<id:case_id>")
 @permission_required(Permission.WORK_CASES)
 def show(case_id: int):
     return _render_case(_load_case(case_id))
@@ -230,7 +230,7 @@ def create():
         else 422
 
 
-@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:case_id>/edit", methods=["GET", "POST"])
 @permission_required(Permission.WORK_CASES)
 def edit(case_id: int):
     case = _load_case(case_id)
@@ -272,7 +272,7 @@ def _message(exc: Exception) -> str:
     return str(exc)
 
 
-@bp.post("/<int:case_id>/step/<step>")
+@bp.post("/<id:case_id>/step/<step>")
 @permission_required(Permission.WORK_CASES)
 def step(case_id: int, step: str):
     case = _load_case(case_id)
@@ -295,7 +295,7 @@ def _first_error(form) -> str:
     return "The form could not be read; reload the page and try again."
 
 
-@bp.post("/<int:case_id>/dependants")
+@bp.post("/<id:case_id>/dependants")
 @permission_required(Permission.WORK_CASES)
 def add_dependant(case_id: int):
     case = _load_case(case_id)
@@ -313,7 +313,7 @@ def add_dependant(case_id: int):
     return _saved(f"{dependant.relation.label} {dependant.full_name} added.", case)
 
 
-@bp.post("/<int:case_id>/dependants/<int:dependant_id>/remove")
+@bp.post("/<id:case_id>/dependants/<id:dependant_id>/remove")
 @permission_required(Permission.WORK_CASES)
 def remove_dependant(case_id: int, dependant_id: int):
     case = _load_case(case_id)
@@ -332,7 +332,7 @@ def remove_dependant(case_id: int, dependant_id: int):
     return _saved(f"{dependant.full_name} removed from the case.", case)
 
 
-@bp.post("/<int:case_id>/take")
+@bp.post("/<id:case_id>/take")
 @permission_required(Permission.WORK_CASES)
 def take(case_id: int):
     case = _load_case(case_id)
@@ -348,7 +348,7 @@ def take(case_id: int):
     return _saved(f"{case.reference} is now assigned to you.", case)
 
 
-@bp.post("/<int:case_id>/reassign")
+@bp.post("/<id:case_id>/reassign")
 @permission_required(Permission.SUPERVISE)
 def reassign(case_id: int):
     case = _load_case(case_id)

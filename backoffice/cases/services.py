@@ -184,12 +184,17 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
     return case
 
 
+# Identity facts the policy judged at submission (age limits, excluded nationalities).
+_JUDGED_IDENTITY = ("date_of_birth", "nationality")
+
+
 def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: CaseFacts,
                 expected_version: int, today: date | None = None) -> list[str]:
     """Save an edit; return the names of the fields that changed (recorded on the event).
 
-    After submission the submission date and the facts the policy judged are fixed: changing
-    them would change the decision basis behind the caseworker's back.
+    After submission the submission date and the facts the policy judged (scheme facts, date
+    of birth, nationality) are fixed: changing them would change the decision basis behind
+    the caseworker's back. Names, passport and contact details stay correctable.
     """
     today = today or hk_today()
     check_version(case, expected_version)
@@ -199,8 +204,11 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
     _identity_problems(applicant_data, today)
     if case.status != CaseStatus.DRAFT:
         fixed = [f.name for f in fields(facts) if getattr(case, f.name) != getattr(facts, f.name)]
+        fixed += [name for name in _JUDGED_IDENTITY
+                  if getattr(case.applicant, name) != getattr(applicant_data, name)]
         if fixed:
-            raise CaseError("The submission date and the scheme facts cannot change after "
+            raise CaseError("The submission date, the scheme facts, the date of birth and the "
+                            "nationality were judged at submission and cannot change after "
                             "submission (changed: " + ", ".join(fixed) + ").")
     changed = [f.name for f in fields(applicant_data)
                if getattr(case.applicant, f.name) != getattr(applicant_data, f.name)]
