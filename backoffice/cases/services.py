@@ -310,7 +310,7 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     from_status = case.status
     case.status = step.target
     event = _event(case, actor, EventKind.TRANSITION, transition=name, from_status=from_status,
-                   to_status=step.target, reason=reason)
+                   to_status=step.target, reason=reason, at=now)
     db.session.flush()
     return event
 
@@ -404,7 +404,7 @@ def take_case(actor: User, case: Case, expected_version: int | None = None) -> N
 
 def _set_assignee(actor: User, case: Case, assignee: User | None) -> None:
     before = case.assignee.full_name if case.assignee else "nobody"
-    case.assignee_id = assignee.id if assignee else None
+    case.assignee = assignee  # the relationship, so a later read in this transaction agrees
     case.updated_at = utcnow()
     after = assignee.full_name if assignee else "nobody"
     _event(case, actor, EventKind.ASSIGNED, detail=f"{before} → {after}")
