@@ -118,7 +118,7 @@ class Config:
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_DURATION = timedelta(hours=12)
 
-    PASSWORD_HASH_PROFILE = "standard"
+    PASSWORD_HASH_PROFILE = "standard"  # noqa: S105  (a cost profile name, not a secret)
 
     # Sign-in throttling (DESIGN §5: Flask-Login does none).
     LOGIN_MAX_FAILURES = 5
@@ -150,7 +150,7 @@ class TestingConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SERVER_NAME = "localhost"
     # Standard argon2 costs 0.2 s a hash here; tests hash hundreds of passwords.
-    PASSWORD_HASH_PROFILE = "fast"
+    PASSWORD_HASH_PROFILE = "fast"  # noqa: S105
 
 
 class ProductionConfig(Config):

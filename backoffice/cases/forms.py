@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from backoffice.core.forms import BaseForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -30,6 +29,7 @@ from wtforms.widgets import HiddenInput
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
+from backoffice.core.forms import BaseForm
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
