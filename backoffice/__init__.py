@@ -65,6 +65,7 @@ def register_models() -> None:
     from backoffice.auth import models as _auth_models  # noqa: F401
     from backoffice.cases import models as _case_models  # noqa: F401
     from backoffice.notifications import models as _notification_models  # noqa: F401
+    from backoffice.quota import models as _quota_models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:

@@ -282,10 +282,23 @@ def step(case_id: int, step: str):
     try:
         event = services.transition(case, step, current_user, reason=form.reason.data,
                                     expected_version=form.version.data)
+    except services.QuotaBlocked as exc:
+        db.session.rollback()
+        return _hold_for_quota(case_id, str(exc), exc.can_hold)
     except (services.CaseError, StaleDataError) as exc:
         db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc), reason_form=form)
     return _saved(f"{case.reference} is now {event.to_status.label.lower()}.", case)
+
+
+def _hold_for_quota(case_id: int, message: str, can_hold: bool):
+    """A full quota blocks approval; the case then waits in the Awaiting quota queue."""
+    case = _load_case(case_id)
+    if can_hold:
+        services.transition(case, "hold_for_quota", current_user, reason=message)
+        db.session.commit()
+        message += " It has been moved to the Awaiting quota queue."
+    return _render_case(case, 422, error=message)
 
 
 def _first_error(form) -> str:

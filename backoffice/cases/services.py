@@ -36,12 +36,21 @@ from backoffice.cases.schemes import (
 )
 from backoffice.core.dates import age_on, birthday, hk_today, utcnow
 from backoffice.extensions import db
+from backoffice.quota import services as quota
 
 CHILD_AGE_LIMIT = 18
 
 
 class CaseError(Exception):
     """A rule refused the change. The message is a sentence shown to the caseworker."""
+
+
+class QuotaBlocked(CaseError):
+    """Approval refused because the year's quota is full or not set."""
+
+    def __init__(self, message: str, can_hold: bool) -> None:
+        super().__init__(message)
+        self.can_hold = can_hold  # the case may wait in the Awaiting quota queue
 
 
 class StaleCase(CaseError):
@@ -257,6 +266,9 @@ _STAMPS: dict[str, str] = {
     "withdraw": "withdrawn_at",
 }
 _DATE_STAMPS = {"approved_on", "visa_issued_on"}
+# A quota place is given back when the approval is withdrawn or lapses before arrival.
+_HOLDS_PLACE_BEFORE_ARRIVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED}
+_GIVES_PLACE_BACK = {CaseStatus.WITHDRAWN, CaseStatus.LAPSED}
 
 
 def available_transitions(case: Case, user: User) -> list[Transition]:
@@ -298,9 +310,16 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
         case.policy_version = policy.version
         case.favourable_consideration = policy.favourable_consideration(submission_facts(case))
     if name == "approve" and policy.has_quota:
-        # Quota seam: a scheme with a quota takes its place here, in this same transaction,
-        # and refuses the approval when the year's quota is full.
-        pass
+        # The place is taken in this same transaction as the status change: both or neither.
+        try:
+            quota.take_place(case.id, case.scheme.value, today, actor)
+        except quota.QuotaError as exc:
+            can_hold = any(t.name == "hold_for_quota" for t in policy.transitions_from(
+                case.status))
+            raise QuotaBlocked(str(exc), can_hold) from exc
+    if (policy.has_quota and case.status in _HOLDS_PLACE_BEFORE_ARRIVAL
+            and step.target in _GIVES_PLACE_BACK):
+        quota.release_place(case.id, actor, f"{step.label}: {reason or 'no reason given'}", now)
 
     column = _STAMPS.get(name)
     if column:

@@ -41,14 +41,16 @@ def test_heartbeat_task_runs_on_a_real_worker_through_redis(redis_app, db):
     celery_app = redis_app.extensions["celery"]
     assert celery_app.conf.broker_url.startswith("redis://")
     with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10):
+                      shutdown_timeout=30):
         celery_app.send_task("backoffice.notifications.tasks.heartbeat", args=["test-host"])
         deadline = time.monotonic() + 20
         beat = None
         while beat is None and time.monotonic() < deadline:
-            db.session.rollback()
             beat = db.session.scalar(
                 select(WorkerHeartbeat).where(WorkerHeartbeat.hostname == "test-host"))
+            # End the read at once: on SQLite an open transaction holds the write lock the
+            # worker needs.
+            db.session.rollback() if beat is None else db.session.expunge(beat)
             time.sleep(0.05)
     assert beat is not None, "the worker did not run the task within 20 s"
     assert beat.beats == 1

@@ -1,0 +1,95 @@
+"""The annual quota of a scheme, its allocations and the history of its limit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.auth.models import User
+from backoffice.core.dates import utcnow
+from backoffice.core.db import UTCDateTime
+from backoffice.extensions import db
+
+
+class QuotaPeriod(db.Model):
+    """One scheme's quota for one calendar year.
+
+    ``allocated`` is changed only by one conditional UPDATE per allocation or release, in the
+    same transaction as the allocation row, so it always equals the active allocations; the
+    CHECK constraint makes over-allocation impossible even for code that forgets the rule.
+    """
+
+    __tablename__ = "quota_periods"
+    __table_args__ = (
+        UniqueConstraint("scheme", "year"),
+        CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+        CheckConstraint("quota_limit IS NULL OR quota_limit >= 0", name="limit_not_negative"),
+        CheckConstraint("quota_limit IS NULL OR allocated <= quota_limit",
+                        name="never_over_allocated"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The scheme code (e.g. "QMAS"). A plain string: quota sits below cases and knows no
+    # scheme rules; the case policy says which schemes have a quota.
+    scheme: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column()
+    # None: no limit (the quota is suspended for the year); usage is still counted.
+    quota_limit: Mapped[int | None] = mapped_column()
+    allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    set_by: Mapped[User] = relationship()
+
+    @property
+    def has_limit(self) -> bool:
+        return self.quota_limit is not None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.quota_limit is None else self.quota_limit - self.allocated
+
+
+class QuotaAllocation(db.Model):
+    """A place taken by an approved case. Released places keep their row, with when and why."""
+
+    __tablename__ = "quota_allocations"
+    __table_args__ = (
+        # A case holds at most one place at a time.
+        Index("uq_quota_allocations_active_case", "case_id", unique=True,
+              sqlite_where=text("released_at IS NULL"),
+              postgresql_where=text("released_at IS NULL")),
+        Index("ix_quota_allocations_period_id_allocated_at", "period_id", "allocated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("quota_periods.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    allocated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    allocated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    release_reason: Mapped[str | None] = mapped_column(String(500))
+
+    period: Mapped[QuotaPeriod] = relationship()
+
+
+class QuotaLimitChange(db.Model):
+    """Every setting of a year's limit: who, when, from what, to what."""
+
+    __tablename__ = "quota_limit_changes"
+    __table_args__ = (Index("ix_quota_limit_changes_period_id", "period_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("quota_periods.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # has_old distinguishes "was no limit" (old_limit None) from "was not set" (first setting).
+    had_previous: Mapped[bool] = mapped_column(default=False)
+    old_limit: Mapped[int | None] = mapped_column()
+    new_limit: Mapped[int | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    changed_by: Mapped[User] = relationship()

@@ -1,0 +1,156 @@
+"""Quota rules: setting a year's limit, taking a place on approval, giving it back.
+
+The database, not Python, guarantees the quota is never over-allocated: one conditional
+``UPDATE ... SET allocated = allocated + 1 WHERE allocated < limit`` decides who gets the
+last place. PostgreSQL row-locks the period row for the rest of the transaction, so a second
+approver waits and then sees the new count; on SQLite every writing transaction starts with
+``BEGIN IMMEDIATE`` (core.db) and so runs alone. A CHECK constraint backs it up.
+
+Services flush; the caller commits once, together with the case's status change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, true, update
+from sqlalchemy.exc import IntegrityError
+
+from backoffice.auth.models import User
+from backoffice.core.dates import utcnow
+from backoffice.extensions import db
+from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
+
+
+class QuotaError(Exception):
+    """A quota rule refused the change; the message is shown as it is."""
+
+
+class QuotaFull(QuotaError):
+    """No place is left in the year's quota."""
+
+
+class QuotaNotSet(QuotaError):
+    """Nobody has set the year's quota yet."""
+
+
+def get_period(scheme: str, year: int) -> QuotaPeriod | None:
+    return db.session.scalar(
+        select(QuotaPeriod).where(QuotaPeriod.scheme == scheme, QuotaPeriod.year == year))
+
+
+def _describe(period: QuotaPeriod) -> str:
+    return f"{period.allocated} of {period.quota_limit} places allocated"
+
+
+def take_place(case_id: int, scheme: str, on: date, actor: User | None) -> QuotaAllocation:
+    """Take one place in ``scheme``'s quota for the year of ``on`` for the case.
+
+    Raises QuotaNotSet when no quota exists for that year and QuotaFull when none is left,
+    each with the numbers in words.
+    """
+    period = get_period(scheme, on.year)
+    if period is None:
+        raise QuotaNotSet(f"The {scheme} quota for {on.year} has not been set, so the case "
+                          "cannot be approved yet. A supervisor sets it on the quota page.")
+    taken = db.session.execute(
+        update(QuotaPeriod)
+        .where(QuotaPeriod.id == period.id,
+               (QuotaPeriod.quota_limit.is_(None))
+               | (QuotaPeriod.allocated < QuotaPeriod.quota_limit))
+        .values(allocated=QuotaPeriod.allocated + 1)
+        .returning(QuotaPeriod.allocated)
+    ).scalar()
+    db.session.refresh(period)
+    if taken is None:
+        raise QuotaFull(f"The {scheme} quota for {on.year} is full ({_describe(period)}). "
+                        "The case waits in the Awaiting quota queue until a place is released "
+                        "or the limit is raised.")
+    allocation = QuotaAllocation(period_id=period.id, case_id=case_id,
+                                 allocated_by_id=actor.id if actor else None)
+    db.session.add(allocation)
+    db.session.flush()
+    return allocation
+
+
+def release_place(case_id: int, actor: User | None, reason: str,
+                  now: datetime | None = None) -> QuotaAllocation | None:
+    """Give back the case's place, if it holds one. Safe to call twice: the second call finds
+    no active allocation and changes nothing, so a release is never counted twice."""
+    now = now or utcnow()
+    released = db.session.execute(
+        update(QuotaAllocation)
+        .where(QuotaAllocation.case_id == case_id, QuotaAllocation.released_at.is_(None))
+        .values(released_at=now, released_by_id=actor.id if actor else None,
+                release_reason=reason[:500])
+        .returning(QuotaAllocation.id, QuotaAllocation.period_id)
+    ).first()
+    if released is None:
+        return None
+    db.session.execute(update(QuotaPeriod).where(QuotaPeriod.id == released.period_id)
+                       .values(allocated=QuotaPeriod.allocated - 1))
+    db.session.flush()
+    allocation = db.session.get(QuotaAllocation, released.id)
+    db.session.refresh(allocation)
+    return allocation
+
+
+def active_allocation(case_id: int) -> QuotaAllocation | None:
+    return db.session.scalar(select(QuotaAllocation).where(
+        QuotaAllocation.case_id == case_id, QuotaAllocation.released_at.is_(None)))
+
+
+def set_limit(actor: User, scheme: str, year: int, limit: int | None,
+              note: str | None = None) -> QuotaPeriod:
+    """Set (or change) a year's limit; None means no limit. Supervisors only.
+
+    A limit below what is already allocated is refused with the numbers: places already
+    given cannot be taken back by lowering the limit.
+    """
+    if not actor.can_supervise():
+        raise QuotaError("Only supervisors can set the quota.")
+    if limit is not None and limit < 0:
+        raise QuotaError("The limit cannot be negative.")
+    if not 2000 <= year <= 2100:
+        raise QuotaError("Choose a year between 2000 and 2100.")
+    period = get_period(scheme, year)
+    if period is None:
+        period = _create_period(actor, scheme, year, limit)
+        _record_change(period, actor, None, limit, note, had_previous=False)
+        return period
+    old = period.quota_limit
+    changed = db.session.execute(
+        update(QuotaPeriod)
+        .where(QuotaPeriod.id == period.id,
+               (QuotaPeriod.allocated <= limit) if limit is not None else true())
+        .values(quota_limit=limit, set_by_id=actor.id, set_at=utcnow())
+    ).rowcount
+    db.session.refresh(period)
+    if not changed:
+        raise QuotaError(
+            f"The {scheme} quota for {year} already has {period.allocated} places allocated, "
+            f"so the limit cannot be set to {limit}. Set it to {period.allocated} or more.")
+    _record_change(period, actor, old, limit, note, had_previous=True)
+    return period
+
+
+def _create_period(actor: User, scheme: str, year: int, limit: int | None) -> QuotaPeriod:
+    period = QuotaPeriod(scheme=scheme, year=year, quota_limit=limit, allocated=0,
+                         set_by_id=actor.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(period)
+    except IntegrityError:
+        # Another supervisor created the year at the same moment; theirs stands, retry as
+        # a change so the rules (and the history) apply.
+        raise QuotaError(f"The {scheme} quota for {year} was just set by someone else; "
+                         "reload the page to see it.") from None
+    return period
+
+
+def _record_change(period: QuotaPeriod, actor: User, old: int | None, new: int | None,
+                   note: str | None, had_previous: bool) -> None:
+    db.session.add(QuotaLimitChange(period_id=period.id, changed_by_id=actor.id, old_limit=old,
+                                    new_limit=new, note=(note or None) and note[:500],
+                                    had_previous=had_previous))
+    db.session.flush()
