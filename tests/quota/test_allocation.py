@@ -282,7 +282,7 @@ def test_fifty_approvers_five_places_exactly_five_win(race_app, db, supervisor, 
             except cases.QuotaBlocked as exc:
                 _db.session.rollback()
                 outcomes[case_id] = str(exc)
-            except Exception as exc:  # noqa: BLE001  (any other failure is reported below)
+            except Exception as exc:
                 _db.session.rollback()
                 outcomes[case_id] = f"ERROR {type(exc).__name__}: {exc}"
             finally:
