@@ -63,6 +63,8 @@ class User(UserMixin, db.Model):
     # Part of the Flask-Login id: rotating it ends every session of this user at once, so a
     # cookie copied before sign-out is worthless afterwards (DESIGN §5).
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    # Secret in the URL of the user's deadline calendar feed (.ics); reset to revoke it.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -34,6 +34,7 @@ def _in(column: str, values) -> str:
 _PAST_SUBMISSION = {CaseStatus.SUBMITTED, CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA,
                     CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
                     CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED, CaseStatus.REFUSED}
+_IN_STAY = {CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
 # Statuses at or past each stage, for the CHECK constraints that tie a status to its dates.
 _PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.APPROVED,
                 CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED,
@@ -123,6 +124,11 @@ class Case(db.Model):
         CheckConstraint(f"NOT ({_in('status', CLOSED_STATUSES)}) OR ended_at IS NOT NULL",
                         name="ended_has_date"),
         CheckConstraint("job_salary IS NULL OR job_salary >= 0", name="salary_not_negative"),
+        CheckConstraint(f"NOT ({_in('status', _IN_STAY)}) OR (arrived_on IS NOT NULL AND "
+                        "stay_ends_on IS NOT NULL)", name="in_stay_has_dates"),
+        CheckConstraint("stay_ends_on IS NULL OR stay_ends_on > arrived_on",
+                        name="stay_ends_after_arrival"),
+        Index("ix_cases_status_stay_ends_on", "status", "stay_ends_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +169,16 @@ class Case(db.Model):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # The stay (Hong Kong dates), computed once at arrival with the policy values then in
+    # force, which are kept here so a later policy version never changes a granted stay.
+    arrived_on: Mapped[date | None] = mapped_column(Date)
+    stay_ends_on: Mapped[date | None] = mapped_column(Date)  # the last day of the stay
+    stay_initial_months: Mapped[int | None] = mapped_column()
+    stay_extension_months: Mapped[int | None] = mapped_column()
+    extension_window_days: Mapped[int | None] = mapped_column()
+    job_offer_needed_to_extend: Mapped[bool | None] = mapped_column()
+    extensions_granted: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic locking: bumped on every UPDATE; forms carry it (DESIGN §5).
@@ -173,6 +189,9 @@ class Case(db.Model):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     dependants: Mapped[list[Dependant]] = relationship(
         back_populates="case", order_by="Dependant.id")
+    job_offers: Mapped[list[JobOffer]] = relationship(order_by="JobOffer.id")
+    deadlines: Mapped[list[Deadline]] = relationship(
+        back_populates="case", order_by="[Deadline.due_on, Deadline.id]")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -182,6 +201,24 @@ class Case(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
+
+    @property
+    def in_stay(self) -> bool:
+        return self.status in _IN_STAY
+
+    @property
+    def extension_window_opens_on(self) -> date | None:
+        if self.stay_ends_on is None or self.extension_window_days is None:
+            return None
+        return self.stay_ends_on - timedelta(days=self.extension_window_days)
+
+    @property
+    def has_job_offer(self) -> bool:
+        return bool(self.job_offers)
+
+    @property
+    def open_deadlines(self) -> list[Deadline]:
+        return [d for d in self.deadlines if d.state == DeadlineState.OPEN]
 
     @property
     def active_dependants(self) -> list[Dependant]:
@@ -278,3 +315,72 @@ class ReferenceCounter(db.Model):
     scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class JobOffer(db.Model):
+    """A job offer recorded during the stay (QMAS needs one to extend)."""
+
+    __tablename__ = "job_offers"
+    __table_args__ = (
+        Index("ix_job_offers_case_id", "case_id"),
+        CheckConstraint("salary >= 0", name="salary_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    employer: Mapped[str] = mapped_column(String(200))
+    post: Mapped[str] = mapped_column(String(200))
+    salary: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # HKD per month
+    start_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class DeadlineKind(StrEnum):
+    STAY_END = "stay_end"
+    JOB_OFFER = "job_offer"
+    EXTENSION_WINDOW = "extension_window"
+
+    @property
+    def label(self) -> str:
+        return {"stay_end": "Stay ends", "job_offer": "Job offer due",
+                "extension_window": "Extension window opens"}[self.value]
+
+
+class DeadlineState(StrEnum):
+    OPEN = "open"
+    MET = "met"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Deadline(db.Model):
+    """A date that must not pass unnoticed, derived from the case's events.
+
+    Open deadlines are recomputed when a date they depend on changes (the old row is
+    cancelled, a new one opened), so the history of what was due when is kept.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        Index("uq_deadlines_one_open_per_kind", "case_id", "kind", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+        Index("ix_deadlines_state_due_on", "state", "due_on"),
+        Index("ix_deadlines_case_id", "case_id"),
+        CheckConstraint("(state = 'open') = (closed_at IS NULL)", name="closed_when_not_open"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[DeadlineKind] = mapped_column(enum_column(DeadlineKind, "deadline_kind"))
+    due_on: Mapped[date] = mapped_column(Date)  # Hong Kong date
+    state: Mapped[DeadlineState] = mapped_column(enum_column(DeadlineState, "deadline_state"),
+                                                 default=DeadlineState.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    case: Mapped[Case] = relationship(back_populates="deadlines")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
+from backoffice.cases import stay
 from backoffice.cases.models import (
     Applicant,
     Case,
@@ -279,12 +280,15 @@ def available_transitions(case: Case, user: User) -> list[Transition]:
 
 
 def transition(case: Case, name: str, actor: User, reason: str | None = None,
-               expected_version: int | None = None, now: datetime | None = None) -> CaseEvent:
+               expected_version: int | None = None, now: datetime | None = None,
+               arrived_on: date | None = None) -> CaseEvent:
     """Move ``case`` by the step called ``name``: the only way a case's status changes.
 
     Checks the form's version, the actor's right to act, that the policy allows the step
     from the current status, that a reason is given where one is needed, and the step's own
-    guards (submission eligibility); then stamps the date, writes the event and flushes.
+    guards (submission eligibility, the arrival date, the extension window); then stamps the
+    date, applies the step's effects (quota place, stay, deadlines), writes the event and
+    flushes. ``arrived_on`` is the step data of "record_arrival".
     """
     now = now or utcnow()
     today = hk_today(now)
@@ -309,6 +313,13 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
             raise CaseError("This case cannot be submitted: " + " ".join(problems))
         case.policy_version = policy.version
         case.favourable_consideration = policy.favourable_consideration(submission_facts(case))
+    try:
+        if name == "record_arrival":
+            stay.check_arrival(case, arrived_on, today)
+        elif name == "request_extension":
+            stay.check_extension_request(case, today)
+    except stay.StayError as exc:
+        raise CaseError(str(exc)) from exc
     if name == "approve" and policy.has_quota:
         # The place is taken in this same transaction as the status change: both or neither.
         try:
@@ -326,10 +337,20 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
         setattr(case, column, today if column in _DATE_STAMPS else now)
     if not step.target.is_open:
         case.ended_at = now
+    if name == "record_arrival":
+        stay.start_stay(case, policy, arrived_on)
+    elif name == "grant_extension":
+        stay.grant_extension(case, now)
     from_status = case.status
     case.status = step.target
+    if case.arrived_on is not None:
+        stay.sync_deadlines(case, now)
+    detail = (f"Arrived on {case.arrived_on}; the stay ends on {case.stay_ends_on}."
+              if name in ("record_arrival", "grant_extension") else None)
+    if name == "grant_extension":
+        detail = f"Stay extended to {case.stay_ends_on}."
     event = _event(case, actor, EventKind.TRANSITION, transition=name, from_status=from_status,
-                   to_status=step.target, reason=reason, at=now)
+                   to_status=step.target, reason=reason, at=now, detail=detail)
     db.session.flush()
     return event
 

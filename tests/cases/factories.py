@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from backoffice.auth.models import User
-from backoffice.cases import services
+from backoffice.cases import services, stay
 from backoffice.cases.models import Case
 from backoffice.cases.schemes import CaseStatus, Scheme, SchemePolicy, Transition
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
+from backoffice.core.dates import HK_TZ, hk_today
 from backoffice.extensions import db
 
 # The Hong Kong date the tests treat as "today", and the default submission date before it.
@@ -140,7 +141,25 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
     case = services.create_case(actor, scheme, applicant, facts, today=today)
     if status is not None:
         for step in path_to(services.policy_of(case), CaseStatus(status)):
+            extra, at = prepare_step(case, step.name, actor, now)
             services.transition(case, step.name, actor,
-                                reason=FACTORY_REASON if step.needs_reason else None, now=now)
+                                reason=FACTORY_REASON if step.needs_reason else None, now=at,
+                                **extra)
     db.session.commit()
     return case
+
+
+def prepare_step(case: Case, name: str, actor: User, now: datetime) -> tuple[dict, datetime]:
+    """What a step needs besides a reason: the arrival date for "record_arrival"; for
+    "request_extension" a moment inside the extension window (a week before the stay ends)
+    and, where the scheme needs one, a recorded job offer. Returns (extra kwargs, when)."""
+    if name == "record_arrival":
+        return {"arrived_on": hk_today(now)}, now
+    if name == "request_extension":
+        if case.job_offer_needed_to_extend and not case.has_job_offer:
+            stay.record_job_offer(actor, case, stay.JobOfferData(
+                employer="Factory Ltd", post="Engineer", salary=Decimal("50000"),
+                start_date=case.arrived_on), now=now)
+        inside = case.stay_ends_on - timedelta(days=7)
+        return {}, datetime.combine(inside, time(10), tzinfo=HK_TZ).astimezone(UTC)
+    return {}, now

@@ -38,6 +38,7 @@ from backoffice.cases.schemes import (
     register,
 )
 from backoffice.cases.services import CaseError, StaleCase
+from backoffice.core.dates import hk_today
 from backoffice.extensions import db as database
 from tests.cases.factories import (
     NOW,
@@ -47,6 +48,7 @@ from tests.cases.factories import (
     case_facts,
     dependant_data,
     make_case,
+    prepare_step,
 )
 
 S = CaseStatus
@@ -267,12 +269,13 @@ def test_every_allowed_step_writes_one_event_and_stamps_its_column(db, caseworke
     expected = dict.fromkeys(STAMP_COLUMNS)
     status = S.DRAFT
     for i, name in enumerate(path):
-        now, hk_date = step_time(i)
+        extra, now = prepare_step(case, name, caseworker, step_time(i)[0])
+        hk_date = hk_today(now)
         reason = f"Reason to {name}." if name in NEEDS_REASON else None
         before = events(case, EventKind.TRANSITION)
 
         event = services.transition(case, name, caseworker, reason=reason,
-                                    expected_version=case.version, now=now)
+                                    expected_version=case.version, now=now, **extra)
 
         assert events(case, EventKind.TRANSITION) == [*before, event]
         assert (event.transition, event.from_status, event.to_status, event.actor_id,

@@ -17,7 +17,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.extensions import db as _db
 from backoffice.quota import services as quota
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
-from tests.cases.factories import make_case
+from tests.cases.factories import make_case, prepare_step
 from tests.conftest import build_app
 
 YEAR = 2026
@@ -125,7 +125,8 @@ def test_release_before_arrival_only(db, supervisor, caseworker, steps, gives_ba
     case = reviewed_case(caseworker)
     cases.transition(case, "approve", caseworker, now=NOW)
     for step in steps:
-        cases.transition(case, step, caseworker, reason="applicant's decision", now=NOW)
+        extra, when = prepare_step(case, step, caseworker, NOW)
+        cases.transition(case, step, caseworker, reason="applicant's decision", now=when, **extra)
     db.session.commit()
     period = quota.get_period("QMAS", YEAR)
     assert period.allocated == (0 if gives_back else 1) == active_allocations(period)

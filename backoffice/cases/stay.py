@@ -1,0 +1,311 @@
+"""The stay and its deadlines: arrival, the stay end, the job offer, extensions, lapses.
+
+All dates here are Hong Kong dates. The stay end is computed once, at arrival, from the
+policy values then in force, and stored on the case with those values, so a later policy
+version never changes a stay already granted. Deadlines are rows derived from the case:
+``sync_deadlines`` brings the open ones in line after any change, cancelling what no longer
+applies and opening what now does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select, text, update
+
+from backoffice.auth.models import User
+from backoffice.cases.models import (
+    Case,
+    CaseEvent,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+    EventKind,
+    JobOffer,
+)
+from backoffice.cases.schemes import CaseStatus, SchemePolicy
+from backoffice.core.dates import add_months, birthday, hk_holiday_name, is_weekend, utcnow
+from backoffice.extensions import db
+
+STAY_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED)
+# Cases the lapse job ends when their stay is over. A pending extension request is left for
+# a person to decide: its missed stay-end deadline escalates instead.
+LAPSING_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENDED)
+CHILD_AGE_LIMIT = 18
+
+
+class StayError(Exception):
+    """A stay rule refused the change; the message is shown as it is."""
+
+
+# --- Computing ------------------------------------------------------------------------------
+
+def stay_end(arrived_on: date, initial_months: int, extension_months: int,
+             extensions: int) -> date:
+    """The last day of the stay: arrival plus the initial months, then each extension added
+    to the previous end (month ends clamp: 29 Feb + 12 months = 28 Feb)."""
+    end = add_months(arrived_on, initial_months)
+    for _ in range(extensions):
+        end = add_months(end, extension_months)
+    return end
+
+
+def start_stay(case: Case, policy: SchemePolicy, arrived_on: date) -> None:
+    """Stamp the stay on the case, keeping the policy values used."""
+    case.arrived_on = arrived_on
+    case.stay_initial_months = policy.initial_stay_months
+    case.stay_extension_months = policy.extension_months
+    case.extension_window_days = policy.extension_window_days
+    case.job_offer_needed_to_extend = policy.job_offer_needed_to_extend
+    case.extensions_granted = 0
+    case.stay_ends_on = stay_end(arrived_on, policy.initial_stay_months,
+                                 policy.extension_months, 0)
+
+
+def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:
+    """The deadlines the case should have open now, by kind."""
+    if case.status not in STAY_STATUSES or case.stay_ends_on is None:
+        return {}
+    wanted = {DeadlineKind.STAY_END: case.stay_ends_on,
+              DeadlineKind.EXTENSION_WINDOW: case.extension_window_opens_on}
+    # The job offer is due by the end of the first year (the initial stay), only until one
+    # is recorded and only before the first extension.
+    if case.job_offer_needed_to_extend and not case.has_job_offer \
+            and case.extensions_granted == 0:
+        wanted[DeadlineKind.JOB_OFFER] = case.stay_ends_on
+    return wanted
+
+
+def sync_deadlines(case: Case, now: datetime | None = None) -> None:
+    """Cancel open deadlines that no longer apply or whose date changed; open the missing."""
+    now = now or utcnow()
+    wanted = desired_deadlines(case)
+    for deadline in case.open_deadlines:
+        if wanted.get(deadline.kind) == deadline.due_on:
+            del wanted[deadline.kind]
+        else:
+            _close(deadline, DeadlineState.CANCELLED, now)
+    db.session.flush()  # the one-open-per-kind index must see the cancellations first
+    for kind, due_on in wanted.items():
+        case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on))
+    db.session.flush()
+
+
+def _close(deadline: Deadline, state: DeadlineState, now: datetime) -> None:
+    deadline.state = state
+    deadline.closed_at = now
+
+
+def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
+    for deadline in case.open_deadlines:
+        if deadline.kind == kind:
+            _close(deadline, DeadlineState.MET, now)
+
+
+# --- Guards and effects called by the transition service ------------------------------------
+
+def check_arrival(case: Case, arrived_on: date | None, today: date) -> None:
+    if arrived_on is None:
+        raise StayError("Enter the arrival date.")
+    if arrived_on > today:
+        raise StayError(f"The arrival date {arrived_on} is in the future.")
+    if case.visa_issued_on and arrived_on < case.visa_issued_on:
+        raise StayError(f"The arrival date {arrived_on} is before the visa was issued "
+                        f"({case.visa_issued_on}).")
+
+
+def check_extension_request(case: Case, today: date) -> None:
+    """The window opens ``extension_window_days`` before the stay ends and closes with it;
+    QMAS needs a recorded job offer."""
+    opens = case.extension_window_opens_on
+    if today < opens:
+        raise StayError(
+            f"The extension window opens on {opens} ({case.extension_window_days} days before "
+            f"the stay ends on {case.stay_ends_on}); an extension cannot be requested before.")
+    if today > case.stay_ends_on:
+        raise StayError(f"The stay ended on {case.stay_ends_on}; an extension can no longer "
+                        "be requested.")
+    if case.job_offer_needed_to_extend and not case.has_job_offer:
+        raise StayError("A job offer must be recorded before an extension can be requested "
+                        "under this scheme.")
+
+
+def grant_extension(case: Case, now: datetime) -> None:
+    _meet(case, DeadlineKind.STAY_END, now)
+    case.extensions_granted += 1
+    case.stay_ends_on = add_months(case.stay_ends_on, case.stay_extension_months)
+
+
+# --- Caseworker actions outside the lifecycle ---------------------------------------------------
+
+def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, today: date,
+                    now: datetime | None = None) -> None:
+    """Fix a wrongly recorded arrival date: the stay end and deadlines are recomputed."""
+    now = now or utcnow()
+    if case.status not in STAY_STATUSES:
+        raise StayError("The arrival date can only be corrected while the stay runs.")
+    if not (reason or "").strip():
+        raise StayError("Give a reason for correcting the arrival date.")
+    check_arrival(case, arrived_on, today)
+    if arrived_on == case.arrived_on:
+        raise StayError(f"The arrival date is already {arrived_on}.")
+    old_arrival, old_end = case.arrived_on, case.stay_ends_on
+    case.arrived_on = arrived_on
+    case.stay_ends_on = stay_end(arrived_on, case.stay_initial_months,
+                                 case.stay_extension_months, case.extensions_granted)
+    case.updated_at = now
+    sync_deadlines(case, now)
+    db.session.add(CaseEvent(
+        case_id=case.id, actor_id=actor.id, kind=EventKind.EDITED, at=now, reason=reason.strip(),
+        detail=f"Arrival corrected from {old_arrival} to {arrived_on}; the stay now ends on "
+               f"{case.stay_ends_on} (was {old_end})."))
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class JobOfferData:
+    employer: str
+    post: str
+    salary: Decimal
+    start_date: date
+
+
+def record_job_offer(actor: User, case: Case, offer: JobOfferData,
+                     now: datetime | None = None) -> JobOffer:
+    """Record a job offer; it meets the job-offer deadline."""
+    now = now or utcnow()
+    if case.status not in STAY_STATUSES:
+        raise StayError("A job offer is recorded once the applicant has arrived.")
+    job = JobOffer(case_id=case.id, employer=offer.employer.strip(), post=offer.post.strip(),
+                   salary=offer.salary, start_date=offer.start_date, recorded_by_id=actor.id,
+                   recorded_at=now)
+    case.job_offers.append(job)
+    _meet(case, DeadlineKind.JOB_OFFER, now)
+    case.updated_at = now
+    db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=EventKind.EDITED, at=now,
+                             detail=f"Job offer recorded: {job.post} at {job.employer}, "
+                                    f"from {job.start_date}."))
+    db.session.flush()
+    return job
+
+
+# --- The periodic sweep -------------------------------------------------------------------------
+
+def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
+    """Mark passed deadlines and lapse stays that ended without an extension.
+
+    Set-based statements only, safe to run twice (the second run finds nothing to do) and
+    from two workers at once (each statement re-checks its condition on the rows it locks).
+    Returns counts for the log.
+    """
+    now = now or utcnow()
+    counts = {}
+    counts["missed"] = db.session.execute(
+        update(Deadline)
+        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
+               Deadline.kind.in_([DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER]))
+        .values(state=DeadlineState.MISSED, closed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    counts["window_opened"] = db.session.execute(
+        update(Deadline)
+        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on <= today,
+               Deadline.kind == DeadlineKind.EXTENSION_WINDOW)
+        .values(state=DeadlineState.MET, closed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    counts["lapsed"] = _lapse_ended_stays(today, now)
+    db.session.flush()
+    return counts
+
+
+_LAPSE_REASON = "The stay ended without an extension (deadline sweep)."
+
+
+def _lapse_ended_stays(today: date, now: datetime) -> int:
+    params = {"today": today, "now": now, "reason": _LAPSE_REASON,
+              "statuses": [s.value for s in LAPSING_STATUSES]}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement: lock the due cases, lapse them, write their events, cancel their
+        # remaining deadlines. A concurrent change (an extension granted) either commits
+        # first, and the row no longer matches, or waits for this one.
+        return db.session.execute(text("""
+            WITH due AS (
+                SELECT id, status FROM cases
+                WHERE status = ANY(:statuses) AND stay_ends_on < :today
+                FOR UPDATE
+            ), lapsed AS (
+                UPDATE cases c SET status = 'lapsed', ended_at = :now, updated_at = :now,
+                                   version = c.version + 1
+                FROM due WHERE c.id = due.id
+                RETURNING c.id, due.status AS from_status
+            ), events AS (
+                INSERT INTO case_events (case_id, at, kind, transition, from_status, to_status,
+                                         reason)
+                SELECT id, :now, 'transition', 'lapse', from_status, 'lapsed', :reason
+                FROM lapsed
+            ), cancelled AS (
+                UPDATE deadlines d SET state = 'cancelled', closed_at = :now
+                FROM lapsed WHERE d.case_id = lapsed.id AND d.state = 'open'
+            )
+            SELECT count(*) FROM lapsed
+        """), params).scalar_one()
+    # SQLite: every writing transaction runs alone (BEGIN IMMEDIATE), so three set-based
+    # statements in one transaction see the same rows.
+    due = (select(Case.id).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)
+           .scalar_subquery())
+    db.session.execute(insert(CaseEvent).from_select(
+        ["case_id", "at", "kind", "transition", "from_status", "to_status", "reason"],
+        select(Case.id, text(":now"), text("'transition'"), text("'lapse'"), Case.status,
+               text("'lapsed'"), text(":reason"))
+        .where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)), params)
+    db.session.execute(
+        update(Deadline).where(Deadline.case_id.in_(due), Deadline.state == DeadlineState.OPEN)
+        .values(state=DeadlineState.CANCELLED, closed_at=now)
+        .execution_options(synchronize_session=False))
+    return db.session.execute(
+        update(Case).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)
+        .values(status=CaseStatus.LAPSED, ended_at=now, updated_at=now, version=Case.version + 1)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeadlineView:
+    deadline: Deadline
+    days_left: int
+    urgency: str  # Bootstrap colour: danger (overdue), warning (≤ 7 days), info (≤ 30), light
+    holiday: str | None  # the HK public holiday or "weekend" the date falls on
+
+
+def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
+    days = (deadline.due_on - today).days
+    if deadline.state != DeadlineState.OPEN:
+        urgency = {"met": "success", "missed": "danger"}.get(deadline.state.value, "secondary")
+    elif days < 0:
+        urgency = "danger"
+    elif days <= 7:
+        urgency = "warning"
+    elif days <= 30:
+        urgency = "info"
+    else:
+        urgency = "light"
+    holiday = hk_holiday_name(deadline.due_on) or ("weekend" if is_weekend(deadline.due_on)
+                                                   else None)
+    return DeadlineView(deadline, days, urgency, holiday)
+
+
+def child_turns_18_during_stay(date_of_birth: date, case: Case) -> date | None:
+    """The date a dependent child turns 18 if that falls within the stay, else None."""
+    if case.arrived_on is None or case.stay_ends_on is None:
+        return None
+    eighteenth = birthday(date_of_birth, CHILD_AGE_LIMIT)
+    return eighteenth if case.arrived_on < eighteenth <= case.stay_ends_on else None
+
+
+def window_for(case: Case) -> tuple[date, date] | None:
+    if case.stay_ends_on is None:
+        return None
+    return case.extension_window_opens_on, case.stay_ends_on
+

@@ -1,0 +1,217 @@
+"""Benchmark the busiest pages at realistic size against their own SQL run raw.
+
+For each page it measures, in one run and interleaved so machine noise hits all alike:
+
+* the page through the whole Flask app (test client, signed in as a supervisor);
+* the same SQL statements the page ran, captured from one request and replayed through
+  psycopg directly (no SQLAlchemy, no Flask);
+* a trivial Flask request (the framework's own floor).
+
+and reports median and p95 of each, the ratio page / (raw SQL + trivial request), and the
+query plans of the page's main statements. Run after loading data::
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_scratch \\
+        .venv/bin/python bench/bench_pages.py --requests 300 --write docs/PERFORMANCE.md
+
+It never writes to the database except to create its own sign-in account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import event, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backoffice import create_app  # noqa: E402
+from backoffice.auth import services as accounts  # noqa: E402
+from backoffice.auth.models import Role  # noqa: E402
+from backoffice.cases.models import Applicant, Case  # noqa: E402
+from backoffice.cases.schemes import CaseStatus  # noqa: E402
+from backoffice.extensions import db  # noqa: E402
+from config import DevelopmentConfig  # noqa: E402
+
+BENCH_EMAIL = "bench-supervisor@example.org"
+BENCH_PASSWORD = "bench-supervisor-password"  # noqa: S105  (a local benchmark account)
+
+
+@dataclass
+class Result:
+    name: str
+    url: str
+    page: list[float]
+    raw: list[float]
+    trivial: list[float]
+    statements: list[str]
+    plans: list[str]
+
+    @staticmethod
+    def ms(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def row(self) -> str:
+        page50, raw50, triv50 = (statistics.median(v) * 1000 for v in
+                                 (self.page, self.raw, self.trivial))
+        ratio = page50 / (raw50 + triv50)
+        verdict = "yes" if ratio <= 2 and page50 < 50 else "NO"
+        return (f"| {self.name} | {page50:.1f} | {self.ms(self.page, .95):.1f} | {raw50:.1f} | "
+                f"{self.ms(self.raw, .95):.1f} | {triv50:.2f} | {ratio:.2f} | {verdict} |")
+
+
+def ensure_account(app) -> None:
+    with app.app_context():
+        if accounts.get_user_by_email(BENCH_EMAIL) is None:
+            accounts.create_user(None, email=BENCH_EMAIL, full_name="Bench Supervisor",
+                                 role=Role.SUPERVISOR, password=BENCH_PASSWORD)
+            db.session.commit()
+
+
+def signed_in_client(app):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, "bench sign-in failed"
+    return client
+
+
+def capture_sql(app, client, url: str) -> list[tuple[str, object]]:
+    """The statements (with parameters) one request of ``url`` sends to the database."""
+    captured: list[tuple[str, object]] = []
+
+    def listener(_conn, _cursor, statement, parameters, _context, _many):
+        captured.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return captured
+
+
+def replay(conn: psycopg.Connection, statements: list[tuple[str, object]]) -> None:
+    with conn.cursor() as cursor:
+        for statement, parameters in statements:
+            cursor.execute(statement, parameters)
+            if cursor.description is not None:
+                cursor.fetchall()
+    conn.rollback()
+
+
+def explain(conn: psycopg.Connection, statement: str, parameters) -> str:
+    with conn.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    conn.rollback()
+    return plan
+
+
+def measure(app, client, conn, name: str, url: str, requests: int,
+            explain_matching: tuple[str, ...]) -> Result:
+    statements = capture_sql(app, client, url)
+    for _ in range(10):  # warm caches on every path
+        client.get(url)
+        replay(conn, statements)
+        client.get("/bench-trivial")
+    page, raw, trivial = [], [], []
+    for _ in range(requests):
+        start = time.perf_counter()
+        client.get(url)
+        page.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        replay(conn, statements)
+        raw.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        client.get("/bench-trivial")
+        trivial.append(time.perf_counter() - start)
+    plans = [explain(conn, s, p) for s, p in statements
+             if any(m in s for m in explain_matching) and s.lstrip().upper().startswith("SELECT")]
+    return Result(name, url, page, raw, trivial, [s for s, _ in statements], plans)
+
+
+def sample_ids(app) -> dict:
+    with app.app_context():
+        case_id = db.session.scalar(select(Case.id).where(
+            Case.status == CaseStatus.IN_STAY).order_by(Case.id.desc()).limit(1))
+        name = db.session.scalar(select(Applicant.family_name).order_by(Applicant.id).limit(1))
+        total = db.session.execute(db.text("SELECT reltuples::bigint FROM pg_class "
+                                           "WHERE relname = 'cases'")).scalar()
+    return {"case_id": case_id, "name": (name or "chan")[:4].lower(), "total": total}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
+    parser.add_argument("--pages", default="queue,search,case,dashboard")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        sys.exit("Set DATABASE_URL to the PostgreSQL database loaded with `flask seed-demo "
+                 "--cases 1000000`.")
+    app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url.replace(
+        "postgresql://", "postgresql+psycopg://", 1), WTF_CSRF_ENABLED=True)
+    app.add_url_rule("/bench-trivial", "bench_trivial", lambda: "ok")
+    ensure_account(app)
+    client = signed_in_client(app)
+    sample = sample_ids(app)
+    year = time.gmtime().tm_year
+    pages = {
+        "queue": ("All cases, QMAS + under review, first page",
+                  "/cases/queue/all?scheme=QMAS&status=under_review", ("FROM cases",)),
+        "search": (f"All cases, name search '{sample['name']}'",
+                   f"/cases/queue/all?q={sample['name']}", ("FROM cases",)),
+        "case": ("Case page", f"/cases/{sample['case_id']}", ("FROM cases", "FROM case_events")),
+        "dashboard": (f"Quota dashboard {year}", f"/quota/?year={year}",
+                      ("FROM cases", "FROM quota_allocations", "quota_periods")),
+    }
+    results = []
+    with psycopg.connect(url) as conn:
+        for key in args.pages.split(","):
+            name, page_url, matching = pages[key]
+            print(f"measuring {name} ...", flush=True)
+            results.append(measure(app, client, conn, name, page_url, args.requests, matching))
+
+    lines = [
+        f"### Pages at {sample['total']:,} cases ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        "",
+        f"{args.requests} requests each, interleaved; Flask test client in-process (no network), "
+        "PostgreSQL 15 on this machine (2 cores). Raw SQL = the page's own statements, "
+        "captured from one request and replayed through psycopg. Target: page median ≤ 2 × "
+        "(raw SQL + trivial Flask request) and < 50 ms.",
+        "",
+        "| page | median ms | p95 ms | raw SQL median | raw SQL p95 | trivial request | ratio | "
+        "meets target |",
+        "|---|---|---|---|---|---|---|---|",
+        *[r.row() for r in results],
+        "",
+    ]
+    for r in results:
+        lines += [f"#### {r.name}: `{r.url}`", "",
+                  f"{len(r.statements)} statements per request.", ""]
+        for plan in r.plans:
+            lines += ["```", plan, "```", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        with args.write.open("a") as out:
+            out.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
