@@ -182,6 +182,8 @@ class ReasonForm(VersionedForm):
 
     reason = TextAreaField("Reason", filters=[_none_if_blank],
                            validators=[Optional(), Length(max=2000)])
+    # Step data: only "Record arrival" uses it.
+    arrived_on = DateField("Arrival date", validators=[Optional()])
     submit = SubmitField("Confirm")
 
 
@@ -240,3 +242,24 @@ class QueueFilterForm(BaseForm):
         start: date | None = self.submitted_from.data
         if field.data and start and field.data < start:
             raise ValidationError("The end date is before the start date.")
+
+
+class CorrectArrivalForm(VersionedForm):
+    arrived_on = DateField("Corrected arrival date", validators=[
+        InputRequired("Enter the arrival date as YYYY-MM-DD.")])
+    reason = TextAreaField("Reason for the correction", filters=[_none_if_blank], validators=[
+        InputRequired("Give a reason for the correction."), Length(max=2000)])
+    submit = SubmitField("Correct arrival date")
+
+
+class JobOfferForm(VersionedForm):
+    employer = StringField("Employer", filters=[_strip], validators=[
+        InputRequired("Enter the employer."), Length(max=200)])
+    post = StringField("Post", filters=[_strip], validators=[
+        InputRequired("Enter the post."), Length(max=200)])
+    salary = DecimalField("Monthly salary in HKD", places=2, validators=[
+        InputRequired("Enter the monthly salary."),
+        NumberRange(min=0, max=10_000_000, message="Enter a salary between 0 and 10,000,000.")])
+    start_date = DateField("Start date", validators=[
+        InputRequired("Enter the start date as YYYY-MM-DD.")])
+    submit = SubmitField("Record job offer")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, and_, or_, select, tuple_
 
 from backoffice.auth.models import User
-from backoffice.cases.models import Applicant, Case
+from backoffice.cases.models import Applicant, Case, Deadline, DeadlineState
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
 from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
@@ -189,3 +189,44 @@ def cases_by_ids(ids: list[int]) -> list[Case]:
         return []
     return list(db.session.scalars(select(Case).where(Case.id.in_(ids))))
 
+
+
+# --- Deadlines ----------------------------------------------------------------------------
+
+DUE_SOON_DAYS = 30
+DEADLINE_LIST_LIMIT = 500
+
+
+def _deadline_rows(user: User, office: bool) -> Select:
+    query = (select(Deadline.id, Deadline.kind, Deadline.due_on, Deadline.state,
+                    Case.id.label("case_id"), Case.reference, Case.scheme, Case.status,
+                    Applicant.family_name, Applicant.given_names,
+                    User.full_name.label("assignee_name"))
+             .join(Case, Case.id == Deadline.case_id)
+             .join(Applicant, Applicant.id == Case.applicant_id)
+             .outerjoin(User, User.id == Case.assignee_id))
+    return query if office else query.where(Case.assignee_id == user.id)
+
+
+def due_soon(user: User, office: bool, today: date) -> tuple[list, list]:
+    """(open deadlines in the next 30 days, overdue deadlines of open cases), by date."""
+    rows = _deadline_rows(user, office)
+    upcoming = rows.where(Deadline.state == DeadlineState.OPEN,
+                          Deadline.due_on >= today,
+                          Deadline.due_on <= today + timedelta(days=DUE_SOON_DAYS))
+    overdue = rows.where(Case.status.in_(OPEN_STATUSES), or_(
+        Deadline.state == DeadlineState.MISSED,
+        and_(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today)))
+    return (
+        db.session.execute(upcoming.order_by(Deadline.due_on, Deadline.id)
+                           .limit(DEADLINE_LIST_LIMIT)).all(),
+        db.session.execute(overdue.order_by(Deadline.due_on, Deadline.id)
+                           .limit(DEADLINE_LIST_LIMIT)).all(),
+    )
+
+
+def open_deadlines_of(user: User) -> list:
+    """Every open deadline of the user's cases, for the calendar feed."""
+    return db.session.execute(_deadline_rows(user, office=False)
+                              .where(Deadline.state == DeadlineState.OPEN)
+                              .order_by(Deadline.due_on, Deadline.id)).all()

@@ -25,11 +25,13 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Permission, User
-from backoffice.cases import bp, queries, services
+from backoffice.cases import bp, calendar, queries, services, stay
 from backoffice.cases.forms import (
     BulkReassignForm,
     CaseForm,
+    CorrectArrivalForm,
     DependantForm,
+    JobOfferForm,
     QueueFilterForm,
     ReasonForm,
     ReassignForm,
@@ -39,6 +41,7 @@ from backoffice.cases.models import Case, CaseEvent, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
+from backoffice.core.forms import BaseForm
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
 
@@ -178,6 +181,8 @@ def bulk_reassign():
 
 def _case_forms(case: Case, **given) -> dict:
     forms = {
+        "correct_arrival_form": CorrectArrivalForm(version=case.version, formdata=None),
+        "job_offer_form": JobOfferForm(version=case.version, formdata=None),
         "dependant_form": DependantForm(version=case.version, formdata=None),
         "take_form": TakeForm(version=case.version, formdata=None),
         "reason_form": ReasonForm(version=case.version, formdata=None),
@@ -197,8 +202,12 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         .options(selectinload(CaseEvent.actor)).order_by(CaseEvent.id.desc())).all()
     submission_problems = (services.submission_problems(case)
                            if case.status == CaseStatus.DRAFT else [])
+    today = hk_today()
     return render_template(
-        "cases/show.html", case=case, events=events, error=error,
+        "cases/show.html", case=case, events=events, error=error, today=today,
+        deadlines=[stay.deadline_view(d, today) for d in case.deadlines],
+        children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
+                             for d in case.active_dependants},
         policy=services.policy_of(case),
         transitions=services.available_transitions(case, current_user),
         submission_problems=submission_problems, Relationship=Relationship,
@@ -281,7 +290,8 @@ def step(case_id: int, step: str):
         return _render_case(case, 422, error=_first_error(form), reason_form=form)
     try:
         event = services.transition(case, step, current_user, reason=form.reason.data,
-                                    expected_version=form.version.data)
+                                    expected_version=form.version.data,
+                                    arrived_on=form.arrived_on.data)
     except services.QuotaBlocked as exc:
         db.session.rollback()
         return _hold_for_quota(case_id, str(exc), exc.can_hold)
@@ -377,3 +387,89 @@ def reassign(case_id: int):
         db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc))
     return _saved(f"{case.reference} reassigned to {assignee.full_name}.", case)
+
+
+# --- The stay -----------------------------------------------------------------------------
+
+@bp.post("/<id:case_id>/arrival")
+@permission_required(Permission.WORK_CASES)
+def correct_arrival(case_id: int):
+    case = _load_case(case_id)
+    form = CorrectArrivalForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 422, correct_arrival_form=form)
+    try:
+        services.check_version(case, form.version.data)
+        services.check_can_act(case, current_user)
+        stay.correct_arrival(current_user, case, form.arrived_on.data, form.reason.data,
+                             hk_today())
+    except (services.CaseError, stay.StayError, StaleDataError) as exc:
+        db.session.rollback()
+        form.form_errors.append(_message(exc))
+        return _render_case(_load_case(case_id), 422, correct_arrival_form=form)
+    return _saved(f"Arrival date corrected; the stay now ends on {case.stay_ends_on}.", case)
+
+
+@bp.post("/<id:case_id>/job-offers")
+@permission_required(Permission.WORK_CASES)
+def record_job_offer(case_id: int):
+    case = _load_case(case_id)
+    form = JobOfferForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 422, job_offer_form=form)
+    try:
+        services.check_version(case, form.version.data)
+        services.check_can_act(case, current_user)
+        stay.record_job_offer(current_user, case, stay.JobOfferData(
+            employer=form.employer.data, post=form.post.data, salary=form.salary.data,
+            start_date=form.start_date.data))
+    except (services.CaseError, stay.StayError, StaleDataError) as exc:
+        db.session.rollback()
+        form.form_errors.append(_message(exc))
+        return _render_case(_load_case(case_id), 422, job_offer_form=form)
+    return _saved("Job offer recorded.", case)
+
+
+# --- Deadlines across cases -----------------------------------------------------------------
+
+@bp.get("/due-soon")
+@permission_required(Permission.WORK_CASES)
+def due_soon():
+    office = request.args.get("scope") == "office"
+    if office and not current_user.can_supervise():
+        abort(403)
+    today = hk_today()
+    upcoming, overdue = queries.due_soon(current_user, office, today)
+    return render_template("cases/due_soon.html", upcoming=upcoming, overdue=overdue,
+                           office=office, today=today, days=queries.DUE_SOON_DAYS)
+
+
+@bp.get("/calendar")
+@permission_required(Permission.WORK_CASES)
+def calendar_page():
+    return render_template("cases/calendar.html")
+
+
+@bp.post("/calendar/reset")
+@permission_required(Permission.WORK_CASES)
+def calendar_reset():
+    form = BaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    had_one = current_user.calendar_token is not None
+    calendar.reset_token(current_user)
+    db.session.commit()
+    flash("A new calendar address was made; the old one no longer works." if had_one else
+          "Your calendar address is ready.", "success")
+    return redirect(url_for("cases.calendar_page"))
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """No sign-in: calendar apps cannot sign in. The unguessable token is the key."""
+    user = calendar.user_for_token(token)
+    if user is None or not user.can_work_cases():
+        abort(404)
+    return Response(calendar.feed(user), mimetype="text/calendar",
+                    headers={"Content-Disposition": 'inline; filename="deadlines.ics"',
+                             "Cache-Control": "private, max-age=300"})

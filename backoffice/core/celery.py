@@ -24,7 +24,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     # Import the task modules so the worker registers them.
-    celery_app.conf.imports = ("backoffice.notifications.tasks",)
+    celery_app.conf.imports = ("backoffice.notifications.tasks", "backoffice.cases.tasks")
     return celery_app
 
 
@@ -34,6 +34,12 @@ def beat_schedule() -> dict:
         "worker-heartbeat": {
             "task": "backoffice.notifications.tasks.heartbeat",
             "schedule": 30.0,
+        },
+        # Deadlines are due by Hong Kong day; sweeping every 10 minutes marks them soon after
+        # midnight and costs one indexed query when there is nothing to do.
+        "sweep-deadlines": {
+            "task": "backoffice.cases.tasks.sweep_deadlines",
+            "schedule": 600.0,
         },
     }
 

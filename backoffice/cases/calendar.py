@@ -1,0 +1,52 @@
+"""The iCalendar (.ics) feed of a caseworker's open deadlines."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import url_for
+from icalendar import Calendar, Event
+from sqlalchemy import select
+
+from backoffice.auth.models import User
+from backoffice.cases import queries
+from backoffice.core.dates import utcnow
+from backoffice.extensions import db
+
+
+def reset_token(user: User) -> str:
+    """Give the user a new secret feed address; the old one stops working at once."""
+    user.calendar_token = secrets.token_urlsafe(32)
+    db.session.flush()
+    return user.calendar_token
+
+
+def user_for_token(token: str) -> User | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(User).where(User.calendar_token == token,
+                                                User.active.is_(True)))
+
+
+def feed(user: User) -> bytes:
+    """All-day events, one per open deadline, with stable UIDs so calendar apps update them."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Talent Admission Back Office//Deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"Deadlines — {user.full_name}")
+    calendar.add("x-wr-timezone", "Asia/Hong_Kong")
+    stamp = utcnow()
+    for row in queries.open_deadlines_of(user):
+        event = Event()
+        event.add("uid", f"deadline-{row.id}@talent-admission-backoffice")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", row.due_on)
+        event.add("dtend", row.due_on + timedelta(days=1))
+        event.add("summary", f"{row.kind.label}: {row.reference} "
+                             f"{row.family_name.upper()}, {row.given_names}")
+        event.add("url", url_for("cases.show", case_id=row.case_id, _external=True))
+        event.add("description", f"{row.kind.label} for case {row.reference} "
+                                 f"({row.scheme.short_label}).")
+        calendar.add_component(event)
+    return calendar.to_ical()
