@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from backoffice.cases import routes as _cases_routes  # noqa: F401
     from backoffice.core import routes as _core_routes  # noqa: F401
     from backoffice.notifications import routes as _notification_routes  # noqa: F401
+    from backoffice.quota import routes as _quota_routes  # noqa: F401
 
     app.register_blueprint(core.bp)
     app.register_blueprint(auth.bp)

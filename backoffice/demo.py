@@ -13,6 +13,7 @@ from sqlalchemy import select
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role, User
 from backoffice.cases import demo_data
+from backoffice.core.dates import hk_today
 from backoffice.extensions import db
 
 # Printed by `make run`; only ever created outside production.
@@ -110,6 +111,7 @@ def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> Non
 def _seed_demo_cases(seed: int) -> None:
     caseworkers = [_demo_user(email, "can_work_cases") for email in DEMO_CASEWORKERS]
     supervisor = _demo_user(DEMO_SUPERVISOR, "can_supervise")
+    _ensure_demo_quota(supervisor)
     report = demo_data.seed_demo_cases(caseworkers, supervisor, seed=seed)
     db.session.commit()
     if not report.created:
@@ -123,6 +125,16 @@ def _seed_demo_cases(seed: int) -> None:
         click.echo(f"  {note}")
 
 
+def _ensure_demo_quota(supervisor: User) -> None:
+    """QMAS approvals take a quota place: give the demo years a quota where none is set."""
+    from backoffice.quota import services as quota
+
+    this_year = hk_today().year
+    for year in range(this_year - 3, this_year + 1):
+        if quota.get_period("QMAS", year) is None:
+            quota.set_limit(supervisor, "QMAS", year, 4000, note="Demo data")
+
+
 def _bulk_load(n: int, seed: int, chunk_size: int) -> None:
     new_accounts = seed_bulk_caseworkers()
     if new_accounts:
@@ -133,6 +145,8 @@ def _bulk_load(n: int, seed: int, chunk_size: int) -> None:
                f"({db.engine.dialect.name})...")
     result = demo_data.bulk_load_cases(n, workers, seed=seed, chunk_size=chunk_size,
                                        progress=lambda line: click.echo(f"  {line}"))
+    derived = demo_data.derive_bulk_rows(_demo_user(DEMO_SUPERVISOR, "can_supervise").id)
+    click.echo("  derived: " + ", ".join(f"{v:,} {k}" for k, v in derived.items()))
     started = time.perf_counter()
     db.session.commit()
     commit_seconds = time.perf_counter() - started

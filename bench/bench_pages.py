@@ -31,13 +31,13 @@ from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backoffice import create_app  # noqa: E402
-from backoffice.auth import services as accounts  # noqa: E402
-from backoffice.auth.models import Role  # noqa: E402
-from backoffice.cases.models import Applicant, Case  # noqa: E402
-from backoffice.cases.schemes import CaseStatus  # noqa: E402
-from backoffice.extensions import db  # noqa: E402
-from config import DevelopmentConfig  # noqa: E402
+from backoffice import create_app
+from backoffice.auth import services as accounts
+from backoffice.auth.models import Role
+from backoffice.cases.models import Applicant, Case
+from backoffice.cases.schemes import CaseStatus
+from backoffice.extensions import db
+from config import DevelopmentConfig
 
 BENCH_EMAIL = "bench-supervisor@example.org"
 BENCH_PASSWORD = "bench-supervisor-password"  # noqa: S105  (a local benchmark account)
@@ -188,11 +188,12 @@ def main() -> None:
             results.append(measure(app, client, conn, name, page_url, args.requests, matching))
 
     lines = [
-        f"### Pages at {sample['total']:,} cases ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        f"### Pages at {sample['total']:,} cases "
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
         f"{args.requests} requests each, interleaved; Flask test client in-process (no network), "
         "PostgreSQL 15 on this machine (2 cores). Raw SQL = the page's own statements, "
-        "captured from one request and replayed through psycopg. Target: page median ≤ 2 × "
+        "captured from one request and replayed through psycopg. Target: page median ≤ 2 x "
         "(raw SQL + trivial Flask request) and < 50 ms.",
         "",
         "| page | median ms | p95 ms | raw SQL median | raw SQL p95 | trivial request | ratio | "

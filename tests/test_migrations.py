@@ -37,3 +37,13 @@ def test_downgrade_to_base_and_back(app, tmp_path):
         upgrade()
         assert "users" in inspect(_db.engine).get_table_names()
         _db.engine.dispose()
+
+
+def test_every_check_constraint_of_the_models_is_in_the_database(app, db):
+    """Alembic's comparison does not look at CHECK constraints; this does."""
+    inspector = inspect(_db.engine)
+    for table in _db.metadata.sorted_tables:
+        wanted = {c.name for c in table.constraints
+                  if c.__class__.__name__ == "CheckConstraint" and c.name}
+        present = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        assert wanted <= present, f"{table.name}: missing {sorted(wanted - present)}"

@@ -69,8 +69,23 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/cases/{case}/take", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/reassign", expect(302, 403, 422, 403)),
     ("POST", "/cases/reassign", expect(302, 403, 302, 403)),
+    # cases: the stay. Empty forms are refused (422) before anyone's right to act is asked.
+    ("POST", "/cases/{case}/step/record_arrival", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/arrival", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/job-offers", expect(302, 422, 422, 403)),
+    # cases: deadlines across cases and the calendar feed (the office scope of due-soon,
+    # supervisors only, is tested in tests/cases/test_deadline_routes.py).
+    ("GET", "/cases/due-soon", expect(302, 200, 200, 403)),
+    ("GET", "/cases/calendar", expect(302, 200, 200, 403)),
+    ("POST", "/cases/calendar/reset", expect(302, 302, 302, 403)),
+    # The feed needs no sign-in; a token nobody holds is not found, whoever asks.
+    ("GET", "/cases/calendar/not-a-real-token.ics", expect(404, 404, 404, 404)),
     # notifications: the worker's health, supervisors only.
     ("GET", "/notifications/worker", expect(302, 403, 200, 403)),
+    # quota: the QMAS quota dashboard, supervisors only. An empty POST lacks the year: 422.
+    ("GET", "/quota/", expect(302, 403, 200, 403)),
+    ("GET", "/quota/export.csv", expect(302, 403, 200, 403)),
+    ("POST", "/quota/limit", expect(302, 403, 422, 403)),
 ]
 
 # Where a signed-in user lands on a 302 that is not a refusal.
@@ -82,6 +97,7 @@ SIGNED_IN_REDIRECTS = {
     ("POST", "/admin/users/{user}/deactivate"): {ADMIN: "/admin/users/{user}"},
     ("POST", "/admin/users/{user}/reactivate"): {ADMIN: "/admin/users/{user}"},
     ("POST", "/cases/reassign"): {SUP: "/cases/queue/all"},  # back, with the reason flashed
+    ("POST", "/cases/calendar/reset"): {CW: "/cases/calendar", SUP: "/cases/calendar"},
 }
 
 CASES = [

@@ -111,7 +111,7 @@ def check_version(case: Case, expected_version: int | None) -> None:
         raise StaleCase()
 
 
-def _check_can_act(case: Case, actor: User) -> None:
+def check_can_act(case: Case, actor: User) -> None:
     if not case.can_act(actor):
         raise CaseError("Only the caseworker assigned to this case or a supervisor can change it. "
                         "Take the case first if it is unassigned.")
@@ -208,7 +208,7 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
     """
     today = today or hk_today()
     check_version(case, expected_version)
-    _check_can_act(case, actor)
+    check_can_act(case, actor)
     _check_open(case)
     _check_submitted_on(facts.submitted_on, today)
     _identity_problems(applicant_data, today)
@@ -293,7 +293,7 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     now = now or utcnow()
     today = hk_today(now)
     check_version(case, expected_version)
-    _check_can_act(case, actor)
+    check_can_act(case, actor)
     policy = policy_of(case)
     try:
         step = policy.transition(name)
@@ -323,7 +323,7 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     if name == "approve" and policy.has_quota:
         # The place is taken in this same transaction as the status change: both or neither.
         try:
-            quota.take_place(case.id, case.scheme.value, today, actor)
+            quota.take_place(case.id, case.scheme.value, today, actor, now)
         except quota.QuotaError as exc:
             can_hold = any(t.name == "hold_for_quota" for t in policy.transitions_from(
                 case.status))
@@ -388,7 +388,7 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
                   today: date | None = None) -> Dependant:
     today = today or hk_today()
     check_version(case, expected_version)
-    _check_can_act(case, actor)
+    check_can_act(case, actor)
     _check_open(case)
     _identity_problems(data, today)
     married = bool(married) if relation == Relationship.CHILD else None
@@ -412,7 +412,7 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
                      expected_version: int) -> None:
     """Take a dependant off the case. The row stays, marked removed, with the reason."""
     check_version(case, expected_version)
-    _check_can_act(case, actor)
+    check_can_act(case, actor)
     _check_open(case)
     if dependant.case_id != case.id or dependant.removed_at is not None:
         raise CaseError("That dependant is not on this case.")

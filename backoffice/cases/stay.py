@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import literal, select, text, update
 
 from backoffice.auth.models import User
 from backoffice.cases.models import (
@@ -27,6 +27,7 @@ from backoffice.cases.models import (
 )
 from backoffice.cases.schemes import CaseStatus, SchemePolicy
 from backoffice.core.dates import add_months, birthday, hk_holiday_name, is_weekend, utcnow
+from backoffice.core.db import UTCDateTime
 from backoffice.extensions import db
 
 STAY_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED)
@@ -254,11 +255,13 @@ def _lapse_ended_stays(today: date, now: datetime) -> int:
     # statements in one transaction see the same rows.
     due = (select(Case.id).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)
            .scalar_subquery())
-    db.session.execute(insert(CaseEvent).from_select(
+    events = CaseEvent.__table__
+    db.session.execute(events.insert().from_select(
         ["case_id", "at", "kind", "transition", "from_status", "to_status", "reason"],
-        select(Case.id, text(":now"), text("'transition'"), text("'lapse'"), Case.status,
-               text("'lapsed'"), text(":reason"))
-        .where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)), params)
+        select(Case.id, literal(now, UTCDateTime()), literal(EventKind.TRANSITION.value),
+               literal("lapse"), Case.status, literal(CaseStatus.LAPSED.value),
+               literal(_LAPSE_REASON))
+        .where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)))
     db.session.execute(
         update(Deadline).where(Deadline.case_id.in_(due), Deadline.state == DeadlineState.OPEN)
         .values(state=DeadlineState.CANCELLED, closed_at=now)

@@ -22,6 +22,8 @@ class NavItem:
 NAVIGATION = [
     NavItem("Cases", "cases.index", Permission.WORK_CASES),
     NavItem("New case", "cases.create", Permission.WORK_CASES),
+    NavItem("Due soon", "cases.due_soon", Permission.WORK_CASES),
+    NavItem("Quota", "quota.dashboard", Permission.SUPERVISE),
     NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE),
     NavItem("Users", "auth.users", Permission.MANAGE_USERS),
     NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS),

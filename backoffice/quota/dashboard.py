@@ -1,0 +1,331 @@
+"""Read side of the QMAS quota: what the supervisors' dashboard shows, and the CSV export.
+
+Nothing here writes. The numbers come from the period row (``allocated`` is kept equal to the
+active allocations by the quota services) and from the allocation rows themselves, which are
+few (at most the year's limit, plus the released ones). The only query over the cases table is
+the pipeline count, one GROUP BY that the (scheme, status, id) index answers on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from backoffice.cases.models import Applicant, Case
+from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.dates import to_hk
+from backoffice.core.identity import country_name
+from backoffice.core.pagination import MAX_PAGE, Page
+from backoffice.extensions import db
+from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
+
+SCHEME = Scheme.QMAS
+PAGE_SIZE = 50
+TOP_NATIONALITIES = 10
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# The cases waiting on the way to a quota place, in pipeline order.
+PIPELINE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA)
+
+
+# --- The year's numbers -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class YearSummary:
+    """The headline numbers of one year. ``period`` None: nobody has set the year yet."""
+
+    year: int
+    period: QuotaPeriod | None
+
+    @property
+    def is_set(self) -> bool:
+        return self.period is not None
+
+    @property
+    def has_limit(self) -> bool:
+        return self.period is not None and self.period.quota_limit is not None
+
+    @property
+    def limit(self) -> int | None:
+        return self.period.quota_limit if self.period else None
+
+    @property
+    def allocated(self) -> int:
+        return self.period.allocated if self.period else 0
+
+    @property
+    def remaining(self) -> int | None:
+        return self.period.remaining if self.period else None
+
+    @property
+    def percent_used(self) -> int | None:
+        """Whole per cent of the limit allocated (a limit of 0 is full: 100)."""
+        if not self.has_limit:
+            return None
+        return 100 if self.limit == 0 else math.floor(100 * self.allocated / self.limit)
+
+
+def year_summary(year: int, scheme: Scheme = SCHEME) -> YearSummary:
+    period = db.session.scalar(select(QuotaPeriod).where(
+        QuotaPeriod.scheme == scheme.value, QuotaPeriod.year == year))
+    return YearSummary(year=year, period=period)
+
+
+# --- The pipeline -------------------------------------------------------------------------
+
+def pipeline_counts(scheme: Scheme = SCHEME) -> dict[CaseStatus, int]:
+    """How many of the scheme's cases are submitted, under review and awaiting quota now.
+
+    One GROUP BY filtered on scheme and status: the (scheme, status, id) index holds every
+    column it reads, so the database counts index entries and never scans the table.
+    """
+    rows = db.session.execute(
+        select(Case.status, func.count())
+        .where(Case.scheme == scheme, Case.status.in_(PIPELINE_STATUSES))
+        .group_by(Case.status))
+    counts = dict.fromkeys(PIPELINE_STATUSES, 0)
+    counts.update({CaseStatus(status): n for status, n in rows})
+    return counts
+
+
+# --- Allocations per month ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonthBar:
+    month: int  # 1..12
+    allocated: int
+    cumulative: int
+
+    @property
+    def label(self) -> str:
+        return MONTHS[self.month - 1]
+
+
+def _active_allocation_times(period: QuotaPeriod) -> list[datetime]:
+    return list(db.session.scalars(select(QuotaAllocation.allocated_at).where(
+        QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))))
+
+
+def months_of(year: int, allocated_at: list[datetime]) -> list[MonthBar]:
+    """Twelve bars: the active allocations of ``year`` per month of their time in Hong Kong,
+    with the running total. A time outside the year (only back-dated data can have one) is
+    counted in its nearest month, so the bars always add up to the year's allocations."""
+    per_month: Counter[int] = Counter()
+    for at in allocated_at:
+        local = to_hk(at)
+        month = local.month if local.year == year else (1 if local.year < year else 12)
+        per_month[month] += 1
+    bars, total = [], 0
+    for month in range(1, 13):
+        total += per_month[month]
+        bars.append(MonthBar(month=month, allocated=per_month[month], cumulative=total))
+    return bars
+
+
+def monthly_allocations(summary: YearSummary) -> list[MonthBar]:
+    times = _active_allocation_times(summary.period) if summary.period else []
+    return months_of(summary.year, times)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The geometry of the server-rendered SVG chart (user units of its viewBox)."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    scale_max: int
+    bars: list[dict]
+    line_points: str  # the cumulative polyline, "x,y x,y ..."
+    limit_y: float | None
+    ticks: list[dict]
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.plot_height
+
+    @property
+    def right(self) -> int:
+        return self.left + self.plot_width
+
+
+def _nice_max(value: int, ticks: int = 4) -> int:
+    """The top of the scale: ``ticks`` equal whole steps of 1, 2, 2.5 or 5 times a power of
+    ten that reach ``value``, so every gridline has a round label."""
+    wanted = max(value, 1) / ticks
+    power = 10 ** max(math.floor(math.log10(wanted)), 0)
+    for step in (1, 2, 2.5, 5, 10):
+        if step * power >= wanted and float(step * power).is_integer():
+            return int(step * power) * ticks
+    return 10 * power * ticks  # pragma: no cover
+
+
+def chart(bars: list[MonthBar], limit: int | None, last_month: int = 12) -> Chart:
+    """Lay out the monthly bars, the cumulative line (up to ``last_month``, so the current
+    year's line stops at this month) and the limit line, all on one scale."""
+    width, height, left, top, right_pad, bottom_pad = 720, 280, 56, 16, 16, 32
+    plot_w, plot_h = width - left - right_pad, height - top - bottom_pad
+    top_value = max([limit or 0, *(b.cumulative for b in bars), 1])
+    scale_max = _nice_max(top_value)
+
+    def y(value: float) -> float:
+        return round(top + plot_h - plot_h * value / scale_max, 1)
+
+    slot = plot_w / 12
+    bar_w = round(slot * 0.6, 1)
+    laid_out, points = [], []
+    for i, bar in enumerate(bars):
+        centre = left + slot * i + slot / 2
+        laid_out.append({
+            "bar": bar, "x": round(centre - bar_w / 2, 1), "width": bar_w,
+            "y": y(bar.allocated), "height": round(top + plot_h - y(bar.allocated), 1),
+            "label_x": round(centre, 1)})
+        if bar.month <= last_month:
+            points.append(f"{round(centre, 1)},{y(bar.cumulative)}")
+    ticks = [{"value": scale_max * k // 4, "y": y(scale_max * k / 4)} for k in range(5)]
+    return Chart(width=width, height=height, left=left, top=top, plot_width=plot_w,
+                 plot_height=plot_h, scale_max=scale_max, bars=laid_out,
+                 line_points=" ".join(points), limit_y=y(limit) if limit is not None else None,
+                 ticks=ticks)
+
+
+# --- When the quota runs out --------------------------------------------------------------
+
+NOT_AT_THIS_PACE = "not at this pace"
+
+
+@dataclass(frozen=True)
+class Projection:
+    """When the quota runs out at the year's pace so far: ``on`` a date, or ``None`` with
+    ``text`` saying why not (full already, or not before the year ends)."""
+
+    on: date | None
+    text: str
+    days_elapsed: int  # days of the year so far, today included: the pace's denominator
+
+
+def projected_run_out(year: int, limit: int | None, allocated: int,
+                      today: date) -> Projection | None:
+    """Pace = allocated ÷ days elapsed in the year (today included); the quota runs out
+    remaining ÷ pace days from today (rounded up: the day the last place would go).
+
+    None when there is nothing to project: no limit, no allocations yet, or a year that is
+    not the current one (a past year is over; a future one has no pace).
+    """
+    if limit is None or allocated <= 0 or year != today.year:
+        return None
+    remaining = limit - allocated
+    days_elapsed = (today - date(year, 1, 1)).days + 1
+    if remaining <= 0:
+        return Projection(on=None, text="the quota is full", days_elapsed=days_elapsed)
+    days_left = math.ceil(remaining * days_elapsed / allocated)  # remaining ÷ pace, exactly
+    run_out = today + timedelta(days=days_left)
+    if run_out.year > year:
+        return Projection(on=None, text=NOT_AT_THIS_PACE, days_elapsed=days_elapsed)
+    return Projection(on=run_out, text=run_out.isoformat(), days_elapsed=days_elapsed)
+
+
+# --- By nationality -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NationalityCount:
+    code: str  # ISO 3166-1 alpha-2
+    count: int
+
+    @property
+    def name(self) -> str:
+        return country_name(self.code)
+
+
+def nationality_counts(summary: YearSummary, top: int = TOP_NATIONALITIES
+                       ) -> list[NationalityCount]:
+    """The ``top`` nationalities among the year's active allocations, most first, ties by
+    code so the order is stable."""
+    if summary.period is None:
+        return []
+    count = func.count().label("n")
+    rows = db.session.execute(
+        select(Applicant.nationality, count)
+        .select_from(QuotaAllocation)
+        .join(Case, Case.id == QuotaAllocation.case_id)
+        .join(Applicant, Applicant.id == Case.applicant_id)
+        .where(QuotaAllocation.period_id == summary.period.id,
+               QuotaAllocation.released_at.is_(None))
+        .group_by(Applicant.nationality)
+        .order_by(count.desc(), Applicant.nationality)
+        .limit(top))
+    return [NationalityCount(code=code, count=n) for code, n in rows]
+
+
+# --- The list of allocations and its export -----------------------------------------------
+
+def _allocations_query(period_id: int):
+    return (select(QuotaAllocation.id, QuotaAllocation.case_id, QuotaAllocation.allocated_at,
+                   QuotaAllocation.released_at, QuotaAllocation.release_reason, Case.reference,
+                   Applicant.family_name, Applicant.given_names, Applicant.chinese_name,
+                   Applicant.nationality)
+            .select_from(QuotaAllocation)
+            .join(Case, Case.id == QuotaAllocation.case_id)
+            .join(Applicant, Applicant.id == Case.applicant_id)
+            .where(QuotaAllocation.period_id == period_id)
+            .order_by(QuotaAllocation.allocated_at.desc(), QuotaAllocation.id.desc()))
+
+
+def allocations_page(summary: YearSummary, number: int = 1,
+                     per_page: int = PAGE_SIZE) -> Page:
+    """One page of the year's allocations, released ones included, newest first."""
+    number = min(max(number, 1), MAX_PAGE)
+    if summary.period is None:
+        return Page(items=[], number=number, per_page=per_page, has_next=False)
+    rows = db.session.execute(_allocations_query(summary.period.id)
+                              .limit(per_page + 1).offset((number - 1) * per_page)).all()
+    return Page(items=rows[:per_page], number=number, per_page=per_page,
+                has_next=len(rows) > per_page)
+
+
+CSV_HEADER = ["reference", "family_name", "given_names", "chinese_name", "nationality",
+              "allocated_at_hk", "released_at_hk", "release_reason"]
+
+
+def _cell(value: str | None) -> str:
+    """Text as a spreadsheet will not run it: a leading = + - @ would start a formula."""
+    value = value or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _hk_iso(value: datetime | None) -> str:
+    return "" if value is None else to_hk(value).isoformat(timespec="seconds")
+
+
+def csv_rows(year: int, scheme: Scheme = SCHEME, batch: int = 1000) -> Iterator[list[str]]:
+    """The header, then every allocation of the year (released ones too), newest first,
+    streamed in batches. Times are Hong Kong time with their offset."""
+    yield CSV_HEADER
+    summary = year_summary(year, scheme)
+    if summary.period is None:
+        return
+    query = _allocations_query(summary.period.id).execution_options(yield_per=batch)
+    for row in db.session.execute(query):
+        yield [row.reference, _cell(row.family_name), _cell(row.given_names),
+               _cell(row.chinese_name), row.nationality, _hk_iso(row.allocated_at),
+               _hk_iso(row.released_at), _cell(row.release_reason)]
+
+
+# --- History of the limit -----------------------------------------------------------------
+
+def limit_history(summary: YearSummary) -> list[QuotaLimitChange]:
+    """Every setting of the year's limit, newest first, with who made it."""
+    if summary.period is None:
+        return []
+    return list(db.session.scalars(
+        select(QuotaLimitChange).where(QuotaLimitChange.period_id == summary.period.id)
+        .options(selectinload(QuotaLimitChange.changed_by))
+        .order_by(QuotaLimitChange.id.desc())))

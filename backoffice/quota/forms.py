@@ -1,0 +1,83 @@
+"""Forms of the quota dashboard: the year picker and setting a year's limit."""
+
+from __future__ import annotations
+
+import re
+
+from wtforms import IntegerField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
+
+from backoffice.core.forms import BaseForm
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years quota services accept
+MAX_LIMIT = 1_000_000
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _none_if_blank(value):
+    value = _strip(value)
+    return value or None
+
+
+class WholeNumberField(IntegerField):
+    """An integer typed in ASCII digits (an optional minus), with a message that says what to
+    type; anything else ("12.5", "1e3", "four") is an error, never a silent guess."""
+
+    def __init__(self, *args, not_a_number: str = "Enter a whole number.", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.not_a_number = not_a_number
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        text = valuelist[0].strip()
+        if not _WHOLE_NUMBER.fullmatch(text) or len(text) > 12:
+            self.data = None
+            raise ValueError(self.not_a_number)
+        self.data = int(text)
+
+    def pre_validate(self, form) -> None:
+        # Unreadable input: say so once, not once more for every range rule after it.
+        if self.process_errors:
+            raise StopValidation()
+
+
+class YearForm(BaseForm):
+    """The year picker; read from the query string (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    year = WholeNumberField("Year", not_a_number="Enter the year as four digits, e.g. 2026.",
+                            validators=[Optional(), NumberRange(
+                                min=FIRST_YEAR, max=LAST_YEAR,
+                                message=f"Choose a year between {FIRST_YEAR} and {LAST_YEAR}.")])
+
+
+class LimitForm(BaseForm):
+    """Set or change a year's limit. A blank limit means no limit (the quota is suspended)."""
+
+    year = WholeNumberField("Year", not_a_number="Enter the year as four digits, e.g. 2026.",
+                            validators=[InputRequired("Enter the year."), NumberRange(
+                                min=FIRST_YEAR, max=LAST_YEAR,
+                                message=f"Choose a year between {FIRST_YEAR} and {LAST_YEAR}.")])
+    limit = WholeNumberField(
+        "Limit (places)",
+        not_a_number="Enter the limit as a whole number of places, e.g. 4000, or leave it "
+                     "blank for no limit.",
+        validators=[Optional(), NumberRange(
+            min=0, max=MAX_LIMIT,
+            message=f"Enter a limit between 0 and {MAX_LIMIT:,} places, or leave it blank "
+                    "for no limit.")],
+        description="Leave blank for no limit (the quota is suspended for the year; usage is "
+                    "still counted).")
+    note = TextAreaField("Note", filters=[_none_if_blank], validators=[Optional(), Length(
+        max=500, message="Keep the note to 500 characters.")],
+        description="Optional: why the limit is set or changed (e.g. the policy address).")
+    submit = SubmitField("Save the limit")
+

@@ -1,0 +1,104 @@
+"""The supervisors' QMAS quota dashboard: the year's numbers, setting the limit, the export.
+
+Every view: load → authorise → call a service → respond. The limit is changed only by
+``services.set_limit``; a refusal (a QuotaError, e.g. a limit below what is allocated) comes
+back beside the field with the numbers, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+
+from backoffice.auth.models import Permission
+from backoffice.cases.queries import Queue
+from backoffice.core.dates import hk_today
+from backoffice.core.security import permission_required
+from backoffice.extensions import db
+from backoffice.quota import bp, dashboard, services
+from backoffice.quota.forms import LimitForm, YearForm
+
+
+def _chosen_year(form: YearForm) -> int:
+    """The year asked for, or this Hong Kong year when none (or an unusable one) is given."""
+    if form.validate() and form.year.data is not None:
+        return form.year.data
+    return hk_today().year
+
+
+def _render_dashboard(year: int, limit_form: LimitForm | None = None,
+                      year_form: YearForm | None = None, status: int = 200):
+    today = hk_today()
+    summary = dashboard.year_summary(year)
+    months = dashboard.monthly_allocations(summary)
+    last_month = 12 if year < today.year else (today.month if year == today.year else 0)
+    if limit_form is None:
+        limit_form = LimitForm(formdata=None, year=year, limit=summary.limit)
+    page_number = request.args.get("page", 1, type=int) or 1
+    return render_template(
+        "quota/dashboard.html",
+        year=year, today=today, summary=summary,
+        year_form=year_form or YearForm(formdata=None, year=year),
+        limit_form=limit_form,
+        pipeline=dashboard.pipeline_counts(),
+        months=months, chart=dashboard.chart(months, summary.limit, last_month),
+        projection=dashboard.projected_run_out(year, summary.limit, summary.allocated, today),
+        nationalities=dashboard.nationality_counts(summary),
+        page=dashboard.allocations_page(summary, page_number),
+        history=dashboard.limit_history(summary),
+        all_queue=Queue.ALL.value, awaiting_queue=Queue.AWAITING_QUOTA.value,
+    ), status
+
+
+@bp.get("/", endpoint="dashboard")
+@permission_required(Permission.SUPERVISE)
+def dashboard_view():
+    year_form = YearForm(request.args)
+    year = _chosen_year(year_form)
+    return _render_dashboard(year, year_form=year_form,
+                             status=422 if year_form.errors else 200)
+
+
+@bp.post("/limit")
+@permission_required(Permission.SUPERVISE)
+def set_limit():
+    form = LimitForm()
+    if form.validate_on_submit():
+        year, limit = form.year.data, form.limit.data
+        try:
+            services.set_limit(current_user, dashboard.SCHEME.value, year, limit,
+                               form.note.data)
+        except services.QuotaError as exc:
+            db.session.rollback()
+            form.limit.errors.append(str(exc))
+        else:
+            db.session.commit()
+            words = "no limit (quota suspended)" if limit is None else f"{limit:,} places"
+            flash(f"The {dashboard.SCHEME.value} quota for {year} is now {words}.", "success")
+            return redirect(url_for("quota.dashboard", year=year))
+    year = form.year.data if not form.year.errors and form.year.data else hk_today().year
+    return _render_dashboard(year, limit_form=form, status=422)
+
+
+@bp.get("/export.csv")
+@permission_required(Permission.SUPERVISE)
+def export_csv():
+    year = _chosen_year(YearForm(request.args))
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in dashboard.csv_rows(year):
+            writer.writerow(row)
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"{dashboard.SCHEME.value.lower()}-quota-{year}-allocations.csv"
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
