@@ -1522,6 +1522,9 @@ def derive_bulk_rows(supervisor_id: int, today: date | None = None) -> dict[str,
     holds_place = ("c.scheme = 'QMAS' AND c.approved_on IS NOT NULL AND (c.status IN ("
                    "'approved', 'visa_issued', 'in_stay', 'extension_requested', 'extended') "
                    "OR (c.status IN ('lapsed', 'closed') AND c.arrived_on IS NOT NULL))")
+    # Approvals are stamped at 10:00 Hong Kong time (02:00 UTC) on their approval date.
+    approved_at = ("CAST(c.approved_on + TIME '02:00' AS TIMESTAMP) AT TIME ZONE 'UTC'"
+                   if postgres else "c.approved_on || ' 02:00:00.000000'")
     db.session.execute(text(f"""
         INSERT INTO quota_periods (scheme, year, quota_limit, allocated, set_by_id, set_at)
         SELECT DISTINCT 'QMAS', {year}, 4000, 0, :supervisor, :now FROM cases c
@@ -1529,8 +1532,10 @@ def derive_bulk_rows(supervisor_id: int, today: date | None = None) -> dict[str,
                                                WHERE scheme = 'QMAS')
     """), {"supervisor": supervisor_id, "now": now})
     counts["allocations"] = db.session.execute(text(f"""
-        INSERT INTO quota_allocations (period_id, case_id, allocated_at, allocated_by_id)
-        SELECT p.id, c.id, :now, c.assignee_id FROM cases c
+        INSERT INTO quota_allocations (period_id, case_id, nationality, allocated_at,
+                                       allocated_by_id)
+        SELECT p.id, c.id, a.nationality, {approved_at}, c.assignee_id FROM cases c
+        JOIN applicants a ON a.id = c.applicant_id
         JOIN quota_periods p ON p.scheme = 'QMAS' AND p.year = {year}
         WHERE {holds_place} AND NOT EXISTS (SELECT 1 FROM quota_allocations a
                                             WHERE a.case_id = c.id AND a.released_at IS NULL)

@@ -29,7 +29,7 @@ from wtforms.widgets import HiddenInput
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
-from backoffice.core.forms import BaseForm
+from backoffice.core.forms import BaseForm, CachedSelect
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
@@ -76,19 +76,22 @@ class VersionedForm(BaseForm):
 class IdentityFields:
     """The identity fields shared by the applicant and dependant forms (DESIGN §2)."""
 
+    # DataRequired, not InputRequired: it looks at the value after stripping, so a field of
+    # spaces is refused too.
     family_name = StringField("Family name (Latin script)", filters=[_strip], validators=[
-        InputRequired("Enter the family name."), Length(max=100)])
+        DataRequired("Enter the family name."), Length(max=100)])
     given_names = StringField("Given names (Latin script)", filters=[_strip], validators=[
-        InputRequired("Enter the given names."), Length(max=150)])
+        DataRequired("Enter the given names."), Length(max=150)])
     chinese_name = StringField("Chinese name", filters=[_none_if_blank], validators=[
         Optional(), Length(max=50)], description="Optional.")
     date_of_birth = DateField("Date of birth", validators=[
         InputRequired("Enter the date of birth as YYYY-MM-DD.")])
     nationality = SelectField("Nationality", choices=[("", "Choose a country")],
+                              widget=CachedSelect(),
                               validators=[DataRequired("Choose the nationality."),
                                           _normalised(normalise_country)])
     passport_number = StringField("Passport number", filters=[_strip], validators=[
-        InputRequired("Enter the passport number."), _normalised(normalise_passport)])
+        DataRequired("Enter the passport number."), _normalised(normalise_passport)])
     hkid = StringField("HKID number", filters=[_none_if_blank], validators=[
         Optional(), _normalised(normalise_hkid)],
         description="Optional. Format A123456(3) or AB987654(3); the check digit is verified.")
@@ -228,7 +231,7 @@ class QueueFilterForm(BaseForm):
                          validators=[Optional()])
     assignee = SelectField("Assignee", coerce=lambda v: int(v) if v else None,
                            validators=[Optional()])
-    nationality = SelectField("Nationality", validators=[Optional()])
+    nationality = SelectField("Nationality", validators=[Optional()], widget=CachedSelect())
     submitted_from = DateField("Submitted from", validators=[Optional()])
     submitted_to = DateField("Submitted to", validators=[Optional()])
     sort = SelectField("Sort", choices=SORT_CHOICES, default="newest", validators=[Optional()])
@@ -248,15 +251,15 @@ class CorrectArrivalForm(VersionedForm):
     arrived_on = DateField("Corrected arrival date", validators=[
         InputRequired("Enter the arrival date as YYYY-MM-DD.")])
     reason = TextAreaField("Reason for the correction", filters=[_none_if_blank], validators=[
-        InputRequired("Give a reason for the correction."), Length(max=2000)])
+        DataRequired("Give a reason for the correction."), Length(max=2000)])
     submit = SubmitField("Correct arrival date")
 
 
 class JobOfferForm(VersionedForm):
     employer = StringField("Employer", filters=[_strip], validators=[
-        InputRequired("Enter the employer."), Length(max=200)])
+        DataRequired("Enter the employer."), Length(max=200)])
     post = StringField("Post", filters=[_strip], validators=[
-        InputRequired("Enter the post."), Length(max=200)])
+        DataRequired("Enter the post."), Length(max=200)])
     salary = DecimalField("Monthly salary in HKD", places=2, validators=[
         InputRequired("Enter the monthly salary."),
         NumberRange(min=0, max=10_000_000, message="Enter a salary between 0 and 10,000,000.")])

@@ -332,7 +332,7 @@ def add_dependant(case_id: int):
     except (services.CaseError, StaleDataError) as exc:
         db.session.rollback()
         form.form_errors.append(_message(exc))
-        return _render_case(_load_case(case_id), 422, dependant_form=form)
+        return _render_case(_load_case(case_id), 422, error=_message(exc), dependant_form=form)
     return _saved(f"{dependant.relation.label} {dependant.full_name} added.", case)
 
 
@@ -405,8 +405,8 @@ def correct_arrival(case_id: int):
                              hk_today())
     except (services.CaseError, stay.StayError, StaleDataError) as exc:
         db.session.rollback()
-        form.form_errors.append(_message(exc))
-        return _render_case(_load_case(case_id), 422, correct_arrival_form=form)
+        return _render_case(_load_case(case_id), 422, error=_message(exc),
+                            correct_arrival_form=form)
     return _saved(f"Arrival date corrected; the stay now ends on {case.stay_ends_on}.", case)
 
 
@@ -425,8 +425,7 @@ def record_job_offer(case_id: int):
             start_date=form.start_date.data))
     except (services.CaseError, stay.StayError, StaleDataError) as exc:
         db.session.rollback()
-        form.form_errors.append(_message(exc))
-        return _render_case(_load_case(case_id), 422, job_offer_form=form)
+        return _render_case(_load_case(case_id), 422, error=_message(exc), job_offer_form=form)
     return _saved("Job offer recorded.", case)
 
 

@@ -323,7 +323,8 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     if name == "approve" and policy.has_quota:
         # The place is taken in this same transaction as the status change: both or neither.
         try:
-            quota.take_place(case.id, case.scheme.value, today, actor, now)
+            quota.take_place(case.id, case.scheme.value, today, actor,
+                             case.applicant.nationality, now)
         except quota.QuotaError as exc:
             can_hold = any(t.name == "hold_for_quota" for t in policy.transitions_from(
                 case.status))

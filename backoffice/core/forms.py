@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms.widgets import Select, html_params
 
 # NUL and the other C0 control characters (tab, newline and carriage return are fine in text).
 # PostgreSQL refuses NUL in text and none of them belong in a name or a note.
@@ -25,3 +27,27 @@ class BaseForm(FlaskForm):
                                 "from this field."]
                 valid = False
         return valid
+
+
+class CachedSelect(Select):
+    """A select whose long, unchanging list of options (the ~250 countries) is rendered once
+    per process instead of on every page: rendering it took most of a 50-row queue page."""
+
+    _options: dict[tuple, Markup] = {}
+
+    def __call__(self, field, **kwargs) -> Markup:
+        kwargs.setdefault("id", field.id)
+        if field.flags.required:
+            kwargs.setdefault("required", True)
+        choices = tuple((str(value), str(label)) for value, label, *_ in field.choices)
+        options = self._options.get(choices)
+        if options is None:
+            options = Markup("").join(Markup('<option value="{}">{}</option>').format(v, label)
+                                      for v, label in choices)
+            self._options[choices] = options
+        if field.data not in (None, ""):
+            chosen = str(Markup('<option value="{}">').format(str(field.data)))
+            # Both sides are already-escaped markup; only the literal " selected" is added.
+            options = Markup(str(options).replace(chosen, chosen[:-1] + " selected>", 1))  # noqa: S704
+        attributes = Markup(html_params(name=field.name, **kwargs))  # noqa: S704  (escaped)
+        return Markup("<select {}>{}</select>").format(attributes, options)

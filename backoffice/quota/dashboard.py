@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import selectinload
 
 from backoffice.cases.models import Applicant, Case
@@ -106,20 +106,38 @@ class MonthBar:
         return MONTHS[self.month - 1]
 
 
-def _active_allocation_times(period: QuotaPeriod) -> list[datetime]:
-    return list(db.session.scalars(select(QuotaAllocation.allocated_at).where(
-        QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))))
+def _hk_year_month():
+    """(year, month) of ``allocated_at`` in Hong Kong time, as SQL for the current database.
+
+    Hong Kong keeps UTC+8 all year (no daylight saving since 1979), so a fixed offset is
+    exact and lets SQLite do it too.
+    """
+    column = QuotaAllocation.allocated_at
+    if db.session.get_bind().dialect.name == "postgresql":
+        local = func.timezone("Asia/Hong_Kong", column)
+        return (func.extract("year", local).cast(Integer),
+                func.extract("month", local).cast(Integer))
+    local = func.datetime(column, "+8 hours")
+    return (func.strftime("%Y", local).cast(Integer), func.strftime("%m", local).cast(Integer))
 
 
-def months_of(year: int, allocated_at: list[datetime]) -> list[MonthBar]:
+def _active_allocations_by_month(period: QuotaPeriod) -> list[tuple[int, int, int]]:
+    """(year, month, count) of the period's active allocations, grouped in the database."""
+    year, month = _hk_year_month()
+    return list(db.session.execute(
+        select(year, month, func.count())
+        .where(QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))
+        .group_by(year, month)).all())
+
+
+def months_of(year: int, counts: list[tuple[int, int, int]]) -> list[MonthBar]:
     """Twelve bars: the active allocations of ``year`` per month of their time in Hong Kong,
     with the running total. A time outside the year (only back-dated data can have one) is
     counted in its nearest month, so the bars always add up to the year's allocations."""
     per_month: Counter[int] = Counter()
-    for at in allocated_at:
-        local = to_hk(at)
-        month = local.month if local.year == year else (1 if local.year < year else 12)
-        per_month[month] += 1
+    for at_year, at_month, n in counts:
+        month = at_month if at_year == year else (1 if at_year < year else 12)
+        per_month[month] += n
     bars, total = [], 0
     for month in range(1, 13):
         total += per_month[month]
@@ -128,8 +146,8 @@ def months_of(year: int, allocated_at: list[datetime]) -> list[MonthBar]:
 
 
 def monthly_allocations(summary: YearSummary) -> list[MonthBar]:
-    times = _active_allocation_times(summary.period) if summary.period else []
-    return months_of(summary.year, times)
+    counts = _active_allocations_by_month(summary.period) if summary.period else []
+    return months_of(summary.year, counts)
 
 
 @dataclass(frozen=True)
@@ -251,16 +269,14 @@ def nationality_counts(summary: YearSummary, top: int = TOP_NATIONALITIES
     code so the order is stable."""
     if summary.period is None:
         return []
+    # The nationality recorded on the allocation itself: no join to a million cases.
     count = func.count().label("n")
     rows = db.session.execute(
-        select(Applicant.nationality, count)
-        .select_from(QuotaAllocation)
-        .join(Case, Case.id == QuotaAllocation.case_id)
-        .join(Applicant, Applicant.id == Case.applicant_id)
+        select(QuotaAllocation.nationality, count)
         .where(QuotaAllocation.period_id == summary.period.id,
                QuotaAllocation.released_at.is_(None))
-        .group_by(Applicant.nationality)
-        .order_by(count.desc(), Applicant.nationality)
+        .group_by(QuotaAllocation.nationality)
+        .order_by(count.desc(), QuotaAllocation.nationality)
         .limit(top))
     return [NationalityCount(code=code, count=n) for code, n in rows]
 

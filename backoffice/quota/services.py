@@ -43,7 +43,7 @@ def _describe(period: QuotaPeriod) -> str:
     return f"{period.allocated} of {period.quota_limit} places allocated"
 
 
-def take_place(case_id: int, scheme: str, on: date, actor: User | None,
+def take_place(case_id: int, scheme: str, on: date, actor: User | None, nationality: str,
                now: datetime | None = None) -> QuotaAllocation:
     """Take one place in ``scheme``'s quota for the year of ``on`` for the case.
 
@@ -67,7 +67,8 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None,
         raise QuotaFull(f"The {scheme} quota for {on.year} is full ({_describe(period)}). "
                         "The case waits in the Awaiting quota queue until a place is released "
                         "or the limit is raised.")
-    allocation = QuotaAllocation(period_id=period.id, case_id=case_id, allocated_at=now or utcnow(),
+    allocation = QuotaAllocation(period_id=period.id, case_id=case_id, nationality=nationality,
+                                 allocated_at=now or utcnow(),
                                  allocated_by_id=actor.id if actor else None)
     db.session.add(allocation)
     db.session.flush()

@@ -207,8 +207,17 @@ def test_pipeline_count_reads_the_scheme_status_index(app, db):
     # New Year's Eve 16:30 UTC is already 1 January of the next year in Hong Kong.
     ([datetime(YEAR - 1, 12, 31, 16, 30, tzinfo=UTC)], {1: 1}),
 ], ids=["none", "hk-month-boundary", "two-months", "hk-new-year"])
-def test_months_of_groups_by_hong_kong_month(times, expected):
-    bars = dashboard.months_of(YEAR, times)
+def test_months_of_groups_by_hong_kong_month(db, make_user, times, expected):
+    """The database groups by Hong Kong month (on both SQLite and PostgreSQL)."""
+    setter = make_user(Role.SUPERVISOR)
+    set_limit(setter, None)
+    period = quota.get_period("QMAS", YEAR)
+    for at in times:
+        case = make_case(setter, Scheme.QMAS)
+        db.session.add(QuotaAllocation(period_id=period.id, case_id=case.id, nationality="GB",
+                                       allocated_at=at))
+    db.session.commit()
+    bars = dashboard.monthly_allocations(dashboard.year_summary(YEAR))
     assert [b.month for b in bars] == list(range(1, 13))
     assert {b.month: b.allocated for b in bars if b.allocated} == expected
     running = 0
@@ -242,7 +251,7 @@ def test_month_chart_has_two_bars_and_the_cumulative_line(client, supervisor, ca
 
 
 def test_chart_scales_the_limit_and_stops_the_line_at_this_month():
-    bars = dashboard.months_of(YEAR, [datetime(YEAR, 2, 1, tzinfo=UTC)] * 4)
+    bars = dashboard.months_of(YEAR, [(YEAR, 2, 4)])
     chart = dashboard.chart(bars, limit=100, last_month=3)
     assert chart.scale_max == 100
     assert chart.limit_y == chart.top  # the limit is the top of the scale

@@ -1,0 +1,726 @@
+"""The stay and its deadlines (DESIGN §2 "Stay and deadlines", "Dependants").
+
+Pure date rules first (no database), then the services on both backends: arrival, the
+extension window, job offers, extensions, corrections, the periodic sweep and the deadline
+views. Every date is fixed: ``now=`` / ``today=`` are passed wherever the code accepts them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, update
+
+from backoffice.auth.models import Role
+from backoffice.cases import schemes, services, stay
+from backoffice.cases.models import (
+    Case,
+    CaseEvent,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+    EventKind,
+    JobOffer,
+    Relationship,
+)
+from backoffice.cases.schemes import CaseStatus, Scheme, policy_for, register
+from backoffice.cases.services import CaseError
+from backoffice.core.dates import HK_TZ
+from tests.cases.factories import NOW, TODAY, dependant_data, make_case
+
+S = CaseStatus
+K = DeadlineKind
+ST = DeadlineState
+OFFER = stay.JobOfferData(employer="Harbour Analytics Ltd", post="Data engineer",
+                          salary=Decimal("60000"), start_date=date(2026, 6, 1))
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def caseworker(make_user):
+    return make_user(Role.CASEWORKER)
+
+
+def hk_morning(day: date) -> datetime:
+    """10:00 in Hong Kong on ``day``, as the UTC instant the services stamp."""
+    return datetime.combine(day, time(10), tzinfo=HK_TZ).astimezone(UTC)
+
+
+def visa_case(actor, scheme: Scheme = Scheme.QMAS, on: date = TODAY, **overrides) -> Case:
+    """A case whose visa was issued on ``on`` (committed)."""
+    return make_case(actor, scheme, S.VISA_ISSUED, now=hk_morning(on), **overrides)
+
+
+def arrive(case: Case, actor, on: date, today: date | None = None) -> CaseEvent:
+    return services.transition(case, "record_arrival", actor, arrived_on=on,
+                               expected_version=case.version, now=hk_morning(today or on))
+
+
+def stay_case(actor, scheme: Scheme = Scheme.QMAS, arrived_on: date = TODAY,
+              **overrides) -> Case:
+    """A case in stay since ``arrived_on`` (visa issued the same day), committed."""
+    case = visa_case(actor, scheme, arrived_on, **overrides)
+    arrive(case, actor, arrived_on)
+    dbs().commit()
+    return case
+
+
+def deadlines(case: Case) -> dict[DeadlineKind, date]:
+    """The case's open deadlines, kind → due date, read from the database."""
+    rows = list(dbs().scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                     Deadline.state == ST.OPEN)))
+    return {d.kind: d.due_on for d in rows}
+
+
+def states(case: Case) -> dict[DeadlineKind, list[DeadlineState]]:
+    """Every deadline row of the case: kind → states, oldest first."""
+    result: dict[DeadlineKind, list[DeadlineState]] = {}
+    for d in dbs().scalars(select(Deadline).where(Deadline.case_id == case.id)
+                           .order_by(Deadline.id)):
+        result.setdefault(d.kind, []).append(d.state)
+    return result
+
+
+def dbs():
+    from backoffice.extensions import db
+
+    return db.session
+
+
+def events(case: Case) -> list[CaseEvent]:
+    return list(dbs().scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                              .order_by(CaseEvent.id)))
+
+
+def reload(case: Case) -> Case:
+    dbs().expire_all()
+    return dbs().get(Case, case.id)
+
+
+# --- stay_end: pure month arithmetic ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("arrived_on", "initial", "extension", "extensions", "ends_on"), [
+    pytest.param(date(2028, 2, 29), 12, 24, 0, date(2029, 2, 28), id="29-feb-plus-12-months"),
+    pytest.param(date(2027, 1, 31), 1, 24, 0, date(2027, 2, 28), id="31-jan-plus-1-common"),
+    pytest.param(date(2028, 1, 31), 1, 24, 0, date(2028, 2, 29), id="31-jan-plus-1-leap"),
+    pytest.param(date(2026, 8, 31), 6, 24, 0, date(2027, 2, 28), id="31-aug-plus-6"),
+    pytest.param(date(2026, 3, 16), 12, 24, 0, date(2027, 3, 16), id="qmas-initial"),
+    pytest.param(date(2026, 3, 16), 12, 24, 1, date(2029, 3, 16), id="one-extension"),
+    pytest.param(date(2026, 3, 16), 12, 24, 2, date(2031, 3, 16), id="two-extensions"),
+    pytest.param(date(2028, 2, 29), 12, 24, 1, date(2031, 2, 28), id="29-feb-extended"),
+    # Each extension is added to the previous (clamped) end, not to the arrival date:
+    # 31 Jan + 1 = 28 Feb, + 1 = 28 Mar (not 31 Mar).
+    pytest.param(date(2027, 1, 31), 1, 1, 1, date(2027, 3, 28), id="extension-from-clamped-end"),
+    pytest.param(date(2022, 12, 28), 36, 36, 1, date(2028, 12, 28), id="3-plus-3-years"),
+])
+def test_stay_end(arrived_on, initial, extension, extensions, ends_on):
+    assert stay.stay_end(arrived_on, initial, extension, extensions) == ends_on
+
+
+# --- Recording arrival ----------------------------------------------------------------------------
+
+ARRIVALS = [
+    # scheme, arrived on, (initial, extension, window days, job offer needed),
+    # stay ends, window opens, job offer due
+    pytest.param(Scheme.QMAS, date(2026, 3, 16), (12, 24, 28, True), date(2027, 3, 16),
+                 date(2027, 2, 16), date(2027, 3, 16), id="qmas"),
+    pytest.param(Scheme.QMAS, date(2028, 2, 29), (12, 24, 28, True), date(2029, 2, 28),
+                 date(2029, 1, 31), date(2029, 2, 28), id="qmas-29-feb"),
+    pytest.param(Scheme.GEP_ENT, date(2026, 3, 16), (24, 24, 28, False), date(2028, 3, 16),
+                 date(2028, 2, 17), None, id="gep-ent"),
+    pytest.param(Scheme.GEP_PRO, date(2026, 3, 16), (24, 24, 28, False), date(2028, 3, 16),
+                 date(2028, 2, 17), None, id="gep-pro"),
+    pytest.param(Scheme.ASSG, date(2026, 3, 16), (24, 24, 28, False), date(2028, 3, 16),
+                 date(2028, 2, 17), None, id="assg"),
+]
+
+
+@pytest.mark.parametrize(("scheme", "arrived_on", "values", "ends_on", "window", "job_offer"),
+                         ARRIVALS)
+def test_recording_arrival_starts_the_stay_and_opens_its_deadlines(
+        db, caseworker, scheme, arrived_on, values, ends_on, window, job_offer):
+    case = visa_case(caseworker, scheme, arrived_on)
+    version = case.version
+    event = arrive(case, caseworker, arrived_on)
+    db.session.commit()
+
+    case = reload(case)
+    assert case.status == S.IN_STAY
+    assert case.version == version + 1
+    assert (case.arrived_on, case.stay_ends_on) == (arrived_on, ends_on)
+    assert (case.stay_initial_months, case.stay_extension_months, case.extension_window_days,
+            case.job_offer_needed_to_extend) == values
+    assert case.extensions_granted == 0
+    assert case.extension_window_opens_on == window
+    expected = {K.STAY_END: ends_on, K.EXTENSION_WINDOW: window}
+    if job_offer:
+        expected[K.JOB_OFFER] = job_offer
+    assert deadlines(case) == expected
+    assert (event.transition, event.from_status, event.to_status) == (
+        "record_arrival", S.VISA_ISSUED, S.IN_STAY)
+    assert event.detail == f"Arrived on {arrived_on}; the stay ends on {ends_on}."
+
+
+@pytest.mark.parametrize(("arrived_on", "message"), [
+    pytest.param(None, "Enter the arrival date.", id="missing"),
+    pytest.param(date(2026, 3, 17), "The arrival date 2026-03-17 is in the future.", id="future"),
+    pytest.param(date(2026, 3, 9), "The arrival date 2026-03-09 is before the visa was issued "
+                                   "(2026-03-10).", id="before-visa"),
+])
+def test_an_impossible_arrival_date_is_refused_and_changes_nothing(db, caseworker, arrived_on,
+                                                                  message):
+    case = visa_case(caseworker, on=date(2026, 3, 10))
+    version = case.version
+    with pytest.raises(CaseError) as refused:
+        services.transition(case, "record_arrival", caseworker, arrived_on=arrived_on,
+                            expected_version=version, now=NOW)  # today: 2026-03-16
+    assert str(refused.value) == message
+    db.session.rollback()
+    case = reload(case)
+    assert (case.status, case.version, case.arrived_on, case.stay_ends_on) == (
+        S.VISA_ISSUED, version, None, None)
+    assert states(case) == {}
+
+
+@pytest.mark.parametrize("arrived_on", [date(2026, 3, 10), date(2026, 3, 16)],
+                         ids=["on-visa-day", "today"])
+def test_arrival_may_be_any_day_from_the_visa_to_today(db, caseworker, arrived_on):
+    case = visa_case(caseworker, on=date(2026, 3, 10))
+    services.transition(case, "record_arrival", caseworker, arrived_on=arrived_on, now=NOW)
+    assert (case.status, case.arrived_on) == (S.IN_STAY, arrived_on)
+
+
+# --- Policy versions ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """A copy of the policy registry that every service reads; the real one comes back."""
+    copy = dict(schemes.POLICIES)
+    monkeypatch.setattr(schemes, "POLICIES", copy)
+    return copy
+
+
+THREE_YEARS_FROM = date(2022, 12, 28)
+
+
+@pytest.mark.parametrize(("submitted_on", "version", "months", "ends_on"), [
+    pytest.param(THREE_YEARS_FROM - timedelta(days=1), "2006-06-28", 12, date(2027, 3, 16),
+                 id="submitted-the-day-before"),
+    pytest.param(THREE_YEARS_FROM, "qmas-2022-12-28", 36, date(2029, 3, 16), id="from-its-day"),
+    pytest.param(date(2025, 1, 1), "qmas-2022-12-28", 36, date(2029, 3, 16), id="later"),
+])
+def test_a_later_policy_version_sets_the_stay_of_cases_submitted_under_it(
+        db, caseworker, registry, submitted_on, version, months, ends_on):
+    register(dataclasses.replace(policy_for(Scheme.QMAS, TODAY), version="qmas-2022-12-28",
+                                 effective_from=THREE_YEARS_FROM, initial_stay_months=36,
+                                 extension_months=36), registry)
+    case = visa_case(caseworker, submitted_on=submitted_on)
+    arrive(case, caseworker, TODAY)
+    db.session.commit()
+    case = reload(case)
+    assert case.policy_version == version
+    assert (case.stay_initial_months, case.stay_ends_on) == (months, ends_on)
+    assert deadlines(case)[K.STAY_END] == ends_on
+    assert deadlines(case)[K.JOB_OFFER] == ends_on  # the end of the initial stay
+
+
+def test_a_granted_stay_keeps_its_values_when_the_policy_changes(db, caseworker, registry):
+    case = stay_case(caseworker)
+    stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
+    db.session.commit()
+    # The version in force on the case's submission date is edited in place (a data fix):
+    # the stay granted at arrival still uses the values stored on the case.
+    seed = policy_for(Scheme.QMAS, TODAY)
+    registry[Scheme.QMAS] = (dataclasses.replace(seed, extension_months=36,
+                                                 extension_window_days=90),)
+    services.transition(case, "grant_extension", caseworker, now=hk_morning(date(2027, 3, 2)))
+    db.session.commit()
+    case = reload(case)
+    assert (case.stay_extension_months, case.extension_window_days) == (24, 28)
+    assert case.stay_ends_on == date(2029, 3, 16)
+
+
+# --- The extension window -------------------------------------------------------------------------
+# QMAS arrived 2026-03-16: the stay ends 2027-03-16 and the window opens 28 days before, on
+# 2027-02-16. GEP and ASSG (24 months): ends 2028-03-16, window from 2028-02-17.
+
+WINDOW_EDGES = [
+    pytest.param(Scheme.QMAS, date(2027, 2, 15), True,
+                 "The extension window opens on 2027-02-16 (28 days before the stay ends on "
+                 "2027-03-16); an extension cannot be requested before.", id="qmas-day-before"),
+    pytest.param(Scheme.QMAS, date(2027, 2, 16), True, None, id="qmas-opening-day"),
+    pytest.param(Scheme.QMAS, date(2027, 3, 16), True, None, id="qmas-last-day-of-stay"),
+    pytest.param(Scheme.QMAS, date(2027, 3, 17), True,
+                 "The stay ended on 2027-03-16; an extension can no longer be requested.",
+                 id="qmas-day-after"),
+    pytest.param(Scheme.QMAS, date(2027, 3, 1), False,
+                 "A job offer must be recorded before an extension can be requested under this "
+                 "scheme.", id="qmas-without-job-offer"),
+    pytest.param(Scheme.GEP_ENT, date(2028, 2, 16), False,
+                 "The extension window opens on 2028-02-17 (28 days before the stay ends on "
+                 "2028-03-16); an extension cannot be requested before.", id="gep-ent-day-before"),
+    pytest.param(Scheme.GEP_ENT, date(2028, 2, 17), False, None, id="gep-ent-no-offer-needed"),
+    pytest.param(Scheme.GEP_PRO, date(2028, 3, 16), False, None, id="gep-pro-no-offer-needed"),
+    pytest.param(Scheme.ASSG, date(2028, 2, 17), False, None, id="assg-no-offer-needed"),
+    pytest.param(Scheme.ASSG, date(2028, 3, 17), False,
+                 "The stay ended on 2028-03-16; an extension can no longer be requested.",
+                 id="assg-day-after"),
+]
+
+
+@pytest.mark.parametrize(("scheme", "today", "with_offer", "message"), WINDOW_EDGES)
+def test_the_extension_window(db, caseworker, scheme, today, with_offer, message):
+    case = stay_case(caseworker, scheme)
+    if with_offer:
+        stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    db.session.commit()
+
+    if message is None:
+        stay.check_extension_request(case, today)
+    else:
+        with pytest.raises(stay.StayError) as refused:
+            stay.check_extension_request(case, today)
+        assert str(refused.value) == message
+
+    # The transition service applies the same guard, with the same words.
+    version = case.version
+    if message is None:
+        services.transition(case, "request_extension", caseworker, now=hk_morning(today))
+        assert case.status == S.EXTENSION_REQUESTED
+    else:
+        with pytest.raises(CaseError) as refused:
+            services.transition(case, "request_extension", caseworker, now=hk_morning(today))
+        assert str(refused.value) == message
+        db.session.rollback()
+        case = reload(case)
+        assert (case.status, case.version) == (S.IN_STAY, version)
+
+
+# --- Job offers and extensions --------------------------------------------------------------------
+
+
+def test_recording_a_job_offer_meets_the_job_offer_deadline(db, caseworker):
+    case = stay_case(caseworker)
+    at = hk_morning(date(2026, 9, 1))
+    job = stay.record_job_offer(caseworker, case, dataclasses.replace(
+        OFFER, employer="  Harbour Analytics Ltd ", post=" Data engineer"), now=at)
+    db.session.commit()
+
+    case = reload(case)
+    assert case.has_job_offer
+    assert (job.employer, job.post, job.salary, job.recorded_by_id, job.recorded_at) == (
+        "Harbour Analytics Ltd", "Data engineer", Decimal("60000"), caseworker.id, at)
+    assert states(case)[K.JOB_OFFER] == [ST.MET]
+    met = db.session.scalar(select(Deadline).where(Deadline.case_id == case.id,
+                                                   Deadline.kind == K.JOB_OFFER))
+    assert met.closed_at == at
+    assert deadlines(case) == {K.STAY_END: date(2027, 3, 16),
+                               K.EXTENSION_WINDOW: date(2027, 2, 16)}
+    last = events(case)[-1]
+    assert (last.kind, last.actor_id) == (EventKind.EDITED, caseworker.id)
+    assert last.detail == "Job offer recorded: Data engineer at Harbour Analytics Ltd, " \
+                          "from 2026-06-01."
+
+
+@pytest.mark.parametrize("status", [S.APPROVED, S.VISA_ISSUED])
+def test_a_job_offer_waits_for_the_arrival(db, caseworker, status):
+    case = make_case(caseworker, Scheme.QMAS, status)
+    with pytest.raises(stay.StayError, match="once the applicant has arrived"):
+        stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(JobOffer)) == 0
+
+
+@pytest.mark.parametrize(("scheme", "ends_on", "extended_to", "window"), [
+    pytest.param(Scheme.QMAS, date(2027, 3, 16), date(2029, 3, 16), date(2029, 2, 16), id="qmas"),
+    pytest.param(Scheme.ASSG, date(2028, 3, 16), date(2030, 3, 16), date(2030, 2, 16), id="assg"),
+])
+def test_granting_an_extension_sets_a_new_stay_end_and_new_deadlines(
+        db, caseworker, scheme, ends_on, extended_to, window):
+    case = stay_case(caseworker, scheme)
+    if scheme == Scheme.QMAS:
+        stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    services.transition(case, "request_extension", caseworker,
+                        now=hk_morning(ends_on - timedelta(days=7)))
+    assert deadlines(case)[K.STAY_END] == ends_on  # still open while the request waits
+    at = hk_morning(ends_on - timedelta(days=2))
+    event = services.transition(case, "grant_extension", caseworker, now=at)
+    db.session.commit()
+
+    case = reload(case)
+    assert (case.status, case.extensions_granted, case.stay_ends_on) == (
+        S.EXTENDED, 1, extended_to)
+    assert case.stay_ends_on == stay.stay_end(TODAY, case.stay_initial_months,
+                                              case.stay_extension_months, 1)
+    assert event.detail == f"Stay extended to {extended_to}."
+    assert deadlines(case) == {K.STAY_END: extended_to, K.EXTENSION_WINDOW: window}
+    kinds = states(case)
+    assert kinds[K.STAY_END] == [ST.MET, ST.OPEN]
+    # No new job-offer deadline after the first extension (QMAS met its one; ASSG never had one).
+    assert kinds.get(K.JOB_OFFER, []) == ([ST.MET] if scheme == Scheme.QMAS else [])
+    met = db.session.scalar(select(Deadline).where(Deadline.case_id == case.id,
+                                                   Deadline.state == ST.MET,
+                                                   Deadline.kind == K.STAY_END))
+    assert (met.due_on, met.closed_at) == (ends_on, at)
+
+
+def test_extensions_compose(db, caseworker):
+    case = stay_case(caseworker, Scheme.GEP_PRO)
+    for expected in (date(2030, 3, 16), date(2032, 3, 16)):
+        services.transition(case, "request_extension", caseworker,
+                            now=hk_morning(case.stay_ends_on - timedelta(days=1)))
+        services.transition(case, "grant_extension", caseworker,
+                            now=hk_morning(case.stay_ends_on))
+        assert case.stay_ends_on == expected
+    db.session.commit()
+    case = reload(case)
+    assert (case.extensions_granted, case.stay_ends_on) == (2, date(2032, 3, 16))
+    assert states(case)[K.STAY_END] == [ST.MET, ST.MET, ST.OPEN]
+    assert deadlines(case)[K.STAY_END] == date(2032, 3, 16)
+
+
+def test_refusing_an_extension_leaves_the_stay_to_run_out(db, caseworker):
+    case = stay_case(caseworker)
+    stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
+    before = {d.id: (d.kind, d.due_on) for d in case.open_deadlines}
+    services.transition(case, "refuse_extension", caseworker, reason="No genuine job.",
+                        now=hk_morning(date(2027, 3, 5)))
+    db.session.commit()
+
+    case = reload(case)
+    assert (case.status, case.extensions_granted, case.stay_ends_on) == (
+        S.IN_STAY, 0, date(2027, 3, 16))
+    assert {d.id: (d.kind, d.due_on) for d in case.open_deadlines} == before
+    # Once the stay has run out, the sweep lapses it.
+    assert stay.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["lapsed"] == 1
+
+
+# --- Correcting the arrival date ------------------------------------------------------------------
+
+CORRECTED_ON = date(2026, 4, 1)  # "today" for the corrections below
+
+
+def test_correcting_the_arrival_recomputes_the_stay_and_its_deadlines(db, caseworker):
+    case = stay_case(caseworker)  # arrived (and visa issued) 2026-03-16
+    old_ids = {d.id for d in case.open_deadlines}
+    version = case.version
+    at = hk_morning(CORRECTED_ON)
+    stay.correct_arrival(caseworker, case, date(2026, 3, 20), "  Typo in the landing date. ",
+                         today=CORRECTED_ON, now=at)
+    db.session.commit()
+
+    case = reload(case)
+    assert (case.arrived_on, case.stay_ends_on, case.version) == (
+        date(2026, 3, 20), date(2027, 3, 20), version + 1)
+    assert deadlines(case) == {K.STAY_END: date(2027, 3, 20),
+                               K.EXTENSION_WINDOW: date(2027, 2, 20),
+                               K.JOB_OFFER: date(2027, 3, 20)}
+    old = db.session.scalars(select(Deadline).where(Deadline.id.in_(old_ids))).all()
+    assert {(d.state, d.closed_at) for d in old} == {(ST.CANCELLED, at)}
+    assert states(case) == {kind: [ST.CANCELLED, ST.OPEN] for kind in K}
+    last = events(case)[-1]
+    assert (last.kind, last.actor_id, last.reason) == (
+        EventKind.EDITED, caseworker.id, "Typo in the landing date.")
+    assert last.detail == ("Arrival corrected from 2026-03-16 to 2026-03-20; the stay now ends "
+                           "on 2027-03-20 (was 2027-03-16).")
+
+
+def test_correcting_the_arrival_of_an_extended_stay_keeps_its_extensions(db, caseworker):
+    case = stay_case(caseworker, Scheme.GEP_ENT)
+    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2028, 3, 1)))
+    services.transition(case, "grant_extension", caseworker, now=hk_morning(date(2028, 3, 2)))
+    stay.correct_arrival(caseworker, case, date(2026, 3, 18), "Wrong day.",
+                         today=date(2028, 3, 3), now=hk_morning(date(2028, 3, 3)))
+    db.session.commit()
+    case = reload(case)
+    assert case.stay_ends_on == date(2030, 3, 18)  # 24 + 24 months from the corrected arrival
+    assert deadlines(case) == {K.STAY_END: date(2030, 3, 18),
+                               K.EXTENSION_WINDOW: date(2030, 2, 18)}
+
+
+@pytest.mark.parametrize(("status", "arrived_on", "reason", "message"), [
+    pytest.param(S.IN_STAY, date(2026, 3, 20), "", "Give a reason for correcting the arrival date.",
+                 id="no-reason"),
+    pytest.param(S.IN_STAY, date(2026, 3, 20), "   ",
+                 "Give a reason for correcting the arrival date.", id="blank-reason"),
+    pytest.param(S.IN_STAY, date(2026, 3, 16), "Checked.", "The arrival date is already "
+                 "2026-03-16.", id="same-date"),
+    pytest.param(S.IN_STAY, date(2026, 4, 2), "Checked.", "The arrival date 2026-04-02 is in "
+                 "the future.", id="future"),
+    pytest.param(S.IN_STAY, date(2026, 3, 15), "Checked.", "The arrival date 2026-03-15 is "
+                 "before the visa was issued (2026-03-16).", id="before-visa"),
+    pytest.param(S.VISA_ISSUED, date(2026, 3, 20), "Checked.",
+                 "The arrival date can only be corrected while the stay runs.", id="not-arrived"),
+    pytest.param(S.CLOSED, date(2026, 3, 20), "Checked.",
+                 "The arrival date can only be corrected while the stay runs.", id="closed"),
+    pytest.param(S.LAPSED, date(2026, 3, 20), "Checked.",
+                 "The arrival date can only be corrected while the stay runs.", id="lapsed"),
+])
+def test_an_arrival_correction_is_refused_in_words_and_changes_nothing(
+        db, caseworker, status, arrived_on, reason, message):
+    case = make_case(caseworker, Scheme.QMAS, status)
+    before = (case.arrived_on, case.stay_ends_on, case.version, states(case), len(events(case)))
+    with pytest.raises(stay.StayError) as refused:
+        stay.correct_arrival(caseworker, case, arrived_on, reason, today=CORRECTED_ON,
+                             now=hk_morning(CORRECTED_ON))
+    assert str(refused.value) == message
+    db.session.rollback()
+    case = reload(case)
+    assert (case.arrived_on, case.stay_ends_on, case.version, states(case),
+            len(events(case))) == before
+
+
+# --- Ending a case by hand ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "step", "reason"), [
+    pytest.param(S.IN_STAY, "close", "Left Hong Kong for good.", id="close-in-stay"),
+    pytest.param(S.EXTENDED, "close", "Left Hong Kong for good.", id="close-extended"),
+    pytest.param(S.IN_STAY, "lapse", None, id="lapse-in-stay"),
+    pytest.param(S.EXTENSION_REQUESTED, "lapse", None, id="lapse-extension-requested"),
+    pytest.param(S.EXTENDED, "lapse", None, id="lapse-extended"),
+])
+def test_ending_a_case_by_hand_cancels_its_open_deadlines(db, caseworker, status, step, reason):
+    case = make_case(caseworker, Scheme.QMAS, status)
+    assert case.open_deadlines
+    open_ids = {d.id for d in case.open_deadlines}
+    at = hk_morning(date(2026, 6, 1))
+    services.transition(case, step, caseworker, reason=reason, now=at)
+    db.session.commit()
+    case = reload(case)
+    assert not case.is_open
+    assert case.open_deadlines == []
+    closed = db.session.scalars(select(Deadline).where(Deadline.id.in_(open_ids))).all()
+    assert {(d.state, d.closed_at) for d in closed} == {(ST.CANCELLED, at)}
+
+
+@pytest.mark.parametrize("status", [S.APPROVED, S.VISA_ISSUED])
+def test_withdrawing_before_arrival_leaves_no_deadlines(db, caseworker, status):
+    case = make_case(caseworker, Scheme.QMAS, status)
+    services.transition(case, "withdraw", caseworker, reason="Took another job.", now=NOW)
+    db.session.commit()
+    assert states(reload(case)) == {}
+
+
+def test_a_case_in_stay_cannot_be_withdrawn(db, caseworker):
+    case = make_case(caseworker, Scheme.QMAS, S.IN_STAY)
+    with pytest.raises(CaseError, match="not possible for a case that is in stay"):
+        services.transition(case, "withdraw", caseworker, reason="Changed mind.", now=NOW)
+
+
+# --- The sweep ------------------------------------------------------------------------------------
+
+SWEEP_DAY = date(2027, 3, 17)
+SWEEP_AT = hk_morning(SWEEP_DAY)
+LAPSE_REASON = "The stay ended without an extension (deadline sweep)."
+
+
+def _version(case_id: int) -> int:
+    return dbs().scalar(select(Case.version).where(Case.id == case_id))
+
+
+def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker):
+    ended = stay_case(caseworker, arrived_on=date(2026, 3, 16))  # ended 2027-03-16: yesterday
+    # A deadline not yet due on an ended stay, so the lapse has something left to cancel.
+    window = next(d for d in ended.open_deadlines if d.kind == K.EXTENSION_WINDOW)
+    window.due_on = date(2027, 3, 30)
+    requested = make_case(caseworker, Scheme.QMAS, S.EXTENSION_REQUESTED)  # ended yesterday
+    ends_today = stay_case(caseworker, arrived_on=date(2026, 3, 17))
+    window_today = stay_case(caseworker, arrived_on=date(2026, 4, 14))  # window 2027-03-17
+    window_tomorrow = stay_case(caseworker, arrived_on=date(2026, 4, 15))  # window 2027-03-18
+    db.session.commit()
+    cases = [ended, requested, ends_today, window_today, window_tomorrow]
+    versions = {c.id: c.version for c in cases}
+    events_before = {c.id: len(events(c)) for c in cases}
+
+    counts = stay.sweep(SWEEP_DAY, now=SWEEP_AT)
+    db.session.commit()
+    assert counts == {"missed": 3, "window_opened": 3, "lapsed": 1}
+
+    db.session.expire_all()
+    # The stay that ended yesterday: lapsed, with an event written by the system.
+    lapsed = db.session.get(Case, ended.id)
+    assert (lapsed.status, lapsed.ended_at, lapsed.version) == (
+        S.LAPSED, SWEEP_AT, versions[ended.id] + 1)
+    new_events = events(lapsed)[events_before[ended.id]:]
+    assert [(e.kind, e.transition, e.from_status, e.to_status, e.actor_id, e.reason, e.at)
+            for e in new_events] == [(EventKind.TRANSITION, "lapse", S.IN_STAY, S.LAPSED, None,
+                                      LAPSE_REASON, SWEEP_AT)]
+    assert states(lapsed) == {K.STAY_END: [ST.MISSED], K.JOB_OFFER: [ST.MISSED],
+                              K.EXTENSION_WINDOW: [ST.CANCELLED]}
+    closed_at = {d.closed_at for d in lapsed.deadlines}
+    assert closed_at == {SWEEP_AT}
+
+    # A pending extension request is left for a person; its stay end is missed (escalates).
+    waiting = db.session.get(Case, requested.id)
+    assert (waiting.status, waiting.version) == (S.EXTENSION_REQUESTED, versions[requested.id])
+    assert len(events(waiting)) == events_before[requested.id]
+    assert states(waiting) == {K.STAY_END: [ST.MISSED], K.JOB_OFFER: [ST.MET],
+                               K.EXTENSION_WINDOW: [ST.MET]}
+
+    # A stay ending today or later is not lapsed; the window is met once its day comes.
+    for case, window_state in [(ends_today, ST.MET), (window_today, ST.MET),
+                               (window_tomorrow, ST.OPEN)]:
+        case = db.session.get(Case, case.id)
+        assert (case.status, case.version) == (S.IN_STAY, versions[case.id]), case.arrived_on
+        assert len(events(case)) == events_before[case.id]
+        assert states(case) == {K.STAY_END: [ST.OPEN], K.JOB_OFFER: [ST.OPEN],
+                                K.EXTENSION_WINDOW: [window_state]}, case.arrived_on
+
+    # Running it again changes nothing more.
+    snapshot = {c.id: (_version(c.id), states(c), len(events(c))) for c in cases}
+    assert stay.sweep(SWEEP_DAY, now=SWEEP_AT + timedelta(minutes=10)) == {
+        "missed": 0, "window_opened": 0, "lapsed": 0}
+    db.session.commit()
+    db.session.expire_all()
+    assert {c.id: (_version(c.id), states(c), len(events(c))) for c in cases} == snapshot
+
+
+@pytest.mark.parametrize(("scheme", "status"), [
+    pytest.param(Scheme.QMAS, S.IN_STAY, id="qmas-in-stay"),
+    pytest.param(Scheme.QMAS, S.EXTENDED, id="qmas-extended"),
+    pytest.param(Scheme.GEP_ENT, S.IN_STAY, id="gep-ent-in-stay"),
+    pytest.param(Scheme.ASSG, S.EXTENDED, id="assg-extended"),
+])
+def test_the_sweep_lapses_a_stay_the_day_after_it_ends(db, caseworker, scheme, status):
+    case = make_case(caseworker, scheme, status)
+    last_day = case.stay_ends_on
+    version = case.version
+
+    assert stay.sweep(last_day, now=hk_morning(last_day))["lapsed"] == 0
+    db.session.commit()
+    db.session.expire_all()
+    assert (db.session.get(Case, case.id).status, _version(case.id)) == (status, version)
+
+    day_after = last_day + timedelta(days=1)
+    assert stay.sweep(day_after, now=hk_morning(day_after))["lapsed"] == 1
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert (case.status, case.version) == (S.LAPSED, version + 1)
+    lapse = events(case)[-1]
+    assert (lapse.transition, lapse.from_status, lapse.to_status) == ("lapse", status, S.LAPSED)
+    assert case.open_deadlines == []
+    assert states(case)[K.STAY_END][-1] == ST.MISSED
+
+
+def test_the_sweep_task_runs_the_sweep_and_commits(db, caseworker, monkeypatch):
+    from backoffice.cases import tasks
+
+    case = stay_case(caseworker)  # the stay ends 2027-03-16
+    db.session.commit()
+    monkeypatch.setattr(tasks, "hk_today", lambda: SWEEP_DAY)
+
+    counts = tasks.sweep_deadlines.run()
+    assert counts == {"missed": 2, "window_opened": 1, "lapsed": 1}
+    db.session.rollback()  # nothing left to roll back: the task committed
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == S.LAPSED
+    assert tasks.sweep_deadlines.run() == {"missed": 0, "window_opened": 0, "lapsed": 0}
+
+
+def test_the_sweep_is_scheduled():
+    from backoffice.core.celery import beat_schedule
+
+    tasks = {entry["task"] for entry in beat_schedule().values()}
+    assert "backoffice.cases.tasks.sweep_deadlines" in tasks
+
+
+# --- Reading: urgency, holidays, children turning 18 ----------------------------------------------
+
+VIEW_DAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(("due_on", "state", "days", "urgency"), [
+    pytest.param(date(2026, 11, 30), ST.OPEN, -1, "danger", id="overdue"),
+    pytest.param(date(2026, 12, 1), ST.OPEN, 0, "warning", id="today"),
+    pytest.param(date(2026, 12, 8), ST.OPEN, 7, "warning", id="7-days"),
+    pytest.param(date(2026, 12, 9), ST.OPEN, 8, "info", id="8-days"),
+    pytest.param(date(2026, 12, 31), ST.OPEN, 30, "info", id="30-days"),
+    pytest.param(date(2027, 1, 1), ST.OPEN, 31, "light", id="31-days"),
+    pytest.param(date(2026, 11, 30), ST.MET, -1, "success", id="met"),
+    pytest.param(date(2026, 11, 30), ST.MISSED, -1, "danger", id="missed"),
+    pytest.param(date(2026, 12, 3), ST.CANCELLED, 2, "secondary", id="cancelled"),
+])
+def test_deadline_urgency(due_on, state, days, urgency):
+    view = stay.deadline_view(Deadline(kind=K.STAY_END, due_on=due_on, state=state), VIEW_DAY)
+    assert (view.days_left, view.urgency) == (days, urgency)
+
+
+@pytest.mark.parametrize(("due_on", "note"), [
+    pytest.param(date(2026, 12, 25), "Christmas Day", id="christmas-friday"),
+    pytest.param(date(2026, 12, 19), "weekend", id="saturday"),
+    pytest.param(date(2026, 12, 20), "weekend", id="sunday"),
+    pytest.param(date(2026, 12, 26), "The first weekday after Christmas Day",
+                 id="holiday-on-saturday-named"),
+    pytest.param(date(2027, 2, 6), "Lunar New Year's Day", id="lunar-new-year"),
+    pytest.param(date(2026, 12, 21), None, id="working-day"),
+])
+def test_deadline_holiday_note(due_on, note):
+    view = stay.deadline_view(Deadline(kind=K.STAY_END, due_on=due_on, state=ST.OPEN), VIEW_DAY)
+    assert view.holiday == note
+
+
+@pytest.mark.parametrize(("born", "arrived_on", "ends_on", "turns_18"), [
+    pytest.param(date(2008, 6, 1), date(2026, 3, 16), date(2027, 3, 16), date(2026, 6, 1),
+                 id="during"),
+    pytest.param(date(2008, 3, 16), date(2026, 3, 16), date(2027, 3, 16), None,
+                 id="on-arrival-day-not-during"),
+    pytest.param(date(2009, 3, 16), date(2026, 3, 16), date(2027, 3, 16), date(2027, 3, 16),
+                 id="on-the-last-day"),
+    pytest.param(date(2009, 3, 17), date(2026, 3, 16), date(2027, 3, 16), None, id="after"),
+    pytest.param(date(2008, 2, 29), date(2026, 2, 28), date(2027, 2, 28), date(2026, 3, 1),
+                 id="leapling-on-1-march"),
+    pytest.param(date(2008, 2, 29), date(2026, 3, 1), date(2027, 3, 1), None,
+                 id="leapling-before-arrival"),
+    pytest.param(date(2010, 1, 1), None, None, None, id="not-arrived"),
+])
+def test_child_turns_18_during_stay(born, arrived_on, ends_on, turns_18):
+    case = Case(arrived_on=arrived_on, stay_ends_on=ends_on)
+    assert stay.child_turns_18_during_stay(born, case) == turns_18
+
+
+def test_a_dependant_stay_follows_the_principal(db, caseworker):
+    case = stay_case(caseworker)
+    child = services.add_dependant(caseworker, case, Relationship.CHILD,
+                                   dependant_data(date_of_birth=date(2008, 6, 1)), False,
+                                   expected_version=case.version, today=TODAY)
+    assert stay.child_turns_18_during_stay(child.date_of_birth, case) == date(2026, 6, 1)
+    stay.correct_arrival(caseworker, case, date(2026, 6, 2), "Wrong stamp.",
+                         today=date(2026, 7, 1), now=hk_morning(date(2026, 7, 1)))
+    assert stay.child_turns_18_during_stay(child.date_of_birth, case) is None
+
+
+# --- The database keeps deadlines honest ----------------------------------------------------------
+
+
+def test_one_open_deadline_per_kind(db, caseworker):
+    from sqlalchemy.exc import IntegrityError
+
+    case = stay_case(caseworker)
+    db.session.commit()
+    db.session.add(Deadline(case_id=case.id, kind=K.STAY_END, due_on=date(2030, 1, 1)))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_closed_deadline_has_its_closing_time(db, caseworker):
+    from sqlalchemy.exc import IntegrityError
+
+    case = stay_case(caseworker)
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        db.session.execute(update(Deadline).where(Deadline.case_id == case.id)
+                           .values(state=ST.MET))
+        db.session.flush()
+    db.session.rollback()
