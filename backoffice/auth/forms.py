@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
 from backoffice.auth.models import Role
 from backoffice.auth.services import PASSWORD_MAX_LENGTH, password_problem
-from backoffice.core.forms import BaseForm
+from backoffice.core.forms import BaseForm, SelectField
 
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 

@@ -9,7 +9,6 @@ from wtforms import (
     DateField,
     DecimalField,
     IntegerField,
-    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -29,7 +28,7 @@ from wtforms.widgets import HiddenInput
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
-from backoffice.core.forms import BaseForm, CachedSelect
+from backoffice.core.forms import BaseForm, SelectField
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
@@ -87,7 +86,6 @@ class IdentityFields:
     date_of_birth = DateField("Date of birth", validators=[
         InputRequired("Enter the date of birth as YYYY-MM-DD.")])
     nationality = SelectField("Nationality", choices=[("", "Choose a country")],
-                              widget=CachedSelect(),
                               validators=[DataRequired("Choose the nationality."),
                                           _normalised(normalise_country)])
     passport_number = StringField("Passport number", filters=[_strip], validators=[
@@ -226,15 +224,17 @@ class QueueFilterForm(BaseForm):
     q = StringField("Search", filters=[_none_if_blank], validators=[Optional(), Length(max=100)],
                     description="Reference, name (Latin or Chinese, partial), passport or HKID.")
     scheme = SelectField("Scheme", choices=[("", "Any scheme")] + [
-        (s.value, s.short_label) for s in Scheme], validators=[Optional()])
+        (s.value, s.short_label) for s in Scheme], validators=[Optional()],
+        )
     status = SelectField("Status", choices=[("", "Any status"), *STATUS_CHOICES],
                          validators=[Optional()])
     assignee = SelectField("Assignee", coerce=lambda v: int(v) if v else None,
                            validators=[Optional()])
-    nationality = SelectField("Nationality", validators=[Optional()], widget=CachedSelect())
+    nationality = SelectField("Nationality", validators=[Optional()])
     submitted_from = DateField("Submitted from", validators=[Optional()])
     submitted_to = DateField("Submitted to", validators=[Optional()])
-    sort = SelectField("Sort", choices=SORT_CHOICES, default="newest", validators=[Optional()])
+    sort = SelectField("Sort", choices=SORT_CHOICES, default="newest", validators=[Optional()],
+                       )
 
     def __init__(self, *args, assignees=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -469,9 +469,10 @@ def reassign(actor: User, cases: Iterable[Case], assignee: User | None) -> int:
     return changed
 
 
-def active_caseworkers() -> list[User]:
-    """Accounts that can be given cases, by name."""
+def active_caseworkers() -> list:
+    """(id, full_name) of the accounts that can be given cases, by name. Plain rows, not ORM
+    objects: every queue page lists them."""
     roles = [role for role, perms in ROLE_PERMISSIONS.items() if Permission.WORK_CASES in perms]
-    return list(db.session.scalars(
-        select(User).where(User.active.is_(True), User.role.in_(roles))
+    return list(db.session.execute(
+        select(User.id, User.full_name).where(User.active.is_(True), User.role.in_(roles))
         .order_by(func.lower(User.full_name))))

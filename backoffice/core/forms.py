@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import wtforms
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from wtforms.validators import ValidationError
 from wtforms.widgets import Select, html_params
 
 # NUL and the other C0 control characters (tab, newline and carriage return are fine in text).
@@ -30,10 +32,14 @@ class BaseForm(FlaskForm):
 
 
 class CachedSelect(Select):
-    """A select whose long, unchanging list of options (the ~250 countries) is rendered once
-    per process instead of on every page: rendering it took most of a 50-row queue page."""
+    """A select whose option list is rendered once per process instead of on every page.
+
+    WTForms renders each option through several layers of escaping; for the ~250 countries
+    (and the filters of every queue page) that took more time than the page's SQL.
+    """
 
     _options: dict[tuple, Markup] = {}
+    _MAX_LISTS = 64  # a handful of lists exist; the bound only guards against surprises
 
     def __call__(self, field, **kwargs) -> Markup:
         kwargs.setdefault("id", field.id)
@@ -42,6 +48,8 @@ class CachedSelect(Select):
         choices = tuple((str(value), str(label)) for value, label, *_ in field.choices)
         options = self._options.get(choices)
         if options is None:
+            if len(self._options) >= self._MAX_LISTS:
+                self._options.clear()
             options = Markup("").join(Markup('<option value="{}">{}</option>').format(v, label)
                                       for v, label in choices)
             self._options[choices] = options
@@ -51,3 +59,22 @@ class CachedSelect(Select):
             options = Markup(str(options).replace(chosen, chosen[:-1] + " selected>", 1))  # noqa: S704
         attributes = Markup(html_params(name=field.name, **kwargs))  # noqa: S704  (escaped)
         return Markup("<select {}>{}</select>").format(attributes, options)
+
+
+class SelectField(wtforms.SelectField):
+    """WTForms' SelectField with the cached widget and a set lookup for its choice check
+    (WTForms 3.3 re-normalises every choice on each validation)."""
+
+    widget = CachedSelect()
+
+    def pre_validate(self, form) -> None:
+        if not self.validate_choice or self.choices is None:
+            return
+        allowed = set()
+        for value, *_ in self.choices:
+            try:
+                allowed.add(self.coerce(value))
+            except (TypeError, ValueError):
+                continue
+        if self.data not in allowed:
+            raise ValidationError(self.gettext("Not a valid choice."))
