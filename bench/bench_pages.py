@@ -157,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
-    parser.add_argument("--pages", default="queue,search,case,dashboard")
+    parser.add_argument("--pages", default="queue,search,case,dashboard,due")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL")
@@ -179,6 +179,7 @@ def main() -> None:
         "case": ("Case page", f"/cases/{sample['case_id']}", ("FROM cases", "FROM case_events")),
         "dashboard": (f"Quota dashboard {year}", f"/quota/?year={year}",
                       ("FROM cases", "FROM quota_allocations", "quota_periods")),
+        "due": ("Due soon, whole office", "/cases/due-soon?scope=office", ("FROM deadlines",)),
     }
     results = []
     with psycopg.connect(url) as conn:

@@ -1533,8 +1533,9 @@ def derive_bulk_rows(supervisor_id: int, today: date | None = None) -> dict[str,
     """), {"supervisor": supervisor_id, "now": now})
     counts["allocations"] = db.session.execute(text(f"""
         INSERT INTO quota_allocations (period_id, case_id, nationality, allocated_at,
-                                       allocated_by_id)
-        SELECT p.id, c.id, a.nationality, {approved_at}, c.assignee_id FROM cases c
+                                       allocated_on, allocated_by_id)
+        SELECT p.id, c.id, a.nationality, {approved_at}, c.approved_on, c.assignee_id
+        FROM cases c
         JOIN applicants a ON a.id = c.applicant_id
         JOIN quota_periods p ON p.scheme = 'QMAS' AND p.year = {year}
         WHERE {holds_place} AND NOT EXISTS (SELECT 1 FROM quota_allocations a

@@ -106,24 +106,19 @@ class MonthBar:
         return MONTHS[self.month - 1]
 
 
-def _hk_year_month():
-    """(year, month) of ``allocated_at`` in Hong Kong time, as SQL for the current database.
-
-    Hong Kong keeps UTC+8 all year (no daylight saving since 1979), so a fixed offset is
-    exact and lets SQLite do it too.
-    """
-    column = QuotaAllocation.allocated_at
+def _year_month():
+    """(year, month) of the allocation's Hong Kong date, as SQL for the current database."""
+    column = QuotaAllocation.allocated_on
     if db.session.get_bind().dialect.name == "postgresql":
-        local = func.timezone("Asia/Hong_Kong", column)
-        return (func.extract("year", local).cast(Integer),
-                func.extract("month", local).cast(Integer))
-    local = func.datetime(column, "+8 hours")
-    return (func.strftime("%Y", local).cast(Integer), func.strftime("%m", local).cast(Integer))
+        return (func.extract("year", column).cast(Integer),
+                func.extract("month", column).cast(Integer))
+    return (func.strftime("%Y", column).cast(Integer), func.strftime("%m", column).cast(Integer))
 
 
 def _active_allocations_by_month(period: QuotaPeriod) -> list[tuple[int, int, int]]:
-    """(year, month, count) of the period's active allocations, grouped in the database."""
-    year, month = _hk_year_month()
+    """(year, month, count) of the period's active allocations, grouped in the database
+    from the (period, date) index alone."""
+    year, month = _year_month()
     return list(db.session.execute(
         select(year, month, func.count())
         .where(QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))

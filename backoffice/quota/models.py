@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.auth.models import User
@@ -63,7 +63,10 @@ class QuotaAllocation(db.Model):
               postgresql_where=text("released_at IS NULL")),
         Index("ix_quota_allocations_period_id_allocated_at", "period_id", "allocated_at",
               "id"),
-        # The dashboard's per-nationality counts read only this index.
+        # The dashboard's per-month and per-nationality counts read only these indexes.
+        Index("ix_quota_allocations_active_allocated_on", "period_id", "allocated_on",
+              sqlite_where=text("released_at IS NULL"),
+              postgresql_where=text("released_at IS NULL")),
         Index("ix_quota_allocations_active_nationality", "period_id", "nationality",
               sqlite_where=text("released_at IS NULL"),
               postgresql_where=text("released_at IS NULL")),
@@ -76,6 +79,8 @@ class QuotaAllocation(db.Model):
     # quota's statistics never need to read the cases.
     nationality: Mapped[str] = mapped_column(String(2))
     allocated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The Hong Kong date of the allocation (the approval date): its year is the period's.
+    allocated_on: Mapped[date] = mapped_column(Date)
     allocated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -68,7 +68,7 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
                         "The case waits in the Awaiting quota queue until a place is released "
                         "or the limit is raised.")
     allocation = QuotaAllocation(period_id=period.id, case_id=case_id, nationality=nationality,
-                                 allocated_at=now or utcnow(),
+                                 allocated_at=now or utcnow(), allocated_on=on,
                                  allocated_by_id=actor.id if actor else None)
     db.session.add(allocation)
     db.session.flush()

@@ -225,9 +225,11 @@ def test_database_refuses_over_allocation_even_if_code_forgets(db, supervisor):
 def test_database_refuses_two_active_places_for_one_case(db, supervisor, caseworker):
     period = quota.set_limit(supervisor, "QMAS", YEAR, None)
     case = reviewed_case(caseworker)
-    db.session.add(QuotaAllocation(period_id=period.id, case_id=case.id, nationality="GB"))
+    db.session.add(QuotaAllocation(period_id=period.id, case_id=case.id, nationality="GB",
+                                   allocated_on=date(YEAR, 6, 1)))
     db.session.commit()
-    db.session.add(QuotaAllocation(period_id=period.id, case_id=case.id, nationality="GB"))
+    db.session.add(QuotaAllocation(period_id=period.id, case_id=case.id, nationality="GB",
+                                   allocated_on=date(YEAR, 6, 1)))
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, update
 from backoffice.auth.models import Role
 from backoffice.cases.models import Case
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.dates import hk_today
 from backoffice.extensions import db as _db
 from backoffice.quota import dashboard
 from backoffice.quota import services as quota
@@ -215,7 +216,7 @@ def test_months_of_groups_by_hong_kong_month(db, make_user, times, expected):
     for at in times:
         case = make_case(setter, Scheme.QMAS)
         db.session.add(QuotaAllocation(period_id=period.id, case_id=case.id, nationality="GB",
-                                       allocated_at=at))
+                                       allocated_at=at, allocated_on=hk_today(at)))
     db.session.commit()
     bars = dashboard.monthly_allocations(dashboard.year_summary(YEAR))
     assert [b.month for b in bars] == list(range(1, 13))
