@@ -118,6 +118,19 @@ class Config:
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_DURATION = timedelta(hours=12)
 
+    # Reminders: days before each kind of deadline; retries with exponential backoff.
+    REMINDER_OFFSETS = {
+        "stay_end": (90, 60, 30, 14, 7, 1),
+        "job_offer": (90, 60, 30, 14, 7, 1),
+        "extension_window": (14, 7, 1),
+    }
+    REMINDER_MAX_ATTEMPTS = 5
+    REMINDER_BACKOFF_SECONDS = 60
+    REMINDER_LEASE_SECONDS = 300  # a claimed reminder not sent by then is claimed again
+    REMINDER_BATCH = 100
+    ESCALATION_LOOKBACK_DAYS = 7  # missed deadlines older than this are not escalated again
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+
     PASSWORD_HASH_PROFILE = "standard"  # noqa: S105  (a cost profile name, not a secret)
 
     # Sign-in throttling (DESIGN §5: Flask-Login does none).

@@ -37,6 +37,16 @@ def beat_schedule() -> dict:
         },
         # Deadlines are due by Hong Kong day; sweeping every 10 minutes marks them soon after
         # midnight and costs one indexed query when there is nothing to do.
+        # Reminders are rows; planning writes them, dispatch sends what is due. Dispatch also
+        # runs every minute as the sweeper for anything a lost message or a dead worker left.
+        "plan-reminders": {
+            "task": "backoffice.notifications.tasks.plan_reminders",
+            "schedule": 300.0,
+        },
+        "dispatch-reminders": {
+            "task": "backoffice.notifications.tasks.dispatch_reminders",
+            "schedule": 60.0,
+        },
         "sweep-deadlines": {
             "task": "backoffice.cases.tasks.sweep_deadlines",
             "schedule": 600.0,

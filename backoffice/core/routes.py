@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
@@ -24,10 +26,17 @@ NAVIGATION = [
     NavItem("New case", "cases.create", Permission.WORK_CASES),
     NavItem("Due soon", "cases.due_soon", Permission.WORK_CASES),
     NavItem("Quota", "quota.dashboard", Permission.SUPERVISE),
+    NavItem("Notifications", "notifications.centre", Permission.WORK_CASES),
+    NavItem("Failed reminders", "notifications.failed", Permission.SUPERVISE),
     NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE),
     NavItem("Users", "auth.users", Permission.MANAGE_USERS),
     NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS),
 ]
+
+
+# Counts shown beside a navigation item, by endpoint; features register their own
+# (notifications: unread count), so this module needs to know none of them.
+NAV_BADGES: dict[str, Callable[[Any], int]] = {}
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class NavLink:
     label: str
     url: str
     active: bool
+    badge: int = 0
 
 
 def nav_items() -> list[NavLink]:
@@ -45,7 +55,9 @@ def nav_items() -> list[NavLink]:
     # The current section is the item whose address is the longest prefix of this page's.
     matching = [url for _, url in allowed if request.path.startswith(url)]
     current = max(matching, key=len, default=None)
-    return [NavLink(item.label, url, url == current) for item, url in allowed]
+    return [NavLink(item.label, url, url == current,
+                    NAV_BADGES[item.endpoint](current_user) if item.endpoint in NAV_BADGES else 0)
+            for item, url in allowed]
 
 
 @bp.app_context_processor

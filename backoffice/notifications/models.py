@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.core.db import UTCDateTime
+from backoffice.core.dates import utcnow
+from backoffice.core.db import UTCDateTime, enum_column
 from backoffice.extensions import db
 
 
@@ -22,3 +24,84 @@ class WorkerHeartbeat(db.Model):
     hostname: Mapped[str] = mapped_column(String(255), primary_key=True)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     beats: Mapped[int] = mapped_column(default=0)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    IN_APP = "in_app"
+
+    @property
+    def label(self) -> str:
+        return {"email": "Email", "in_app": "In the app"}[self.value]
+
+
+class ReminderState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+# offset_days of an escalation: the deadline was missed; supervisors are told.
+ESCALATION = -1
+
+
+class Reminder(db.Model):
+    """One reminder to one recipient on one channel: the outbox row.
+
+    Written by the planner in the database, sent by the dispatcher, never lost (it waits
+    here while the broker or the worker is down) and never created twice (the unique key).
+    The dispatcher claims a row by moving ``next_attempt_at`` past a lease, so a worker that
+    dies mid-send leaves it to be claimed again when the lease runs out.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("deadline_id", "offset_days", "channel", "recipient"),
+        Index("ix_reminders_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_reminders_case_id", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    offset_days: Mapped[int] = mapped_column()  # days before the due date; -1 = escalation
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
+    # "user:<id>" or "email:<address>": the unique key's idea of who receives it.
+    recipient: Mapped[str] = mapped_column(String(300))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    state: Mapped[ReminderState] = mapped_column(enum_column(ReminderState, "reminder_state"),
+                                                 default=ReminderState.PENDING)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def is_escalation(self) -> bool:
+        return self.offset_days == ESCALATION
+
+
+class Notification(db.Model):
+    """An in-app notification in a user's notification centre."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("reminder_id"),
+        Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,13 +1,89 @@
-"""Notification pages."""
+"""Notification pages: the notification centre, a case's reminders, failed reminders and the
+worker's health."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from backoffice.auth.models import Permission
+from backoffice.cases.models import Case
 from backoffice.core.dates import utcnow
+from backoffice.core.forms import BaseForm
+from backoffice.core.routes import NAV_BADGES
 from backoffice.core.security import permission_required
+from backoffice.extensions import db
 from backoffice.notifications import bp, services
+from backoffice.notifications.models import Reminder
+
+# The unread count beside "Notifications" in the navigation (one indexed COUNT per page).
+NAV_BADGES["notifications.centre"] = lambda user: services.unread_count(user.id)
+
+
+def _checked_form() -> None:
+    if not BaseForm().validate_on_submit():
+        abort(400)
+
+
+@bp.get("/")
+@permission_required(Permission.WORK_CASES)
+def centre():
+    items = services.notifications_for(current_user.id)
+    return render_template("notifications/centre.html", items=items)
+
+
+@bp.post("/<id:notification_id>/read")
+@permission_required(Permission.WORK_CASES)
+def mark_read(notification_id: int):
+    _checked_form()
+    services.mark_read(current_user.id, notification_id)
+    db.session.commit()
+    return redirect(url_for("notifications.centre"))
+
+
+@bp.post("/read-all")
+@permission_required(Permission.WORK_CASES)
+def mark_all_read():
+    _checked_form()
+    n = services.mark_read(current_user.id)
+    db.session.commit()
+    flash(f"{n} notification{'s' if n != 1 else ''} marked as read.", "success")
+    return redirect(url_for("notifications.centre"))
+
+
+@bp.get("/case/<id:case_id>")
+@permission_required(Permission.WORK_CASES)
+def case_reminders(case_id: int):
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    return render_template("notifications/case_reminders.html", case=case,
+                           reminders=services.reminders_for_case(case_id))
+
+
+@bp.get("/failed")
+@permission_required(Permission.SUPERVISE)
+def failed():
+    return render_template("notifications/failed.html", reminders=services.failed_reminders())
+
+
+@bp.post("/reminders/<id:reminder_id>/retry")
+@permission_required(Permission.SUPERVISE)
+def retry(reminder_id: int):
+    _checked_form()
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None:
+        abort(404)
+    try:
+        services.retry(current_user, reminder)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("notifications.failed"))
+    db.session.commit()
+    flash(f"Reminder {reminder.id} is queued again; the worker sends it within a minute.",
+          "success")
+    return redirect(url_for("notifications.failed"))
 
 
 @bp.get("/worker")
@@ -15,4 +91,5 @@ from backoffice.notifications import bp, services
 def worker_status():
     now = utcnow()
     beats = [(beat, services.is_stale(beat, now)) for beat in services.worker_heartbeats()]
-    return render_template("notifications/worker_status.html", beats=beats, now=now)
+    return render_template("notifications/worker_status.html", beats=beats, now=now,
+                           queue=services.queue_size())

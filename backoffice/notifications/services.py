@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 
-from sqlalchemy import select, update
+from flask import current_app, render_template
+from sqlalchemy import func, select, text, update
 
 from backoffice.core.dates import utcnow
 from backoffice.extensions import db
-from backoffice.notifications.models import WorkerHeartbeat
+from backoffice.notifications import mail
+from backoffice.notifications.models import (
+    ESCALATION,
+    Channel,
+    Notification,
+    Reminder,
+    ReminderState,
+    WorkerHeartbeat,
+)
 
 # Beat sends one every 30 s; three missed beats mean the worker or beat is down.
 HEARTBEAT_STALE_AFTER = timedelta(seconds=90)
@@ -35,3 +46,289 @@ def worker_heartbeats() -> list[WorkerHeartbeat]:
 
 def is_stale(beat: WorkerHeartbeat, now: datetime | None = None) -> bool:
     return (now or utcnow()) - beat.last_seen > HEARTBEAT_STALE_AFTER
+
+
+# --- Planning: the outbox rows -------------------------------------------------------------
+
+def _offset_rows(today: date) -> tuple[str, dict]:
+    """A VALUES list of (kind, offset_days, threshold date) from the configured offsets.
+
+    A deadline due on or before ``today + offset`` has reached that offset.
+    """
+    rows, params = [], {}
+    for kind, offsets in current_app.config["REMINDER_OFFSETS"].items():
+        for offset in offsets:
+            n = len(rows)
+            rows.append(f"(:kind{n}, :offset{n}, :threshold{n})")
+            params |= {f"kind{n}": kind, f"offset{n}": int(offset),
+                       f"threshold{n}": today + timedelta(days=int(offset))}
+    return ", ".join(rows), params
+
+
+# Only the smallest offset a deadline has reached is planned: a deadline first seen 20 days
+# ahead gets its "30 days" reminder, not the 90-, 60- and 30-day ones at once.
+_PLAN_SQL = """
+WITH offsets(kind, offset_days, threshold) AS (VALUES {values}),
+due AS (
+    SELECT d.id AS deadline_id, d.case_id, o.offset_days, c.assignee_id, c.applicant_id
+    FROM deadlines d
+    JOIN cases c ON c.id = d.case_id
+    JOIN offsets o ON o.kind = d.kind
+    WHERE d.state = 'open' AND d.due_on >= :today AND d.due_on <= o.threshold
+      AND NOT EXISTS (SELECT 1 FROM offsets o2 WHERE o2.kind = o.kind
+                      AND o2.offset_days < o.offset_days AND d.due_on <= o2.threshold)
+)
+INSERT INTO reminders (deadline_id, case_id, offset_days, channel, recipient, user_id, email,
+                       state, next_attempt_at, attempts, created_at)
+{select}
+ON CONFLICT DO NOTHING
+"""
+
+_TO_CASEWORKER = """
+SELECT due.deadline_id, due.case_id, due.offset_days, ch.channel,
+       'user:' || CAST(u.id AS VARCHAR(20)), u.id, u.email, 'pending', :now, 0, :now
+FROM due JOIN users u ON u.id = due.assignee_id AND u.active
+CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'in_app') ch
+WHERE true
+"""
+
+_TO_APPLICANT = """
+SELECT due.deadline_id, due.case_id, due.offset_days, 'email', 'email:' || a.email, NULL,
+       a.email, 'pending', :now, 0, :now
+FROM due JOIN applicants a ON a.id = due.applicant_id
+WHERE a.email_consent AND a.email IS NOT NULL AND a.email <> ''
+"""
+
+_ESCALATE_SQL = """
+INSERT INTO reminders (deadline_id, case_id, offset_days, channel, recipient, user_id, email,
+                       state, next_attempt_at, attempts, created_at)
+SELECT d.id, d.case_id, :escalation, ch.channel, 'user:' || CAST(u.id AS VARCHAR(20)), u.id,
+       u.email, 'pending', :now, 0, :now
+FROM deadlines d
+JOIN cases c ON c.id = d.case_id
+JOIN users u ON u.role = 'supervisor' AND u.active
+CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'in_app') ch
+WHERE d.state = 'missed' AND d.closed_at >= :since AND c.status IN ({open_statuses})
+ON CONFLICT DO NOTHING
+"""
+
+_CANCEL_STALE_SQL = """
+UPDATE reminders SET state = 'cancelled', last_error = 'The deadline no longer applies.'
+WHERE state = 'pending' AND offset_days >= 0
+  AND deadline_id IN (SELECT id FROM deadlines WHERE state <> 'open')
+"""
+
+
+def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
+    """Create every reminder whose time has come, set-based; cancel those that no longer apply.
+
+    Safe to run twice, or from two beat processes at once: the unique key (deadline, offset,
+    channel, recipient) makes the second insert of a row a no-op.
+    """
+    now = now or utcnow()
+    values, params = _offset_rows(today)
+    params |= {"today": today, "now": now}
+    counts = {}
+    for name, select_sql in (("caseworker", _TO_CASEWORKER), ("applicant", _TO_APPLICANT)):
+        sql = _PLAN_SQL.format(values=values, select=select_sql)
+        counts[name] = _affected(db.session.execute(text(sql), params))
+    open_statuses = ", ".join(f"'{s}'" for s in sorted(_open_statuses()))
+    counts["escalation"] = _affected(db.session.execute(text(_ESCALATE_SQL.format(
+        open_statuses=open_statuses)), {
+        "escalation": ESCALATION, "now": now,
+        "since": now - timedelta(days=current_app.config["ESCALATION_LOOKBACK_DAYS"])}))
+    counts["cancelled"] = db.session.execute(text(_CANCEL_STALE_SQL)).rowcount
+    db.session.flush()
+    return counts
+
+
+def _affected(result) -> int:
+    """Rows a statement changed. sqlite3 reports -1 for an INSERT that starts with WITH;
+    SQLite's own changes() knows."""
+    if result.rowcount >= 0:
+        return result.rowcount
+    return db.session.execute(text("SELECT changes()")).scalar_one()
+
+
+def _open_statuses() -> set[str]:
+    from backoffice.cases.schemes import OPEN_STATUSES
+
+    return {s.value for s in OPEN_STATUSES}
+
+
+# --- Dispatch ---------------------------------------------------------------------------------
+
+def claim_due(now: datetime | None = None, batch: int | None = None) -> list[int]:
+    """Claim up to ``batch`` due reminders for this worker and return their ids.
+
+    A claim pushes ``next_attempt_at`` a lease ahead and counts the attempt; the caller
+    commits it before sending. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers
+    claim at once without waiting for or overlapping each other; SQLite runs one writer at a
+    time anyway.
+    """
+    now = now or utcnow()
+    batch = batch or current_app.config["REMINDER_BATCH"]
+    lease = now + timedelta(seconds=current_app.config["REMINDER_LEASE_SECONDS"])
+    pick = (select(Reminder.id)
+            .where(Reminder.state == ReminderState.PENDING, Reminder.next_attempt_at <= now)
+            .order_by(Reminder.next_attempt_at, Reminder.id).limit(batch))
+    if db.session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = db.session.scalars(
+        update(Reminder).where(Reminder.id.in_(pick.scalar_subquery()))
+        .values(next_attempt_at=lease, attempts=Reminder.attempts + 1)
+        .returning(Reminder.id).execution_options(synchronize_session=False)).all()
+    return sorted(ids)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8... times the base delay after each failed attempt."""
+    base = current_app.config["REMINDER_BACKOFF_SECONDS"]
+    return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
+
+
+def deliver(reminder_id: int, now: datetime | None = None) -> ReminderState:
+    """Send one claimed reminder and record the outcome (the caller commits right after).
+
+    In-app: the notification row and the "sent" mark are one transaction, so exactly once.
+    Email: the message is handed to SMTP, then marked sent; a crash between the two can send
+    it twice, and its Message-ID, derived from the reminder, lets a mail client spot that.
+    """
+    now = now or utcnow()
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None or reminder.state != ReminderState.PENDING:
+        return reminder.state if reminder else ReminderState.CANCELLED
+    context = _message_context(reminder)
+    if context is None:
+        reminder.state = ReminderState.CANCELLED
+        reminder.last_error = "The deadline no longer applies."
+        db.session.flush()
+        return reminder.state
+    try:
+        if reminder.channel == Channel.IN_APP:
+            db.session.add(Notification(
+                user_id=reminder.user_id, reminder_id=reminder.id, case_id=reminder.case_id,
+                title=context["subject"], body=render_template(
+                    "notifications/email/reminder.txt", **context).strip()))
+        else:
+            mail.send(build_email(reminder, context), f"reminder-{reminder.id}")
+    except mail.MailError as exc:
+        reminder.last_error = str(exc)[:2000]
+        if reminder.attempts >= current_app.config["REMINDER_MAX_ATTEMPTS"]:
+            reminder.state = ReminderState.FAILED
+        else:
+            reminder.next_attempt_at = now + backoff(reminder.attempts)
+        db.session.flush()
+        return reminder.state
+    reminder.state = ReminderState.SENT
+    reminder.sent_at = now
+    reminder.last_error = None
+    db.session.flush()
+    return reminder.state
+
+
+# What a deadline means, as the first line of its reminder.
+_WHAT = {
+    "stay_end": "the stay of case {reference} ends on {due_on}",
+    "job_offer": "a job offer for case {reference} must be recorded by {due_on}",
+    "extension_window": "the extension window of case {reference} opens on {due_on}",
+}
+
+
+def _message_context(reminder: Reminder) -> dict | None:
+    """What the message says, or None when the reminder no longer applies."""
+    from backoffice.cases.models import Case, Deadline, DeadlineState
+    from backoffice.core.dates import hk_holiday_name, hk_today
+
+    deadline = db.session.get(Deadline, reminder.deadline_id)
+    case = db.session.get(Case, reminder.case_id)
+    if reminder.is_escalation:
+        if deadline.state != DeadlineState.MISSED or not case.is_open:
+            return None
+    elif deadline.state != DeadlineState.OPEN:
+        return None
+    days = (deadline.due_on - hk_today()).days
+    days_text = ("today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+                 if days > 0 else f"{-days} days ago")
+    applicant = case.applicant
+    kind_label = deadline.kind.label
+    what = _WHAT[deadline.kind.value].format(reference=case.reference,
+                                            due_on=deadline.due_on.isoformat())
+    subject = (f"Missed deadline: {kind_label} for {case.reference}" if reminder.is_escalation
+               else f"{kind_label} on {deadline.due_on} ({days_text}): {case.reference}")
+    return {
+        "subject": subject, "escalation": reminder.is_escalation, "kind_label": kind_label,
+        "what": what,
+        "reference": case.reference, "scheme": case.scheme.short_label,
+        "applicant": f"{applicant.family_name.upper()}, {applicant.given_names}",
+        "due_on": deadline.due_on.isoformat(), "days_text": days_text,
+        "holiday": hk_holiday_name(deadline.due_on),
+        "assignee": case.assignee.full_name if case.assignee else None,
+        "case_url": f"{current_app.config['PUBLIC_URL'].rstrip('/')}/cases/{case.id}",
+        "for_applicant": reminder.user_id is None,
+    }
+
+
+def build_email(reminder: Reminder, context: dict) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = context["subject"]
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = reminder.email
+    # Derived from the reminder, so a resend after a crash carries the same id.
+    message["Message-ID"] = f"<reminder-{reminder.id}@talent-admission-backoffice>"
+    message["Date"] = format_datetime(utcnow())
+    message.set_content(render_template("notifications/email/reminder.txt", **context))
+    message.add_alternative(render_template("notifications/email/reminder.html", **context),
+                            subtype="html")
+    return message
+
+
+def retry(actor, reminder: Reminder, now: datetime | None = None) -> None:
+    """A supervisor sends a failed reminder again: it goes back to the queue, attempts reset."""
+    if not actor.can_supervise():
+        raise PermissionError("Only supervisors can retry reminders.")
+    if reminder.state != ReminderState.FAILED:
+        raise ValueError("Only a failed reminder can be retried.")
+    reminder.state = ReminderState.PENDING
+    reminder.attempts = 0
+    reminder.next_attempt_at = now or utcnow()
+    db.session.flush()
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+def queue_size() -> dict[str, int]:
+    rows = db.session.execute(select(Reminder.state, func.count()).group_by(Reminder.state))
+    return {state.value: n for state, n in rows}
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def notifications_for(user_id: int, limit: int = 200) -> list[Notification]:
+    """Unread first, newest first."""
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user_id)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)))
+
+
+def mark_read(user_id: int, notification_id: int | None = None,
+              now: datetime | None = None) -> int:
+    query = update(Notification).where(Notification.user_id == user_id,
+                                       Notification.read_at.is_(None))
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    return db.session.execute(query.values(read_at=now or utcnow())
+                              .execution_options(synchronize_session=False)).rowcount
+
+
+def reminders_for_case(case_id: int) -> list[Reminder]:
+    return list(db.session.scalars(select(Reminder).where(Reminder.case_id == case_id)
+                                   .order_by(Reminder.id.desc())))
+
+
+def failed_reminders(limit: int = 200) -> list[Reminder]:
+    return list(db.session.scalars(select(Reminder).where(
+        Reminder.state == ReminderState.FAILED).order_by(Reminder.id.desc()).limit(limit)))
