@@ -6,9 +6,6 @@ change comes back as a CaseError whose message is shown on the page it came from
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import (
     Response,
     abort,
@@ -16,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -41,6 +37,7 @@ from backoffice.cases.models import Case, CaseEvent, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
+from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
@@ -133,20 +130,8 @@ def export_csv(name: str):
     filters = _filters(form)
     user = current_user._get_current_object()
 
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in queries.csv_rows(queue, user, filters):
-            writer.writerow(row)
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     filename = f"cases-{queue.value}-{hk_today().isoformat()}.csv"
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_response(queries.csv_rows(queue, user, filters), filename)
 
 
 @bp.post("/reassign")

@@ -7,15 +7,13 @@ back beside the field with the numbers, and nothing is saved.
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
 from backoffice.cases.queries import Queue
 from backoffice.core.dates import hk_today
+from backoffice.core.export import csv_response
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
 from backoffice.quota import bp, dashboard, services
@@ -88,17 +86,5 @@ def set_limit():
 def export_csv():
     year = _chosen_year(YearForm(request.args))
 
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in dashboard.csv_rows(year):
-            writer.writerow(row)
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     filename = f"{dashboard.SCHEME.value.lower()}-quota-{year}-allocations.csv"
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_response(dashboard.csv_rows(year), filename)
