@@ -80,8 +80,12 @@ def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:
 
 
 def sync_deadlines(case: Case, now: datetime | None = None) -> None:
-    """Cancel open deadlines that no longer apply or whose date changed; open the missing."""
+    """Cancel open deadlines that no longer apply or whose date changed; open the missing.
+    Once the case has ended, all its deadlines are marked as belonging to an ended case."""
     now = now or utcnow()
+    if not case.is_open:
+        for deadline in case.deadlines:
+            deadline.case_open = False
     wanted = desired_deadlines(case)
     for deadline in case.open_deadlines:
         if wanted.get(deadline.kind) == deadline.due_on:
@@ -245,9 +249,11 @@ def _lapse_ended_stays(today: date, now: datetime) -> int:
                                          reason)
                 SELECT id, :now, 'transition', 'lapse', from_status, 'lapsed', :reason
                 FROM lapsed
-            ), cancelled AS (
-                UPDATE deadlines d SET state = 'cancelled', closed_at = :now
-                FROM lapsed WHERE d.case_id = lapsed.id AND d.state = 'open'
+            ), ended AS (
+                UPDATE deadlines d SET case_open = false,
+                    state = CASE WHEN d.state = 'open' THEN 'cancelled' ELSE d.state END,
+                    closed_at = CASE WHEN d.state = 'open' THEN :now ELSE d.closed_at END
+                FROM lapsed WHERE d.case_id = lapsed.id
             )
             SELECT count(*) FROM lapsed
         """), params).scalar_one()
@@ -265,6 +271,9 @@ def _lapse_ended_stays(today: date, now: datetime) -> int:
     db.session.execute(
         update(Deadline).where(Deadline.case_id.in_(due), Deadline.state == DeadlineState.OPEN)
         .values(state=DeadlineState.CANCELLED, closed_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Deadline).where(Deadline.case_id.in_(due)).values(case_open=False)
         .execution_options(synchronize_session=False))
     return db.session.execute(
         update(Case).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)
