@@ -82,6 +82,15 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("GET", "/cases/calendar/not-a-real-token.ics", expect(404, 404, 404, 404)),
     # notifications: the worker's health, supervisors only.
     ("GET", "/notifications/worker", expect(302, 403, 200, 403)),
+    # notifications: the centre and a case's reminders for those who work cases; failed
+    # reminders and their retry for supervisors. 987654 is an id no row has: marking it read
+    # changes nothing and goes back to the centre; retrying it is not found.
+    ("GET", "/notifications/", expect(302, 200, 200, 403)),
+    ("POST", "/notifications/987654/read", expect(302, 302, 302, 403)),
+    ("POST", "/notifications/read-all", expect(302, 302, 302, 403)),
+    ("GET", "/notifications/case/{case}", expect(302, 200, 200, 403)),
+    ("GET", "/notifications/failed", expect(302, 403, 200, 403)),
+    ("POST", "/notifications/reminders/987654/retry", expect(302, 403, 404, 403)),
     # quota: the QMAS quota dashboard, supervisors only. An empty POST lacks the year: 422.
     ("GET", "/quota/", expect(302, 403, 200, 403)),
     ("GET", "/quota/export.csv", expect(302, 403, 200, 403)),
@@ -98,6 +107,8 @@ SIGNED_IN_REDIRECTS = {
     ("POST", "/admin/users/{user}/reactivate"): {ADMIN: "/admin/users/{user}"},
     ("POST", "/cases/reassign"): {SUP: "/cases/queue/all"},  # back, with the reason flashed
     ("POST", "/cases/calendar/reset"): {CW: "/cases/calendar", SUP: "/cases/calendar"},
+    ("POST", "/notifications/987654/read"): {CW: "/notifications/", SUP: "/notifications/"},
+    ("POST", "/notifications/read-all"): {CW: "/notifications/", SUP: "/notifications/"},
 }
 
 CASES = [

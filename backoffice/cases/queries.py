@@ -194,7 +194,7 @@ def cases_by_ids(ids: list[int]) -> list[Case]:
 # --- Deadlines ----------------------------------------------------------------------------
 
 DUE_SOON_DAYS = 30
-DEADLINE_LIST_LIMIT = 500
+DEADLINE_LIST_LIMIT = 100  # the most urgent first; a longer list is not read
 
 
 def _deadline_rows(user: User, office: bool) -> Select:

@@ -425,7 +425,8 @@ def due_soon():
     today = hk_today()
     upcoming, overdue = queries.due_soon(current_user, office, today)
     return render_template("cases/due_soon.html", upcoming=upcoming, overdue=overdue,
-                           office=office, today=today, days=queries.DUE_SOON_DAYS)
+                           office=office, today=today, days=queries.DUE_SOON_DAYS,
+                           limit=queries.DEADLINE_LIST_LIMIT)
 
 
 @bp.get("/calendar")

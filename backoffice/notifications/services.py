@@ -187,7 +187,8 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
 
 
-def deliver(reminder_id: int, now: datetime | None = None) -> ReminderState:
+def deliver(reminder_id: int, now: datetime | None = None,
+            sender: mail.Mailer | None = None) -> ReminderState:
     """Send one claimed reminder and record the outcome (the caller commits right after).
 
     In-app: the notification row and the "sent" mark are one transaction, so exactly once.
@@ -211,7 +212,11 @@ def deliver(reminder_id: int, now: datetime | None = None) -> ReminderState:
                 title=context["subject"], body=render_template(
                     "notifications/email/reminder.txt", **context).strip()))
         else:
-            mail.send(build_email(reminder, context), f"reminder-{reminder.id}")
+            message = build_email(reminder, context)
+            if sender is None:
+                mail.send(message, f"reminder-{reminder.id}")
+            else:
+                sender.send(message, f"reminder-{reminder.id}")
     except mail.MailError as exc:
         reminder.last_error = str(exc)[:2000]
         if reminder.attempts >= current_app.config["REMINDER_MAX_ATTEMPTS"]:
@@ -225,6 +230,19 @@ def deliver(reminder_id: int, now: datetime | None = None) -> ReminderState:
     reminder.last_error = None
     db.session.flush()
     return reminder.state
+
+
+def _still_a_recipient(reminder: Reminder, case) -> bool:
+    """A staff reminder goes only to an active account that still has the role it was
+    planned for: the case's assignee, or a supervisor for an escalation."""
+    from backoffice.auth.models import User
+
+    user = db.session.get(User, reminder.user_id)
+    if user is None or not user.active:
+        return False
+    if reminder.is_escalation:
+        return user.can_supervise()
+    return case.assignee_id == user.id
 
 
 # What a deadline means, as the first line of its reminder.
@@ -247,9 +265,12 @@ def _message_context(reminder: Reminder) -> dict | None:
             return None
     elif deadline.state != DeadlineState.OPEN:
         return None
+    if reminder.user_id is not None and not _still_a_recipient(reminder, case):
+        return None
     days = (deadline.due_on - hk_today()).days
-    days_text = ("today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-                 if days > 0 else f"{-days} days ago")
+    plural = "s" if abs(days) != 1 else ""
+    days_text = ("today" if days == 0 else f"in {days} day{plural}" if days > 0
+                 else f"{-days} day{plural} ago")
     applicant = case.applicant
     kind_label = deadline.kind.label
     what = _WHAT[deadline.kind.value].format(reference=case.reference,

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from backoffice.core.dates import hk_today
 from backoffice.extensions import db
-from backoffice.notifications import services
+from backoffice.notifications import mail, services
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +41,16 @@ def dispatch_reminders(max_batches: int = 50) -> dict[str, int]:
     whatever a dead worker claimed comes due again when its lease runs out.
     """
     outcomes: dict[str, int] = {}
-    for _ in range(max_batches):
-        ids = services.claim_due()
-        db.session.commit()
-        if not ids:
-            break
-        for reminder_id in ids:
-            state = services.deliver(reminder_id)
+    with mail.mailer() as sender:
+        for _ in range(max_batches):
+            ids = services.claim_due()
             db.session.commit()
-            outcomes[state.value] = outcomes.get(state.value, 0) + 1
+            if not ids:
+                break
+            for reminder_id in ids:
+                state = services.deliver(reminder_id, sender=sender)
+                db.session.commit()
+                outcomes[state.value] = outcomes.get(state.value, 0) + 1
     return outcomes
 
 

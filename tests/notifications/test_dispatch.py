@@ -1,0 +1,613 @@
+"""Dispatching reminders: claims with a lease, delivery once, retries with backoff, failures
+kept for a supervisor, and a crash in the middle of a batch. Run on SQLite and PostgreSQL.
+
+Times are passed in (``now=``) or the services' clock is replaced, so nothing waits for the
+wall clock. ``hk_today`` is pinned to TODAY where a message's "in N days" is asserted.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import date, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import current_app
+from sqlalchemy import func, select
+
+from backoffice.auth.models import Role
+from backoffice.cases import services as cases
+from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
+from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.extensions import db as _db
+from backoffice.notifications import mail, services, tasks
+from backoffice.notifications.models import (
+    ESCALATION,
+    Channel,
+    Notification,
+    Reminder,
+    ReminderState,
+)
+from backoffice.quota import services as quota
+from tests.cases.factories import NOW, TODAY, make_case
+from tests.notifications.test_planning import (
+    APPLICANT_EMAIL,
+    plan,
+    race_app,  # noqa: F401  (a fixture)
+    stay_case,
+)
+
+LEASE = timedelta(seconds=300)  # REMINDER_LEASE_SECONDS
+
+
+# --- Fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def caseworker(make_user):
+    return make_user(Role.CASEWORKER)
+
+
+@pytest.fixture
+def frozen_today(monkeypatch):
+    """Messages count the days to the deadline from TODAY."""
+    monkeypatch.setattr("backoffice.core.dates.hk_today", lambda now=None: TODAY)
+
+
+@pytest.fixture
+def outbox(app, monkeypatch, tmp_path) -> Path:
+    """The default mail set-up: no SMTP server, messages written as .eml files."""
+    monkeypatch.setitem(app.config, "SMTP_HOST", None)
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", tmp_path / "mail")
+    return tmp_path / "mail"
+
+
+@pytest.fixture
+def sends(monkeypatch) -> list[str]:
+    """Every message handed to the mailer, by file name (one per reminder)."""
+    calls: list[str] = []
+    real_send = mail.Mailer.send
+
+    def spy(self, message: EmailMessage, filename: str) -> None:
+        calls.append(filename)
+        real_send(self, message, filename)
+
+    monkeypatch.setattr(mail.Mailer, "send", spy)
+    return calls
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Refuse:
+    """An SMTP server that refuses every message."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        return "550 refused"
+
+
+@pytest.fixture(params=["smtp-refuses", "closed-port"])
+def broken_smtp(request, app, monkeypatch):
+    """SMTP configured, but every message fails: refused by a real server, or nobody there."""
+    port = free_port()
+    controller = None
+    if request.param == "smtp-refuses":
+        controller = Controller(Refuse(), hostname="127.0.0.1", port=port)
+        controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
+    yield "550" if controller else "ConnectionRefusedError"
+    if controller:
+        controller.stop()
+
+
+def reminders(**where) -> list[Reminder]:
+    query = select(Reminder).order_by(Reminder.id)
+    for name, value in where.items():
+        query = query.where(getattr(Reminder, name) == value)
+    return list(_db.session.scalars(query))
+
+
+def notification_count() -> int:
+    return _db.session.scalar(select(func.count()).select_from(Notification))
+
+
+def case_url(case) -> str:
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/cases/{case.id}"
+
+
+def read_eml(path: Path) -> EmailMessage:
+    return BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+
+
+def claim(now) -> list[int]:
+    ids = services.claim_due(now=now)
+    _db.session.commit()
+    return ids
+
+
+def deliver(reminder_id: int, now) -> ReminderState:
+    state = services.deliver(reminder_id, now=now)
+    _db.session.commit()
+    return state
+
+
+# --- Claiming ------------------------------------------------------------------------------
+
+def test_a_claim_takes_the_due_reminders_for_a_lease(db, caseworker):
+    stay_case(caseworker, TODAY + timedelta(days=20))
+    stay_case(caseworker, TODAY + timedelta(days=14))
+    plan(now=NOW)
+    later = reminders()[-1]
+    later.next_attempt_at = NOW + timedelta(hours=1)  # e.g. waiting after a failure
+    db.session.commit()
+    due_ids = sorted(r.id for r in reminders() if r.id != later.id)
+
+    at = NOW + timedelta(seconds=1)
+    assert claim(at) == due_ids
+    for reminder in reminders():
+        db.session.refresh(reminder)
+        if reminder.id != later.id:
+            assert (reminder.attempts, reminder.next_attempt_at) == (1, at + LEASE)
+            assert reminder.state == ReminderState.PENDING
+    assert claim(at) == []  # a second worker at the same moment gets none of them
+    assert claim(at + LEASE - timedelta(seconds=1)) == []
+
+
+def test_a_claim_not_sent_within_its_lease_comes_back(db, caseworker):
+    """The worker that claimed them died: when the lease runs out they are due again."""
+    stay_case(caseworker, TODAY + timedelta(days=20))
+    plan(now=NOW)
+    first = claim(NOW)
+    assert len(first) == 3
+    assert claim(NOW + LEASE + timedelta(seconds=1)) == first
+    assert {r.attempts for r in reminders()} == {2}
+
+
+def test_a_claim_takes_at_most_a_batch_oldest_first(db, caseworker):
+    for days in (1, 7, 14):
+        stay_case(caseworker, TODAY + timedelta(days=days))
+    plan(now=NOW)
+    ids = [r.id for r in reminders()]
+    assert services.claim_due(now=NOW, batch=4) == ids[:4]
+    assert services.claim_due(now=NOW, batch=4) == ids[4:8]
+    assert services.claim_due(now=NOW, batch=4) == ids[8:]
+    db.session.commit()
+
+
+@pytest.mark.parametrize("claimers", [2, 8])
+def test_workers_claiming_at_once_never_share_a_reminder(db, race_app, caseworker,  # noqa: F811
+                                                         claimers):
+    for days in range(1, 31):
+        stay_case(caseworker, TODAY + timedelta(days=days))
+    plan(now=NOW)
+    all_ids = sorted(r.id for r in reminders())
+    db.session.rollback()
+    barrier = threading.Barrier(claimers)
+    claimed: list[list[int]] = []
+    errors: list[str] = []
+
+    def run() -> None:
+        with race_app.app_context():
+            barrier.wait()
+            try:
+                ids = services.claim_due(now=NOW, batch=10)
+                _db.session.commit()
+                claimed.append(ids)
+            except Exception as exc:
+                _db.session.rollback()
+                errors.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(claimers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    flat = [i for ids in claimed for i in ids]
+    assert len(flat) == len(set(flat)), "a reminder was claimed by two workers"
+    assert len(flat) == min(len(all_ids), 10 * claimers)
+    assert {r.attempts for r in reminders() if r.id in flat} == {1}
+
+
+# --- Delivering --------------------------------------------------------------------------------
+
+def test_in_app_delivery_creates_one_notification_and_marks_it_sent(db, caseworker,
+                                                                    frozen_today):
+    case, _ = stay_case(caseworker, TODAY + timedelta(days=20))
+    plan(now=NOW)
+    (in_app,) = reminders(channel=Channel.IN_APP)
+    claim(NOW)
+    sent_at = NOW + timedelta(seconds=2)
+    assert deliver(in_app.id, sent_at) == ReminderState.SENT
+    assert deliver(in_app.id, sent_at + timedelta(seconds=1)) == ReminderState.SENT
+    db.session.refresh(in_app)
+    assert (in_app.state, in_app.sent_at, in_app.last_error) == (ReminderState.SENT, sent_at, None)
+    (note,) = db.session.scalars(select(Notification))
+    assert (note.user_id, note.case_id, note.reminder_id) == (caseworker.id, case.id, in_app.id)
+    assert note.read_at is None
+    due = TODAY + timedelta(days=20)
+    assert note.title == f"Stay ends on {due} (in 20 days): {case.reference}"
+    first_line = note.body.splitlines()[0]
+    assert first_line.startswith("Reminder: ")
+    for fact in (case.reference, str(due), "(in 20 days)"):
+        assert fact in first_line
+    assert f"Open the case: {case_url(case)}" in note.body
+
+
+@pytest.mark.parametrize("recipient", ["caseworker", "applicant"])
+def test_email_delivery_without_smtp_writes_an_eml_file(app, db, caseworker, outbox,
+                                                        frozen_today, recipient):
+    case, _ = stay_case(caseworker, TODAY + timedelta(days=1))
+    plan(now=NOW)
+    wanted = "user:" if recipient == "caseworker" else "email:"
+    (reminder,) = [r for r in reminders(channel=Channel.EMAIL)
+                   if r.recipient.startswith(wanted)]
+    claim(NOW)
+    assert deliver(reminder.id, NOW) == ReminderState.SENT
+
+    assert sorted(p.name for p in outbox.iterdir()) == [f"reminder-{reminder.id}.eml"]
+    message = read_eml(outbox / f"reminder-{reminder.id}.eml")
+    due = TODAY + timedelta(days=1)
+    assert message["To"] == (caseworker.email if recipient == "caseworker" else APPLICANT_EMAIL)
+    assert message["From"] == app.config["MAIL_FROM"]
+    assert message["Subject"] == f"Stay ends on {due} (in 1 day): {case.reference}"
+    assert message["Message-ID"] == f"<reminder-{reminder.id}@talent-admission-backoffice>"
+    assert message["Date"]
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    first_line = text.splitlines()[0]
+    for fact in (case.reference, str(due), "in 1 day"):
+        assert fact in first_line
+        assert fact in html
+    assert "Applicant:  CHAN, Mei Ling" in text
+    assert "<td>CHAN, Mei Ling</td>" in html
+    # The applicant is not sent a link into the back office.
+    assert (case_url(case) in text) is (recipient == "caseworker")
+    assert (f'href="{case_url(case)}"' in html) is (recipient == "caseworker")
+
+
+def test_a_resend_overwrites_the_same_file_with_the_same_message_id(db, caseworker, outbox):
+    stay_case(caseworker, TODAY + timedelta(days=1), email_consent=False)
+    plan(now=NOW)
+    (reminder,) = reminders(channel=Channel.EMAIL)
+    claim(NOW)
+    deliver(reminder.id, NOW)
+    first = read_eml(outbox / f"reminder-{reminder.id}.eml")["Message-ID"]
+    # A crash after the send and before the commit: the reminder is still pending.
+    reminder.state, reminder.sent_at = ReminderState.PENDING, None
+    db.session.commit()
+    deliver(reminder.id, NOW + LEASE)
+    assert [p.name for p in outbox.iterdir()] == [f"reminder-{reminder.id}.eml"]
+    assert read_eml(outbox / f"reminder-{reminder.id}.eml")["Message-ID"] == first
+
+
+def test_dispatch_interrupted_in_the_middle_of_a_batch_sends_the_rest_once(
+        db, caseworker, outbox, sends, monkeypatch):
+    for days in (5, 14, 20):
+        stay_case(caseworker, TODAY + timedelta(days=days))
+    plan(now=NOW)
+    assert len(reminders()) == 9  # 3 in the app, 6 by email
+
+    started = NOW + timedelta(minutes=1)
+    batch = claim(started)
+    assert len(batch) == 9
+    for reminder_id in batch[:4]:
+        deliver(reminder_id, started)
+    # The worker dies here: five reminders claimed, not sent.
+    sent_before = {r.id for r in reminders(state=ReminderState.SENT)}
+    assert sent_before == set(batch[:4])
+
+    clock = {"now": started + timedelta(seconds=30)}
+    monkeypatch.setattr(services, "utcnow", lambda: clock["now"])
+    assert tasks.dispatch_reminders.run() == {}  # the dead worker's lease still holds them
+    clock["now"] = started + LEASE + timedelta(seconds=1)
+    assert tasks.dispatch_reminders.run() == {"sent": 5}
+    assert tasks.dispatch_reminders.run() == {}
+
+    everything = reminders()
+    assert {r.state for r in everything} == {ReminderState.SENT}
+    assert {r.attempts for r in everything if r.id in sent_before} == {1}
+    assert {r.attempts for r in everything if r.id not in sent_before} == {2}
+    assert {r.sent_at for r in everything if r.id not in sent_before} == {clock["now"]}
+    email_ids = {r.id for r in everything if r.channel == Channel.EMAIL}
+    assert sorted(sends) == sorted(f"reminder-{i}" for i in email_ids)  # each exactly once
+    assert len(list(outbox.glob("*.eml"))) == 6
+    assert notification_count() == 3
+
+
+def test_dispatch_task_sends_everything_due_in_batches(app, db, caseworker, outbox, sends,
+                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "REMINDER_BATCH", 4)
+    for days in (1, 7, 14, 30):
+        stay_case(caseworker, TODAY + timedelta(days=days))
+    plan(now=NOW)
+    assert tasks.dispatch_reminders.run() == {"sent": 12}
+    assert len(sends) == 8
+    assert notification_count() == 4
+    assert tasks.dispatch_reminders.run() == {}
+
+
+# --- Failing ---------------------------------------------------------------------------------
+
+def test_a_refused_email_is_retried_with_backoff_then_failed_and_a_supervisor_retries_it(
+        app, db, client, caseworker, broken_smtp, as_role, monkeypatch, tmp_path):
+    case, _ = stay_case(caseworker, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    (email,) = reminders(channel=Channel.EMAIL)
+    max_attempts = app.config["REMINDER_MAX_ATTEMPTS"]
+    base = app.config["REMINDER_BACKOFF_SECONDS"]
+
+    at = NOW
+    for attempt in range(1, max_attempts + 1):
+        ids = claim(at)
+        assert email.id in ids
+        for reminder_id in ids:
+            deliver(reminder_id, at)
+        db.session.refresh(email)
+        assert email.attempts == attempt
+        assert broken_smtp in email.last_error
+        if attempt < max_attempts:
+            assert email.state == ReminderState.PENDING
+            wait = timedelta(seconds=base * 2 ** (attempt - 1))  # 60, 120, 240, 480 s
+            assert email.next_attempt_at == at + wait
+            assert claim(at + wait - timedelta(seconds=1)) == []
+            at = email.next_attempt_at
+    assert email.state == ReminderState.FAILED
+    assert email.sent_at is None
+    assert claim(at + timedelta(days=30)) == []  # a failed reminder is not retried by itself
+    assert reminders(channel=Channel.IN_APP)[0].state == ReminderState.SENT
+    assert services.queue_size() == {"sent": 1, "failed": 1}
+
+    as_role(Role.SUPERVISOR)
+    html = client.get("/notifications/failed").get_data(as_text=True)
+    assert caseworker.email in html
+    assert f"case {case.id}" in html
+    assert broken_smtp in html
+    assert f'action="/notifications/reminders/{email.id}/retry"' in html
+
+    response = client.post_form(f"/notifications/reminders/{email.id}/retry",
+                                token_from="/notifications/failed")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/notifications/failed"
+    db.session.refresh(email)
+    assert (email.state, email.attempts) == (ReminderState.PENDING, 0)
+    page = client.get("/notifications/failed").get_data(as_text=True)
+    assert f"Reminder {email.id} is queued again" in page
+    assert caseworker.email not in page
+
+    # The mail server is fixed: the next dispatch sends it.
+    monkeypatch.setitem(app.config, "SMTP_HOST", None)
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", tmp_path / "fixed")
+    assert claim(services.utcnow()) == [email.id]
+    assert deliver(email.id, services.utcnow()) == ReminderState.SENT
+    assert (tmp_path / "fixed" / f"reminder-{email.id}.eml").exists()
+
+
+def test_only_a_failed_reminder_can_be_retried(db, client, caseworker, as_role):
+    stay_case(caseworker, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    (email,) = reminders(channel=Channel.EMAIL)
+    as_role(Role.SUPERVISOR)
+    response = client.post_form(f"/notifications/reminders/{email.id}/retry",
+                                token_from="/notifications/failed", follow_redirects=True)
+    assert "Only a failed reminder can be retried." in response.get_data(as_text=True)
+    db.session.refresh(email)
+    assert (email.state, email.attempts) == (ReminderState.PENDING, 0)
+    with pytest.raises(PermissionError):
+        services.retry(caseworker, email)
+
+
+def test_the_retry_form_needs_its_csrf_token(db, client, caseworker, as_role):
+    stay_case(caseworker, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    (email,) = reminders(channel=Channel.EMAIL)
+    email.state, email.attempts = ReminderState.FAILED, 5
+    db.session.commit()
+    as_role(Role.SUPERVISOR)
+    response = client.post(f"/notifications/reminders/{email.id}/retry", data={})
+    assert response.status_code == 400
+    db.session.refresh(email)
+    assert email.state == ReminderState.FAILED
+
+
+# --- Reminders that no longer apply ------------------------------------------------------------
+
+@pytest.mark.parametrize("closed_as", [DeadlineState.MET, DeadlineState.CANCELLED,
+                                       DeadlineState.MISSED])
+def test_a_reminder_whose_deadline_closed_meanwhile_is_cancelled_not_sent(
+        db, caseworker, outbox, sends, closed_as):
+    _, deadline = stay_case(caseworker, TODAY + timedelta(days=7))
+    plan(now=NOW)
+    ids = claim(NOW)
+    deadline.state, deadline.closed_at = closed_as, NOW
+    db.session.commit()
+    assert [deliver(i, NOW) for i in ids] == [ReminderState.CANCELLED] * 3
+    assert {(r.state, r.last_error) for r in reminders()} == {
+        (ReminderState.CANCELLED, "The deadline no longer applies.")}
+    assert sends == []
+    assert notification_count() == 0
+
+
+@pytest.mark.parametrize(("case_open", "outcome"), [(True, ReminderState.SENT),
+                                                    (False, ReminderState.CANCELLED)])
+def test_an_escalation_goes_out_only_while_the_case_is_open(
+        db, caseworker, make_user, outbox, case_open, outcome):
+    supervisor = make_user(Role.SUPERVISOR)
+    case, deadline = stay_case(caseworker, TODAY - timedelta(days=1), email_consent=False)
+    deadline.state, deadline.closed_at = DeadlineState.MISSED, NOW
+    db.session.commit()
+    plan(now=NOW)
+    escalations = reminders(offset_days=ESCALATION)
+    assert {r.user_id for r in escalations} == {supervisor.id}
+    claim(NOW)
+    if not case_open:
+        case.status, case.ended_at = "withdrawn", NOW
+        case.withdrawn_at = NOW
+        db.session.commit()
+    assert {deliver(r.id, NOW) for r in escalations} == {outcome}
+    if case_open:
+        (note,) = db.session.scalars(select(Notification))
+        assert note.user_id == supervisor.id
+        assert note.title == f"Missed deadline: Stay ends for {case.reference}"
+        assert note.body.startswith("MISSED DEADLINE")
+        assert case.reference in note.body.splitlines()[0]
+        (eml,) = outbox.glob("*.eml")
+        assert read_eml(eml)["To"] == supervisor.email
+    else:
+        assert notification_count() == 0
+
+
+# --- Email bodies: snapshots ---------------------------------------------------------------------
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOT_URL = "http://127.0.0.1:5000/cases/42"
+
+
+def snapshot_rows(name: str, caseworker, make_user) -> tuple[Reminder, date]:
+    """The rows behind each snapshot, and the Hong Kong 'today' the message is written on."""
+    if name == "caseworker":  # 20 days before a stay that ends on Christmas Day
+        stay_case(caseworker, date(2026, 12, 25), email_consent=False)
+        plan(date(2026, 12, 5), now=NOW)
+        return reminders(channel=Channel.EMAIL)[0], date(2026, 12, 5)
+    if name == "applicant":  # QMAS: the job offer is due tomorrow
+        quota.set_limit(make_user(Role.SUPERVISOR), "QMAS", 2026, None)
+        case = make_case(caseworker, Scheme.QMAS, CaseStatus.IN_STAY, now=NOW)
+        for deadline in case.open_deadlines:
+            deadline.state, deadline.closed_at = DeadlineState.CANCELLED, NOW
+        _db.session.flush()
+        _db.session.add(Deadline(case_id=case.id, kind=DeadlineKind.JOB_OFFER,
+                                 due_on=date(2026, 3, 27)))
+        _db.session.commit()
+        plan(date(2026, 3, 26), now=NOW)
+        (row,) = [r for r in reminders() if r.user_id is None]
+        return row, date(2026, 3, 26)
+    # escalation: a stay end missed three days ago
+    make_user(Role.SUPERVISOR, full_name="Susan Supervisor")
+    _, deadline = stay_case(caseworker, date(2026, 3, 13), email_consent=False)
+    deadline.state, deadline.closed_at = DeadlineState.MISSED, NOW
+    _db.session.commit()
+    plan(TODAY, now=NOW)
+    return reminders(offset_days=ESCALATION, channel=Channel.EMAIL)[0], TODAY
+
+
+# The context each snapshot is rendered from: what ``_message_context`` gives for the rows of
+# ``snapshot_rows`` (checked by the test below), with the case's address fixed.
+SNAPSHOT_CONTEXTS = {
+    "caseworker": {
+        "subject": "Stay ends on 2026-12-25 (in 20 days): GEP_PRO-2026-000001",
+        "escalation": False, "kind_label": "Stay ends",
+        "what": "the stay of case GEP_PRO-2026-000001 ends on 2026-12-25",
+        "reference": "GEP_PRO-2026-000001", "scheme": "GEP (Professionals)",
+        "applicant": "CHAN, Mei Ling", "due_on": "2026-12-25", "days_text": "in 20 days",
+        "holiday": "Christmas Day", "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL,
+        "for_applicant": False,
+    },
+    "applicant": {
+        "subject": "Job offer due on 2026-03-27 (in 1 day): QMAS-2026-000001",
+        "escalation": False, "kind_label": "Job offer due",
+        "what": "a job offer for case QMAS-2026-000001 must be recorded by 2026-03-27",
+        "reference": "QMAS-2026-000001", "scheme": "QMAS", "applicant": "CHAN, Mei Ling",
+        "due_on": "2026-03-27", "days_text": "in 1 day", "holiday": None,
+        "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL, "for_applicant": True,
+    },
+    "escalation": {
+        "subject": "Missed deadline: Stay ends for GEP_PRO-2026-000001",
+        "escalation": True, "kind_label": "Stay ends",
+        "what": "the stay of case GEP_PRO-2026-000001 ends on 2026-03-13",
+        "reference": "GEP_PRO-2026-000001", "scheme": "GEP (Professionals)",
+        "applicant": "CHAN, Mei Ling", "due_on": "2026-03-13", "days_text": "3 days ago",
+        "holiday": None, "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL,
+        "for_applicant": False,
+    },
+}
+SNAPSHOT_RECIPIENTS = {"caseworker": (4201, "wong.tai.sin@example.org"),
+                       "applicant": (4202, "mei.ling.chan@example.com"),
+                       "escalation": (4203, "susan.supervisor@example.org")}
+
+
+def render_snapshot(name: str) -> dict[str, str]:
+    """The message for snapshot ``name`` as its three files: headers, text and HTML."""
+    reminder_id, address = SNAPSHOT_RECIPIENTS[name]
+    reminder = Reminder(id=reminder_id, email=address)
+    message = services.build_email(reminder, SNAPSHOT_CONTEXTS[name])
+    parsed = BytesParser(policy=policy.default).parsebytes(bytes(message))
+    headers = "".join(f"{key}: {'<normalised>' if key == 'Date' else value}\n"
+                      for key, value in parsed.items()
+                      if key not in ("Content-Type", "MIME-Version"))
+    return {"headers": headers,
+            "txt": parsed.get_body(preferencelist=("plain",)).get_content(),
+            "html": parsed.get_body(preferencelist=("html",)).get_content()}
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSHOT_CONTEXTS))
+def test_the_email_matches_its_snapshot(app, monkeypatch, name):
+    monkeypatch.setitem(app.config, "MAIL_FROM",
+                        "Talent Admission Back Office <no-reply@localhost>")
+    with app.app_context():
+        rendered = render_snapshot(name)
+    for suffix, content in rendered.items():
+        path = SNAPSHOTS / f"reminder-{name}.{suffix}"
+        assert path.exists(), f"missing snapshot {path}"
+        assert content == path.read_text(encoding="utf-8"), f"{path.name} differs"
+
+
+@pytest.mark.parametrize("name", sorted(SNAPSHOT_CONTEXTS))
+def test_the_snapshot_contexts_are_what_the_rows_give(db, make_user, monkeypatch, name):
+    caseworker = make_user(Role.CASEWORKER, full_name="Wong Tai Sin")
+    reminder, today = snapshot_rows(name, caseworker, make_user)
+    monkeypatch.setattr("backoffice.core.dates.hk_today", lambda now=None: today)
+    context = services._message_context(reminder)
+    public = current_app.config["PUBLIC_URL"].rstrip("/")
+    assert context.pop("case_url") == f"{public}/cases/{reminder.case_id}"
+    expected = dict(SNAPSHOT_CONTEXTS[name])
+    del expected["case_url"]
+    assert context == expected
+
+
+@pytest.mark.parametrize(("days", "days_text"), [
+    (30, "in 30 days"), (2, "in 2 days"), (1, "in 1 day"), (0, "today"),
+    (-1, "1 day ago"), (-3, "3 days ago"),
+])
+def test_the_days_to_the_deadline_read_as_english(db, caseworker, monkeypatch, days,
+                                                  days_text):
+    """An escalation is usually written the day after the deadline: "1 day ago"."""
+    _, deadline = stay_case(caseworker, TODAY + timedelta(days=30))
+    plan(now=NOW)
+    (reminder,) = reminders(channel=Channel.IN_APP)
+    monkeypatch.setattr("backoffice.core.dates.hk_today",
+                        lambda now=None: deadline.due_on - timedelta(days=days))
+    assert services._message_context(reminder)["days_text"] == days_text
+
+
+@pytest.mark.parametrize("change", ["deactivated", "reassigned"])
+def test_a_caseworker_who_no_longer_has_the_case_is_not_sent_its_reminders(
+        db, caseworker, make_user, outbox, sends, change):
+    """Planned for the assignee; before it goes out the account is deactivated (someone who
+    left the office must not keep receiving case details) or the case is given to someone
+    else (who is planned their own reminders)."""
+    case, _ = stay_case(caseworker, TODAY + timedelta(days=7), email_consent=False)
+    plan(now=NOW)
+    if change == "deactivated":
+        caseworker.active = False
+    else:
+        cases.reassign(make_user(Role.SUPERVISOR), [case], make_user(Role.CASEWORKER))
+    db.session.commit()
+    plan(now=NOW)
+    for reminder_id in claim(NOW):
+        deliver(reminder_id, NOW)
+    sent_to = {r.user_id for r in reminders(state=ReminderState.SENT)}
+    assert caseworker.id not in sent_to
+    assert sends == [f"reminder-{r.id}" for r in reminders(state=ReminderState.SENT)
+                     if r.channel == Channel.EMAIL]
