@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 from flask import current_app
@@ -22,7 +22,7 @@ class Mailer:
     def __init__(self) -> None:
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage, filename: str) -> None:
+    def send(self, message: Message, filename: str) -> None:
         """Send ``message``, or write it as ``<outbox>/<filename>.eml`` without SMTP."""
         config = current_app.config
         if not config.get("SMTP_HOST"):
@@ -61,13 +61,13 @@ def mailer() -> Iterator[Mailer]:
         sender.close()
 
 
-def send(message: EmailMessage, filename: str) -> None:
+def send(message: Message, filename: str) -> None:
     """Send one message on its own connection."""
     with mailer() as sender:
         sender.send(message, filename)
 
 
-def _write_eml(outbox: Path, message: EmailMessage, filename: str) -> None:
+def _write_eml(outbox: Path, message: Message, filename: str) -> None:
     outbox.mkdir(parents=True, exist_ok=True)
     # Written whole under a temporary name, then renamed: a reader never sees half a file,
     # and a resend overwrites the same file.

@@ -47,8 +47,11 @@ def dispatch_reminders(max_batches: int = 50) -> dict[str, int]:
             db.session.commit()
             if not ids:
                 break
+            prepared = services.prepare(ids)
             for reminder_id in ids:
-                state = services.deliver(reminder_id, sender=sender)
+                if reminder_id not in prepared:
+                    continue
+                state = services.deliver_prepared(prepared[reminder_id], sender=sender)
                 db.session.commit()
                 outcomes[state.value] = outcomes.get(state.value, 0) + 1
     return outcomes
