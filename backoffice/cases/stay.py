@@ -9,6 +9,7 @@ applies and opening what now does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -98,9 +99,17 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
     db.session.flush()
 
 
+# Called with a deadline that stops being open (met or cancelled by a caseworker's change),
+# in the same transaction. Features below cases register here (notifications cancels the
+# reminders that no longer apply), so this module needs to know none of them.
+DEADLINE_CLOSED_HOOKS: list[Callable[[int], None]] = []
+
+
 def _close(deadline: Deadline, state: DeadlineState, now: datetime) -> None:
     deadline.state = state
     deadline.closed_at = now
+    for hook in DEADLINE_CLOSED_HOOKS:
+        hook(deadline.id)
 
 
 def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:

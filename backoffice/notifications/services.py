@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
+from backoffice.cases import stay
 from backoffice.core.dates import utcnow
 from backoffice.extensions import db
 from backoffice.notifications import mail
@@ -145,6 +146,20 @@ def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
     counts["cancelled"] = db.session.execute(text(_CANCEL_STALE_SQL)).rowcount
     db.session.flush()
     return counts
+
+
+def cancel_for_deadline(deadline_id: int) -> None:
+    """The deadline was met or cancelled: its pending reminders no longer apply."""
+    db.session.execute(
+        update(Reminder).where(Reminder.deadline_id == deadline_id,
+                               Reminder.state == ReminderState.PENDING,
+                               Reminder.offset_days >= 0)
+        .values(state=ReminderState.CANCELLED, last_error="The deadline no longer applies.")
+        .execution_options(synchronize_session=False))
+
+
+# A job offer recorded or a stay extended cancels the reminders in the same transaction.
+stay.DEADLINE_CLOSED_HOOKS.append(cancel_for_deadline)
 
 
 def _affected(result) -> int:

@@ -365,3 +365,17 @@ def test_a_corrected_arrival_replaces_the_deadline_and_its_reminders(db, casewor
     assert states == {(True, "cancelled")}  # the new stay ends two years out: nothing due yet
     assert db.session.get(Deadline, old.pop()).state == DeadlineState.CANCELLED
     assert db.session.get(Case, case.id).stay_ends_on > TODAY + timedelta(days=100)
+
+
+def test_a_caseworkers_change_cancels_the_reminders_in_the_same_transaction(db, caseworker):
+    """Correcting the arrival closes the old stay-end deadline; its pending reminders are
+    cancelled by that same change, before any planning runs and before it commits."""
+    case, deadline = stay_case(caseworker, TODAY + timedelta(days=20))
+    plan()
+    assert {state for *_, state in reminder_rows(case.id)} == {"pending"}
+    stay.correct_arrival(caseworker, case, case.arrived_on + timedelta(days=1),
+                         "Typo in the date.", today=TODAY + timedelta(days=1), now=NOW)
+    db.session.flush()  # not committed: the cancellation is part of the same transaction
+    assert {state for *_, state in reminder_rows(case.id)} == {"cancelled"}
+    db.session.rollback()
+    assert {state for *_, state in reminder_rows(case.id)} == {"pending"}
