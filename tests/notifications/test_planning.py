@@ -370,7 +370,7 @@ def test_a_corrected_arrival_replaces_the_deadline_and_its_reminders(db, casewor
 def test_a_caseworkers_change_cancels_the_reminders_in_the_same_transaction(db, caseworker):
     """Correcting the arrival closes the old stay-end deadline; its pending reminders are
     cancelled by that same change, before any planning runs and before it commits."""
-    case, deadline = stay_case(caseworker, TODAY + timedelta(days=20))
+    case, _deadline = stay_case(caseworker, TODAY + timedelta(days=20))
     plan()
     assert {state for *_, state in reminder_rows(case.id)} == {"pending"}
     stay.correct_arrival(caseworker, case, case.arrived_on + timedelta(days=1),
