@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from backoffice.cases.models import Applicant, Case
@@ -106,23 +106,21 @@ class MonthBar:
         return MONTHS[self.month - 1]
 
 
-def _year_month():
-    """(year, month) of the allocation's Hong Kong date, as SQL for the current database."""
-    column = QuotaAllocation.allocated_on
-    if db.session.get_bind().dialect.name == "postgresql":
-        return (func.extract("year", column).cast(Integer),
-                func.extract("month", column).cast(Integer))
-    return (func.strftime("%Y", column).cast(Integer), func.strftime("%m", column).cast(Integer))
-
-
 def _active_allocations_by_month(period: QuotaPeriod) -> list[tuple[int, int, int]]:
-    """(year, month, count) of the period's active allocations, grouped in the database
-    from the (period, date) index alone."""
-    year, month = _year_month()
-    return list(db.session.execute(
-        select(year, month, func.count())
+    """(year, month, count) of the period's active allocations.
+
+    The database counts per day from the (period, date) index alone, streaming in date
+    order; the at most 366 days are summed into months here, which needs no date function
+    per row and no SQL that differs between databases.
+    """
+    per_day = db.session.execute(
+        select(QuotaAllocation.allocated_on, func.count())
         .where(QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))
-        .group_by(year, month)).all())
+        .group_by(QuotaAllocation.allocated_on))
+    per_month: Counter[tuple[int, int]] = Counter()
+    for day, n in per_day:
+        per_month[(day.year, day.month)] += n
+    return [(year, month, n) for (year, month), n in per_month.items()]
 
 
 def months_of(year: int, counts: list[tuple[int, int, int]]) -> list[MonthBar]:
