@@ -56,8 +56,9 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
 def dashboard_view():
     year_form = YearForm(request.args)
     year = _chosen_year(year_form)
-    return _render_dashboard(year, year_form=year_form,
-                             status=422 if year_form.errors else 200)
+    if year_form.errors:
+        return _render_dashboard(year, year_form=year_form, status=422)
+    return _render_dashboard(year)  # the picker then shows the year on display
 
 
 @bp.post("/limit")
