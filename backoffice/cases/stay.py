@@ -325,8 +325,3 @@ def child_turns_18_during_stay(date_of_birth: date, case: Case) -> date | None:
     return eighteenth if case.arrived_on < eighteenth <= case.stay_ends_on else None
 
 
-def window_for(case: Case) -> tuple[date, date] | None:
-    if case.stay_ends_on is None:
-        return None
-    return case.extension_window_opens_on, case.stay_ends_on
-

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, request, session
+from flask import Flask, abort, current_app, flash, session
 from flask_login import current_user, logout_user
 
 from backoffice.auth.models import Permission
@@ -94,6 +94,3 @@ def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
     app.before_request(enforce_absolute_session_lifetime)
 
-
-def client_ip() -> str | None:
-    return request.remote_addr

@@ -15,6 +15,9 @@ from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
 from backoffice.cases import stay
+from backoffice.cases.models import Applicant, Case, Deadline, DeadlineState
+from backoffice.cases.schemes import CLOSED_STATUSES, OPEN_STATUSES
+from backoffice.core import dates
 from backoffice.core.dates import utcnow
 from backoffice.extensions import db
 from backoffice.notifications import mail
@@ -138,7 +141,7 @@ def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
     for name, select_sql in (("caseworker", _TO_CASEWORKER), ("applicant", _TO_APPLICANT)):
         sql = _PLAN_SQL.format(values=values, select=select_sql)
         counts[name] = _affected(db.session.execute(text(sql), params))
-    open_statuses = ", ".join(f"'{s}'" for s in sorted(_open_statuses()))
+    open_statuses = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))
     counts["escalation"] = _affected(db.session.execute(text(_ESCALATE_SQL.format(
         open_statuses=open_statuses)), {
         "escalation": ESCALATION, "now": now,
@@ -168,12 +171,6 @@ def _affected(result) -> int:
     if result.rowcount >= 0:
         return result.rowcount
     return db.session.execute(text("SELECT changes()")).scalar_one()
-
-
-def _open_statuses() -> set[str]:
-    from backoffice.cases.schemes import OPEN_STATUSES
-
-    return {s.value for s in OPEN_STATUSES}
 
 
 # --- Dispatch ---------------------------------------------------------------------------------
@@ -219,8 +216,6 @@ def deliver(reminder_id: int, now: datetime | None = None,
 def prepare(ids: list[int]) -> dict[int, Prepared]:
     """Everything a batch of reminders needs to be sent, read in one query (plain rows, so a
     commit after each send expires nothing)."""
-    from backoffice.cases.models import Applicant, Case, Deadline
-
     assignee, recipient = aliased(User), aliased(User)
     rows = db.session.execute(
         select(Reminder.id, Reminder.state, Reminder.channel, Reminder.offset_days,
@@ -309,10 +304,6 @@ def _message_context(reminder: Reminder) -> dict | None:
 
 
 def _context(row) -> dict | None:
-    from backoffice.cases.models import DeadlineState
-    from backoffice.cases.schemes import CLOSED_STATUSES
-    from backoffice.core.dates import hk_holiday_name, hk_today
-
     escalation = row.offset_days == ESCALATION
     if escalation:
         if row.deadline_state != DeadlineState.MISSED or row.status in CLOSED_STATUSES:
@@ -321,7 +312,7 @@ def _context(row) -> dict | None:
         return None
     if row.user_id is not None and not _still_a_recipient(row):
         return None
-    days = (row.due_on - hk_today()).days
+    days = (row.due_on - dates.hk_today()).days
     plural = "s" if abs(days) != 1 else ""
     days_text = ("today" if days == 0 else f"in {days} day{plural}" if days > 0
                  else f"{-days} day{plural} ago")
@@ -336,7 +327,7 @@ def _context(row) -> dict | None:
         "reference": row.reference, "scheme": row.scheme.short_label,
         "applicant": f"{row.family_name.upper()}, {row.given_names}",
         "due_on": row.due_on.isoformat(), "days_text": days_text,
-        "holiday": hk_holiday_name(row.due_on),
+        "holiday": dates.hk_holiday_name(row.due_on),
         "assignee": row.assignee_name,
         "case_url": f"{current_app.config['PUBLIC_URL'].rstrip('/')}/cases/{row.case_id}",
         "for_applicant": row.user_id is None,

@@ -143,8 +143,8 @@ def _create_period(actor: User, scheme: str, year: int, limit: int | None) -> Qu
         with db.session.begin_nested():
             db.session.add(period)
     except IntegrityError:
-        # Another supervisor created the year at the same moment; theirs stands, retry as
-        # a change so the rules (and the history) apply.
+        # Another supervisor created the year at the same moment; theirs stands, and this
+        # supervisor sees it before deciding again.
         raise QuotaError(f"The {scheme} quota for {year} was just set by someone else; "
                          "reload the page to see it.") from None
     return period
