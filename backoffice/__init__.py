@@ -101,6 +101,8 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from backoffice.core.forms import use_fast_attributes
     from backoffice.core.templating import init_app
 
+    use_fast_attributes()
     init_app(app)

@@ -5,14 +5,49 @@ from __future__ import annotations
 import re
 
 import wtforms
+import wtforms.widgets.core
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms.validators import ValidationError
-from wtforms.widgets import Select, html_params
+from wtforms.widgets import Select
+from wtforms.widgets.core import clean_key
 
 # NUL and the other C0 control characters (tab, newline and carriage return are fine in text).
 # PostgreSQL refuses NUL in text and none of them belong in a name or a note.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# WTForms' own writer, kept so the tests can prove ours writes the same text.
+WTFORMS_HTML_PARAMS = wtforms.widgets.core.html_params
+
+
+def html_attributes(**kwargs) -> Markup:
+    """The attributes of a tag, exactly as WTForms' ``html_params`` writes them.
+
+    WTForms builds each attribute through ``Markup.format`` (a pure-Python string formatter);
+    every label, input and select on a page goes through it, and on the case page that cost
+    more than the page's own SQL. This writes the same text with one escape per value.
+    """
+    parts = []
+    for key, value in sorted(kwargs.items()):
+        if value is True:
+            parts.append(clean_key(key))
+        elif value is not False:
+            text = str(escape(value)).replace('"', "&quot;")
+            parts.append(f'{clean_key(key)}="{text}"')
+    return Markup(" ".join(parts))  # noqa: S704  (every value was escaped above)
+
+
+def use_fast_attributes() -> None:
+    """Point WTForms' widgets and labels at :func:`html_attributes` (same output, faster).
+
+    Inputs and buttons look the function up on their class, selects, text areas and labels
+    on the module, so both are set. Called once by the app factory.
+    """
+    wtforms.widgets.core.html_params = html_attributes
+    wtforms.widgets.html_params = html_attributes
+    wtforms.widgets.core.Input.html_params = staticmethod(html_attributes)
+    wtforms.widgets.core.Button.html_params = staticmethod(html_attributes)
 
 
 class BaseForm(FlaskForm):
@@ -57,8 +92,8 @@ class CachedSelect(Select):
             chosen = str(Markup('<option value="{}">').format(str(field.data)))
             # Both sides are already-escaped markup; only the literal " selected" is added.
             options = Markup(str(options).replace(chosen, chosen[:-1] + " selected>", 1))  # noqa: S704
-        attributes = Markup(html_params(name=field.name, **kwargs))  # noqa: S704  (escaped)
-        return Markup("<select {}>{}</select>").format(attributes, options)
+        attributes = html_attributes(name=field.name, **kwargs)
+        return Markup(f"<select {attributes}>{options}</select>")  # noqa: S704  (both escaped)
 
 
 class SelectField(wtforms.SelectField):
