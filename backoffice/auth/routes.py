@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from backoffice.auth import bp
 from backoffice.auth import services as accounts
@@ -21,13 +21,15 @@ from backoffice.core.pagination import paginate
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db, login_manager
 
+# Every request runs this; built once, as building a select costs about what running it does.
+_USER_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"),
+                                            User.active.is_(True))
+
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
     """Find the user by the session token in the cookie; a rotated token finds no one."""
-    return db.session.scalar(
-        select(User).where(User.session_token == session_token, User.active.is_(True))
-    )
+    return db.session.scalar(_USER_BY_SESSION_TOKEN, {"token": session_token})
 
 
 def request_info() -> accounts.RequestInfo:

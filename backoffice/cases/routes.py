@@ -16,8 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Permission, User
@@ -33,7 +31,7 @@ from backoffice.cases.forms import (
     ReassignForm,
     TakeForm,
 )
-from backoffice.cases.models import Case, CaseEvent, Dependant, Relationship
+from backoffice.cases.models import Case, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
@@ -58,9 +56,7 @@ def status_colour(status: CaseStatus) -> str:
 
 
 def _load_case(case_id: int) -> Case:
-    case = db.session.scalar(
-        select(Case).where(Case.id == case_id)
-        .options(selectinload(Case.dependants), selectinload(Case.assignee)))
+    case = queries.case_by_id(case_id)
     if case is None:
         abort(404)
     if not case.can_view(current_user):
@@ -182,9 +178,8 @@ def _case_forms(case: Case, **given) -> dict:
 
 
 def _render_case(case: Case, status: int = 200, error: str | None = None, **forms):
-    events = db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id)
-        .options(selectinload(CaseEvent.actor)).order_by(CaseEvent.id.desc())).all()
+    events = queries.case_events(case.id)
+    queries.load_case_lists(case)
     submission_problems = (services.submission_problems(case)
                            if case.status == CaseStatus.DRAFT else [])
     today = hk_today()

@@ -469,10 +469,15 @@ def reassign(actor: User, cases: Iterable[Case], assignee: User | None) -> int:
     return changed
 
 
+_ACTIVE_CASEWORKERS = (
+    select(User.id, User.full_name)
+    .where(User.active.is_(True),
+           User.role.in_([role for role, permissions in ROLE_PERMISSIONS.items()
+                          if Permission.WORK_CASES in permissions]))
+    .order_by(func.lower(User.full_name)))
+
+
 def active_caseworkers() -> list:
     """(id, full_name) of the accounts that can be given cases, by name. Plain rows, not ORM
     objects: every queue page lists them."""
-    roles = [role for role, perms in ROLE_PERMISSIONS.items() if Permission.WORK_CASES in perms]
-    return list(db.session.execute(
-        select(User.id, User.full_name).where(User.active.is_(True), User.role.in_(roles))
-        .order_by(func.lower(User.full_name))))
+    return list(db.session.execute(_ACTIVE_CASEWORKERS))

@@ -10,7 +10,7 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime
 
 from flask import current_app, render_template
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
@@ -373,9 +373,13 @@ def queue_size() -> dict[str, int]:
     return {state.value: n for state, n in rows}
 
 
+# The navigation badge runs this on every page; built once.
+_UNREAD_COUNT = select(func.count()).select_from(Notification).where(
+    Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+
+
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return db.session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
 
 
 def notifications_for(user_id: int, limit: int = 200) -> list[Notification]:
