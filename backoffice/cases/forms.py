@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from wtforms import (
     BooleanField,
@@ -40,6 +41,13 @@ SCHEME_CHOICES = [(s.value, f"{s.short_label} — {s.label}") for s in Scheme]
 STATUS_CHOICES = [(s.value, s.label) for s in CaseStatus]
 PROGRAMME_CHOICES = [("", "None")] + [(p.value, p.label) for p in GovernmentProgramme]
 RELATION_CHOICES = [(r.value, r.label) for r in Relationship]
+
+
+@cache
+def countries_after(blank: str) -> tuple[tuple[str, str], ...]:
+    """Every country after a blank choice worded ``blank``: one tuple per wording, so the
+    select renders its ~250 options once per process (see ``CachedSelect``)."""
+    return (("", blank), *country_choices())
 
 
 def _strip(value):
@@ -95,7 +103,7 @@ class IdentityFields:
         description="Optional. Format A123456(3) or AB987654(3); the check digit is verified.")
 
     def fill_countries(self) -> None:
-        self.nationality.choices = [("", "Choose a country"), *country_choices()]
+        self.nationality.choices = countries_after("Choose a country")
 
     def identity_data(self) -> dict:
         return {
@@ -238,7 +246,7 @@ class QueueFilterForm(BaseForm):
 
     def __init__(self, *args, assignees=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.nationality.choices = [("", "Any nationality"), *country_choices()]
+        self.nationality.choices = countries_after("Any nationality")
         self.assignee.choices = [("", "Anyone")] + [(u.id, u.full_name) for u in assignees]
 
     def validate_submitted_to(self, field) -> None:

@@ -74,20 +74,35 @@ class CachedSelect(Select):
     """
 
     _options: dict[tuple, Markup] = {}
+    # Choices given as a tuple cannot change, so they are found again by identity without
+    # re-reading every choice. The entry keeps the tuple alive, so its id is never reused.
+    _by_identity: dict[int, tuple[tuple, Markup]] = {}
     _MAX_LISTS = 64  # a handful of lists exist; the bound only guards against surprises
+
+    def _rendered_options(self, choices) -> Markup:
+        if isinstance(choices, tuple):
+            hit = self._by_identity.get(id(choices))
+            if hit is not None and hit[0] is choices:
+                return hit[1]
+        key = tuple((str(value), str(label)) for value, label, *_ in choices)
+        options = self._options.get(key)
+        if options is None:
+            if len(self._options) >= self._MAX_LISTS:
+                self._options.clear()
+            options = Markup("").join(Markup('<option value="{}">{}</option>').format(v, label)
+                                      for v, label in key)
+            self._options[key] = options
+        if isinstance(choices, tuple):
+            if len(self._by_identity) >= self._MAX_LISTS:
+                self._by_identity.clear()
+            self._by_identity[id(choices)] = (choices, options)
+        return options
 
     def __call__(self, field, **kwargs) -> Markup:
         kwargs.setdefault("id", field.id)
         if field.flags.required:
             kwargs.setdefault("required", True)
-        choices = tuple((str(value), str(label)) for value, label, *_ in field.choices)
-        options = self._options.get(choices)
-        if options is None:
-            if len(self._options) >= self._MAX_LISTS:
-                self._options.clear()
-            options = Markup("").join(Markup('<option value="{}">{}</option>').format(v, label)
-                                      for v, label in choices)
-            self._options[choices] = options
+        options = self._rendered_options(field.choices)
         if field.data not in (None, ""):
             chosen = str(Markup('<option value="{}">').format(str(field.data)))
             # Both sides are already-escaped markup; only the literal " selected" is added.

@@ -47,11 +47,22 @@ class NavLink:
     badge: int = 0
 
 
+def _menu_urls() -> list[tuple[NavItem, str]]:
+    """Every menu item with its address, built once per app and mount point (every page
+    shows the menu, and the addresses never change while the app runs)."""
+    cache = current_app.extensions.setdefault("backoffice.menu_urls", {})
+    urls = cache.get(request.script_root)
+    if urls is None:
+        urls = [(item, url_for(item.endpoint)) for item in NAVIGATION
+                if item.endpoint in current_app.view_functions]
+        cache[request.script_root] = urls
+    return urls
+
+
 def nav_items() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
-    allowed = [(item, url_for(item.endpoint)) for item in NAVIGATION
-               if item.endpoint in current_app.view_functions and current_user.can(item.permission)]
+    allowed = [(item, url) for item, url in _menu_urls() if current_user.can(item.permission)]
     # The current section is the item whose address is the longest prefix of this page's.
     matching = [url for _, url in allowed if request.path.startswith(url)]
     current = max(matching, key=len, default=None)

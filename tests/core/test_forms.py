@@ -53,3 +53,39 @@ def test_fields_render_the_same_markup_through_the_fast_writer(app, field, expec
         form = _Form(data={"name": "<script>", "married": True, "relation": "child"})
         assert str(form[field]()) == expected
         assert str(form[field].label()) == f'<label for="{field}">{form[field].label.text}</label>'
+
+
+def _select(choices, data):
+    class Form(BaseForm):
+        class Meta:
+            csrf = False
+
+        pick = SelectField("Pick")
+
+    form = Form(data={"pick": data})
+    form.pick.choices = choices
+    return str(form.pick())
+
+
+@pytest.mark.parametrize(("first", "second", "expected_second"), [
+    # the same tuple again, another value chosen: the cached options, the new selection
+    ((("a", "A"), ("b", "B")), None,
+     '<option value="a">A</option><option value="b" selected>B</option>'),
+    # a list changed in place between renders: the new options, not the cached ones
+    ([("a", "A")], [("a", "A"), ("c", "C <&>")],
+     '<option value="a">A</option><option value="c" selected>C &lt;&amp;&gt;</option>'),
+])
+def test_a_cached_select_shows_the_current_options_and_choice(app, first, second,
+                                                              expected_second):
+    with app.test_request_context():
+        assert _select(first, "a").startswith('<select id="pick" name="pick">'
+                                              '<option value="a" selected>A</option>')
+        if second is None:
+            second = first
+        else:
+            first.clear()
+            first.extend(second)
+            second = first
+        chosen = "b" if isinstance(second, tuple) else "c"
+        expected = f'<select id="pick" name="pick">{expected_second}</select>'
+        assert _select(second, chosen) == expected
