@@ -1,10 +1,13 @@
 # Two commands for a newcomer: `make run` (the whole system on embedded defaults) and
-# `make test` (the test suite on SQLite and PostgreSQL, with the real Redis).
+# `make test` (the test suite on SQLite and PostgreSQL, with the real Redis, and the journeys
+# in a real browser).
 PYTHON ?= python3
+NPM ?= npm
 VENV := .venv
 BIN := $(VENV)/bin
+README_SCREENSHOTS := queue case quota-dashboard due-soon
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +21,17 @@ $(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
+# axe-core for the accessibility checks (tests/e2e); test-only, never served by the app.
+# Without npm the checks skip locally (and fail in CI), so `make test` still runs.
+node_modules/.installed: package.json package-lock.json
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  $(NPM) ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm not found: the accessibility checks will be skipped (install Node.js and npm)."; \
+	fi
+
 install: $(VENV)/.runtime-installed
-install-dev: $(VENV)/.dev-installed
+install-dev: $(VENV)/.dev-installed node_modules/.installed
 
 run: install
 	./scripts/run.sh
@@ -29,6 +41,15 @@ lint: install-dev
 
 test: install-dev lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Refresh the README's screenshots: the journeys take them (test-artifacts/screenshots/readme/).
+screenshots: install-dev
+	rm -rf test-artifacts/screenshots/readme
+	$(BIN)/pytest tests/e2e/test_journeys.py
+	@for name in $(README_SCREENSHOTS); do \
+	  cp test-artifacts/screenshots/readme/$$name.png docs/screenshots/$$name.png || exit 1; \
+	done
+	@echo "Updated docs/screenshots/ ($(README_SCREENSHOTS))."
 
 clean:
 	rm -rf instance test-artifacts .pytest_cache

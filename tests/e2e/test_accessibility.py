@@ -1,0 +1,196 @@
+"""axe-core over the main pages, as each role sees them, with and without form errors.
+
+axe runs the WCAG 2.0 A and AA rules; a serious or critical violation fails the test and is
+printed rule by rule, with the elements and how to fix them. Forms folded into <details> are
+unfolded first so their controls are checked too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from backoffice.auth import services as accounts
+from backoffice.auth.models import Role
+from backoffice.cases import services as cases
+from backoffice.cases.models import Relationship
+from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.dates import hk_today, utcnow
+from backoffice.extensions import db
+from backoffice.notifications.models import Notification
+from tests.cases.factories import dependant_data, make_case
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    CONTEXT_OPTIONS,
+    DEMO_ADMIN,
+    DEMO_SUPERVISOR,
+    FAILING_IMPACTS,
+    SCREENSHOTS,
+    LiveServer,
+    axe_violations,
+    demo_person,
+    describe_violations,
+    sign_in,
+)
+
+# Every violation found, of any impact, page by page (the minor ones are worth reading too).
+REPORT = ARTIFACTS / "accessibility.txt"
+DEMO_CASEWORKER = ("caseworker@example.org", "Chan Tai Man", Role.CASEWORKER,
+                   "demo-caseworker-password")
+
+
+@dataclass(frozen=True)
+class Facts:
+    case_id: int  # a QMAS family in stay, assigned to the demo caseworker
+
+
+FAILURE_SCREENSHOTS = SCREENSHOTS / "accessibility"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_report() -> None:
+    REPORT.unlink(missing_ok=True)
+    shutil.rmtree(FAILURE_SCREENSHOTS, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def facts(live_server: LiveServer) -> Facts:
+    """A case with every section filled (stay, deadlines, dependants) and notifications, read
+    and unread, for the demo caseworker."""
+    with live_server.app.app_context():
+        caseworker = accounts.get_user_by_email(DEMO_CASEWORKER[0])
+        today = hk_today()
+        case = make_case(caseworker, Scheme.QMAS, CaseStatus.IN_STAY, today=today,
+                         now=utcnow(), submitted_on=today - timedelta(days=3))
+        cases.add_dependant(caseworker, case, Relationship.CHILD, dependant_data(
+            date_of_birth=today - timedelta(days=365 * 9)), married=False,
+            expected_version=case.version)
+        for title, read_at in (("Stay ends soon: a read one", utcnow()),
+                               ("Stay ends soon: an unread one", None)):
+            db.session.add(Notification(user_id=caseworker.id, case_id=case.id, title=title,
+                                        body=title, read_at=read_at))
+        db.session.commit()
+        found = Facts(case_id=case.id)
+        db.session.remove()
+    return found
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Browser, live_server: LiveServer) -> Iterator[Callable]:
+    """One signed-in browser context per role for the module (signing in is not under test
+    here)."""
+    contexts: dict[str, BrowserContext] = {}
+    accounts_by_role = {"caseworker": DEMO_CASEWORKER, "supervisor": DEMO_SUPERVISOR,
+                        "admin": DEMO_ADMIN}
+
+    def context_for(role: str | None) -> BrowserContext:
+        if role not in contexts:
+            context = browser.new_context(base_url=live_server.url, **CONTEXT_OPTIONS)
+            if role is not None:
+                page = context.new_page()
+                sign_in(page, demo_person(live_server, accounts_by_role[role]))
+                page.close()
+            contexts[role] = context
+        return contexts[role]
+
+    yield context_for
+    for context in contexts.values():
+        context.close()
+
+
+def unfold(page: Page) -> None:
+    page.locator("details").evaluate_all("all => all.forEach(d => { d.open = true; })")
+
+
+def submit_empty(button: str) -> Callable[[Page], None]:
+    def act(page: Page) -> None:
+        unfold(page)
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+
+    return act
+
+
+def lower_limit(page: Page) -> None:
+    page.get_by_label("Limit (places)").fill("0")
+    page.get_by_role("button", name="Save the limit").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+
+
+# (name, role, address, what to do before checking)
+PAGES = [
+    ("sign-in", None, "/login", None),
+    ("sign-in-errors", None, "/login", submit_empty("Sign in")),
+    ("my-cases", "caseworker", "/cases/", None),
+    ("my-cases-filter-errors", "caseworker",
+     "/cases/queue/mine?submitted_from=2026-05-01&submitted_to=2026-01-01", None),
+    ("unassigned", "caseworker", "/cases/queue/unassigned", None),
+    ("due-soon", "caseworker", "/cases/due-soon", None),
+    ("case-page", "caseworker", "/cases/{case_id}", unfold),
+    ("case-page-dependant-errors", "caseworker", "/cases/{case_id}",
+     submit_empty("Add dependant")),
+    ("case-page-job-offer-errors", "caseworker", "/cases/{case_id}",
+     submit_empty("Record job offer")),
+    ("case-reminders", "caseworker", "/notifications/case/{case_id}", None),
+    ("new-case", "caseworker", "/cases/new", None),
+    ("new-case-errors", "caseworker", "/cases/new", submit_empty("Save")),
+    ("edit-case", "caseworker", "/cases/{case_id}/edit", None),
+    ("notification-centre", "caseworker", "/notifications/", None),
+    ("change-password", "caseworker", "/account/password", None),
+    ("all-cases", "supervisor", "/cases/queue/all", None),
+    ("awaiting-quota", "supervisor", "/cases/queue/awaiting-quota", None),
+    ("due-soon-office", "supervisor", "/cases/due-soon?scope=office", None),
+    ("quota-dashboard", "supervisor", "/quota/", None),
+    ("quota-dashboard-limit-refused", "supervisor", "/quota/", lower_limit),
+    ("quota-dashboard-year-error", "supervisor", "/quota/?year=twenty", None),
+    ("failed-reminders", "supervisor", "/notifications/failed", None),
+    ("worker-status", "supervisor", "/notifications/worker", None),
+    ("users", "admin", "/admin/users", None),
+    ("create-account-errors", "admin", "/admin/users/new", submit_empty("Create account")),
+    ("security-log", "admin", "/admin/security-log", None),
+]
+
+
+@pytest.mark.parametrize(("name", "role", "address", "act"), PAGES, ids=[p[0] for p in PAGES])
+def test_no_serious_or_critical_accessibility_violations(
+        signed_in, facts, axe_source, name, role, address, act):
+    page = signed_in(role).new_page()
+    try:
+        response = page.goto(address.format(case_id=facts.case_id))
+        # 422: the page shows a form with errors, which is part of what is checked.
+        assert response is not None and response.status in (200, 422), \
+            f"{address} answered {response and response.status}"
+        if act is not None:
+            act(page)
+        violations = axe_violations(page, axe_source)
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        with REPORT.open("a") as report:
+            report.write(f"== {name} ({address}): {len(violations)} violation(s)\n"
+                         f"{describe_violations(violations)}\n")
+        failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+        if failing:
+            FAILURE_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=FAILURE_SCREENSHOTS / f"{name}.png", full_page=True)
+        assert not failing, (f"axe found serious or critical violations on {name} "
+                             f"({page.url}):\n{describe_violations(failing)}")
+    finally:
+        page.close()
+
+
+def test_the_check_finds_a_violation_when_there_is_one(signed_in, axe_source):
+    """Guards the guard: with a label removed, axe must report it (so a silent axe, a wrong
+    rule set or a page that never loaded cannot pass the tests above)."""
+    page = signed_in(None).new_page()
+    try:
+        page.goto("/login")
+        page.locator("label[for=email]").evaluate("label => label.remove()")
+        violations = axe_violations(page, axe_source)
+        assert [(v["id"], v["impact"]) for v in violations] == [("label", "critical")]
+        assert violations[0]["nodes"][0]["target"] == "#email"
+    finally:
+        page.close()
