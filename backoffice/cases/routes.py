@@ -312,7 +312,7 @@ def add_dependant(case_id: int):
     except (services.CaseError, StaleDataError) as exc:
         db.session.rollback()
         form.form_errors.append(_message(exc))
-        return _render_case(_load_case(case_id), 422, error=_message(exc), dependant_form=form)
+        return _render_case(_load_case(case_id), 422, dependant_form=form)
     return _saved(f"{dependant.relation.label} {dependant.full_name} added.", case)
 
 

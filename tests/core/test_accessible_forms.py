@@ -122,7 +122,8 @@ PAGES = {
 
 @pytest.mark.parametrize(("role", "address"), [(r, a) for r, pages in PAGES.items()
                                                for a in pages])
-def test_every_form_control_has_a_label(client, login, make_user, a_case, role, address):
+def test_every_form_control_has_a_label_of_its_own(client, login, make_user, a_case, role,
+                                                  address):
     case, caseworker = a_case
     if role is Role.CASEWORKER:
         login(caseworker)
@@ -133,6 +134,33 @@ def test_every_form_control_has_a_label(client, login, make_user, a_case, role, 
     assert controls, f"no form controls on {address}"
     unlabelled = [f"<{c.tag} {c.attrs}>" for c in controls if not html.label_of(c)]
     assert unlabelled == [], f"controls without a label on {address}"
+
+
+# Every HTML page a person can open, by who opens it.
+ALL_PAGES = {
+    **PAGES,
+    Role.CASEWORKER: [*PAGES[Role.CASEWORKER], "/cases/due-soon", "/cases/calendar",
+                      "/notifications/", "/notifications/case/{id}"],
+    Role.SUPERVISOR: [*PAGES[Role.SUPERVISOR], "/cases/due-soon?scope=office",
+                      "/notifications/failed", "/notifications/worker"],
+    Role.ADMIN: [*PAGES[Role.ADMIN], "/admin/users", "/admin/security-log"],
+}
+
+
+@pytest.mark.parametrize(("role", "address"), [(r, a) for r, pages in ALL_PAGES.items()
+                                               for a in pages])
+def test_no_two_elements_share_an_id(client, login, make_user, a_case, role, address):
+    # Labels, error-summary links and aria-describedby point at ids: a shared one sends a
+    # screen reader (or a click on the summary) to the wrong control.
+    case, caseworker = a_case
+    if role is Role.CASEWORKER:
+        login(caseworker)
+    elif role is not None:
+        login(make_user(role))
+    response = client.get(address.format(id=case.id))
+    assert response.status_code == 200, address
+    ids = [e.attrs["id"] for e in page(response).root.iter() if "id" in e.attrs]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == [], f"ids used twice on {address}"
 
 
 # --- Errors: a summary at the top, and beside each field ---------------------------------------
@@ -222,3 +250,24 @@ def test_every_page_loads_the_script_that_moves_the_focus(client):
     source = response.get_data(as_text=True)
     assert "[data-focus-on-load]" in source
     assert ".error-summary a[href^='#']" in source
+
+
+# Filters read from the address: the page is shown again with the fault marked on the field.
+@pytest.mark.parametrize(("role", "address", "control", "message"), [
+    (Role.SUPERVISOR, "/cases/queue/all?submitted_from=2026-03-02&submitted_to=2026-03-01",
+     "submitted_to", "The end date is before the start date."),
+    (Role.SUPERVISOR, "/cases/queue/all?submitted_from=yesterday",
+     "submitted_from", "Not a valid date value."),
+    (Role.SUPERVISOR, "/quota/?year=20x6", "pick-year",
+     "Enter the year as four digits, e.g. 2026."),
+])
+def test_a_bad_filter_marks_its_field_and_describes_the_fault(client, as_role, role, address,
+                                                             control, message):
+    as_role(role)
+    response = client.get(address)
+    assert response.status_code == 422
+    html = page(response)
+    field = html.by_id[control]
+    assert field.attrs.get("aria-invalid") == "true"
+    (described_by,) = field.attrs["aria-describedby"].split()
+    assert html.by_id[described_by].text.startswith(message)
