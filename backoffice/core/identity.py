@@ -36,6 +36,8 @@ _FULLWIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 def _compact(raw: str | None) -> str:
     """Return ``raw`` with full-width forms made ASCII, whitespace removed, ASCII upper-cased."""
     text = "".join((raw or "").translate(_FULLWIDTH_TO_ASCII).split())
+    if text.isascii():  # nearly every stored value: skip the per-character walk
+        return text.upper()
     return "".join(ch.upper() if ch.isascii() else ch for ch in text)
 
 
