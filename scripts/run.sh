@@ -28,7 +28,9 @@ cleanup() {
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+stopped_by_user() { cleanup; exit 0; }
+trap stopped_by_user INT TERM
+trap cleanup EXIT
 
 "$BIN/celery" -A worker worker --beat --loglevel=INFO --concurrency=2 \
   >> instance/logs/worker.log 2>&1 &
