@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,6 +37,7 @@ from backoffice.auth.models import Role
 from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import CaseStatus
 from backoffice.extensions import db
+from bench.sqlcapture import Statements, capture, replay
 from config import DevelopmentConfig
 
 BENCH_EMAIL = "bench-supervisor@example.org"
@@ -85,31 +86,15 @@ def signed_in_client(app):
     return client
 
 
-def capture_sql(app, client, url: str) -> list[tuple[str, object]]:
+def capture_sql(app, client, url: str) -> Statements:
     """The statements (with parameters) one request of ``url`` sends to the database."""
-    captured: list[tuple[str, object]] = []
 
-    def listener(_conn, _cursor, statement, parameters, _context, _many):
-        captured.append((statement, parameters))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    def request() -> None:
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return captured
 
-
-def replay(conn: psycopg.Connection, statements: list[tuple[str, object]]) -> None:
-    with conn.cursor() as cursor:
-        for statement, parameters in statements:
-            cursor.execute(statement, parameters)
-            if cursor.description is not None:
-                cursor.fetchall()
-    conn.rollback()
+    with app.app_context():
+        return capture(request)
 
 
 def explain(conn: psycopg.Connection, statement: str, parameters) -> str:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,22 +30,8 @@ from backoffice.core.dates import hk_today
 from backoffice.extensions import db
 from backoffice.notifications import services
 from backoffice.notifications.models import Channel, Reminder, ReminderState
+from bench.sqlcapture import capture, replay
 from config import DevelopmentConfig
-
-
-def capture(app, work) -> list[tuple[str, object]]:
-    statements: list[tuple[str, object]] = []
-
-    def listener(_conn, _cursor, statement, parameters, _context, _many):
-        statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-        db.session.rollback()
-    return statements
 
 
 def main() -> None:
@@ -74,7 +60,7 @@ def main() -> None:
             def plan():
                 planned.update(services.plan_reminders(today))
 
-            statements = capture(app, plan)
+            statements = capture(plan)
             app_times, raw_times = [], []
             for _ in range(args.rounds):
                 start = time.perf_counter()
@@ -83,11 +69,8 @@ def main() -> None:
                 app_times.append(time.perf_counter() - start)
                 db.session.rollback()
                 start = time.perf_counter()
-                with conn.cursor() as cursor:
-                    for statement, parameters in statements:
-                        cursor.execute(statement, parameters)
+                replay(conn, statements)
                 raw_times.append(time.perf_counter() - start)
-                conn.rollback()
             app_ms = statistics.median(app_times) * 1000
             raw_ms = statistics.median(raw_times) * 1000
             open_deadlines = db.session.scalar(text(

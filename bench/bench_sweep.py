@@ -27,31 +27,8 @@ from backoffice import create_app
 from backoffice.cases import stay
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.extensions import db
+from bench.sqlcapture import capture, replay
 from config import DevelopmentConfig
-
-RAW_STATEMENTS = [
-    """UPDATE deadlines SET state = 'missed', closed_at = %(now)s
-       WHERE state = 'open' AND due_on < %(today)s AND kind IN ('stay_end', 'job_offer')""",
-    """UPDATE deadlines SET state = 'met', closed_at = %(now)s
-       WHERE state = 'open' AND due_on <= %(today)s AND kind = 'extension_window'""",
-    """WITH due AS (
-           SELECT id, status FROM cases
-           WHERE status = ANY(%(statuses)s) AND stay_ends_on < %(today)s FOR UPDATE
-       ), lapsed AS (
-           UPDATE cases c SET status = 'lapsed', ended_at = %(now)s, updated_at = %(now)s,
-                              version = c.version + 1
-           FROM due WHERE c.id = due.id RETURNING c.id, due.status AS from_status
-       ), events AS (
-           INSERT INTO case_events (case_id, at, kind, transition, from_status, to_status,
-                                    reason)
-           SELECT id, %(now)s, 'transition', 'lapse', from_status, 'lapsed', %(reason)s
-           FROM lapsed
-       ), cancelled AS (
-           UPDATE deadlines d SET state = 'cancelled', closed_at = %(now)s
-           FROM lapsed WHERE d.case_id = lapsed.id AND d.state = 'open'
-       )
-       SELECT count(*) FROM lapsed""",
-]
 
 
 def main() -> None:
@@ -66,22 +43,19 @@ def main() -> None:
         sys.exit("Set DATABASE_URL to the PostgreSQL database with the bulk-loaded cases.")
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url.replace(
         "postgresql://", "postgresql+psycopg://", 1))
-    params = {"today": args.today, "now": utcnow(), "reason": "benchmark",
-              "statuses": [s.value for s in stay.LAPSING_STATUSES]}
+    now = utcnow()
     app_times, raw_times, counts = [], [], {}
     with psycopg.connect(url) as conn, app.app_context():
+        statements = capture(lambda: stay.sweep(args.today, now))
         for _ in range(args.rounds):
             start = time.perf_counter()
-            counts = stay.sweep(args.today)
+            counts = stay.sweep(args.today, now)
             db.session.flush()
             app_times.append(time.perf_counter() - start)
             db.session.rollback()
             start = time.perf_counter()
-            with conn.cursor() as cursor:
-                for statement in RAW_STATEMENTS:
-                    cursor.execute(statement, params)
+            replay(conn, statements)
             raw_times.append(time.perf_counter() - start)
-            conn.rollback()
     app_ms, raw_ms = statistics.median(app_times) * 1000, statistics.median(raw_times) * 1000
     text = "\n".join([
         f"### Deadline sweep ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})", "",
