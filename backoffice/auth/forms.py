@@ -7,9 +7,9 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Validation
 
 from backoffice.auth.models import Role
 from backoffice.auth.services import PASSWORD_MAX_LENGTH, password_problem
-from backoffice.core.forms import BaseForm, SelectField
+from backoffice.core.forms import BaseForm, SelectField, choices_of
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+ROLE_CHOICES = choices_of((role.value, role.label) for role in Role)
 
 
 def _password_rules(_form, field) -> None:

@@ -15,6 +15,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -29,7 +30,7 @@ from wtforms.widgets import HiddenInput
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
-from backoffice.core.forms import BaseForm, SelectField
+from backoffice.core.forms import BaseForm, SelectField, choices_of
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
@@ -37,17 +38,22 @@ from backoffice.core.identity import (
     normalise_passport,
 )
 
-SCHEME_CHOICES = [(s.value, f"{s.short_label} — {s.label}") for s in Scheme]
-STATUS_CHOICES = [(s.value, s.label) for s in CaseStatus]
-PROGRAMME_CHOICES = [("", "None")] + [(p.value, p.label) for p in GovernmentProgramme]
-RELATION_CHOICES = [(r.value, r.label) for r in Relationship]
+SCHEME_CHOICES = choices_of((s.value, f"{s.short_label} — {s.label}") for s in Scheme)
+STATUS_CHOICES = choices_of((s.value, s.label) for s in CaseStatus)
+PROGRAMME_CHOICES = choices_of([("", "None"), *((p.value, p.label) for p in GovernmentProgramme)])
+RELATION_CHOICES = choices_of((r.value, r.label) for r in Relationship)
+
+
+def assignee_choices(people) -> list[SelectChoice]:
+    """The people a case can be given to (rows of id and full name), as select options."""
+    return choices_of((person.id, person.full_name) for person in people)
 
 
 @cache
-def countries_after(blank: str) -> tuple[tuple[str, str], ...]:
+def countries_after(blank: str) -> tuple[SelectChoice, ...]:
     """Every country after a blank choice worded ``blank``: one tuple per wording, so the
     select renders its ~250 options once per process (see ``CachedSelect``)."""
-    return (("", blank), *country_choices())
+    return tuple(choices_of([("", blank), *country_choices()]))
 
 
 def _strip(value):
@@ -93,7 +99,7 @@ class IdentityFields:
         Optional(), Length(max=50)], description="Optional.")
     date_of_birth = DateField("Date of birth", validators=[
         InputRequired("Enter the date of birth as YYYY-MM-DD.")])
-    nationality = SelectField("Nationality", choices=[("", "Choose a country")],
+    nationality = SelectField("Nationality", choices=choices_of([("", "Choose a country")]),
                               validators=[DataRequired("Choose the nationality."),
                                           _normalised(normalise_country)])
     passport_number = StringField("Passport number", filters=[_strip], validators=[
@@ -214,12 +220,12 @@ class BulkReassignForm(BaseForm):
     submit = SubmitField("Reassign ticked cases")
 
 
-SORT_CHOICES = [
+SORT_CHOICES = choices_of([
     ("newest", "Newest first"),
     ("oldest", "Oldest first"),
     ("submitted_desc", "Submission date, latest first"),
     ("submitted_asc", "Submission date, earliest first"),
-]
+])
 
 
 class QueueFilterForm(BaseForm):
@@ -231,10 +237,10 @@ class QueueFilterForm(BaseForm):
 
     q = StringField("Search", filters=[_none_if_blank], validators=[Optional(), Length(max=100)],
                     description="Reference, name (Latin or Chinese, partial), passport or HKID.")
-    scheme = SelectField("Scheme", choices=[("", "Any scheme")] + [
-        (s.value, s.short_label) for s in Scheme], validators=[Optional()],
-        )
-    status = SelectField("Status", choices=[("", "Any status"), *STATUS_CHOICES],
+    scheme = SelectField("Scheme", choices=choices_of(
+        [("", "Any scheme"), *((s.value, s.short_label) for s in Scheme)]),
+        validators=[Optional()])
+    status = SelectField("Status", choices=[*choices_of([("", "Any status")]), *STATUS_CHOICES],
                          validators=[Optional()])
     assignee = SelectField("Assignee", coerce=lambda v: int(v) if v else None,
                            validators=[Optional()])
@@ -247,7 +253,7 @@ class QueueFilterForm(BaseForm):
     def __init__(self, *args, assignees=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.nationality.choices = countries_after("Any nationality")
-        self.assignee.choices = [("", "Anyone")] + [(u.id, u.full_name) for u in assignees]
+        self.assignee.choices = [*choices_of([("", "Anyone")]), *assignee_choices(assignees)]
 
     def validate_submitted_to(self, field) -> None:
         start: date | None = self.submitted_from.data

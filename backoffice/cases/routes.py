@@ -30,6 +30,7 @@ from backoffice.cases.forms import (
     ReasonForm,
     ReassignForm,
     TakeForm,
+    assignee_choices,
 )
 from backoffice.cases.models import Case, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
@@ -110,8 +111,7 @@ def queue_view(name: str):
     bulk_form = None
     if queue is Queue.ALL or (current_user.can_supervise() and queue is not Queue.MINE):
         bulk_form = BulkReassignForm()
-        bulk_form.assignee.choices = [(u.id, u.full_name) for u in
-                                      (assignees or services.active_caseworkers())]
+        bulk_form.assignee.choices = assignee_choices(assignees or services.active_caseworkers())
     query_args = {k: v for k, v in request.args.items() if k != "after" and v}
     status = 200 if not form.errors else 422
     return render_template("cases/queue.html", queue=queue, queues=list(Queue), form=form,
@@ -135,7 +135,7 @@ def export_csv(name: str):
 def bulk_reassign():
     form = BulkReassignForm()
     caseworkers = services.active_caseworkers()
-    form.assignee.choices = [(u.id, u.full_name) for u in caseworkers]
+    form.assignee.choices = assignee_choices(caseworkers)
     back = request.form.get("back") or url_for("cases.queue_view", name="all")
     if not back.startswith("/cases/"):
         back = url_for("cases.queue_view", name="all")
@@ -171,7 +171,7 @@ def _case_forms(case: Case, **given) -> dict:
     }
     if case.can_reassign(current_user):
         form = ReassignForm(version=case.version, assignee=case.assignee_id, formdata=None)
-        form.assignee.choices = [(u.id, u.full_name) for u in services.active_caseworkers()]
+        form.assignee.choices = assignee_choices(services.active_caseworkers())
         forms["reassign_form"] = form
     forms.update(given)
     return forms
@@ -356,7 +356,7 @@ def take(case_id: int):
 def reassign(case_id: int):
     case = _load_case(case_id)
     form = ReassignForm()
-    form.assignee.choices = [(u.id, u.full_name) for u in services.active_caseworkers()]
+    form.assignee.choices = assignee_choices(services.active_caseworkers())
     try:
         if not form.validate_on_submit():
             raise services.CaseError(_first_error(form))

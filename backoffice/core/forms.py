@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import wtforms
 import wtforms.widgets.core
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import Select
 from wtforms.widgets.core import clean_key
@@ -48,6 +50,11 @@ def use_fast_attributes() -> None:
     wtforms.widgets.html_params = html_attributes
     wtforms.widgets.core.Input.html_params = staticmethod(html_attributes)
     wtforms.widgets.core.Button.html_params = staticmethod(html_attributes)
+
+
+def choices_of(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """``(value, label)`` pairs as the options of a select (WTForms 3.3 retires bare tuples)."""
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
 class BaseForm(FlaskForm):

@@ -7,7 +7,13 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from backoffice.core.forms import WTFORMS_HTML_PARAMS, BaseForm, SelectField, html_attributes
+from backoffice.core.forms import (
+    WTFORMS_HTML_PARAMS,
+    BaseForm,
+    SelectField,
+    choices_of,
+    html_attributes,
+)
 
 
 @pytest.mark.parametrize("attributes", [
@@ -34,7 +40,8 @@ class _Form(BaseForm):
     born = DateField("Date of birth")
     note = TextAreaField("Note")
     married = BooleanField("Married")
-    relation = SelectField("Relation", choices=[("spouse", "Spouse"), ("child", 'Child "<18"')])
+    relation = SelectField("Relation",
+                           choices=choices_of([("spouse", "Spouse"), ("child", 'Child "<18"')]))
     save = SubmitField("Save")
 
 
