@@ -348,6 +348,11 @@ class DeadlineKind(StrEnum):
                 "extension_window": "Extension window opens"}[self.value]
 
 
+# The deadlines that can be missed. An extension window is the day a window opens: the sweep
+# marks it met when the day comes, and it is never overdue.
+MISSABLE_DEADLINE_KINDS = (DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER)
+
+
 class DeadlineState(StrEnum):
     OPEN = "open"
     MET = "met"

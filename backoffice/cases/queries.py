@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.auth.models import User
 from backoffice.cases.models import (
+    MISSABLE_DEADLINE_KINDS,
     Applicant,
     Case,
     CaseEvent,
@@ -266,7 +267,8 @@ def due_soon(user: User, office: bool, today: date) -> tuple[list, list]:
     # Two index range scans rather than one OR, which the planner reads as a table scan:
     # open deadlines past their date (the sweep has not reached them yet) and the missed
     # deadlines of cases still open.
-    not_swept = rows.where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today)
+    not_swept = rows.where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
+                           Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
     missed = rows.where(Deadline.state == DeadlineState.MISSED, Deadline.case_open.is_(True))
     by_date = (Deadline.due_on, Deadline.id)
     overdue = sorted(

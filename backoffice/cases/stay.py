@@ -18,6 +18,7 @@ from sqlalchemy import literal, select, text, update
 
 from backoffice.auth.models import User
 from backoffice.cases.models import (
+    MISSABLE_DEADLINE_KINDS,
     Case,
     CaseEvent,
     Deadline,
@@ -94,8 +95,14 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
         else:
             _close(deadline, DeadlineState.CANCELLED, now)
     db.session.flush()  # the one-open-per-kind index must see the cancellations first
+    # A deadline already met or missed on that date has had its outcome (the sweep may have
+    # settled it before this step): opening it again would show it overdue and escalate a
+    # missed one twice.
+    settled = {(d.kind, d.due_on) for d in case.deadlines
+               if d.state in (DeadlineState.MET, DeadlineState.MISSED)}
     for kind, due_on in wanted.items():
-        case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on))
+        if (kind, due_on) not in settled:
+            case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on))
     db.session.flush()
 
 
@@ -219,7 +226,7 @@ def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
     counts["missed"] = db.session.execute(
         update(Deadline)
         .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
-               Deadline.kind.in_([DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER]))
+               Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
         .values(state=DeadlineState.MISSED, closed_at=now)
         .execution_options(synchronize_session=False)).rowcount
     counts["window_opened"] = db.session.execute(
@@ -298,23 +305,31 @@ class DeadlineView:
     days_left: int
     urgency: str  # Bootstrap colour: danger (overdue), warning (≤ 7 days), info (≤ 30), light
     holiday: str | None  # the HK public holiday or "weekend" the date falls on
+    countdown: str  # "3 days", "today", "2 days overdue"; "" once the deadline is closed
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
 
 
 def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
     days = (deadline.due_on - today).days
+    countdown = ""
     if deadline.state != DeadlineState.OPEN:
         urgency = {"met": "success", "missed": "danger"}.get(deadline.state.value, "secondary")
+    elif days < 0 and deadline.kind not in MISSABLE_DEADLINE_KINDS:
+        # An extension window that has opened (the sweep will mark it met): news, not a fault.
+        urgency, countdown = "success", f"opened {_days(-days)} ago"
     elif days < 0:
-        urgency = "danger"
-    elif days <= 7:
-        urgency = "warning"
-    elif days <= 30:
-        urgency = "info"
+        urgency, countdown = "danger", f"{_days(-days)} overdue"
+    elif days == 0:
+        urgency, countdown = "warning", "today"
     else:
-        urgency = "light"
+        urgency = "warning" if days <= 7 else "info" if days <= 30 else "light"
+        countdown = _days(days)
     holiday = hk_holiday_name(deadline.due_on) or ("weekend" if is_weekend(deadline.due_on)
                                                    else None)
-    return DeadlineView(deadline, days, urgency, holiday)
+    return DeadlineView(deadline, days, urgency, holiday, countdown)
 
 
 def child_turns_18_during_stay(date_of_birth: date, case: Case) -> date | None:

@@ -315,8 +315,13 @@ def test_the_case_page_notes_holidays_and_a_child_turning_18(client, as_role, db
 
 def _due_in_ten_days(actor) -> Case:
     """A QMAS case whose stay (and job-offer deadline) ends about ten days from today and
-    whose extension window opened about 18 days ago (still open: an overdue deadline)."""
+    whose extension window opened about 18 days ago (an opening, never overdue)."""
     return arrived_case(actor, add_months(hk_today() + timedelta(days=10), -12))
+
+
+def _ended_three_days_ago(actor) -> Case:
+    """A QMAS case whose stay and job-offer deadline passed three days ago, not yet swept."""
+    return arrived_case(actor, add_months(hk_today() - timedelta(days=3), -12))
 
 
 def _sections(html: str) -> tuple[str, str]:
@@ -327,13 +332,17 @@ def _sections(html: str) -> tuple[str, str]:
 def test_due_soon_lists_my_upcoming_and_overdue_deadlines_only(client, as_role, make_user, db):
     me = as_role(Role.CASEWORKER)
     mine = _due_in_ten_days(me)
+    late = _ended_three_days_ago(me)
     other = make_user(Role.CASEWORKER, full_name="Other Caseworker")
     theirs = _due_in_ten_days(other)
 
     response = client.get("/cases/due-soon")
     assert response.status_code == 200
     overdue, upcoming = _sections(page(response))
-    assert mine.reference in overdue and "Extension window opens" in overdue
+    assert late.reference in overdue and mine.reference not in overdue
+    assert "Stay ends" in overdue and "Job offer due" in overdue
+    # A window that has opened is not a deadline anyone can miss.
+    assert "Extension window opens" not in overdue
     assert mine.reference in upcoming
     assert "Stay ends" in upcoming and "Job offer due" in upcoming
     assert theirs.reference not in page(response)
@@ -344,16 +353,17 @@ def test_supervisors_see_the_whole_office(client, as_role, make_user, db):
     as_role(Role.SUPERVISOR)
     worker = make_user(Role.CASEWORKER, full_name="Wong Siu Ming")
     theirs = _due_in_ten_days(worker)
+    theirs_late = _ended_three_days_ago(worker)
 
     mine_only = page(client.get("/cases/due-soon"))
-    assert theirs.reference not in mine_only
+    assert theirs.reference not in mine_only and theirs_late.reference not in mine_only
     assert "Nothing overdue." in mine_only
 
     response = client.get("/cases/due-soon?scope=office")
     assert response.status_code == 200
     overdue, upcoming = _sections(page(response))
-    assert theirs.reference in overdue and theirs.reference in upcoming
-    assert "Wong Siu Ming" in upcoming
+    assert theirs_late.reference in overdue and theirs.reference in upcoming
+    assert "Wong Siu Ming" in overdue and "Wong Siu Ming" in upcoming
 
 
 @pytest.mark.parametrize(("role", "status"), [
@@ -374,11 +384,13 @@ DUE_DAY = date(2027, 3, 1)
 
 
 def test_the_due_soon_query(db, make_user):
-    """Fixed today (2027-03-01): upcoming = open and due within 30 days; overdue = open and
-    past due, or missed, on open cases only."""
+    """Fixed today (2027-03-01): upcoming = open and due within 30 days; overdue = a stay end
+    or job offer open and past due (the sweep has not reached it), or missed, on open cases
+    only. An extension window that has opened is never overdue."""
     me = make_user(Role.CASEWORKER)
     other = make_user(Role.CASEWORKER)
-    soon = arrived_case(me, TODAY)  # ends 2027-03-16; window 2027-02-16 (open, overdue)
+    soon = arrived_case(me, TODAY)  # ends 2027-03-16; window 2027-02-16 (open: opened)
+    late = arrived_case(me, date(2026, 2, 25))  # ended 2027-02-25, not yet swept
     later = arrived_case(me, date(2026, 5, 1))  # ends 2027-05-01; window 2027-04-03
     edge = arrived_case(me, date(2026, 3, 31), Scheme.GEP_PRO)  # ends 2028-03-31
     offered = arrived_case(me, date(2026, 3, 2))  # ends 2027-03-02; job offer recorded
@@ -393,6 +405,7 @@ def test_the_due_soon_query(db, make_user):
             Deadline.case_id == case.id, Deadline.kind == K.STAY_END).values(
             state=ST.MISSED, closed_at=hk_morning(date(2027, 2, 21))))
     theirs = arrived_case(other, TODAY)
+    theirs_late = arrived_case(other, date(2026, 2, 25))
     db.session.commit()
     # The window of the GEP case opens 2028-03-03; move it to the last listed day.
     db.session.execute(update(Deadline).where(
@@ -412,16 +425,16 @@ def test_the_due_soon_query(db, make_user):
     ])
     assert [r.due_on for r in upcoming] == sorted(r.due_on for r in upcoming)
     assert listed(overdue) == sorted([
-        (soon.reference, "extension_window", date(2027, 2, 16), "open"),
-        (offered.reference, "extension_window", date(2027, 2, 2), "open"),
-        (waiting.reference, "extension_window", date(2027, 1, 23), "open"),
+        (late.reference, "stay_end", date(2027, 2, 25), "open"),
+        (late.reference, "job_offer", date(2027, 2, 25), "open"),
         (waiting.reference, "stay_end", date(2027, 2, 20), "missed"),
     ])
     assert later.reference not in {r.reference for r in upcoming + overdue}
 
     office_upcoming, office_overdue = queries.due_soon(me, office=True, today=DUE_DAY)
     assert theirs.reference in {r.reference for r in office_upcoming}
-    assert theirs.reference in {r.reference for r in office_overdue}
+    assert theirs_late.reference in {r.reference for r in office_overdue}
+    assert theirs.reference not in {r.reference for r in office_overdue}
     assert gone.reference not in {r.reference for r in office_upcoming + office_overdue}
 
 

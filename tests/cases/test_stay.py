@@ -404,6 +404,32 @@ def test_refusing_an_extension_leaves_the_stay_to_run_out(db, caseworker):
     assert stay.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["lapsed"] == 1
 
 
+def test_a_deadline_the_sweep_settled_is_not_opened_again_by_a_later_step(db, caseworker):
+    # Stay 2026-03-16 to 2027-03-16; the extension window opened on 2027-02-16.
+    case = stay_case(caseworker)
+    stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    db.session.commit()
+    assert stay.sweep(date(2027, 2, 20), now=hk_morning(date(2027, 2, 20)))["window_opened"] == 1
+
+    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
+    db.session.commit()
+    # The window that opened stays met: no second, "overdue" window is opened.
+    assert states(reload(case))[K.EXTENSION_WINDOW] == [ST.MET]
+
+    # The request waits past the end of the stay: the sweep marks the stay end missed (it
+    # escalates). Refusing the request later must not open that deadline again, or the next
+    # sweep would miss it, and escalate it, a second time.
+    assert stay.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["missed"] == 1
+    case = reload(case)
+    services.transition(case, "refuse_extension", caseworker, reason="No genuine job.",
+                        now=hk_morning(date(2027, 3, 18)))
+    db.session.commit()
+    assert states(reload(case)) == {K.JOB_OFFER: [ST.MET], K.EXTENSION_WINDOW: [ST.MET],
+                                    K.STAY_END: [ST.MISSED]}
+    assert stay.sweep(date(2027, 3, 18), now=hk_morning(date(2027, 3, 18))) == {
+        "missed": 0, "window_opened": 0, "lapsed": 1}
+
+
 # --- Correcting the arrival date ------------------------------------------------------------------
 
 CORRECTED_ON = date(2026, 4, 1)  # "today" for the corrections below
@@ -640,20 +666,30 @@ def test_the_sweep_is_scheduled():
 VIEW_DAY = date(2026, 12, 1)
 
 
-@pytest.mark.parametrize(("due_on", "state", "days", "urgency"), [
-    pytest.param(date(2026, 11, 30), ST.OPEN, -1, "danger", id="overdue"),
-    pytest.param(date(2026, 12, 1), ST.OPEN, 0, "warning", id="today"),
-    pytest.param(date(2026, 12, 8), ST.OPEN, 7, "warning", id="7-days"),
-    pytest.param(date(2026, 12, 9), ST.OPEN, 8, "info", id="8-days"),
-    pytest.param(date(2026, 12, 31), ST.OPEN, 30, "info", id="30-days"),
-    pytest.param(date(2027, 1, 1), ST.OPEN, 31, "light", id="31-days"),
-    pytest.param(date(2026, 11, 30), ST.MET, -1, "success", id="met"),
-    pytest.param(date(2026, 11, 30), ST.MISSED, -1, "danger", id="missed"),
-    pytest.param(date(2026, 12, 3), ST.CANCELLED, 2, "secondary", id="cancelled"),
+@pytest.mark.parametrize(("kind", "due_on", "state", "days", "urgency", "countdown"), [
+    pytest.param(K.STAY_END, date(2026, 11, 30), ST.OPEN, -1, "danger", "1 day overdue",
+                 id="overdue"),
+    pytest.param(K.JOB_OFFER, date(2026, 11, 20), ST.OPEN, -11, "danger", "11 days overdue",
+                 id="job-offer-overdue"),
+    pytest.param(K.STAY_END, date(2026, 12, 1), ST.OPEN, 0, "warning", "today", id="today"),
+    pytest.param(K.STAY_END, date(2026, 12, 2), ST.OPEN, 1, "warning", "1 day", id="1-day"),
+    pytest.param(K.STAY_END, date(2026, 12, 8), ST.OPEN, 7, "warning", "7 days", id="7-days"),
+    pytest.param(K.STAY_END, date(2026, 12, 9), ST.OPEN, 8, "info", "8 days", id="8-days"),
+    pytest.param(K.STAY_END, date(2026, 12, 31), ST.OPEN, 30, "info", "30 days", id="30-days"),
+    pytest.param(K.STAY_END, date(2027, 1, 1), ST.OPEN, 31, "light", "31 days", id="31-days"),
+    # A window that has opened is not overdue (the sweep marks it met on its day).
+    pytest.param(K.EXTENSION_WINDOW, date(2026, 11, 13), ST.OPEN, -18, "success",
+                 "opened 18 days ago", id="window-opened"),
+    pytest.param(K.EXTENSION_WINDOW, date(2026, 12, 1), ST.OPEN, 0, "warning", "today",
+                 id="window-opens-today"),
+    pytest.param(K.STAY_END, date(2026, 11, 30), ST.MET, -1, "success", "", id="met"),
+    pytest.param(K.STAY_END, date(2026, 11, 30), ST.MISSED, -1, "danger", "", id="missed"),
+    pytest.param(K.STAY_END, date(2026, 12, 3), ST.CANCELLED, 2, "secondary", "",
+                 id="cancelled"),
 ])
-def test_deadline_urgency(due_on, state, days, urgency):
-    view = stay.deadline_view(Deadline(kind=K.STAY_END, due_on=due_on, state=state), VIEW_DAY)
-    assert (view.days_left, view.urgency) == (days, urgency)
+def test_deadline_urgency(kind, due_on, state, days, urgency, countdown):
+    view = stay.deadline_view(Deadline(kind=kind, due_on=due_on, state=state), VIEW_DAY)
+    assert (view.days_left, view.urgency, view.countdown) == (days, urgency, countdown)
 
 
 @pytest.mark.parametrize(("due_on", "note"), [

@@ -317,6 +317,10 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
     expect(deadline_row(page, "Stay ends")).to_contain_text(f"{(stay_ends_on - today).days} days")
     expect(deadline_row(page, "Job offer due")).to_contain_text(f"{stay_ends_on}")
     expect(deadline_row(page, "Extension window opens")).to_contain_text(f"{window_opens}")
+    # The window has been open for about a week: news, not an overdue deadline.
+    expect(deadline_row(page, "Extension window opens")).to_contain_text(
+        f"opened {(today - window_opens).days} days ago")
+    expect(deadline_row(page, "Extension window opens")).not_to_contain_text("overdue")
     camera.shoot(page, "arrived")
 
     # No job offer yet: the extension is refused with the reason.
