@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
+from backoffice.auth import services as accounts
+from backoffice.auth.models import Role
+from backoffice.cases import services, stay
+from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
+from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.extensions import db as _db
+from tests.cases.factories import make_case
+from tests.conftest import build_app
 
 
 def test_models_and_migrations_agree(app, db):
@@ -27,8 +36,6 @@ def test_every_model_table_exists_after_upgrade(app, db):
 
 def test_downgrade_to_base_and_back(app, tmp_path):
     """Every migration can be undone and redone (on a scratch SQLite database)."""
-    from tests.conftest import build_app
-
     scratch = build_app(f"sqlite:///{tmp_path / 'scratch.sqlite3'}", tmp_path)
     with scratch.app_context():
         upgrade()
@@ -47,3 +54,32 @@ def test_every_check_constraint_of_the_models_is_in_the_database(app, db):
                   if c.__class__.__name__ == "CheckConstraint" and c.name}
         present = {c["name"] for c in inspector.get_check_constraints(table.name)}
         assert wanted <= present, f"{table.name}: missing {sorted(wanted - present)}"
+
+
+def test_missed_deadlines_already_replaced_stop_being_outstanding(app, tmp_path):
+    """ff5ce7b6d5fb: a stay end missed before an extension was granted is history, not work;
+    undone and redone, the data comes back the same."""
+    scratch = build_app(f"sqlite:///{tmp_path / 'scratch.sqlite3'}", tmp_path)
+    with scratch.app_context():
+        upgrade()
+        worker = accounts.create_user(None, email="cw@example.org", full_name="Case Worker",
+                                      role=Role.CASEWORKER, password="a long enough password")
+        case = make_case(worker, Scheme.GEP_PRO, CaseStatus.EXTENSION_REQUESTED)
+        stay.sweep(case.stay_ends_on + timedelta(days=1))
+        services.transition(case, "grant_extension", worker)
+        _db.session.commit()
+
+        def outstanding() -> list[tuple]:
+            return [tuple(row) for row in _db.session.execute(
+                _db.select(Deadline.kind, Deadline.state, Deadline.outstanding)
+                .where(Deadline.kind == DeadlineKind.STAY_END).order_by(Deadline.id))]
+
+        after_grant = outstanding()
+        assert after_grant == [(DeadlineKind.STAY_END, DeadlineState.MISSED, False),
+                               (DeadlineKind.STAY_END, DeadlineState.OPEN, True)]
+        _db.session.remove()
+        downgrade(revision="34ad99b0a6ff")  # before: only an ended case retired its deadlines
+        upgrade()
+        assert outstanding() == after_grant
+        _db.session.remove()
+        _db.engine.dispose()

@@ -376,10 +376,10 @@ class Deadline(db.Model):
         Index("uq_deadlines_one_open_per_kind", "case_id", "kind", unique=True,
               sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
         Index("ix_deadlines_state_due_on", "state", "due_on"),
-        # The overdue list: missed deadlines of cases still open, by date.
-        Index("ix_deadlines_missed_open_case_due_on", "due_on", "id",
-              sqlite_where=text("state = 'missed' AND case_open"),
-              postgresql_where=text("state = 'missed' AND case_open")),
+        # The overdue list: missed deadlines that are still someone's work, by date.
+        Index("ix_deadlines_missed_outstanding_due_on", "due_on", "id",
+              sqlite_where=text("state = 'missed' AND outstanding"),
+              postgresql_where=text("state = 'missed' AND outstanding")),
         Index("ix_deadlines_case_id", "case_id"),
         CheckConstraint("(state = 'open') = (closed_at IS NULL)", name="closed_when_not_open"),
     )
@@ -392,9 +392,10 @@ class Deadline(db.Model):
                                                  default=DeadlineState.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # False once the case has ended (refused, withdrawn, lapsed, closed): its missed
-    # deadlines are history then, not work. Kept here so the overdue list needs no join to
-    # sort them out of a million cases.
-    case_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Still someone's work. False once the case has ended (refused, withdrawn, lapsed,
+    # closed), or once a later deadline of the same kind replaced this one (an extension
+    # granted after the stay end was missed): a missed deadline is history then, not work.
+    # Kept here so the overdue list needs no join to sort them out of a million cases.
+    outstanding: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     case: Mapped[Case] = relationship(back_populates="deadlines")

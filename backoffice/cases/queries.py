@@ -269,7 +269,7 @@ def due_soon(user: User, office: bool, today: date) -> tuple[list, list]:
     # deadlines of cases still open.
     not_swept = rows.where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
                            Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
-    missed = rows.where(Deadline.state == DeadlineState.MISSED, Deadline.case_open.is_(True))
+    missed = rows.where(Deadline.state == DeadlineState.MISSED, Deadline.outstanding.is_(True))
     by_date = (Deadline.due_on, Deadline.id)
     overdue = sorted(
         [*db.session.execute(not_swept.order_by(*by_date).limit(DEADLINE_LIST_LIMIT)),

@@ -83,11 +83,12 @@ def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:
 
 def sync_deadlines(case: Case, now: datetime | None = None) -> None:
     """Cancel open deadlines that no longer apply or whose date changed; open the missing.
-    Once the case has ended, all its deadlines are marked as belonging to an ended case."""
+    Once the case has ended none of its deadlines is anyone's work; a deadline opened anew
+    retires the missed ones of its kind (an extension granted after the stay end)."""
     now = now or utcnow()
     if not case.is_open:
         for deadline in case.deadlines:
-            deadline.case_open = False
+            deadline.outstanding = False
     wanted = desired_deadlines(case)
     for deadline in case.open_deadlines:
         if wanted.get(deadline.kind) == deadline.due_on:
@@ -101,8 +102,12 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
     settled = {(d.kind, d.due_on) for d in case.deadlines
                if d.state in (DeadlineState.MET, DeadlineState.MISSED)}
     for kind, due_on in wanted.items():
-        if (kind, due_on) not in settled:
-            case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on))
+        if (kind, due_on) in settled:
+            continue
+        for earlier in case.deadlines:
+            if earlier.kind == kind and earlier.state == DeadlineState.MISSED:
+                earlier.outstanding = False
+        case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on))
     db.session.flush()
 
 
@@ -266,7 +271,7 @@ def _lapse_ended_stays(today: date, now: datetime) -> int:
                 SELECT id, :now, 'transition', 'lapse', from_status, 'lapsed', :reason
                 FROM lapsed
             ), ended AS (
-                UPDATE deadlines d SET case_open = false,
+                UPDATE deadlines d SET outstanding = false,
                     state = CASE WHEN d.state = 'open' THEN 'cancelled' ELSE d.state END,
                     closed_at = CASE WHEN d.state = 'open' THEN :now ELSE d.closed_at END
                 FROM lapsed WHERE d.case_id = lapsed.id
@@ -289,7 +294,7 @@ def _lapse_ended_stays(today: date, now: datetime) -> int:
         .values(state=DeadlineState.CANCELLED, closed_at=now)
         .execution_options(synchronize_session=False))
     db.session.execute(
-        update(Deadline).where(Deadline.case_id.in_(due)).values(case_open=False)
+        update(Deadline).where(Deadline.case_id.in_(due)).values(outstanding=False)
         .execution_options(synchronize_session=False))
     return db.session.execute(
         update(Case).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)

@@ -438,6 +438,33 @@ def test_the_due_soon_query(db, make_user):
     assert gone.reference not in {r.reference for r in office_upcoming + office_overdue}
 
 
+@pytest.mark.parametrize(("decision", "reason", "still_overdue"), [
+    pytest.param(None, None, True, id="waiting-for-a-decision"),
+    pytest.param("grant_extension", None, False, id="granted-late"),
+])
+def test_a_missed_stay_end_is_overdue_until_a_new_stay_end_replaces_it(
+        db, make_user, decision, reason, still_overdue):
+    me = make_user(Role.CASEWORKER)
+    # The stay ended 2027-02-20 while the extension request waited; the sweep missed it.
+    waiting = arrived_case(me, date(2026, 2, 20), status=S.EXTENSION_REQUESTED)
+    db.session.commit()
+    assert stay.sweep(date(2027, 2, 21), now=hk_morning(date(2027, 2, 21)))["missed"] == 1
+    db.session.commit()
+    if decision:
+        services.transition(reload(db, waiting), decision, me, reason=reason,
+                            now=hk_morning(date(2027, 2, 25)))
+        db.session.commit()
+
+    _, overdue = queries.due_soon(me, office=False, today=DUE_DAY)
+    listed = [(r.reference, r.kind, r.state) for r in overdue]
+    assert ((waiting.reference, K.STAY_END, ST.MISSED) in listed) is still_overdue
+    # The history keeps the miss either way.
+    missed = db.session.scalars(select(Deadline).where(
+        Deadline.case_id == waiting.id, Deadline.state == ST.MISSED)).all()
+    assert [(d.kind, d.due_on, d.outstanding) for d in missed] == [
+        (K.STAY_END, date(2027, 2, 20), still_overdue)]
+
+
 # --- The calendar page and feed -----------------------------------------------------------------
 
 
