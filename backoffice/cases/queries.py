@@ -259,14 +259,14 @@ def _deadline_rows(user: User, office: bool) -> Select:
 
 
 def due_soon(user: User, office: bool, today: date) -> tuple[list, list]:
-    """(open deadlines in the next 30 days, overdue deadlines of open cases), by date."""
+    """(open deadlines in the next 30 days, outstanding overdue deadlines), by date."""
     rows = _deadline_rows(user, office)
     upcoming = rows.where(Deadline.state == DeadlineState.OPEN,
                           Deadline.due_on >= today,
                           Deadline.due_on <= today + timedelta(days=DUE_SOON_DAYS))
     # Two index range scans rather than one OR, which the planner reads as a table scan:
-    # open deadlines past their date (the sweep has not reached them yet) and the missed
-    # deadlines of cases still open.
+    # stay ends and job offers past their date (the sweep has not reached them yet), and the
+    # missed deadlines still outstanding (their case open, nothing newer in their place).
     not_swept = rows.where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
                            Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
     missed = rows.where(Deadline.state == DeadlineState.MISSED, Deadline.outstanding.is_(True))

@@ -278,7 +278,7 @@ def step(case_id: int, step: str):
     except (services.CaseError, StaleDataError) as exc:
         db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc), reason_form=form)
-    return _saved(f"{case.reference} is now {event.to_status.label.lower()}.", case)
+    return _saved(f"{case.reference} moved to “{event.to_status.label}”.", case)
 
 
 def _hold_for_quota(case_id: int, message: str, can_hold: bool):

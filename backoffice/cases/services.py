@@ -331,7 +331,8 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
             raise QuotaBlocked(str(exc), can_hold) from exc
     if (policy.has_quota and case.status in _HOLDS_PLACE_BEFORE_ARRIVAL
             and step.target in _GIVES_PLACE_BACK):
-        quota.release_place(case.id, actor, f"{step.label}: {reason or 'no reason given'}", now)
+        quota.release_place(case.id, actor, f"{step.label}: {reason}" if reason else step.label,
+                            now)
 
     column = _STAMPS.get(name)
     if column:

@@ -182,11 +182,11 @@ def test_2_a_caseworker_takes_a_qmas_family_from_draft_to_approval_and_a_quota_p
     expect(dependants).not_to_contain_text("Adaeze")
 
     take_step(page, "Submit")
-    flash(page, f"{reference} is now submitted.")
+    flash(page, f"{reference} moved to “Submitted”.")
     take_step(page, "Start review")
-    flash(page, f"{reference} is now under review.")
+    flash(page, f"{reference} moved to “Under review”.")
     take_step(page, "Approve")
-    flash(page, f"{reference} is now approved.")
+    flash(page, f"{reference} moved to “Approved”.")
     expect(status_of_case(page)).to_have_text("Approved")
     history = page.get_by_role("region", name="History")
     expect(history.get_by_role("listitem").first).to_contain_text("Under review → Approved")
@@ -251,7 +251,7 @@ def test_3_a_supervisor_sees_the_quota_move_and_cannot_set_the_limit_below_it(
     page = browse(caseworker)
     page.get_by_role("link", name=reference).click()
     take_step(page, "Approve")
-    flash(page, f"{reference} is now approved.")
+    flash(page, f"{reference} moved to “Approved”.")
 
     supervisor.reload()
     expect(definition(supervisor, "Allocated")).to_have_text(f"{allocated + 1:,}")
@@ -306,7 +306,7 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
 
     page.get_by_label("Arrival date (required)").fill(arrived_on.isoformat())
     take_step(page, "Record arrival")
-    flash(page, f"{reference} is now in stay (arrived).")
+    flash(page, f"{reference} moved to “In stay (arrived)”.")
     expect(definition(page, "Arrived")).to_have_text(arrived_on.isoformat())
     expect(definition(page, "Stay ends")).to_contain_text(
         f"{stay_ends_on.isoformat()} (12 months initial stay)")
@@ -341,7 +341,7 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
     expect(deadline_row(page, "Job offer due")).to_contain_text("Met")
 
     take_step(page, "Request extension of stay")
-    flash(page, f"{reference} is now extension requested.")
+    flash(page, f"{reference} moved to “Extension requested”.")
     expect(status_of_case(page)).to_have_text("Extension requested")
     camera.shoot(page, "extension-requested")
 

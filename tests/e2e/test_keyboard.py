@@ -112,7 +112,7 @@ def test_keyboard_only_sign_in_create_a_case_and_submit_it(
     tab_to(page, page.get_by_role("region", name="Actions").get_by_role(
         "button", name="Submit", exact=True))
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status").filter(has_text=f"{reference} is now submitted.")
+    expect(page.get_by_role("status").filter(has_text=f"{reference} moved to “Submitted”.")
            ).to_be_visible()
     expect(page.get_by_role("main").locator(".badge").first).to_have_text("Submitted")
     camera.shoot(page, "submitted")

@@ -137,6 +137,23 @@ def test_release_before_arrival_only(db, supervisor, caseworker, steps, gives_ba
             released.release_reason
 
 
+@pytest.mark.parametrize(("step", "reason", "recorded"), [
+    ("withdraw", "The applicant took a job elsewhere.",
+     "Withdraw: The applicant took a job elsewhere."),
+    ("lapse", None, "Record lapse"),
+    ("lapse", "Visa not collected.", "Record lapse: Visa not collected."),
+])
+def test_a_release_records_the_step_and_its_reason(db, supervisor, caseworker, step, reason,
+                                                   recorded):
+    quota.set_limit(supervisor, "QMAS", YEAR, 5)
+    case = reviewed_case(caseworker)
+    cases.transition(case, "approve", caseworker, now=NOW)
+    cases.transition(case, step, caseworker, reason=reason, now=NOW)
+    db.session.commit()
+    released = db.session.scalar(select(QuotaAllocation).where(QuotaAllocation.case_id == case.id))
+    assert released.release_reason == recorded
+
+
 def test_a_release_is_never_counted_twice(db, supervisor, caseworker):
     quota.set_limit(supervisor, "QMAS", YEAR, 5)
     case = reviewed_case(caseworker)
