@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from functools import cache
 
 from wtforms import (
@@ -42,6 +43,9 @@ SCHEME_CHOICES = choices_of((s.value, f"{s.short_label} — {s.label}") for s in
 STATUS_CHOICES = choices_of((s.value, s.label) for s in CaseStatus)
 PROGRAMME_CHOICES = choices_of([("", "None"), *((p.value, p.label) for p in GovernmentProgramme)])
 RELATION_CHOICES = choices_of((r.value, r.label) for r in Relationship)
+# A job offer without pay is no job offer: the smallest salary is one cent.
+MONTHLY_SALARY = NumberRange(min=Decimal("0.01"), max=10_000_000,
+                             message="Enter a monthly salary above 0 and at most 10,000,000.")
 
 
 def assignee_choices(people) -> list[SelectChoice]:
@@ -145,8 +149,7 @@ class CaseForm(IdentityFields, BaseForm):
     job_post = StringField("Post (professionals)", filters=[_none_if_blank],
                            validators=[Optional(), Length(max=200)])
     job_salary = DecimalField("Monthly salary in HKD (professionals)", places=2,
-                              validators=[Optional(), NumberRange(min=0, max=10_000_000,
-                                          message="Enter a salary between 0 and 10,000,000.")])
+                              validators=[Optional(), MONTHLY_SALARY])
     job_relevance = TextAreaField("Relevance to qualifications or experience (professionals)",
                                   filters=[_none_if_blank], validators=[Optional(),
                                                                         Length(max=5000)])
@@ -275,8 +278,7 @@ class JobOfferForm(VersionedForm):
     post = StringField("Post", filters=[_strip], validators=[
         DataRequired("Enter the post."), Length(max=200)])
     salary = DecimalField("Monthly salary in HKD", places=2, validators=[
-        InputRequired("Enter the monthly salary."),
-        NumberRange(min=0, max=10_000_000, message="Enter a salary between 0 and 10,000,000.")])
+        InputRequired("Enter the monthly salary."), MONTHLY_SALARY])
     start_date = DateField("Start date", validators=[
         InputRequired("Enter the start date as YYYY-MM-DD.")])
     submit = SubmitField("Record job offer")
