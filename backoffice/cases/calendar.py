@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -14,6 +15,10 @@ from backoffice.cases import queries
 from backoffice.core.dates import utcnow
 from backoffice.extensions import db
 
+# What ``secrets.token_urlsafe`` writes. Anything else is no token of ours, and some of it
+# (a NUL byte) PostgreSQL would refuse to even compare.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
 
 def reset_token(user: User) -> str:
     """Give the user a new secret feed address; the old one stops working at once."""
@@ -23,7 +28,7 @@ def reset_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    if not token or len(token) > 64:
+    if not _TOKEN_SHAPE.fullmatch(token or ""):
         return None
     return db.session.scalar(select(User).where(User.calendar_token == token,
                                                 User.active.is_(True)))

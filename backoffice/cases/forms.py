@@ -43,8 +43,31 @@ SCHEME_CHOICES = choices_of((s.value, f"{s.short_label} — {s.label}") for s in
 STATUS_CHOICES = choices_of((s.value, s.label) for s in CaseStatus)
 PROGRAMME_CHOICES = choices_of([("", "None"), *((p.value, p.label) for p in GovernmentProgramme)])
 RELATION_CHOICES = choices_of((r.value, r.label) for r in Relationship)
+
+
+class AmountRange(NumberRange):
+    """NumberRange for an amount in dollars and cents, typed into a DecimalField.
+
+    Decimal reads "NaN", "sNaN" and "Infinity" as numbers, and a signalling NaN makes
+    NumberRange itself raise (a 500): none is an amount. A third decimal place would be
+    rounded away by the database, differently by each (60000.125 is stored as 60000.13 on
+    PostgreSQL and 60000.12 on SQLite), so it is refused rather than silently changed.
+    """
+
+    CENT = Decimal("0.01")
+
+    def __call__(self, form, field) -> None:
+        amount = field.data
+        if isinstance(amount, Decimal) and not amount.is_finite():
+            raise ValidationError(self.message)
+        super().__call__(form, field)
+        if isinstance(amount, Decimal) and amount != amount.quantize(self.CENT):
+            raise ValidationError("Enter the amount in dollars and cents, with at most two "
+                                  "decimal places.")
+
+
 # A job offer without pay is no job offer: the smallest salary is one cent.
-MONTHLY_SALARY = NumberRange(min=Decimal("0.01"), max=10_000_000,
+MONTHLY_SALARY = AmountRange(min=AmountRange.CENT, max=10_000_000,
                              message="Enter a monthly salary above 0 and at most 10,000,000.")
 
 

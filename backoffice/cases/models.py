@@ -42,6 +42,8 @@ _PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.A
                 CaseStatus.EXTENDED}
 _PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
                   CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
+NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search
+REMOVAL_REASON_LENGTH = 500  # the length of dependants.removal_reason
 
 
 class IdentityMixin:
@@ -74,8 +76,13 @@ class IdentityMixin:
 
 
 def search_text(family_name: str, given_names: str, chinese_name: str | None) -> str:
-    """The lower-cased name text that name search matches against (Latin and Chinese)."""
-    return " ".join(p for p in (family_name, given_names, chinese_name or "") if p).lower()
+    """The lower-cased name text that name search matches against (Latin and Chinese).
+
+    Lower-casing can lengthen a name ("İ" becomes "i" and a combining dot), so the text is cut
+    to its column: a name the form accepts always saves, and is found by its first 320
+    characters."""
+    text = " ".join(p for p in (family_name, given_names, chinese_name or "") if p).lower()
+    return text[:NAME_SEARCH_LENGTH]
 
 
 class Applicant(IdentityMixin, db.Model):
@@ -96,7 +103,7 @@ class Applicant(IdentityMixin, db.Model):
     # The applicant agreed to be emailed deadline reminders.
     email_consent: Mapped[bool] = mapped_column(default=False)
     # Lower-cased names, kept by the service that writes the names; name search reads it.
-    name_search: Mapped[str] = mapped_column(String(320))
+    name_search: Mapped[str] = mapped_column(String(NAME_SEARCH_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -270,7 +277,7 @@ class Dependant(IdentityMixin, db.Model):
     added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    removal_reason: Mapped[str | None] = mapped_column(String(500))
+    removal_reason: Mapped[str | None] = mapped_column(String(REMOVAL_REASON_LENGTH))
 
     case: Mapped[Case] = relationship(back_populates="dependants")
 

@@ -29,6 +29,7 @@ from backoffice.cases.models import (
 )
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
 from backoffice.core.converters import DB_INT_MAX
+from backoffice.core.export import csv_text
 from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
 from backoffice.extensions import db
 
@@ -179,7 +180,10 @@ def queue_query(queue: Queue, user: User, filters: Filters, columns=_COLUMNS) ->
 
 
 def _decode_cursor(cursor: str | None, sort: str) -> tuple | None:
-    """A cursor is the sort key of the last row shown, e.g. ``2026-03-01~42`` or ``42``."""
+    """A cursor is the sort key of the last row shown, e.g. ``2026-03-01~42`` or ``42``.
+
+    One the app cannot have written (not a date, or an id past the database's integer range,
+    which the database would refuse) reads as None: the first page."""
     if not cursor:
         return None
     parts = cursor.split("~")
@@ -190,6 +194,8 @@ def _decode_cursor(cursor: str | None, sort: str) -> tuple | None:
         values = [date.fromisoformat(p) if len(keys) == 2 and i == 0 else int(p)
                   for i, p in enumerate(parts)]
     except ValueError:
+        return None
+    if not 0 <= values[-1] <= DB_INT_MAX:
         return None
     return tuple(values)
 
@@ -223,14 +229,16 @@ CSV_HEADER = ["reference", "scheme", "status", "submitted_on", "family_name", "g
 
 def csv_rows(queue: Queue, user: User, filters: Filters, batch: int = 2000) -> Iterator[list]:
     """Every row of the filtered queue, streamed from a server-side cursor in batches, so an
-    export of any size runs in constant memory. Identity numbers stay masked."""
+    export of any size runs in constant memory. Identity numbers stay masked; names cannot
+    run as spreadsheet formulas."""
     yield CSV_HEADER
     query = queue_query(queue, user, filters).execution_options(yield_per=batch)
     for row in db.session.execute(query):
         yield [row.reference, row.scheme.value, row.status.value, row.submitted_on.isoformat(),
-               row.family_name, row.given_names, row.chinese_name or "", row.nationality,
-               mask_passport(row.passport_number), mask_hkid(row.hkid) if row.hkid else "",
-               row.assignee_name or "", row.updated_at.isoformat()]
+               csv_text(row.family_name), csv_text(row.given_names), csv_text(row.chinese_name),
+               row.nationality, mask_passport(row.passport_number),
+               mask_hkid(row.hkid) if row.hkid else "", csv_text(row.assignee_name),
+               row.updated_at.isoformat()]
 
 
 def cases_by_ids(ids: list[int]) -> list[Case]:

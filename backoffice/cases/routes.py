@@ -38,7 +38,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
-from backoffice.core.security import permission_required
+from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db
 
 _STATUS_COLOURS = {
@@ -124,6 +124,10 @@ def export_csv(name: str):
     queue = _queue_or_404(name)
     form = QueueFilterForm(request.args, assignees=services.active_caseworkers())
     filters = _filters(form)
+    if form.errors:
+        # A file cannot say that a filter was ignored: the queue page explains it instead.
+        return redirect(url_for("cases.queue_view", name=queue.value,
+                                **request.args.to_dict(flat=False)))
     user = current_user._get_current_object()
 
     filename = f"cases-{queue.value}-{hk_today().isoformat()}.csv"
@@ -137,7 +141,7 @@ def bulk_reassign():
     caseworkers = services.active_caseworkers()
     form.assignee.choices = assignee_choices(caseworkers)
     back = request.form.get("back") or url_for("cases.queue_view", name="all")
-    if not back.startswith("/cases/"):
+    if not (is_safe_redirect(back) and back.startswith("/cases/")):
         back = url_for("cases.queue_view", name="all")
     if not form.validate_on_submit():
         for errors in form.errors.values():

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
 from backoffice.cases import stay
 from backoffice.cases.models import (
+    REMOVAL_REASON_LENGTH,
     Applicant,
     Case,
     CaseEvent,
@@ -421,6 +422,9 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
     reason = (reason or "").strip()
     if not reason:
         raise CaseError("Give a reason for removing the dependant.")
+    if len(reason) > REMOVAL_REASON_LENGTH:
+        raise CaseError(f"Keep the reason for removing a dependant to {REMOVAL_REASON_LENGTH} "
+                        f"characters (it has {len(reason):,}).")
     dependant.removed_at = utcnow()
     dependant.removed_by_id = actor.id
     dependant.removal_reason = reason

@@ -11,6 +11,12 @@ from flask import Response, stream_with_context
 _CHUNK = 64_000
 
 
+def csv_text(value: str | None) -> str:
+    """Text as a spreadsheet will not run it: a leading = + - @ would start a formula."""
+    value = value or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def csv_response(rows: Iterable[list], filename: str) -> Response:
     """Stream ``rows`` as a CSV attachment in chunks of about 64 kB, so an export of any
     size is sent while the rows are still being read, in constant memory."""

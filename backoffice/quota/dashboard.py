@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import to_hk
+from backoffice.core.export import csv_text
 from backoffice.core.identity import country_name
 from backoffice.core.pagination import MAX_PAGE, Page
 from backoffice.extensions import db
@@ -304,12 +305,6 @@ CSV_HEADER = ["reference", "family_name", "given_names", "chinese_name", "nation
               "allocated_at_hk", "released_at_hk", "release_reason"]
 
 
-def _cell(value: str | None) -> str:
-    """Text as a spreadsheet will not run it: a leading = + - @ would start a formula."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _hk_iso(value: datetime | None) -> str:
     return "" if value is None else to_hk(value).isoformat(timespec="seconds")
 
@@ -323,9 +318,9 @@ def csv_rows(year: int, scheme: Scheme = SCHEME, batch: int = 1000) -> Iterator[
         return
     query = _allocations_query(summary.period.id).execution_options(yield_per=batch)
     for row in db.session.execute(query):
-        yield [row.reference, _cell(row.family_name), _cell(row.given_names),
-               _cell(row.chinese_name), row.nationality, _hk_iso(row.allocated_at),
-               _hk_iso(row.released_at), _cell(row.release_reason)]
+        yield [row.reference, csv_text(row.family_name), csv_text(row.given_names),
+               csv_text(row.chinese_name), row.nationality, _hk_iso(row.allocated_at),
+               _hk_iso(row.released_at), csv_text(row.release_reason)]
 
 
 # --- History of the limit -----------------------------------------------------------------

@@ -85,7 +85,11 @@ def set_limit():
 @bp.get("/export.csv")
 @permission_required(Permission.SUPERVISE)
 def export_csv():
-    year = _chosen_year(YearForm(request.args))
+    year_form = YearForm(request.args)
+    year = _chosen_year(year_form)
+    if year_form.errors:
+        # A file cannot say that another year was exported: the dashboard explains it instead.
+        return redirect(url_for("quota.dashboard", **request.args.to_dict(flat=False)))
 
     filename = f"{dashboard.SCHEME.value.lower()}-quota-{year}-allocations.csv"
     return csv_response(dashboard.csv_rows(year), filename)
