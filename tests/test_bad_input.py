@@ -424,8 +424,8 @@ POST_FIELDS = [
     ("new case", "date_of_birth", [
         (EMPTY, refused("Enter the date of birth as YYYY-MM-DD.")),
         ("2026-02-30", refused(NOT_A_DATE)), ("9999-12-31", refused("is in the future")),
-        # Accepted on a draft: no rule sets an earliest date of birth (an open question).
-        ("0001-01-01", SAVED), (BEYOND_INT64, refused(NOT_A_DATE)), (SQL, refused(NOT_A_DATE)),
+        ("0001-01-01", refused("would make the person older than 120")),
+        (BEYOND_INT64, refused(NOT_A_DATE)), (SQL, refused(NOT_A_DATE)),
         (Twice("2026-02-30", "1990-04-05"), refused(NOT_A_DATE)),
     ]),
     ("new case", "submitted_on", [

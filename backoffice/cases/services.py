@@ -36,7 +36,7 @@ from backoffice.cases.schemes import (
     Transition,
     policy_for,
 )
-from backoffice.core.dates import age_on, birthday, hk_today, utcnow
+from backoffice.core.dates import add_months, age_on, birthday, hk_today, utcnow
 from backoffice.extensions import db
 from backoffice.quota import services as quota
 
@@ -160,9 +160,17 @@ def next_reference(scheme: Scheme, year: int) -> str:
     return f"{scheme.value}-{year}-{number:06d}"
 
 
+# Older than anyone has lived: a date of birth before this many years ago is a typing slip
+# (0001-01-01 would otherwise pass every minimum age).
+OLDEST_AGE = 120
+
+
 def _identity_problems(data: IdentityData, today: date) -> None:
     if data.date_of_birth > today:
         raise CaseError(f"The date of birth {data.date_of_birth} is in the future.")
+    if data.date_of_birth < add_months(today, -12 * OLDEST_AGE):
+        raise CaseError(f"The date of birth {data.date_of_birth} would make the person older "
+                        f"than {OLDEST_AGE}; check the year.")
 
 
 def _write_applicant(applicant: Applicant, data: ApplicantData) -> None:

@@ -150,6 +150,14 @@ def test_references_count_per_scheme_and_year(db, caseworker):
         pytest.param({"date_of_birth": TODAY}, {}, None, id="born-today"),
         pytest.param({"date_of_birth": TODAY + timedelta(days=1)}, {},
                      "The date of birth 2026-03-17 is in the future.", id="born-tomorrow"),
+        # TODAY is 2026-03-16: 120 years back is the earliest plausible date of birth.
+        pytest.param({"date_of_birth": date(1906, 3, 16)}, {}, None, id="born-120-years-ago"),
+        pytest.param({"date_of_birth": date(1906, 3, 15)}, {},
+                     "The date of birth 1906-03-15 would make the person older than 120; "
+                     "check the year.", id="born-over-120-years-ago"),
+        pytest.param({"date_of_birth": date(1, 1, 1)}, {},
+                     "The date of birth 0001-01-01 would make the person older than 120; "
+                     "check the year.", id="born-in-year-1"),
         pytest.param({}, {"submitted_on": date(2006, 6, 27)},
                      "No QMAS policy was in force on 2006-06-27; the earliest version starts on "
                      "2006-06-28.", id="submitted-before-any-policy"),
