@@ -28,7 +28,14 @@ from backoffice.cases.models import (
     JobOffer,
 )
 from backoffice.cases.schemes import CaseStatus, SchemePolicy
-from backoffice.core.dates import add_months, birthday, hk_holiday_name, is_weekend, utcnow
+from backoffice.core.dates import (
+    add_months,
+    birthday,
+    day_count,
+    hk_holiday_name,
+    is_weekend,
+    utcnow,
+)
 from backoffice.core.db import UTCDateTime
 from backoffice.extensions import db
 
@@ -313,10 +320,6 @@ class DeadlineView:
     countdown: str  # "3 days", "today", "2 days overdue"; "" once the deadline is closed
 
 
-def _days(n: int) -> str:
-    return f"{n} day{'' if n == 1 else 's'}"
-
-
 def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
     days = (deadline.due_on - today).days
     countdown = ""
@@ -324,14 +327,14 @@ def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
         urgency = {"met": "success", "missed": "danger"}.get(deadline.state.value, "secondary")
     elif days < 0 and deadline.kind not in MISSABLE_DEADLINE_KINDS:
         # An extension window that has opened (the sweep will mark it met): news, not a fault.
-        urgency, countdown = "success", f"opened {_days(-days)} ago"
+        urgency, countdown = "success", f"opened {day_count(days)} ago"
     elif days < 0:
-        urgency, countdown = "danger", f"{_days(-days)} overdue"
+        urgency, countdown = "danger", f"{day_count(days)} overdue"
     elif days == 0:
         urgency, countdown = "warning", "today"
     else:
         urgency = "warning" if days <= 7 else "info" if days <= 30 else "light"
-        countdown = _days(days)
+        countdown = day_count(days)
     holiday = hk_holiday_name(deadline.due_on) or ("weekend" if is_weekend(deadline.due_on)
                                                    else None)
     return DeadlineView(deadline, days, urgency, holiday, countdown)

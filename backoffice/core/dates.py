@@ -152,3 +152,9 @@ def hk_holiday_name(d: date) -> str | None:
 def is_weekend(d: date) -> bool:
     """Return True when ``d`` is a Saturday or Sunday."""
     return d.weekday() >= 5
+
+
+def day_count(n: int) -> str:
+    """A number of days in words: "1 day", "3 days" (the sign is the caller's to phrase)."""
+    n = abs(n)
+    return f"{n} day{'' if n == 1 else 's'}"

@@ -16,7 +16,6 @@ from sqlalchemy.orm import aliased
 from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
 from backoffice.cases import stay
 from backoffice.cases.models import Applicant, Case, Deadline, DeadlineState
-from backoffice.cases.schemes import CLOSED_STATUSES, OPEN_STATUSES
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
 from backoffice.extensions import db
@@ -114,10 +113,9 @@ INSERT INTO reminders (deadline_id, case_id, offset_days, channel, recipient, us
 SELECT d.id, d.case_id, :escalation, ch.channel, 'user:' || CAST(u.id AS VARCHAR(20)), u.id,
        u.email, 'pending', :now, 0, :now
 FROM deadlines d
-JOIN cases c ON c.id = d.case_id
 JOIN users u ON u.role = 'supervisor' AND u.active
 CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'in_app') ch
-WHERE d.state = 'missed' AND d.closed_at >= :since AND c.status IN ({open_statuses})
+WHERE d.state = 'missed' AND d.outstanding AND d.closed_at >= :since
 ON CONFLICT DO NOTHING
 """
 
@@ -141,9 +139,7 @@ def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
     for name, select_sql in (("caseworker", _TO_CASEWORKER), ("applicant", _TO_APPLICANT)):
         sql = _PLAN_SQL.format(values=values, select=select_sql)
         counts[name] = _affected(db.session.execute(text(sql), params))
-    open_statuses = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))
-    counts["escalation"] = _affected(db.session.execute(text(_ESCALATE_SQL.format(
-        open_statuses=open_statuses)), {
+    counts["escalation"] = _affected(db.session.execute(text(_ESCALATE_SQL), {
         "escalation": ESCALATION, "now": now,
         "since": now - timedelta(days=current_app.config["ESCALATION_LOOKBACK_DAYS"])}))
     counts["cancelled"] = db.session.execute(text(_CANCEL_STALE_SQL)).rowcount
@@ -221,6 +217,7 @@ def prepare(ids: list[int]) -> dict[int, Prepared]:
         select(Reminder.id, Reminder.state, Reminder.channel, Reminder.offset_days,
                Reminder.user_id, Reminder.email, Reminder.case_id, Reminder.attempts,
                Deadline.kind, Deadline.due_on, Deadline.state.label("deadline_state"),
+               Deadline.outstanding.label("deadline_outstanding"),
                Case.reference, Case.scheme, Case.status, Case.assignee_id,
                Applicant.family_name, Applicant.given_names,
                assignee.full_name.label("assignee_name"),
@@ -306,16 +303,16 @@ def _message_context(reminder: Reminder) -> dict | None:
 def _context(row) -> dict | None:
     escalation = row.offset_days == ESCALATION
     if escalation:
-        if row.deadline_state != DeadlineState.MISSED or row.status in CLOSED_STATUSES:
+        # A missed deadline stops mattering once its case ends or a newer one replaces it.
+        if row.deadline_state != DeadlineState.MISSED or not row.deadline_outstanding:
             return None
     elif row.deadline_state != DeadlineState.OPEN:
         return None
     if row.user_id is not None and not _still_a_recipient(row):
         return None
     days = (row.due_on - dates.hk_today()).days
-    plural = "s" if abs(days) != 1 else ""
-    days_text = ("today" if days == 0 else f"in {days} day{plural}" if days > 0
-                 else f"{-days} day{plural} ago")
+    days_text = ("today" if days == 0 else f"in {dates.day_count(days)}" if days > 0
+                 else f"{dates.day_count(days)} ago")
     kind_label = row.kind.label
     what = _WHAT[row.kind.value].format(reference=row.reference,
                                         due_on=row.due_on.isoformat())

@@ -453,8 +453,7 @@ def test_an_escalation_goes_out_only_while_the_case_is_open(
     assert {r.user_id for r in escalations} == {supervisor.id}
     claim(NOW)
     if not case_open:
-        case.status, case.ended_at = "withdrawn", NOW
-        case.withdrawn_at = NOW
+        cases.transition(case, "close", caseworker, reason="Left Hong Kong.", now=NOW)
         db.session.commit()
     assert {deliver(r.id, NOW) for r in escalations} == {outcome}
     if case_open:

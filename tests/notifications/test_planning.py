@@ -321,6 +321,17 @@ def test_a_missed_deadline_of_a_lapsed_case_is_not_escalated(db, caseworker, sup
     assert reminder_rows(case.id) == set()
 
 
+def test_a_missed_deadline_already_replaced_is_not_escalated(db, caseworker, supervisor):
+    """A newer deadline of its kind took its place (an extension granted late): nothing is
+    left to chase."""
+    case, deadline = stay_case(caseworker, TODAY - timedelta(days=1))
+    deadline.state, deadline.closed_at = DeadlineState.MISSED, NOW
+    deadline.outstanding = False
+    db.session.commit()
+    plan()
+    assert reminder_rows(case.id) == set()
+
+
 # --- Deadlines that no longer apply ----------------------------------------------------------
 
 @pytest.mark.parametrize("closed_as", [DeadlineState.MET, DeadlineState.CANCELLED,
