@@ -8,8 +8,8 @@ from wtforms import IntegerField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
 from backoffice.core.forms import BaseForm
+from backoffice.quota.services import FIRST_YEAR, LAST_YEAR
 
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years quota services accept
 MAX_LIMIT = 1_000_000
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 

@@ -39,6 +39,7 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
     return render_template(
         "quota/dashboard.html",
         year=year, today=today, summary=summary,
+        first_year=services.FIRST_YEAR, last_year=services.LAST_YEAR,
         year_form=year_form or YearForm(formdata=None, year=year),
         limit_form=limit_form,
         pipeline=dashboard.pipeline_counts(),

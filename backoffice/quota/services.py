@@ -21,6 +21,9 @@ from backoffice.core.dates import utcnow
 from backoffice.extensions import db
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
 
+# The years a quota can be set for; the forms and the year picker use the same bounds.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
 
 class QuotaError(Exception):
     """A quota rule refused the change; the message is shown as it is."""
@@ -113,8 +116,8 @@ def set_limit(actor: User, scheme: str, year: int, limit: int | None,
         raise QuotaError("Only supervisors can set the quota.")
     if limit is not None and limit < 0:
         raise QuotaError("The limit cannot be negative.")
-    if not 2000 <= year <= 2100:
-        raise QuotaError("Choose a year between 2000 and 2100.")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise QuotaError(f"Choose a year between {FIRST_YEAR} and {LAST_YEAR}.")
     period = get_period(scheme, year)
     if period is None:
         period = _create_period(actor, scheme, year, limit)
