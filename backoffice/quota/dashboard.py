@@ -25,6 +25,7 @@ from backoffice.core.identity import country_name
 from backoffice.core.pagination import MAX_PAGE, Page
 from backoffice.extensions import db
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
+from backoffice.quota.services import get_period
 
 SCHEME = Scheme.QMAS
 PAGE_SIZE = 50
@@ -72,9 +73,7 @@ class YearSummary:
 
 
 def year_summary(year: int, scheme: Scheme = SCHEME) -> YearSummary:
-    period = db.session.scalar(select(QuotaPeriod).where(
-        QuotaPeriod.scheme == scheme.value, QuotaPeriod.year == year))
-    return YearSummary(year=year, period=period)
+    return YearSummary(year=year, period=get_period(scheme.value, year))
 
 
 # --- The pipeline -------------------------------------------------------------------------
