@@ -383,10 +383,8 @@ def correct_arrival(case_id: int):
     if not form.validate_on_submit():
         return _render_case(case, 422, correct_arrival_form=form)
     try:
-        services.check_version(case, form.version.data)
-        services.check_can_act(case, current_user)
-        stay.correct_arrival(current_user, case, form.arrived_on.data, form.reason.data,
-                             hk_today())
+        services.correct_arrival(current_user, case, form.arrived_on.data, form.reason.data,
+                                 form.version.data, hk_today())
     except (services.CaseError, stay.StayError, StaleDataError) as exc:
         db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc),
@@ -402,11 +400,9 @@ def record_job_offer(case_id: int):
     if not form.validate_on_submit():
         return _render_case(case, 422, job_offer_form=form)
     try:
-        services.check_version(case, form.version.data)
-        services.check_can_act(case, current_user)
-        stay.record_job_offer(current_user, case, stay.JobOfferData(
+        services.record_job_offer(current_user, case, stay.JobOfferData(
             employer=form.employer.data, post=form.post.data, salary=form.salary.data,
-            start_date=form.start_date.data))
+            start_date=form.start_date.data), form.version.data)
     except (services.CaseError, stay.StayError, StaleDataError) as exc:
         db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc), job_offer_form=form)

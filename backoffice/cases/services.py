@@ -22,6 +22,7 @@ from backoffice.cases.models import (
     CaseEvent,
     Dependant,
     EventKind,
+    JobOffer,
     ReferenceCounter,
     Relationship,
     search_text,
@@ -440,6 +441,24 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
     _event(case, actor, EventKind.DEPENDANT_REMOVED, reason=reason,
            detail=f"{dependant.relation.label}: {dependant.full_name}")
     db.session.flush()
+
+
+# --- The stay, outside the lifecycle -------------------------------------------------------
+
+def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str,
+                    expected_version: int | None, today: date) -> None:
+    """A caseworker fixes a wrongly recorded arrival date (the rules are ``stay``'s)."""
+    check_version(case, expected_version)
+    check_can_act(case, actor)
+    stay.correct_arrival(actor, case, arrived_on, reason, today)
+
+
+def record_job_offer(actor: User, case: Case, offer: stay.JobOfferData,
+                     expected_version: int | None) -> JobOffer:
+    """A caseworker records the job offer that meets the job-offer deadline."""
+    check_version(case, expected_version)
+    check_can_act(case, actor)
+    return stay.record_job_offer(actor, case, offer)
 
 
 # --- Assignment ---------------------------------------------------------------------------

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Role
-from backoffice.cases import schemes, services
+from backoffice.cases import schemes, services, stay
 from backoffice.cases.models import (
     Applicant,
     Case,
     CaseEvent,
     Dependant,
     EventKind,
+    JobOffer,
     Relationship,
 )
 from backoffice.cases.schemes import (
@@ -1062,3 +1063,27 @@ def test_the_database_ties_a_status_to_its_dates(db, caseworker, status, values,
     assert constraint in str(refused.value)
     db.session.rollback()
     assert db.session.get(Case, case.id).status == status
+
+
+# --- The stay's caseworker actions check who acts and on which version ----------------------
+
+@pytest.mark.parametrize("action", ["record_job_offer", "correct_arrival"])
+@pytest.mark.parametrize(("who", "stale", "refusal"), [
+    ("other caseworker", False, CaseError),
+    ("assignee", True, StaleCase),
+])
+def test_stay_actions_refuse_someone_elses_case_and_a_stale_form(
+        db, caseworker, make_user, action, who, stale, refusal):
+    case = make_case(caseworker, Scheme.QMAS, S.IN_STAY)
+    actor = caseworker if who == "assignee" else make_user(Role.CASEWORKER)
+    version = case.version - 1 if stale else case.version
+    with pytest.raises(refusal):
+        if action == "record_job_offer":
+            services.record_job_offer(actor, case, stay.JobOfferData(
+                employer="Harbour Ltd", post="Engineer", salary=Decimal("50000"),
+                start_date=case.arrived_on), expected_version=version)
+        else:
+            services.correct_arrival(actor, case, case.arrived_on - timedelta(days=1),
+                                     "Typo.", expected_version=version, today=hk_today())
+    db.session.rollback()
+    assert count(JobOffer) == 0
