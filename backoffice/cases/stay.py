@@ -39,7 +39,6 @@ from backoffice.core.dates import (
 from backoffice.core.db import UTCDateTime
 from backoffice.extensions import db
 
-STAY_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED)
 # Cases the lapse job ends when their stay is over. A pending extension request is left for
 # a person to decide: its missed stay-end deadline escalates instead.
 LAPSING_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENDED)
@@ -76,7 +75,7 @@ def start_stay(case: Case, policy: SchemePolicy, arrived_on: date) -> None:
 
 def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:
     """The deadlines the case should have open now, by kind."""
-    if case.status not in STAY_STATUSES or case.stay_ends_on is None:
+    if not case.in_stay or case.stay_ends_on is None:
         return {}
     wanted = {DeadlineKind.STAY_END: case.stay_ends_on,
               DeadlineKind.EXTENSION_WINDOW: case.extension_window_opens_on}
@@ -177,7 +176,7 @@ def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, toda
                     now: datetime | None = None) -> None:
     """Fix a wrongly recorded arrival date: the stay end and deadlines are recomputed."""
     now = now or utcnow()
-    if case.status not in STAY_STATUSES:
+    if not case.in_stay:
         raise StayError("The arrival date can only be corrected while the stay runs.")
     if not (reason or "").strip():
         raise StayError("Give a reason for correcting the arrival date.")
@@ -209,7 +208,7 @@ def record_job_offer(actor: User, case: Case, offer: JobOfferData,
                      now: datetime | None = None) -> JobOffer:
     """Record a job offer; it meets the job-offer deadline."""
     now = now or utcnow()
-    if case.status not in STAY_STATUSES:
+    if not case.in_stay:
         raise StayError("A job offer is recorded once the applicant has arrived.")
     job = JobOffer(case_id=case.id, employer=offer.employer.strip(), post=offer.post.strip(),
                    salary=offer.salary, start_date=offer.start_date, recorded_by_id=actor.id,
