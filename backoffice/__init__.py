@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from flask import Flask
 
 from config import Config, ProductionConfig, config_for
+
+# The feature packages, lowest first: each imports only core and the features before it
+# (tests/test_structure.py checks it). Adding one here is all it takes to plug it in.
+FEATURES = ("auth", "quota", "cases", "notifications", "reports")
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
@@ -37,6 +42,13 @@ def register_converters(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
 
+def _feature_modules(room: str) -> list[str]:
+    """``backoffice.<feature>.<room>`` for every feature that has that room."""
+    here = Path(__file__).parent
+    return [f"backoffice.{name}.{room}" for name in FEATURES
+            if (here / name / f"{room}.py").exists()]
+
+
 def register_extensions(app: Flask) -> None:
     from backoffice.core import security
     from backoffice.core.celery import celery_init_app
@@ -48,7 +60,7 @@ def register_extensions(app: Flask) -> None:
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True,
-                  render_item=render_migration_item)
+                     render_item=render_migration_item)
     csrf.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)
@@ -57,33 +69,22 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     security.init_app(app)
-    celery_init_app(app)
+    celery_init_app(app, _feature_modules("tasks"))
 
 
 def register_models() -> None:
     """Import every feature's models so the metadata (and so Alembic) sees all tables."""
-    from backoffice.auth import models as _auth_models  # noqa: F401
-    from backoffice.cases import models as _case_models  # noqa: F401
-    from backoffice.notifications import models as _notification_models  # noqa: F401
-    from backoffice.quota import models as _quota_models  # noqa: F401
+    for name in _feature_modules("models"):
+        importlib.import_module(name)
 
 
 def register_blueprints(app: Flask) -> None:
-    from backoffice import auth, cases, core, notifications, quota
-
-    # Route modules attach their views to the blueprints when imported; importing them here,
-    # not in the packages, keeps model imports free of import cycles.
-    from backoffice.auth import routes as _auth_routes  # noqa: F401
-    from backoffice.cases import routes as _cases_routes  # noqa: F401
-    from backoffice.core import routes as _core_routes  # noqa: F401
-    from backoffice.notifications import routes as _notification_routes  # noqa: F401
-    from backoffice.quota import routes as _quota_routes  # noqa: F401
-
-    app.register_blueprint(core.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(cases.bp)
-    app.register_blueprint(quota.bp)
-    app.register_blueprint(notifications.bp)
+    """Each feature's blueprint, with its views. Route modules attach their views (and their
+    menu entries) when imported; importing them here, not in the packages, keeps model
+    imports free of import cycles."""
+    for routes in ["backoffice.core.routes", *_feature_modules("routes")]:
+        importlib.import_module(routes)
+        app.register_blueprint(importlib.import_module(routes.rpartition(".")[0]).bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -94,7 +95,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from backoffice.auth.commands import create_user_command
-    from backoffice.demo import seed_demo_command
+    from backoffice.demo.commands import seed_demo_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)

@@ -1,6 +1,6 @@
 """Benchmark the deadline sweep (missed deadlines, lapsed stays) at realistic size.
 
-Runs ``backoffice.cases.stay.sweep`` through the app and, interleaved, the same set-based
+Runs ``backoffice.cases.deadline_sweep.sweep`` through the app and, interleaved, the same set-based
 statements through psycopg directly, each inside a transaction that is rolled back so every
 round sees the same work. ``--today`` picks the sweep date; the default, a year from now,
 makes a large share of the loaded stays lapse, which is the worst case::
@@ -24,7 +24,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backoffice import create_app
-from backoffice.cases import stay
+from backoffice.cases import deadline_sweep
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.extensions import db
 from bench.sqlcapture import capture, replay
@@ -46,10 +46,10 @@ def main() -> None:
     now = utcnow()
     app_times, raw_times, counts = [], [], {}
     with psycopg.connect(url) as conn, app.app_context():
-        statements = capture(lambda: stay.sweep(args.today, now))
+        statements = capture(lambda: deadline_sweep.sweep(args.today, now))
         for _ in range(args.rounds):
             start = time.perf_counter()
-            counts = stay.sweep(args.today, now)
+            counts = deadline_sweep.sweep(args.today, now)
             db.session.flush()
             app_times.append(time.perf_counter() - start)
             db.session.rollback()
@@ -64,7 +64,7 @@ def main() -> None:
         f"{counts.get('lapsed', 0):,} stays lapsed per run ({args.rounds} runs, each rolled "
         "back). Target: the app's sweep within 1.5 x the same SQL run raw.", "",
         "| | median ms |", "|---|---|",
-        f"| `stay.sweep` through the app | {app_ms:,.0f} |",
+        f"| `deadline_sweep.sweep` through the app | {app_ms:,.0f} |",
         f"| the same statements through psycopg | {raw_ms:,.0f} |",
         f"| ratio | {app_ms / raw_ms:.2f} |", ""])
     print(text)

@@ -8,11 +8,12 @@ from datetime import date
 from sqlalchemy import func, select
 
 from backoffice.auth.models import Role, User
-from backoffice.cases import demo_data, services
+from backoffice.cases import services
 from backoffice.cases.models import Applicant, Case, CaseEvent, ReferenceCounter, search_text
 from backoffice.cases.schemes import CLOSED_STATUSES, CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.core.identity import normalise_hkid
+from backoffice.demo import data as demo_data
 
 
 def count(db, model) -> int:

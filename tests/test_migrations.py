@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
-from backoffice.cases import services, stay
+from backoffice.cases import deadline_sweep, services
 from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.extensions import db as _db
@@ -65,7 +65,7 @@ def test_missed_deadlines_already_replaced_stop_being_outstanding(app, tmp_path)
         worker = accounts.create_user(None, email="cw@example.org", full_name="Case Worker",
                                       role=Role.CASEWORKER, password="a long enough password")
         case = make_case(worker, Scheme.GEP_PRO, CaseStatus.EXTENSION_REQUESTED)
-        stay.sweep(case.stay_ends_on + timedelta(days=1))
+        deadline_sweep.sweep(case.stay_ends_on + timedelta(days=1))
         services.transition(case, "grant_extension", worker)
         _db.session.commit()
 

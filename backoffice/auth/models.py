@@ -43,6 +43,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+def roles_with(permission: Permission) -> list[Role]:
+    """The roles that have ``permission``, for queries that find the users who may do a thing
+    (never a role by name)."""
+    return [role for role, permissions in ROLE_PERMISSIONS.items() if permission in permissions]
+
+
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -95,9 +101,6 @@ class User(UserMixin, db.Model):
 
     def can_supervise(self) -> bool:
         return self.can(Permission.SUPERVISE)
-
-    def can_manage_users(self) -> bool:
-        return self.can(Permission.MANAGE_USERS)
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now

@@ -16,10 +16,24 @@ from backoffice.auth.forms import (
     RoleForm,
 )
 from backoffice.auth.models import Permission, Role, SecurityEvent, User
+from backoffice.core import signals
 from backoffice.core.dates import utcnow
 from backoffice.core.pagination import paginate
+from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db, login_manager
+
+
+@signals.menu_items.connect
+def _menu_items(_app, **_kwargs) -> list[NavItem]:
+    return [NavItem("Users", "auth.users", Permission.MANAGE_USERS, order=80),
+            NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS, order=90)]
+
+
+@signals.header_templates.connect
+def _header_template(_app, **_kwargs) -> str:
+    return "auth/_account_menu.html"
+
 
 # Every request runs this; built once, as building a select costs about what running it does.
 _USER_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"),

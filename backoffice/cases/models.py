@@ -21,7 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.auth.models import User
-from backoffice.cases.schemes import CLOSED_STATUSES, CaseStatus, GovernmentProgramme, Scheme
+from backoffice.cases.schemes import (
+    CLOSED_STATUSES,
+    CaseStatus,
+    GovernmentProgramme,
+    Scheme,
+    SchemePolicy,
+    policy_for,
+)
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
 from backoffice.core.identity import country_name, mask_hkid, mask_passport
@@ -209,6 +216,11 @@ class Case(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
+
+    @property
+    def policy(self) -> SchemePolicy:
+        """The policy version that judges the case: the one in force on its submission date."""
+        return policy_for(self.scheme, self.submitted_on)
 
     @property
     def in_stay(self) -> bool:

@@ -35,9 +35,11 @@ from backoffice.cases.forms import (
 from backoffice.cases.models import Case, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
+from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db
 
@@ -48,6 +50,13 @@ _STATUS_COLOURS = {
     CaseStatus.EXTENDED: "primary", CaseStatus.REFUSED: "danger", CaseStatus.WITHDRAWN: "dark",
     CaseStatus.LAPSED: "danger", CaseStatus.CLOSED: "dark",
 }
+
+
+@signals.menu_items.connect
+def _menu_items(_app, **_kwargs) -> list[NavItem]:
+    return [NavItem("Cases", "cases.index", Permission.WORK_CASES, order=10),
+            NavItem("New case", "cases.create", Permission.WORK_CASES, order=20),
+            NavItem("Due soon", "cases.due_soon", Permission.WORK_CASES, order=30)]
 
 
 @bp.app_template_filter("status_colour")
@@ -192,7 +201,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         deadlines=[stay.deadline_view(d, today) for d in case.deadlines],
         children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
                              for d in case.active_dependants},
-        policy=services.policy_of(case),
+        policy=case.policy,
         transitions=services.available_transitions(case, current_user),
         submission_problems=submission_problems, Relationship=Relationship,
         **_case_forms(case, **forms)), status
@@ -276,23 +285,13 @@ def step(case_id: int, step: str):
         event = services.transition(case, step, current_user, reason=form.reason.data,
                                     expected_version=form.version.data,
                                     arrived_on=form.arrived_on.data)
-    except services.QuotaBlocked as exc:
-        db.session.rollback()
-        return _hold_for_quota(case_id, str(exc), exc.can_hold)
     except (services.CaseError, StaleDataError) as exc:
-        db.session.rollback()
+        if getattr(exc, "keeps_changes", False):
+            db.session.commit()
+        else:
+            db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc), reason_form=form)
     return _saved(f"{case.reference} moved to “{event.to_status.label}”.", case)
-
-
-def _hold_for_quota(case_id: int, message: str, can_hold: bool):
-    """A full quota blocks approval; the case then waits in the Awaiting quota queue."""
-    case = _load_case(case_id)
-    if can_hold:
-        services.transition(case, "hold_for_quota", current_user, reason=message)
-        db.session.commit()
-        message += " It has been moved to the Awaiting quota queue."
-    return _render_case(case, 422, error=message)
 
 
 def _first_error(form) -> str:
@@ -348,7 +347,6 @@ def take(case_id: int):
         if not form.validate_on_submit():
             raise services.CaseError(_first_error(form))
         services.take_case(current_user, case, form.version.data)
-        db.session.flush()
     except (services.CaseError, StaleDataError) as exc:
         db.session.rollback()
         return _render_case(_load_case(case_id), 422, error=_message(exc))

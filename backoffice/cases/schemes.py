@@ -28,7 +28,9 @@ __all__ = [
     "POLICIES",
     "SEED_EFFECTIVE_FROM",
     "CaseStatus",
+    "Effect",
     "GovernmentProgramme",
+    "Guard",
     "NoPolicyInForce",
     "PolicyError",
     "PolicyRegistry",
@@ -36,7 +38,6 @@ __all__ = [
     "SchemePolicy",
     "SubmissionFacts",
     "Transition",
-    "TransitionNotAllowed",
     "UnknownTransition",
     "policy_for",
     "register",
@@ -52,10 +53,6 @@ class PolicyError(Exception):
 
 class UnknownTransition(PolicyError):
     """The policy has no transition of that name."""
-
-
-class TransitionNotAllowed(PolicyError):
-    """The policy has no transition between the two statuses asked about."""
 
 
 class NoPolicyInForce(PolicyError):
@@ -186,13 +183,37 @@ _PROGRAMME_LABELS: dict[GovernmentProgramme, str] = {
 # --- Transitions --------------------------------------------------------------------------------
 
 
+class Guard(StrEnum):
+    """A check a step makes before it changes anything, beyond its sources and reason.
+
+    The lifecycle service (``backoffice.cases.lifecycle``) knows how to check each one.
+    """
+
+    ELIGIBLE = "eligible"  # the policy's submission rules and the dependants' rules
+    ARRIVAL_DATE = "arrival_date"  # a real arrival date: not in the future, not before the visa
+    EXTENSION_WINDOW = "extension_window"  # the window is open (and a job offer where needed)
+
+
+class Effect(StrEnum):
+    """What a step does besides moving the status, stamping its date and keeping the
+    deadlines in line (which every step does). Run in the order the step lists them."""
+
+    JUDGE_SUBMISSION = "judge_submission"  # keep the policy version and favourable consideration
+    TAKE_QUOTA_PLACE = "take_quota_place"  # one place in the approval year's quota, atomically
+    GIVE_BACK_QUOTA_PLACE = "give_back_quota_place"  # the place, if held and not yet taken up
+    START_STAY = "start_stay"  # the stay from the arrival date, with the policy's values
+    EXTEND_STAY = "extend_stay"  # the stay end moves by the extension length
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One named move in a scheme's lifecycle: from any of ``sources`` to ``target``.
 
-    ``needs_reason`` means the service must refuse the move without a reason in words
-    (refusals, withdrawals, closures), because the reason is recorded on the case's event and
-    shown to whoever reads the history.
+    The step carries everything it checks and does, so the one service that runs steps has no
+    knowledge of any step by name: ``needs_reason`` (refusals, withdrawals, closures: the
+    reason is recorded on the event and shown in the history), its ``guards``, the case
+    column it ``stamps`` with the step's date or time, its ``effects`` in order, and
+    ``when_quota_full``, the step the case takes instead when its quota place cannot be had.
     """
 
     name: str
@@ -200,6 +221,10 @@ class Transition:
     sources: frozenset[CaseStatus]
     target: CaseStatus
     needs_reason: bool = False
+    guards: tuple[Guard, ...] = ()
+    stamps: str | None = None
+    effects: tuple[Effect, ...] = ()
+    when_quota_full: str | None = None
 
     def applies_from(self, status: CaseStatus | str) -> bool:
         """True when a case in ``status`` may take this transition."""
@@ -209,27 +234,39 @@ class Transition:
 def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
     """Build the lifecycle table (DESIGN §2) shared by the seed policies.
 
-    ``quota_hold`` adds the "awaiting quota" stop between review and approval for a scheme
-    whose approvals take a quota place. It is a parameter, not a scheme check, so any future
-    quota scheme gets the same table.
+    ``quota_hold`` is for a scheme whose approvals take a quota place: approval takes one (and
+    withdrawal or lapse before arrival gives it back), and an "awaiting quota" stop sits
+    between review and approval for when none is left. It is a parameter, not a scheme check,
+    so any future quota scheme gets the same table.
     """
     s = CaseStatus
     quota_stop = frozenset({s.AWAITING_QUOTA}) if quota_hold else frozenset()
+    take = (Effect.TAKE_QUOTA_PLACE,) if quota_hold else ()
+    give_back = (Effect.GIVE_BACK_QUOTA_PLACE,) if quota_hold else ()
     table = [
-        Transition("submit", "Submit", frozenset({s.DRAFT}), s.SUBMITTED),
-        Transition("start_review", "Start review", frozenset({s.SUBMITTED}), s.UNDER_REVIEW),
-        Transition("approve", "Approve", frozenset({s.UNDER_REVIEW}) | quota_stop, s.APPROVED),
-        Transition("issue_visa", "Record visa issued", frozenset({s.APPROVED}), s.VISA_ISSUED),
-        Transition("record_arrival", "Record arrival", frozenset({s.VISA_ISSUED}), s.IN_STAY),
+        Transition("submit", "Submit", frozenset({s.DRAFT}), s.SUBMITTED,
+                   guards=(Guard.ELIGIBLE,), stamps="submitted_at",
+                   effects=(Effect.JUDGE_SUBMISSION,)),
+        Transition("start_review", "Start review", frozenset({s.SUBMITTED}), s.UNDER_REVIEW,
+                   stamps="review_started_at"),
+        Transition("approve", "Approve", frozenset({s.UNDER_REVIEW}) | quota_stop, s.APPROVED,
+                   stamps="approved_on", effects=take,
+                   when_quota_full="hold_for_quota" if quota_hold else None),
+        Transition("issue_visa", "Record visa issued", frozenset({s.APPROVED}), s.VISA_ISSUED,
+                   stamps="visa_issued_on"),
+        Transition("record_arrival", "Record arrival", frozenset({s.VISA_ISSUED}), s.IN_STAY,
+                   guards=(Guard.ARRIVAL_DATE,), effects=(Effect.START_STAY,)),
         # Extended → extension requested again: each extension is applied for in turn.
         Transition(
             "request_extension",
             "Request extension of stay",
             frozenset({s.IN_STAY, s.EXTENDED}),
             s.EXTENSION_REQUESTED,
+            guards=(Guard.EXTENSION_WINDOW,),
         ),
         Transition(
-            "grant_extension", "Grant extension", frozenset({s.EXTENSION_REQUESTED}), s.EXTENDED
+            "grant_extension", "Grant extension", frozenset({s.EXTENSION_REQUESTED}), s.EXTENDED,
+            effects=(Effect.EXTEND_STAY,),
         ),
         # A refused extension leaves the current stay running to its end (then it lapses);
         # it is a refusal, so the applicant is owed the reason.
@@ -246,6 +283,7 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
             frozenset({s.SUBMITTED, s.UNDER_REVIEW}) | quota_stop,
             s.REFUSED,
             needs_reason=True,
+            stamps="refused_at",
         ),
         # Once the applicant has arrived the case ends by closing or lapsing, not withdrawal.
         Transition(
@@ -255,6 +293,8 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
             | quota_stop,
             s.WITHDRAWN,
             needs_reason=True,
+            stamps="withdrawn_at",
+            effects=give_back,
         ),
         # Approved / visa issued: the approval was not taken up in time.
         # In stay / extension requested / extended: the stay expired without extension.
@@ -264,6 +304,7 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
             "Record lapse",
             frozenset({s.APPROVED, s.VISA_ISSUED, s.IN_STAY, s.EXTENSION_REQUESTED, s.EXTENDED}),
             s.LAPSED,
+            effects=give_back,
         ),
         Transition(
             "close", "Close", frozenset({s.IN_STAY, s.EXTENDED}), s.CLOSED, needs_reason=True
@@ -392,34 +433,6 @@ class SchemePolicy:
         """
         return [t for t in self.transitions if t.applies_from(status)]
 
-    def allows(self, from_status: CaseStatus | str, to_status: CaseStatus | str) -> bool:
-        """True when some transition moves a case from ``from_status`` to ``to_status``."""
-        return any(t.target == to_status for t in self.transitions_from(from_status))
-
-    def transition_to(
-        self, from_status: CaseStatus | str, to_status: CaseStatus | str
-    ) -> Transition:
-        """Return the transition from ``from_status`` to ``to_status``.
-
-        For a service that is told the target status rather than the step name. Raises
-        :class:`TransitionNotAllowed` with the reason in words when there is none.
-        """
-        for t in self.transitions_from(from_status):
-            if t.target == to_status:
-                return t
-        raise TransitionNotAllowed(
-            f"A {self.scheme.short_label} case cannot go from "
-            f"{_status_label(from_status)} to {_status_label(to_status)}."
-        )
-
-    def statuses(self) -> frozenset[CaseStatus]:
-        """Every status this policy's lifecycle can reach or leave (for filters and charts)."""
-        found: set[CaseStatus] = set()
-        for t in self.transitions:
-            found |= t.sources
-            found.add(t.target)
-        return frozenset(found)
-
     # -- eligibility --
 
     def favourable_consideration(self, facts: SubmissionFacts) -> bool:
@@ -542,13 +555,6 @@ class SchemePolicy:
         if facts.job_salary is not None and facts.job_salary <= 0:
             reasons.append("The offered salary must be more than zero.")
         return reasons
-
-
-def _status_label(status: CaseStatus | str) -> str:
-    try:
-        return CaseStatus(status).label.lower()
-    except ValueError:
-        return repr(status)
 
 
 # --- Registry -----------------------------------------------------------------------------------

@@ -9,25 +9,25 @@ applies and opening what now does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import literal, select, text, update
+from sqlalchemy import Select, select, update
 
 from backoffice.auth.models import User
+from backoffice.cases import events, signals
+from backoffice.cases.eligibility import CHILD_AGE_LIMIT
 from backoffice.cases.models import (
     MISSABLE_DEADLINE_KINDS,
     Case,
-    CaseEvent,
     Deadline,
     DeadlineKind,
     DeadlineState,
     EventKind,
     JobOffer,
 )
-from backoffice.cases.schemes import CaseStatus, SchemePolicy
+from backoffice.cases.schemes import SchemePolicy
 from backoffice.core.dates import (
     add_months,
     birthday,
@@ -36,13 +36,7 @@ from backoffice.core.dates import (
     is_weekend,
     utcnow,
 )
-from backoffice.core.db import UTCDateTime
 from backoffice.extensions import db
-
-# Cases the lapse job ends when their stay is over. A pending extension request is left for
-# a person to decide: its missed stay-end deadline escalates instead.
-LAPSING_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENDED)
-CHILD_AGE_LIMIT = 18
 
 
 class StayError(Exception):
@@ -117,17 +111,26 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
     db.session.flush()
 
 
-# Called with a deadline that stops being open (met or cancelled by a caseworker's change),
-# in the same transaction. Features below cases register here (notifications cancels the
-# reminders that no longer apply), so this module needs to know none of them.
-DEADLINE_CLOSED_HOOKS: list[Callable[[int], None]] = []
-
-
 def _close(deadline: Deadline, state: DeadlineState, now: datetime) -> None:
+    signals.deadline_closed.send(deadline_ids=[deadline.id])
     deadline.state = state
     deadline.closed_at = now
-    for hook in DEADLINE_CLOSED_HOOKS:
-        hook(deadline.id)
+
+
+def end_deadlines(case_ids: Select, now: datetime) -> None:
+    """The set-based form of what ``sync_deadlines`` does when a case ends: the open deadlines
+    of the cases ``case_ids`` selects are cancelled, and none of their deadlines is anyone's
+    work any more."""
+    of_cases = Deadline.case_id.in_(case_ids)
+    signals.deadline_closed.send(deadline_ids=select(Deadline.id).where(
+        of_cases, Deadline.state == DeadlineState.OPEN))
+    db.session.execute(
+        update(Deadline).where(of_cases, Deadline.state == DeadlineState.OPEN)
+        .values(state=DeadlineState.CANCELLED, closed_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Deadline).where(of_cases).values(outstanding=False)
+        .execution_options(synchronize_session=False))
 
 
 def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
@@ -189,10 +192,9 @@ def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, toda
                                  case.stay_extension_months, case.extensions_granted)
     case.updated_at = now
     sync_deadlines(case, now)
-    db.session.add(CaseEvent(
-        case_id=case.id, actor_id=actor.id, kind=EventKind.EDITED, at=now, reason=reason.strip(),
-        detail=f"Arrival corrected from {old_arrival} to {arrived_on}; the stay now ends on "
-               f"{case.stay_ends_on} (was {old_end})."))
+    events.record(case.id, actor, EventKind.EDITED, at=now, reason=reason.strip(),
+                  detail=f"Arrival corrected from {old_arrival} to {arrived_on}; the stay now "
+                         f"ends on {case.stay_ends_on} (was {old_end}).")
     db.session.flush()
 
 
@@ -216,96 +218,11 @@ def record_job_offer(actor: User, case: Case, offer: JobOfferData,
     case.job_offers.append(job)
     _meet(case, DeadlineKind.JOB_OFFER, now)
     case.updated_at = now
-    db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=EventKind.EDITED, at=now,
-                             detail=f"Job offer recorded: {job.post} at {job.employer}, "
-                                    f"from {job.start_date}."))
+    events.record(case.id, actor, EventKind.EDITED, at=now,
+                  detail=f"Job offer recorded: {job.post} at {job.employer}, "
+                         f"from {job.start_date}.")
     db.session.flush()
     return job
-
-
-# --- The periodic sweep -------------------------------------------------------------------------
-
-def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
-    """Mark passed deadlines and lapse stays that ended without an extension.
-
-    Set-based statements only, safe to run twice (the second run finds nothing to do) and
-    from two workers at once (each statement re-checks its condition on the rows it locks).
-    Returns counts for the log.
-    """
-    now = now or utcnow()
-    counts = {}
-    counts["missed"] = db.session.execute(
-        update(Deadline)
-        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
-               Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
-        .values(state=DeadlineState.MISSED, closed_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    counts["window_opened"] = db.session.execute(
-        update(Deadline)
-        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on <= today,
-               Deadline.kind == DeadlineKind.EXTENSION_WINDOW)
-        .values(state=DeadlineState.MET, closed_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    counts["lapsed"] = _lapse_ended_stays(today, now)
-    db.session.flush()
-    return counts
-
-
-_LAPSE_REASON = "The stay ended without an extension (deadline sweep)."
-
-
-def _lapse_ended_stays(today: date, now: datetime) -> int:
-    params = {"today": today, "now": now, "reason": _LAPSE_REASON,
-              "statuses": [s.value for s in LAPSING_STATUSES]}
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One statement: lock the due cases, lapse them, write their events, cancel their
-        # remaining deadlines. A concurrent change (an extension granted) either commits
-        # first, and the row no longer matches, or waits for this one.
-        return db.session.execute(text("""
-            WITH due AS (
-                SELECT id, status FROM cases
-                WHERE status = ANY(:statuses) AND stay_ends_on < :today
-                FOR UPDATE
-            ), lapsed AS (
-                UPDATE cases c SET status = 'lapsed', ended_at = :now, updated_at = :now,
-                                   version = c.version + 1
-                FROM due WHERE c.id = due.id
-                RETURNING c.id, due.status AS from_status
-            ), events AS (
-                INSERT INTO case_events (case_id, at, kind, transition, from_status, to_status,
-                                         reason)
-                SELECT id, :now, 'transition', 'lapse', from_status, 'lapsed', :reason
-                FROM lapsed
-            ), ended AS (
-                UPDATE deadlines d SET outstanding = false,
-                    state = CASE WHEN d.state = 'open' THEN 'cancelled' ELSE d.state END,
-                    closed_at = CASE WHEN d.state = 'open' THEN :now ELSE d.closed_at END
-                FROM lapsed WHERE d.case_id = lapsed.id
-            )
-            SELECT count(*) FROM lapsed
-        """), params).scalar_one()
-    # SQLite: every writing transaction runs alone (BEGIN IMMEDIATE), so three set-based
-    # statements in one transaction see the same rows.
-    due = (select(Case.id).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)
-           .scalar_subquery())
-    events = CaseEvent.__table__
-    db.session.execute(events.insert().from_select(
-        ["case_id", "at", "kind", "transition", "from_status", "to_status", "reason"],
-        select(Case.id, literal(now, UTCDateTime()), literal(EventKind.TRANSITION.value),
-               literal("lapse"), Case.status, literal(CaseStatus.LAPSED.value),
-               literal(_LAPSE_REASON))
-        .where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)))
-    db.session.execute(
-        update(Deadline).where(Deadline.case_id.in_(due), Deadline.state == DeadlineState.OPEN)
-        .values(state=DeadlineState.CANCELLED, closed_at=now)
-        .execution_options(synchronize_session=False))
-    db.session.execute(
-        update(Deadline).where(Deadline.case_id.in_(due)).values(outstanding=False)
-        .execution_options(synchronize_session=False))
-    return db.session.execute(
-        update(Case).where(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today)
-        .values(status=CaseStatus.LAPSED, ended_at=now, updated_at=now, version=Case.version + 1)
-        .execution_options(synchronize_session=False)).rowcount
 
 
 # --- Reading --------------------------------------------------------------------------------

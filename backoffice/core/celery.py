@@ -3,14 +3,23 @@ examples/celery)."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from celery import Celery, Task
 from flask import Flask
 
+from backoffice.core import signals
 
-def celery_init_app(app: Flask) -> Celery:
-    """Create the Celery app from ``app.config["CELERY"]`` and store it on the Flask app."""
+
+def celery_init_app(app: Flask, task_modules: Iterable[str] = ()) -> Celery:
+    """Create the Celery app from ``app.config["CELERY"]`` and store it on the Flask app.
+
+    ``task_modules`` are the features' task modules (named by ``create_app``): the worker
+    imports them to register the tasks, and each declares its periodic tasks next to them
+    through ``signals.beat_schedule``.
+    """
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
@@ -20,38 +29,27 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     _ensure_broker_folders(app.config["CELERY"])
-    celery_app.conf.beat_schedule = beat_schedule()
+    modules = tuple(task_modules)
+    for name in modules:
+        importlib.import_module(name)
+    celery_app.conf.imports = modules
+    celery_app.conf.beat_schedule = beat_schedule(celery_app)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    # Import the task modules so the worker registers them.
-    celery_app.conf.imports = ("backoffice.notifications.tasks", "backoffice.cases.tasks")
     return celery_app
 
 
-def beat_schedule() -> dict:
-    """Every periodic task, declared here in one place next to its period."""
-    return {
-        "worker-heartbeat": {
-            "task": "backoffice.notifications.tasks.heartbeat",
-            "schedule": 30.0,
-        },
-        # Deadlines are due by Hong Kong day; sweeping every 10 minutes marks them soon after
-        # midnight and costs one indexed query when there is nothing to do.
-        # Reminders are rows; planning writes them, dispatch sends what is due. Dispatch also
-        # runs every minute as the sweeper for anything a lost message or a dead worker left.
-        "plan-reminders": {
-            "task": "backoffice.notifications.tasks.plan_reminders",
-            "schedule": 300.0,
-        },
-        "dispatch-reminders": {
-            "task": "backoffice.notifications.tasks.dispatch_reminders",
-            "schedule": 60.0,
-        },
-        "sweep-deadlines": {
-            "task": "backoffice.cases.tasks.sweep_deadlines",
-            "schedule": 600.0,
-        },
-    }
+def beat_schedule(sender: object = None) -> dict:
+    """Every periodic task, as the features declare them beside their tasks. Two features
+    declaring the same entry name is a mistake that would silently drop one: refused."""
+    schedule: dict = {}
+    for receiver, entries in signals.beat_schedule.send(sender):
+        clash = schedule.keys() & entries.keys()
+        if clash:
+            raise RuntimeError(f"{receiver.__module__} declares beat entries that another "
+                               f"feature already declared: {sorted(clash)}")
+        schedule.update(entries)
+    return schedule
 
 
 def _ensure_broker_folders(settings: dict) -> None:

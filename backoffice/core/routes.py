@@ -1,42 +1,30 @@
-"""The start page and the role-dependent navigation."""
+"""The start page and the role-dependent navigation, both built from what features offer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from backoffice.auth.models import Permission
-from backoffice.core import bp
+from backoffice.core import bp, signals
 
 
 @dataclass(frozen=True)
 class NavItem:
+    """A menu entry a feature contributes through ``signals.menu_items``.
+
+    ``order`` places it in the menu (lower first); a user's start page is the first entry
+    their permissions allow. ``badge`` gives a count shown beside the entry (unread items).
+    """
+
     label: str
     endpoint: str
-    permission: Permission
-
-
-# The whole menu in one place; each user sees the items their role permits.
-NAVIGATION = [
-    NavItem("Cases", "cases.index", Permission.WORK_CASES),
-    NavItem("New case", "cases.create", Permission.WORK_CASES),
-    NavItem("Due soon", "cases.due_soon", Permission.WORK_CASES),
-    NavItem("Quota", "quota.dashboard", Permission.SUPERVISE),
-    NavItem("Notifications", "notifications.centre", Permission.WORK_CASES),
-    NavItem("Failed reminders", "notifications.failed", Permission.SUPERVISE),
-    NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE),
-    NavItem("Users", "auth.users", Permission.MANAGE_USERS),
-    NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS),
-]
-
-
-# Counts shown beside a navigation item, by endpoint; features register their own
-# (notifications: unread count), so this module needs to know none of them.
-NAV_BADGES: dict[str, Callable[[Any], int]] = {}
+    permission: Hashable
+    order: int
+    badge: Callable[[Any], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,39 +35,57 @@ class NavLink:
     badge: int = 0
 
 
-def _menu_urls() -> list[tuple[NavItem, str]]:
-    """Every menu item with its address, built once per app and mount point (every page
-    shows the menu, and the addresses never change while the app runs)."""
+def _menu() -> list[tuple[NavItem, str]]:
+    """Every menu item with its address, collected and built once per app and mount point
+    (every page shows the menu, and neither the items nor their addresses change while the
+    app runs)."""
     cache = current_app.extensions.setdefault("backoffice.menu_urls", {})
     urls = cache.get(request.script_root)
     if urls is None:
-        urls = [(item, url_for(item.endpoint)) for item in NAVIGATION
+        offered = [item for _, items in signals.menu_items.send(current_app._get_current_object())
+                   for item in items]
+        urls = [(item, url_for(item.endpoint)) for item in sorted(offered, key=lambda i: i.order)
                 if item.endpoint in current_app.view_functions]
         cache[request.script_root] = urls
     return urls
 
 
+def _allowed() -> list[tuple[NavItem, str]]:
+    return [(item, url) for item, url in _menu() if current_user.can(item.permission)]
+
+
 def nav_items() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
-    allowed = [(item, url) for item, url in _menu_urls() if current_user.can(item.permission)]
+    allowed = _allowed()
     # The current section is the item whose address is the longest prefix of this page's.
     matching = [url for _, url in allowed if request.path.startswith(url)]
     current = max(matching, key=len, default=None)
-    return [NavLink(item.label, url, url == current,
-                    NAV_BADGES[item.endpoint](current_user) if item.endpoint in NAV_BADGES else 0)
+    return [NavLink(item.label, url, url == current, item.badge(current_user) if item.badge else 0)
             for item, url in allowed]
+
+
+def header_templates() -> list[str]:
+    """The templates features add to the header of a signed-in user's pages."""
+    found = current_app.extensions.get("backoffice.header_templates")
+    if found is None:
+        found = [name for _, name in signals.header_templates.send(
+            current_app._get_current_object())]
+        current_app.extensions["backoffice.header_templates"] = found
+    return found
 
 
 @bp.app_context_processor
 def inject_navigation() -> dict:
-    return {"nav_items": nav_items}
+    return {"nav_items": nav_items, "header_templates": header_templates}
 
 
 @bp.get("/")
 def home():
+    """A signed-in user starts at the first menu entry their role allows."""
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    if current_user.can_work_cases():
-        return redirect(url_for("cases.index"))
-    return redirect(url_for("auth.users"))
+        return redirect(url_for(current_app.login_manager.login_view))
+    allowed = _allowed()
+    if not allowed:
+        abort(403)
+    return redirect(allowed[0][1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, session
 from flask_login import current_user, logout_user
 
-from backoffice.auth.models import Permission
 from backoffice.core.dates import utcnow
 from backoffice.extensions import login_manager
 
@@ -30,8 +29,12 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
-def permission_required(permission: Permission) -> Callable:
-    """Refuse anonymous users (to the sign-in page) and users without ``permission`` (403)."""
+def permission_required(permission: Hashable) -> Callable:
+    """Refuse anonymous users (to the sign-in page) and users without ``permission`` (403).
+
+    ``permission`` is whatever the user model's ``can`` understands (auth's Permission): core
+    only passes it on.
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)

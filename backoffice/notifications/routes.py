@@ -8,16 +8,28 @@ from flask_login import current_user
 
 from backoffice.auth.models import Permission
 from backoffice.cases.models import Case
+from backoffice.core import signals
 from backoffice.core.dates import utcnow
 from backoffice.core.forms import BaseForm
-from backoffice.core.routes import NAV_BADGES
+from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
 from backoffice.notifications import bp, services
 from backoffice.notifications.models import Reminder
 
-# The unread count beside "Notifications" in the navigation (one indexed COUNT per page).
-NAV_BADGES["notifications.centre"] = lambda user: services.unread_count(user.id)
+
+def _unread(user) -> int:
+    """The count beside "Notifications" in the menu (one indexed COUNT per page)."""
+    return services.unread_count(user.id)
+
+
+@signals.menu_items.connect
+def _menu_items(_app, **_kwargs) -> list[NavItem]:
+    return [NavItem("Notifications", "notifications.centre", Permission.WORK_CASES, order=50,
+                    badge=_unread),
+            NavItem("Failed reminders", "notifications.failed", Permission.SUPERVISE, order=60),
+            NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE,
+                    order=70)]
 
 
 def _checked_form() -> None:

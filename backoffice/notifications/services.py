@@ -13,8 +13,8 @@ from flask import current_app, render_template
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import aliased
 
-from backoffice.auth.models import ROLE_PERMISSIONS, Permission, User
-from backoffice.cases import stay
+from backoffice.auth.models import Permission, User, roles_with
+from backoffice.cases import signals as case_signals
 from backoffice.cases.models import Applicant, Case, Deadline, DeadlineState
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
@@ -113,7 +113,7 @@ INSERT INTO reminders (deadline_id, case_id, offset_days, channel, recipient, us
 SELECT d.id, d.case_id, :escalation, ch.channel, 'user:' || CAST(u.id AS VARCHAR(20)), u.id,
        u.email, 'pending', :now, 0, :now
 FROM deadlines d
-JOIN users u ON u.role = 'supervisor' AND u.active
+JOIN users u ON u.role IN :supervising AND u.active
 CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'in_app') ch
 WHERE d.state = 'missed' AND d.outstanding AND d.closed_at >= :since
 ON CONFLICT DO NOTHING
@@ -139,26 +139,26 @@ def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
     for name, select_sql in (("caseworker", _TO_CASEWORKER), ("applicant", _TO_APPLICANT)):
         sql = _PLAN_SQL.format(values=values, select=select_sql)
         counts[name] = _affected(db.session.execute(text(sql), params))
-    counts["escalation"] = _affected(db.session.execute(text(_ESCALATE_SQL), {
+    escalate = text(_ESCALATE_SQL).bindparams(bindparam("supervising", expanding=True))
+    counts["escalation"] = _affected(db.session.execute(escalate, {
         "escalation": ESCALATION, "now": now,
+        "supervising": [role.value for role in roles_with(Permission.SUPERVISE)],
         "since": now - timedelta(days=current_app.config["ESCALATION_LOOKBACK_DAYS"])}))
     counts["cancelled"] = db.session.execute(text(_CANCEL_STALE_SQL)).rowcount
     db.session.flush()
     return counts
 
 
-def cancel_for_deadline(deadline_id: int) -> None:
-    """The deadline was met or cancelled: its pending reminders no longer apply."""
+@case_signals.deadline_closed.connect
+def cancel_for_deadlines(_sender=None, *, deadline_ids, **_kwargs) -> None:
+    """The deadlines were met or cancelled (a job offer recorded, a stay extended, a case
+    ended): their pending reminders no longer apply, in the same transaction."""
     db.session.execute(
-        update(Reminder).where(Reminder.deadline_id == deadline_id,
+        update(Reminder).where(Reminder.deadline_id.in_(deadline_ids),
                                Reminder.state == ReminderState.PENDING,
                                Reminder.offset_days >= 0)
         .values(state=ReminderState.CANCELLED, last_error="The deadline no longer applies.")
         .execution_options(synchronize_session=False))
-
-
-# A job offer recorded or a stay extended cancels the reminders in the same transaction.
-stay.DEADLINE_CLOSED_HOOKS.append(cancel_for_deadline)
 
 
 def _affected(result) -> int:
@@ -198,15 +198,6 @@ def backoff(attempts: int) -> timedelta:
     """1, 2, 4, 8... times the base delay after each failed attempt."""
     base = current_app.config["REMINDER_BACKOFF_SECONDS"]
     return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
-
-
-def deliver(reminder_id: int, now: datetime | None = None,
-            sender: mail.Mailer | None = None) -> ReminderState:
-    """Send one claimed reminder and record the outcome (the caller commits right after)."""
-    prepared = prepare([reminder_id])
-    if reminder_id not in prepared:
-        return ReminderState.CANCELLED
-    return deliver_prepared(prepared[reminder_id], now, sender)
 
 
 def prepare(ids: list[int]) -> dict[int, Prepared]:
@@ -282,7 +273,7 @@ def _still_a_recipient(row) -> bool:
     if not row.recipient_active:
         return False
     if row.offset_days == ESCALATION:
-        return Permission.SUPERVISE in ROLE_PERMISSIONS[row.recipient_role]
+        return row.recipient_role in roles_with(Permission.SUPERVISE)
     return row.assignee_id == row.user_id
 
 
@@ -292,12 +283,6 @@ _WHAT = {
     "job_offer": "a job offer for case {reference} must be recorded by {due_on}",
     "extension_window": "the extension window of case {reference} opens on {due_on}",
 }
-
-
-def _message_context(reminder: Reminder) -> dict | None:
-    """What the message for ``reminder`` says, or None when it no longer applies."""
-    prepared = prepare([reminder.id]).get(reminder.id)
-    return prepared.context if prepared else None
 
 
 def _context(row) -> dict | None:

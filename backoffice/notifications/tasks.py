@@ -1,4 +1,4 @@
-"""Periodic tasks run by the Celery worker; the schedule is in core/celery.py."""
+"""Periodic tasks run by the Celery worker, with their schedule."""
 
 from __future__ import annotations
 
@@ -7,11 +7,23 @@ import socket
 
 from celery import shared_task
 
+from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.extensions import db
 from backoffice.notifications import mail, services
 
 logger = logging.getLogger(__name__)
+
+
+@signals.beat_schedule.connect
+def _schedule(_sender, **_kwargs) -> dict:
+    # Reminders are rows; planning writes them, dispatch sends what is due. Dispatch also
+    # runs every minute as the sweeper for anything a lost message or a dead worker left.
+    return {
+        "worker-heartbeat": {"task": heartbeat.name, "schedule": 30.0},
+        "plan-reminders": {"task": plan_reminders.name, "schedule": 300.0},
+        "dispatch-reminders": {"task": dispatch_reminders.name, "schedule": 60.0},
+    }
 
 
 @shared_task(name="backoffice.notifications.tasks.heartbeat")

@@ -1,5 +1,5 @@
-"""The annual QMAS quota: allocation and the supervisors' dashboard."""
+"""The annual QMAS quota: limits per year, and places taken and given back atomically.
 
-from flask import Blueprint
-
-bp = Blueprint("quota", __name__, url_prefix="/quota", template_folder="templates")
+No pages of its own: the supervisors' dashboard reads the quota beside the cases and so
+lives above both, in ``backoffice/reports``.
+"""

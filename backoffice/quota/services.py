@@ -11,9 +11,11 @@ Services flush; the caller commits once, together with the case's status change.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, true, update
+from sqlalchemy import Select, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import User
@@ -80,29 +82,32 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
 
 def release_place(case_id: int, actor: User | None, reason: str,
                   now: datetime | None = None) -> QuotaAllocation | None:
-    """Give back the case's place, if it holds one. Safe to call twice: the second call finds
-    no active allocation and changes nothing, so a release is never counted twice."""
+    """Give back the case's place, if it holds one; return the released allocation. Safe to
+    call twice: the second call finds no active allocation and changes nothing."""
+    if not release_places([case_id], actor, reason, now):
+        return None
+    return db.session.scalar(select(QuotaAllocation).where(QuotaAllocation.case_id == case_id)
+                             .order_by(QuotaAllocation.released_at.desc()).limit(1))
+
+
+def release_places(case_ids: Sequence[int] | Select, actor: User | None, reason: str,
+                   now: datetime | None = None) -> int:
+    """Give back the places held by ``case_ids`` (a list, or a select of one id column for a
+    set-based change); return how many were given back. A case holding no place is skipped,
+    so a release is never counted twice."""
     now = now or utcnow()
-    released = db.session.execute(
+    periods = db.session.scalars(
         update(QuotaAllocation)
-        .where(QuotaAllocation.case_id == case_id, QuotaAllocation.released_at.is_(None))
+        .where(QuotaAllocation.case_id.in_(case_ids), QuotaAllocation.released_at.is_(None))
         .values(released_at=now, released_by_id=actor.id if actor else None,
                 release_reason=reason[:500])
-        .returning(QuotaAllocation.id, QuotaAllocation.period_id)
-    ).first()
-    if released is None:
-        return None
-    db.session.execute(update(QuotaPeriod).where(QuotaPeriod.id == released.period_id)
-                       .values(allocated=QuotaPeriod.allocated - 1))
+        .returning(QuotaAllocation.period_id)
+        .execution_options(synchronize_session=False)).all()
+    for period_id, count in Counter(periods).items():
+        db.session.execute(update(QuotaPeriod).where(QuotaPeriod.id == period_id)
+                           .values(allocated=QuotaPeriod.allocated - count))
     db.session.flush()
-    allocation = db.session.get(QuotaAllocation, released.id)
-    db.session.refresh(allocation)
-    return allocation
-
-
-def active_allocation(case_id: int) -> QuotaAllocation | None:
-    return db.session.scalar(select(QuotaAllocation).where(
-        QuotaAllocation.case_id == case_id, QuotaAllocation.released_at.is_(None)))
+    return len(periods)
 
 
 def set_limit(actor: User, scheme: str, year: int, limit: int | None,

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind, User
-from backoffice.demo import DEMO_ACCOUNTS
+from backoffice.demo.commands import DEMO_ACCOUNTS
 from backoffice.extensions import db as _db
 from tests.conftest import PASSWORD
 

@@ -140,7 +140,7 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
     facts = case_facts(scheme, **{k: v for k, v in overrides.items() if k in _FACT_FIELDS})
     case = services.create_case(actor, scheme, applicant, facts, today=today)
     if status is not None:
-        for step in path_to(services.policy_of(case), CaseStatus(status)):
+        for step in path_to(case.policy, CaseStatus(status)):
             extra, at = prepare_step(case, step.name, actor, now)
             services.transition(case, step.name, actor,
                                 reason=FACTORY_REASON if step.needs_reason else None, now=at,

@@ -16,7 +16,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select, update
 
 from backoffice.auth.models import Role
-from backoffice.cases import calendar, queries, services, stay
+from backoffice.cases import calendar, deadline_sweep, queries, services, stay
 from backoffice.cases.models import (
     Case,
     CaseEvent,
@@ -452,7 +452,7 @@ def test_a_missed_stay_end_is_overdue_until_a_new_stay_end_replaces_it(
     # The stay ended 2027-02-20 while the extension request waited; the sweep missed it.
     waiting = arrived_case(me, date(2026, 2, 20), status=S.EXTENSION_REQUESTED)
     db.session.commit()
-    assert stay.sweep(date(2027, 2, 21), now=hk_morning(date(2027, 2, 21)))["missed"] == 1
+    assert deadline_sweep.sweep(date(2027, 2, 21), now=hk_morning(date(2027, 2, 21)))["missed"] == 1
     db.session.commit()
     if decision:
         services.transition(reload(db, waiting), decision, me, reason=reason,

@@ -26,7 +26,6 @@ from backoffice.cases.schemes import (
     SchemePolicy,
     SubmissionFacts,
     Transition,
-    TransitionNotAllowed,
     UnknownTransition,
     policy_for,
     register,
@@ -83,6 +82,32 @@ def seed(scheme: Scheme) -> SchemePolicy:
     return policy_for(scheme, TODAY)
 
 
+# Questions only these tests ask of a lifecycle table (the app always moves a case by a named
+# step), answered from the table the way a status filter or chart would.
+class TransitionNotAllowed(LookupError):
+    pass
+
+
+def allows(policy: SchemePolicy, src, dst) -> bool:
+    return any(t.target == dst for t in policy.transitions_from(src))
+
+
+def transition_to(policy: SchemePolicy, src, dst) -> Transition:
+    for t in policy.transitions_from(src):
+        if t.target == dst:
+            return t
+    raise TransitionNotAllowed(f"A {policy.scheme.short_label} case cannot go from {src} to "
+                               f"{dst}.")
+
+
+def statuses(policy: SchemePolicy) -> frozenset[CaseStatus]:
+    found: set[CaseStatus] = set()
+    for t in policy.transitions:
+        found |= t.sources
+        found.add(t.target)
+    return frozenset(found)
+
+
 ALLOWED = [
     pytest.param(scheme, name, src, dst, id=f"{scheme}-{name}-{src}-{dst}")
     for scheme, edges in EXPECTED_EDGES.items()
@@ -96,12 +121,12 @@ def test_every_allowed_transition(scheme, name, src, dst):
     step = policy.transition(name)
     assert step.target is dst
     assert step.applies_from(src)
-    assert policy.allows(src, dst)
-    assert policy.transition_to(src, dst) == step
+    assert allows(policy, src, dst)
+    assert transition_to(policy, src, dst) == step
     assert step in policy.transitions_from(src)
     assert step.needs_reason is (name in NEEDS_REASON)
     # Database values work as well as enum members.
-    assert policy.allows(str(src), str(dst))
+    assert allows(policy, str(src), str(dst))
 
 
 @pytest.mark.parametrize("scheme", list(Scheme))
@@ -109,7 +134,7 @@ def test_nothing_else_is_allowed(scheme):
     """Every pair of statuses not in the table is refused: the table is the whole lifecycle."""
     policy = seed(scheme)
     expected = {(src, dst) for _, src, dst in EXPECTED_EDGES[scheme]}
-    actual = {(a, b) for a, b in itertools.product(CaseStatus, repeat=2) if policy.allows(a, b)}
+    actual = {(a, b) for a, b in itertools.product(CaseStatus, repeat=2) if allows(policy, a, b)}
     assert actual == expected
 
 
@@ -140,9 +165,9 @@ def test_nothing_else_is_allowed(scheme):
 )
 def test_sample_of_forbidden_transitions(scheme, src, dst):
     policy = seed(scheme)
-    assert not policy.allows(src, dst)
+    assert not allows(policy, src, dst)
     with pytest.raises(TransitionNotAllowed, match=r"cannot go from .+ to "):
-        policy.transition_to(src, dst)
+        transition_to(policy, src, dst)
 
 
 @pytest.mark.parametrize(
@@ -171,9 +196,9 @@ def test_unknown_transition_is_a_domain_error_in_words(scheme, name):
 
 
 def test_statuses_of_each_lifecycle():
-    assert seed(Scheme.QMAS).statuses() == frozenset(CaseStatus)
+    assert statuses(seed(Scheme.QMAS)) == frozenset(CaseStatus)
     for scheme in (Scheme.GEP_ENT, Scheme.GEP_PRO, Scheme.ASSG):
-        assert seed(scheme).statuses() == frozenset(CaseStatus) - {S.AWAITING_QUOTA}
+        assert statuses(seed(scheme)) == frozenset(CaseStatus) - {S.AWAITING_QUOTA}
 
 
 # --- vocabulary ---------------------------------------------------------------------------------

@@ -344,7 +344,7 @@ FORBIDDEN = [
 
 def assert_refused_step(case, name, actor) -> None:
     before = snapshot(case)
-    label = services.policy_of(case).transition(name).label
+    label = case.policy.transition(name).label
     with pytest.raises(CaseError) as refused:
         services.transition(case, name, actor, reason="A reason, so that is not the problem.",
                             expected_version=case.version, now=NOW)
@@ -370,7 +370,7 @@ def test_forbidden_steps_are_refused_naming_the_step_and_status(db, caseworker, 
 ])
 def test_nothing_moves_a_closed_case(db, supervisor, scheme, status):
     case = make_case(supervisor, scheme, status)
-    for step in services.policy_of(case).transitions:
+    for step in case.policy.transitions:
         assert_refused_step(case, step.name, supervisor)
 
 
@@ -398,7 +398,7 @@ def test_steps_that_need_a_reason_are_refused_without_one(db, caseworker, scheme
                                                          reason):
     case = make_case(caseworker, scheme, status)
     before = snapshot(case)
-    label = services.policy_of(case).transition(name).label
+    label = case.policy.transition(name).label
     with pytest.raises(CaseError) as refused:
         services.transition(case, name, caseworker, reason=reason, now=NOW)
     assert str(refused.value).startswith(f"Give a reason to {label.lower()} this case")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from backoffice.auth.models import Role
-from backoffice.cases import schemes, services, stay
+from backoffice.cases import deadline_sweep, schemes, services, stay
 from backoffice.cases.models import (
     Case,
     CaseEvent,
@@ -401,7 +401,7 @@ def test_refusing_an_extension_leaves_the_stay_to_run_out(db, caseworker):
         S.IN_STAY, 0, date(2027, 3, 16))
     assert {d.id: (d.kind, d.due_on) for d in case.open_deadlines} == before
     # Once the stay has run out, the sweep lapses it.
-    assert stay.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["lapsed"] == 1
+    assert deadline_sweep.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["lapsed"] == 1
 
 
 def test_a_deadline_the_sweep_settled_is_not_opened_again_by_a_later_step(db, caseworker):
@@ -409,7 +409,8 @@ def test_a_deadline_the_sweep_settled_is_not_opened_again_by_a_later_step(db, ca
     case = stay_case(caseworker)
     stay.record_job_offer(caseworker, case, OFFER, now=NOW)
     db.session.commit()
-    assert stay.sweep(date(2027, 2, 20), now=hk_morning(date(2027, 2, 20)))["window_opened"] == 1
+    counts = deadline_sweep.sweep(date(2027, 2, 20), now=hk_morning(date(2027, 2, 20)))
+    assert counts["window_opened"] == 1
 
     services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
     db.session.commit()
@@ -419,14 +420,14 @@ def test_a_deadline_the_sweep_settled_is_not_opened_again_by_a_later_step(db, ca
     # The request waits past the end of the stay: the sweep marks the stay end missed (it
     # escalates). Refusing the request later must not open that deadline again, or the next
     # sweep would miss it, and escalate it, a second time.
-    assert stay.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["missed"] == 1
+    assert deadline_sweep.sweep(date(2027, 3, 17), now=hk_morning(date(2027, 3, 17)))["missed"] == 1
     case = reload(case)
     services.transition(case, "refuse_extension", caseworker, reason="No genuine job.",
                         now=hk_morning(date(2027, 3, 18)))
     db.session.commit()
     assert states(reload(case)) == {K.JOB_OFFER: [ST.MET], K.EXTENSION_WINDOW: [ST.MET],
                                     K.STAY_END: [ST.MISSED]}
-    assert stay.sweep(date(2027, 3, 18), now=hk_morning(date(2027, 3, 18))) == {
+    assert deadline_sweep.sweep(date(2027, 3, 18), now=hk_morning(date(2027, 3, 18))) == {
         "missed": 0, "window_opened": 0, "lapsed": 1}
 
 
@@ -568,7 +569,7 @@ def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker)
     versions = {c.id: c.version for c in cases}
     events_before = {c.id: len(events(c)) for c in cases}
 
-    counts = stay.sweep(SWEEP_DAY, now=SWEEP_AT)
+    counts = deadline_sweep.sweep(SWEEP_DAY, now=SWEEP_AT)
     db.session.commit()
     assert counts == {"missed": 3, "window_opened": 3, "lapsed": 1}
 
@@ -604,7 +605,7 @@ def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker)
 
     # Running it again changes nothing more.
     snapshot = {c.id: (_version(c.id), states(c), len(events(c))) for c in cases}
-    assert stay.sweep(SWEEP_DAY, now=SWEEP_AT + timedelta(minutes=10)) == {
+    assert deadline_sweep.sweep(SWEEP_DAY, now=SWEEP_AT + timedelta(minutes=10)) == {
         "missed": 0, "window_opened": 0, "lapsed": 0}
     db.session.commit()
     db.session.expire_all()
@@ -622,13 +623,13 @@ def test_the_sweep_lapses_a_stay_the_day_after_it_ends(db, caseworker, scheme, s
     last_day = case.stay_ends_on
     version = case.version
 
-    assert stay.sweep(last_day, now=hk_morning(last_day))["lapsed"] == 0
+    assert deadline_sweep.sweep(last_day, now=hk_morning(last_day))["lapsed"] == 0
     db.session.commit()
     db.session.expire_all()
     assert (db.session.get(Case, case.id).status, _version(case.id)) == (status, version)
 
     day_after = last_day + timedelta(days=1)
-    assert stay.sweep(day_after, now=hk_morning(day_after))["lapsed"] == 1
+    assert deadline_sweep.sweep(day_after, now=hk_morning(day_after))["lapsed"] == 1
     db.session.commit()
     db.session.expire_all()
     case = db.session.get(Case, case.id)

@@ -135,9 +135,20 @@ def claim(now) -> list[int]:
 
 
 def deliver(reminder_id: int, now) -> ReminderState:
-    state = services.deliver(reminder_id, now=now)
+    """Send one claimed reminder as the dispatch task does, and commit."""
+    prepared = services.prepare([reminder_id])
+    if reminder_id in prepared:
+        state = services.deliver_prepared(prepared[reminder_id], now=now)
+    else:
+        state = ReminderState.CANCELLED
     _db.session.commit()
     return state
+
+
+def message_context(reminder) -> dict | None:
+    """What the message for ``reminder`` says, or None when it no longer applies."""
+    prepared = services.prepare([reminder.id]).get(reminder.id)
+    return prepared.context if prepared else None
 
 
 # --- Claiming ------------------------------------------------------------------------------
@@ -501,7 +512,7 @@ def snapshot_rows(name: str, caseworker, make_user) -> tuple[Reminder, date]:
     return reminders(offset_days=ESCALATION, channel=Channel.EMAIL)[0], TODAY
 
 
-# The context each snapshot is rendered from: what ``_message_context`` gives for the rows of
+# The context each snapshot is rendered from: what ``message_context`` gives for the rows of
 # ``snapshot_rows`` (checked by the test below), with the case's address fixed.
 SNAPSHOT_CONTEXTS = {
     "caseworker": {
@@ -567,7 +578,7 @@ def test_the_snapshot_contexts_are_what_the_rows_give(db, make_user, monkeypatch
     caseworker = make_user(Role.CASEWORKER, full_name="Wong Tai Sin")
     reminder, today = snapshot_rows(name, caseworker, make_user)
     monkeypatch.setattr("backoffice.core.dates.hk_today", lambda now=None: today)
-    context = services._message_context(reminder)
+    context = message_context(reminder)
     public = current_app.config["PUBLIC_URL"].rstrip("/")
     assert context.pop("case_url") == f"{public}/cases/{reminder.case_id}"
     expected = dict(SNAPSHOT_CONTEXTS[name])
@@ -587,7 +598,7 @@ def test_the_days_to_the_deadline_read_as_english(db, caseworker, monkeypatch, d
     (reminder,) = reminders(channel=Channel.IN_APP)
     monkeypatch.setattr("backoffice.core.dates.hk_today",
                         lambda now=None: deadline.due_on - timedelta(days=days))
-    assert services._message_context(reminder)["days_text"] == days_text
+    assert message_context(reminder)["days_text"] == days_text
 
 
 @pytest.mark.parametrize("change", ["deactivated", "reassigned"])

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.auth.models import Role, User
+from backoffice.cases import deadline_sweep, stay
 from backoffice.cases import services as cases
-from backoffice.cases import stay
 from backoffice.cases.models import Case, Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.extensions import db as _db
@@ -294,7 +294,7 @@ def test_the_sweep_then_the_planner_escalate_a_passed_deadline_once(db, casework
     plan(TODAY)
     assert reminder_rows(case.id) == to_caseworker(caseworker.id, 1) | to_applicant(1)
     tomorrow_night = NOW + timedelta(days=2)
-    stay.sweep(TODAY + timedelta(days=2), now=tomorrow_night)
+    deadline_sweep.sweep(TODAY + timedelta(days=2), now=tomorrow_night)
     db.session.commit()
     assert deadline.state == DeadlineState.MISSED
     for _ in range(2):
@@ -311,7 +311,7 @@ def test_a_missed_deadline_of_a_lapsed_case_is_not_escalated(db, caseworker, sup
     case.stay_ends_on = TODAY + timedelta(days=20)
     db.session.commit()
     later_today, later_now = TODAY + timedelta(days=21), NOW + timedelta(days=21)
-    stay.sweep(later_today, now=later_now)
+    deadline_sweep.sweep(later_today, now=later_now)
     db.session.commit()
     db.session.refresh(case)
     db.session.refresh(deadline)

@@ -18,9 +18,9 @@ from backoffice.cases.models import Case
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.extensions import db as _db
-from backoffice.quota import dashboard
 from backoffice.quota import services as quota
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
+from backoffice.reports import dashboard
 from tests.cases.factories import make_case
 
 YEAR = 2026

@@ -12,12 +12,20 @@ from flask_login import current_user
 
 from backoffice.auth.models import Permission
 from backoffice.cases.queries import Queue
+from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
+from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
-from backoffice.quota import bp, dashboard, services
+from backoffice.quota import services
 from backoffice.quota.forms import LimitForm, YearForm
+from backoffice.reports import bp, dashboard
+
+
+@signals.menu_items.connect
+def _menu_items(_app, **_kwargs) -> list[NavItem]:
+    return [NavItem("Quota", "reports.quota_dashboard", Permission.SUPERVISE, order=40)]
 
 
 def _chosen_year(form: YearForm) -> int:
@@ -37,7 +45,7 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
         limit_form = LimitForm(formdata=None, year=year, limit=summary.limit)
     page_number = request.args.get("page", 1, type=int) or 1
     return render_template(
-        "quota/dashboard.html",
+        "reports/quota_dashboard.html",
         year=year, today=today, summary=summary,
         first_year=services.FIRST_YEAR, last_year=services.LAST_YEAR,
         year_form=year_form or YearForm(formdata=None, year=year),
@@ -52,9 +60,9 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
     ), status
 
 
-@bp.get("/", endpoint="dashboard")
+@bp.get("/quota/")
 @permission_required(Permission.SUPERVISE)
-def dashboard_view():
+def quota_dashboard():
     year_form = YearForm(request.args)
     year = _chosen_year(year_form)
     if year_form.errors:
@@ -62,9 +70,9 @@ def dashboard_view():
     return _render_dashboard(year)  # the picker then shows the year on display
 
 
-@bp.post("/limit")
+@bp.post("/quota/limit")
 @permission_required(Permission.SUPERVISE)
-def set_limit():
+def set_quota_limit():
     form = LimitForm()
     if form.validate_on_submit():
         year, limit = form.year.data, form.limit.data
@@ -78,19 +86,19 @@ def set_limit():
             db.session.commit()
             words = "no limit (quota suspended)" if limit is None else f"{limit:,} places"
             flash(f"The {dashboard.SCHEME.value} quota for {year} is now {words}.", "success")
-            return redirect(url_for("quota.dashboard", year=year))
+            return redirect(url_for("reports.quota_dashboard", year=year))
     year = form.year.data if not form.year.errors and form.year.data else hk_today().year
     return _render_dashboard(year, limit_form=form, status=422)
 
 
-@bp.get("/export.csv")
+@bp.get("/quota/export.csv")
 @permission_required(Permission.SUPERVISE)
-def export_csv():
+def quota_export():
     year_form = YearForm(request.args)
     year = _chosen_year(year_form)
     if year_form.errors:
         # A file cannot say that another year was exported: the dashboard explains it instead.
-        return redirect(url_for("quota.dashboard", **request.args.to_dict(flat=False)))
+        return redirect(url_for("reports.quota_dashboard", **request.args.to_dict(flat=False)))
 
     filename = f"{dashboard.SCHEME.value.lower()}-quota-{year}-allocations.csv"
     return csv_response(dashboard.csv_rows(year), filename)

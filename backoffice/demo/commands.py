@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role, User
-from backoffice.cases import demo_data
 from backoffice.core.dates import hk_today
+from backoffice.demo import data as demo_data
 from backoffice.extensions import db
 
 # Printed by `make run`; only ever created outside production.

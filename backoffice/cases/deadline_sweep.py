@@ -1,0 +1,53 @@
+"""The periodic deadline sweep: passed deadlines are marked, ended stays lapse."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, update
+
+from backoffice.cases import lifecycle
+from backoffice.cases.models import (
+    MISSABLE_DEADLINE_KINDS,
+    Case,
+    Deadline,
+    DeadlineKind,
+    DeadlineState,
+)
+from backoffice.cases.schemes import CaseStatus
+from backoffice.core.dates import utcnow
+from backoffice.extensions import db
+
+# Cases the sweep ends when their stay is over. A pending extension request is left for a
+# person to decide: its missed stay-end deadline escalates instead.
+LAPSING_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENDED)
+LAPSE_REASON = "The stay ended without an extension (deadline sweep)."
+
+
+def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
+    """Mark passed deadlines and lapse stays that ended without an extension.
+
+    Set-based statements only, safe to run twice (the second run finds nothing to do) and
+    from two workers at once (each statement re-checks its condition on the rows it locks).
+    The lapses are the lifecycle's own "lapse" step, taken by all the ended stays at once.
+    Returns counts for the log.
+    """
+    now = now or utcnow()
+    counts = {}
+    counts["missed"] = db.session.execute(
+        update(Deadline)
+        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on < today,
+               Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
+        .values(state=DeadlineState.MISSED, closed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    counts["window_opened"] = db.session.execute(
+        update(Deadline)
+        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on <= today,
+               Deadline.kind == DeadlineKind.EXTENSION_WINDOW)
+        .values(state=DeadlineState.MET, closed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    counts["lapsed"] = lifecycle.transition_in_bulk(
+        "lapse", and_(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today),
+        reason=LAPSE_REASON, now=now)
+    db.session.flush()
+    return counts

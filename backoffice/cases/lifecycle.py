@@ -1,0 +1,316 @@
+"""The one path by which a case's status changes: running a step of its lifecycle.
+
+A step (``schemes.Transition``) declares what it checks and does; this module knows how to
+check each kind of guard and how to apply each kind of effect, and runs them in the step's
+order. It never asks which step it runs. :func:`transition` moves one case (a caseworker's
+click); :func:`transition_in_bulk` moves every case a condition selects in a few set-based
+statements (the deadline sweep), writing the same events and sending the same signals. Nothing
+else writes ``cases.status``, and case events are written only through ``cases.events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Date, and_, false, or_, select, true, update
+
+from backoffice.auth.models import User
+from backoffice.cases import events, signals, stay
+from backoffice.cases.eligibility import submission_facts, submission_problems
+from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, check_version
+from backoffice.cases.models import Case, CaseEvent, EventKind
+from backoffice.cases.schemes import (
+    POLICIES,
+    Effect,
+    Guard,
+    PolicyError,
+    Scheme,
+    SchemePolicy,
+    Transition,
+)
+from backoffice.core.dates import hk_today, utcnow
+from backoffice.extensions import db
+from backoffice.quota import services as quota
+
+
+@dataclass
+class Step:
+    """One step being taken on one case, with what its guards and effects read."""
+
+    case: Case
+    policy: SchemePolicy
+    transition: Transition
+    actor: User
+    reason: str | None
+    now: datetime
+    today: date
+    arrived_on: date | None  # the step data of a step that starts the stay
+
+
+def available_transitions(case: Case, user: User) -> list[Transition]:
+    """The steps ``user`` may take on ``case`` now (the case page shows only these)."""
+    if not case.can_act(user):
+        return []
+    return case.policy.transitions_from(case.status)
+
+
+def transition(case: Case, name: str, actor: User, reason: str | None = None,
+               expected_version: int | None = None, now: datetime | None = None,
+               arrived_on: date | None = None) -> CaseEvent:
+    """Move ``case`` by the step called ``name``: the only way one case's status changes.
+
+    Checks the form's version, the actor's right to act, that the policy allows the step
+    from the current status and that a reason is given where one is needed; then the step's
+    guards, its effects, its date stamp, the status, the deadlines, the event and the
+    signal, and flushes. ``arrived_on`` is the step data of a step that starts the stay.
+
+    When the step's quota place cannot be had and the step names a step to take instead
+    (approval → awaiting quota), the case takes that one, and :class:`QuotaBlocked` says so
+    with ``held`` set: the edge keeps that move.
+    """
+    now = now or utcnow()
+    check_version(case, expected_version)
+    check_can_act(case, actor)
+    policy = case.policy
+    try:
+        step = policy.transition(name)
+    except PolicyError as exc:
+        raise CaseError(str(exc)) from exc
+    if not step.applies_from(case.status):
+        raise CaseError(f"“{step.label}” is not possible for a case that is "
+                        f"{case.status.label.lower()}.")
+    reason = (reason or "").strip() or None
+    if step.needs_reason and not reason:
+        raise CaseError(f"Give a reason to {step.label.lower()} this case; it is recorded and "
+                        "shown in the case history.")
+    return _run(Step(case, policy, step, actor, reason, now, hk_today(now), arrived_on))
+
+
+def _run(step: Step) -> CaseEvent:
+    for guard in step.transition.guards:
+        _GUARDS[guard](step)
+    details = []
+    try:
+        for effect in step.transition.effects:
+            details.append(_EFFECTS[effect](step))
+    except quota.QuotaError as exc:
+        raise _quota_blocked(step, str(exc)) from exc
+    case, target = step.case, step.transition.target
+    if step.transition.stamps:
+        column = step.transition.stamps
+        setattr(case, column, step.today if _is_date(column) else step.now)
+    if not target.is_open:
+        case.ended_at = step.now
+    from_status = case.status
+    case.status = target
+    if case.arrived_on is not None:
+        stay.sync_deadlines(case, step.now)
+    event = events.record(case.id, step.actor, EventKind.TRANSITION, at=step.now,
+                          transition=step.transition.name, from_status=from_status,
+                          to_status=target, reason=step.reason,
+                          detail=" ".join(d for d in details if d) or None)
+    db.session.flush()
+    signals.case_status_changed.send(step.transition, case_ids=[case.id], actor=step.actor,
+                                     at=step.now)
+    return event
+
+
+def _quota_blocked(step: Step, message: str) -> QuotaBlocked:
+    """Take the step's fallback for a missing quota place, where it has one from here."""
+    fallback_name = step.transition.when_quota_full
+    fallback = step.policy.transition(fallback_name) if fallback_name else None
+    if fallback is None or not fallback.applies_from(step.case.status):
+        return QuotaBlocked(message, held=False)
+    _run(Step(step.case, step.policy, fallback, step.actor, message, step.now, step.today, None))
+    return QuotaBlocked(f"{message} It has been moved to the Awaiting quota queue.", held=True)
+
+
+def _is_date(column: str) -> bool:
+    """Stamps people reason about by day (the approval's quota year) are Hong Kong dates;
+    the others are instants."""
+    return isinstance(Case.__table__.c[column].type, Date)
+
+
+# --- Guards: each raises CaseError with the reason in words ------------------------------
+
+def _eligible(step: Step) -> None:
+    problems = submission_problems(step.case)
+    if problems:
+        raise CaseError("This case cannot be submitted: " + " ".join(problems))
+
+
+def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
+    def guard(step: Step) -> None:
+        try:
+            check(step)
+        except stay.StayError as exc:
+            raise CaseError(str(exc)) from exc
+    return guard
+
+
+_GUARDS: dict[Guard, Callable[[Step], None]] = {
+    Guard.ELIGIBLE: _eligible,
+    Guard.ARRIVAL_DATE: _stay_rule(lambda s: stay.check_arrival(s.case, s.arrived_on, s.today)),
+    Guard.EXTENSION_WINDOW: _stay_rule(lambda s: stay.check_extension_request(s.case, s.today)),
+}
+
+
+# --- Effects: each changes the case (and rows beside it) and may add a sentence to the event
+
+def _judge_submission(step: Step) -> None:
+    step.case.policy_version = step.policy.version
+    step.case.favourable_consideration = step.policy.favourable_consideration(
+        submission_facts(step.case))
+
+
+def _take_quota_place(step: Step) -> None:
+    case = step.case
+    # The place is taken in this same transaction as the status change: both or neither.
+    quota.take_place(case.id, case.scheme.value, step.today, step.actor,
+                     case.applicant.nationality, step.now)
+
+
+def _release_reason(transition: Transition, reason: str | None) -> str:
+    return f"{transition.label}: {reason}" if reason else transition.label
+
+
+def place_not_taken_up(case: Case) -> bool:
+    """True when the case's approval has not been taken up (no arrival yet): only then does
+    ending it give its quota place back; after arrival the place was used."""
+    return case.approved_on is not None and case.arrived_on is None
+
+
+def _give_back_quota_place(step: Step) -> None:
+    if place_not_taken_up(step.case):
+        quota.release_place(step.case.id, step.actor,
+                            _release_reason(step.transition, step.reason), step.now)
+
+
+def _start_stay(step: Step) -> str:
+    stay.start_stay(step.case, step.policy, step.arrived_on)
+    return f"Arrived on {step.case.arrived_on}; the stay ends on {step.case.stay_ends_on}."
+
+
+def _extend_stay(step: Step) -> str:
+    stay.grant_extension(step.case, step.now)
+    return f"Stay extended to {step.case.stay_ends_on}."
+
+
+_EFFECTS: dict[Effect, Callable[[Step], str | None]] = {
+    Effect.JUDGE_SUBMISSION: _judge_submission,
+    Effect.TAKE_QUOTA_PLACE: _take_quota_place,
+    Effect.GIVE_BACK_QUOTA_PLACE: _give_back_quota_place,
+    Effect.START_STAY: _start_stay,
+    Effect.EXTEND_STAY: _extend_stay,
+}
+
+
+# --- The same steps, set-based ----------------------------------------------------------------
+
+def _give_back_in_bulk(transition: Transition, chosen: ColumnElement[bool], reason: str | None,
+                       now: datetime) -> None:
+    # place_not_taken_up, as a condition on the chosen rows.
+    not_taken_up = and_(chosen, Case.approved_on.is_not(None), Case.arrived_on.is_(None))
+    quota.release_places(select(Case.id).where(not_taken_up), None,
+                         _release_reason(transition, reason), now)
+
+
+# The effects a step may have and still be taken by many cases at once: each in set form,
+# with the same rule as its one-case form above.
+_BULK_EFFECTS: dict[Effect, Callable[[Transition, ColumnElement[bool], str | None, datetime],
+                                     None]] = {
+    Effect.GIVE_BACK_QUOTA_PLACE: _give_back_in_bulk,
+}
+
+
+def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | None = None,
+                       now: datetime | None = None,
+                       registry: dict[Scheme, tuple[SchemePolicy, ...]] | None = None) -> int:
+    """Move every case that ``where`` selects (and that the step allows) by the step ``name``,
+    as the system; return how many moved.
+
+    The set-based form of :func:`transition` for work like the deadline sweep: the step's
+    definition is read from each case's policy, as for one case, and each part of it becomes
+    one statement over all the chosen cases (events, effects, deadlines, the status), with
+    the same signals. Only steps without guards or step data, whose effects all have a set
+    form and which end the case, can be taken this way; any other is refused (PolicyError).
+    Safe from two workers at once: the chosen rows are locked first (PostgreSQL) or the
+    transaction runs alone (SQLite, BEGIN IMMEDIATE), and a row changed meanwhile no longer
+    matches.
+    """
+    now = now or utcnow()
+    moved = 0
+    for transition, policies in _definitions(name, registry or POLICIES):
+        _check_bulk(transition, reason)
+        chosen = and_(where, Case.status.in_(transition.sources),
+                      _cases_judged_by(policies, registry or POLICIES))
+        events.record_many(
+            select(Case.id.label("case_id"), Case.status.label("from_status"))
+            .where(chosen).with_for_update(),
+            kind=EventKind.TRANSITION, at=now, transition=transition.name,
+            to_status=transition.target.value, reason=reason)
+        for effect in transition.effects:
+            _BULK_EFFECTS[effect](transition, chosen, reason, now)
+        stay.end_deadlines(select(Case.id).where(chosen), now)
+        values = {"status": transition.target, "ended_at": now, "updated_at": now,
+                  "version": Case.version + 1}
+        if transition.stamps:
+            values[transition.stamps] = hk_today(now) if _is_date(transition.stamps) else now
+        count = db.session.execute(update(Case).where(chosen).values(**values)
+                                   .execution_options(synchronize_session=False)).rowcount
+        if count:
+            signals.case_status_changed.send(
+                transition, case_ids=select(Case.id).where(
+                    Case.status == transition.target, Case.updated_at == now),
+                actor=None, at=now)
+        moved += count
+    db.session.flush()
+    return moved
+
+
+def _check_bulk(transition: Transition, reason: str | None) -> None:
+    problems = []
+    if transition.guards:
+        problems.append("it has guards that must be checked case by case")
+    if transition.needs_reason and not reason:
+        problems.append("it needs a reason")
+    if any(effect not in _BULK_EFFECTS for effect in transition.effects):
+        problems.append("one of its effects has no set-based form")
+    if transition.target.is_open:
+        problems.append("it does not end the case (its deadlines would need recomputing)")
+    if problems:
+        raise PolicyError(f"“{transition.label}” cannot be taken by many cases at once: "
+                          + "; ".join(problems) + ".")
+
+
+def _definitions(name: str, registry: dict[Scheme, tuple[SchemePolicy, ...]]
+                 ) -> Iterable[tuple[Transition, list[SchemePolicy]]]:
+    """The distinct definitions of step ``name`` across the policies, each with the policy
+    versions that share it (the seed's four schemes share two: with and without a quota)."""
+    found: dict[Transition, list[SchemePolicy]] = {}
+    for versions in registry.values():
+        for policy in versions:
+            try:
+                found.setdefault(policy.transition(name), []).append(policy)
+            except PolicyError:
+                continue  # this scheme has no such step: its cases are not chosen
+    return found.items()
+
+
+def _cases_judged_by(policies: list[SchemePolicy],
+                     registry: dict[Scheme, tuple[SchemePolicy, ...]]) -> ColumnElement[bool]:
+    """The cases judged by one of ``policies``: by scheme where all of a scheme's versions
+    are in the list, by scheme and version otherwise."""
+    by_scheme: dict[Scheme, list[SchemePolicy]] = {}
+    for policy in policies:
+        by_scheme.setdefault(policy.scheme, []).append(policy)
+    whole = [scheme for scheme, chosen in by_scheme.items()
+             if len(chosen) == len(registry.get(scheme, ()))]
+    parts = [Case.scheme.in_(whole)] if whole else []
+    parts += [and_(Case.scheme == policy.scheme, Case.policy_version == policy.version)
+              for scheme, chosen in by_scheme.items() if scheme not in whole for policy in chosen]
+    if len(whole) == len(registry) and len(parts) == 1:
+        return true()
+    return or_(*parts) if parts else false()

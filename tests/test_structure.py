@@ -1,0 +1,117 @@
+"""The shape of the code: dependencies point one way, and every signal is heard.
+
+Layers, lowest first (docs/ARCHITECTURE.md): core (with ``extensions``), auth, quota, cases,
+notifications, then the packages that read several features (reports, demo), then the
+application factory that assembles them. A module may import its own package and anything
+below it, never above or beside.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import backoffice
+from backoffice.cases import signals as case_signals
+from backoffice.core import signals as core_signals
+
+ROOT = Path(backoffice.__file__).parent
+
+# Package → layer. Equal layers may not import each other; ``extensions`` (the bare extension
+# objects) belongs to core.
+SAME_PACKAGE = {"extensions": "core"}
+LAYERS = {
+    "core": 0,
+    "auth": 1,
+    "quota": 2,
+    "cases": 3,
+    "notifications": 4,
+    "reports": 5, "demo": 5,
+    "__init__": 6,  # create_app: the one place that knows every feature
+}
+
+
+def _package(module: str) -> str | None:
+    """The top-level package of a ``backoffice.*`` module name, or None for anything else."""
+    parts = module.split(".")
+    if parts[0] != "backoffice":
+        return None
+    package = parts[1] if len(parts) > 1 else "__init__"
+    return SAME_PACKAGE.get(package, package)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "backoffice":
+            # "from backoffice import cases" names the package in the alias.
+            found += [(node.lineno, f"backoffice.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def upward_imports(root: Path) -> list[str]:
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        own = relative.parts[0].removesuffix(".py")
+        own = SAME_PACKAGE.get(own, own)
+        if own not in LAYERS:
+            problems.append(f"{relative}: package {own!r} has no layer in LAYERS")
+            continue
+        for line, module in _imports(path):
+            target = _package(module)
+            if target is None or target == own or (own == "__init__"):
+                continue
+            if target not in LAYERS:
+                problems.append(f"{relative}:{line} imports {module}, which has no layer")
+            elif LAYERS[target] >= LAYERS[own]:
+                problems.append(f"{relative}:{line} imports {module} ({target} is not below "
+                                f"{own})")
+    return problems
+
+
+def test_every_import_points_downwards():
+    assert upward_imports(ROOT) == []
+
+
+def test_the_check_reports_an_upward_import_with_its_file_and_line(tmp_path):
+    (tmp_path / "quota").mkdir()
+    (tmp_path / "quota" / "dashboard.py").write_text(
+        "import os\n\nfrom backoffice.cases.models import Case\n")
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "routes.py").write_text("from backoffice import auth\n")
+    assert upward_imports(tmp_path) == [
+        "core/routes.py:1 imports backoffice.auth (auth is not below core)",
+        "quota/dashboard.py:3 imports backoffice.cases.models (cases is not below quota)",
+    ]
+
+
+# Signals no feature listens to yet, each documented as an extension point in its own doc and
+# in docs/ARCHITECTURE.md.
+EXTENSION_POINTS = {"case-status-changed", "case-reassigned"}
+SIGNALS = [core_signals.menu_items, core_signals.header_templates, core_signals.beat_schedule,
+           case_signals.deadline_closed, case_signals.case_status_changed,
+           case_signals.case_reassigned]
+
+
+def test_the_list_of_signals_is_complete():
+    declared = {value for module in (core_signals, case_signals)
+                for value in vars(module).values() if hasattr(value, "receivers_for")}
+    assert declared == set(SIGNALS)
+
+
+@pytest.mark.parametrize("signal", SIGNALS, ids=lambda s: s.name)
+def test_every_signal_has_a_listener_or_is_a_documented_extension_point(app, signal):
+    architecture = (ROOT.parent / "docs" / "ARCHITECTURE.md").read_text()
+    assert f"`{signal.name}`" in architecture
+    if signal.name in EXTENSION_POINTS:
+        assert "extension point" in signal.__doc__.lower()
+        assert not signal.receivers, f"{signal.name} has a listener now: take it off the list"
+    else:
+        assert signal.receivers, f"nothing listens to {signal.name}"
