@@ -19,6 +19,7 @@ from backoffice.auth.models import Permission, Role, SecurityEvent, User
 from backoffice.core import signals
 from backoffice.core.dates import utcnow
 from backoffice.core.pagination import paginate
+from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db, login_manager
@@ -100,19 +101,14 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form.current_password.errors) as refused:
             accounts.change_password(current_user, form.current_password.data,
                                      form.new_password.data, request_info())
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            form.current_password.errors.append(str(exc))
-        else:
+        if not refused:
             user = current_user._get_current_object()
-            db.session.commit()
             _start_session(user)  # the old token is gone; this browser keeps working
-            flash("Your password has been changed. Other sessions have been signed out.",
-                  "success")
-            return redirect(home_for(user))
+            return saved("Your password has been changed. Other sessions have been signed "
+                         "out.", home_for(user))
     return render_template("auth/change_password.html", form=form), 200 if not form.errors else 422
 
 
@@ -131,17 +127,13 @@ def users():
 def create_user():
     form = CreateUserForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form.email.errors) as refused:
             user = accounts.create_user(
                 current_user, email=form.email.data, full_name=form.full_name.data,
                 role=Role(form.role.data), password=form.password.data, info=request_info())
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"Account created for {user.full_name} ({user.role.label}).", "success")
-            return redirect(url_for("auth.user_detail", user_id=user.id))
+        if not refused:
+            return saved(f"Account created for {user.full_name} ({user.role.label}).",
+                         url_for("auth.user_detail", user_id=user.id))
     return render_template("auth/user_new.html", form=form), 200 if not form.errors else 422
 
 
@@ -174,15 +166,11 @@ def change_role(user_id: int):
     user = _load_user_or_404(user_id)
     form = RoleForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form.role.errors) as refused:
             accounts.change_role(current_user, user, Role(form.role.data), request_info())
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            form.role.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"{user.full_name} is now {user.role.label.lower()}.", "success")
-            return redirect(url_for("auth.user_detail", user_id=user.id))
+        if not refused:
+            return saved(f"{user.full_name} is now {user.role.label.lower()}.",
+                         url_for("auth.user_detail", user_id=user.id))
     return _render_user(user, form, 422)
 
 
@@ -193,16 +181,14 @@ def set_active(user_id: int, action: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with refusals() as refused:
         accounts.set_active(current_user, user, action == "reactivate", request_info())
-    except accounts.AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+    if refused:
+        flash(refused.message, "danger")
         return _render_user(user, RoleForm(role=user.role.value), 422)
-    db.session.commit()
     done = "reactivated" if user.active else "deactivated; their sessions have ended"
-    flash(f"{user.full_name}'s account is {done}.", "success")
-    return redirect(url_for("auth.user_detail", user_id=user.id))
+    return saved(f"{user.full_name}'s account is {done}.",
+                 url_for("auth.user_detail", user_id=user.id))
 
 
 @bp.get("/admin/security-log")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind, User, new_session_token
 from backoffice.core.dates import to_hk, utcnow
+from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 
 # argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: 64 MiB, 3 passes),
@@ -44,7 +45,7 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 
 
-class AccountError(Exception):
+class AccountError(Refusal):
     """A rule refused the change; the message is shown to the user as it is."""
 
 

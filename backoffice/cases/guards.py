@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from backoffice.auth.models import User
 from backoffice.cases.models import Case
+from backoffice.core.refusals import Refusal
 
 
-class CaseError(Exception):
-    """A rule refused the change. The message is a sentence shown to the caseworker.
-
-    ``keeps_changes``: the refusal itself recorded something that must be kept (the case
-    went to wait for a quota place), so the edge commits instead of rolling back.
-    """
-
-    keeps_changes = False
+class CaseError(Refusal):
+    """A case rule refused the change. The message is a sentence shown to the caseworker."""
 
 
 class QuotaBlocked(CaseError):

@@ -39,6 +39,7 @@ from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
+from backoffice.core.refusals import check_form, refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db
@@ -75,9 +76,11 @@ def _load_case(case_id: int) -> Case:
 
 
 def _saved(message: str, case: Case):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("cases.show", case_id=case.id))
+    return saved(message, url_for("cases.show", case_id=case.id))
+
+
+# A version clash caught at flush is the same refusal as a stale form.
+_STALE = {StaleDataError: str(services.StaleCase())}
 
 
 # --- Queues -------------------------------------------------------------------------------
@@ -158,17 +161,14 @@ def bulk_reassign():
                 flash(error, "danger")
         return redirect(back)
     assignee = db.session.get(User, form.assignee.data)
-    try:
+    with refusals(also=_STALE) as refused:
         changed = services.reassign(current_user, queries.cases_by_ids(form.case_ids.data),
                                     assignee)
-    except services.CaseError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+    if refused:
+        flash(refused.message, "danger")
         return redirect(back)
-    db.session.commit()
-    flash(f"{changed} case{'s' if changed != 1 else ''} reassigned to {assignee.full_name}.",
-          "success")
-    return redirect(back)
+    return saved(f"{changed} case{'s' if changed != 1 else ''} reassigned to "
+                 f"{assignee.full_name}.", back)
 
 
 # --- One case -----------------------------------------------------------------------------
@@ -220,13 +220,10 @@ def create():
     if request.method == "GET":
         form.submitted_on.data = hk_today()
     if form.validate_on_submit():
-        try:
+        with refusals(form.form_errors) as refused:
             case = services.create_case(current_user, Scheme(form.scheme.data),
                                         form.applicant_data(), form.case_facts())
-        except services.CaseError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
-        else:
+        if not refused:
             return _saved(f"Case {case.reference} created as a draft, assigned to you.", case)
     return render_template("cases/form.html", form=form, case=None), 200 if not form.errors \
         else 422
@@ -244,13 +241,10 @@ def edit(case_id: int):
         form = CaseForm()
     del form.scheme  # chosen once, at creation
     if form.validate_on_submit():
-        try:
+        with refusals(form.form_errors, also=_STALE) as refused:
             changed = services.update_case(current_user, case, form.applicant_data(),
                                            form.case_facts(), form.version.data or 0)
-        except (services.CaseError, StaleDataError) as exc:
-            db.session.rollback()
-            form.form_errors.append(_message(exc))
-        else:
+        if not refused:
             if not changed:
                 flash("Nothing was changed.", "info")
                 return redirect(url_for("cases.show", case_id=case.id))
@@ -268,37 +262,19 @@ def _applicant_values(case: Case) -> dict:
     return values
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, StaleDataError):
-        return str(services.StaleCase())
-    return str(exc)
-
-
 @bp.post("/<id:case_id>/step/<step>")
 @permission_required(Permission.WORK_CASES)
 def step(case_id: int, step: str):
     case = _load_case(case_id)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        return _render_case(case, 422, error=_first_error(form), reason_form=form)
-    try:
+    with refusals(also=_STALE) as refused:
+        check_form(form)
         event = services.transition(case, step, current_user, reason=form.reason.data,
                                     expected_version=form.version.data,
                                     arrived_on=form.arrived_on.data)
-    except (services.CaseError, StaleDataError) as exc:
-        if getattr(exc, "keeps_changes", False):
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return _render_case(_load_case(case_id), 422, error=_message(exc), reason_form=form)
+    if refused:
+        return _render_case(_load_case(case_id), 422, error=refused.message, reason_form=form)
     return _saved(f"{case.reference} moved to “{event.to_status.label}”.", case)
-
-
-def _first_error(form) -> str:
-    for errors in form.errors.values():
-        if errors:
-            return errors[0]
-    return "The form could not be read; reload the page and try again."
 
 
 @bp.post("/<id:case_id>/dependants")
@@ -308,13 +284,11 @@ def add_dependant(case_id: int):
     form = DependantForm()
     if not form.validate_on_submit():
         return _render_case(case, 422, dependant_form=form)
-    try:
+    with refusals(form.form_errors, also=_STALE) as refused:
         dependant = services.add_dependant(
             current_user, case, Relationship(form.relation.data), form.data_for_service(),
             form.married.data, form.version.data)
-    except (services.CaseError, StaleDataError) as exc:
-        db.session.rollback()
-        form.form_errors.append(_message(exc))
+    if refused:
         return _render_case(_load_case(case_id), 422, dependant_form=form)
     return _saved(f"{dependant.relation.label} {dependant.full_name} added.", case)
 
@@ -327,14 +301,12 @@ def remove_dependant(case_id: int, dependant_id: int):
     if dependant is None or dependant.case_id != case.id:
         abort(404)
     form = ReasonForm()
-    try:
-        if not form.validate_on_submit():
-            raise services.CaseError(_first_error(form))
+    with refusals(also=_STALE) as refused:
+        check_form(form)
         services.remove_dependant(current_user, case, dependant, form.reason.data or "",
                                   form.version.data)
-    except (services.CaseError, StaleDataError) as exc:
-        db.session.rollback()
-        return _render_case(_load_case(case_id), 422, error=_message(exc))
+    if refused:
+        return _render_case(_load_case(case_id), 422, error=refused.message)
     return _saved(f"{dependant.full_name} removed from the case.", case)
 
 
@@ -343,13 +315,11 @@ def remove_dependant(case_id: int, dependant_id: int):
 def take(case_id: int):
     case = _load_case(case_id)
     form = TakeForm()
-    try:
-        if not form.validate_on_submit():
-            raise services.CaseError(_first_error(form))
+    with refusals(also=_STALE) as refused:
+        check_form(form)
         services.take_case(current_user, case, form.version.data)
-    except (services.CaseError, StaleDataError) as exc:
-        db.session.rollback()
-        return _render_case(_load_case(case_id), 422, error=_message(exc))
+    if refused:
+        return _render_case(_load_case(case_id), 422, error=refused.message)
     return _saved(f"{case.reference} is now assigned to you.", case)
 
 
@@ -359,15 +329,12 @@ def reassign(case_id: int):
     case = _load_case(case_id)
     form = ReassignForm()
     form.assignee.choices = assignee_choices(services.active_caseworkers())
-    try:
-        if not form.validate_on_submit():
-            raise services.CaseError(_first_error(form))
-        services.check_version(case, form.version.data)
+    with refusals(also=_STALE) as refused:
+        check_form(form)
         assignee = db.session.get(User, form.assignee.data)
-        services.reassign(current_user, [case], assignee)
-    except (services.CaseError, StaleDataError) as exc:
-        db.session.rollback()
-        return _render_case(_load_case(case_id), 422, error=_message(exc))
+        services.reassign_case(current_user, case, assignee, form.version.data)
+    if refused:
+        return _render_case(_load_case(case_id), 422, error=refused.message)
     return _saved(f"{case.reference} reassigned to {assignee.full_name}.", case)
 
 
@@ -380,12 +347,11 @@ def correct_arrival(case_id: int):
     form = CorrectArrivalForm()
     if not form.validate_on_submit():
         return _render_case(case, 422, correct_arrival_form=form)
-    try:
+    with refusals(also=_STALE) as refused:
         services.correct_arrival(current_user, case, form.arrived_on.data, form.reason.data,
                                  form.version.data, hk_today())
-    except (services.CaseError, stay.StayError, StaleDataError) as exc:
-        db.session.rollback()
-        return _render_case(_load_case(case_id), 422, error=_message(exc),
+    if refused:
+        return _render_case(_load_case(case_id), 422, error=refused.message,
                             correct_arrival_form=form)
     return _saved(f"Arrival date corrected; the stay now ends on {case.stay_ends_on}.", case)
 
@@ -397,13 +363,13 @@ def record_job_offer(case_id: int):
     form = JobOfferForm()
     if not form.validate_on_submit():
         return _render_case(case, 422, job_offer_form=form)
-    try:
+    with refusals(also=_STALE) as refused:
         services.record_job_offer(current_user, case, stay.JobOfferData(
             employer=form.employer.data, post=form.post.data, salary=form.salary.data,
             start_date=form.start_date.data), form.version.data)
-    except (services.CaseError, stay.StayError, StaleDataError) as exc:
-        db.session.rollback()
-        return _render_case(_load_case(case_id), 422, error=_message(exc), job_offer_form=form)
+    if refused:
+        return _render_case(_load_case(case_id), 422, error=refused.message,
+                            job_offer_form=form)
     return _saved("Job offer recorded.", case)
 
 
@@ -436,10 +402,8 @@ def calendar_reset():
         abort(400)
     had_one = current_user.calendar_token is not None
     calendar.reset_token(current_user)
-    db.session.commit()
-    flash("A new calendar address was made; the old one no longer works." if had_one else
-          "Your calendar address is ready.", "success")
-    return redirect(url_for("cases.calendar_page"))
+    return saved("A new calendar address was made; the old one no longer works." if had_one
+                 else "Your calendar address is ready.", url_for("cases.calendar_page"))
 
 
 @bp.get("/calendar/<token>.ics")

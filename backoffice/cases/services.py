@@ -314,6 +314,13 @@ def reassign(actor: User, cases: Iterable[Case], assignee: User | None) -> int:
     return changed
 
 
+def reassign_case(actor: User, case: Case, assignee: User | None,
+                  expected_version: int | None) -> None:
+    """Supervisors: give one case, as it was when the form was shown, to someone else."""
+    check_version(case, expected_version)
+    reassign(actor, [case], assignee)
+
+
 _ACTIVE_CASEWORKERS = (
     select(User.id, User.full_name)
     .where(User.active.is_(True),

@@ -36,10 +36,11 @@ from backoffice.core.dates import (
     is_weekend,
     utcnow,
 )
+from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 
 
-class StayError(Exception):
+class StayError(Refusal):
     """A stay rule refused the change; the message is shown as it is."""
 
 

@@ -11,6 +11,7 @@ from backoffice.cases.models import Case
 from backoffice.core import signals
 from backoffice.core.dates import utcnow
 from backoffice.core.forms import BaseForm
+from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
@@ -49,7 +50,7 @@ def centre():
 def mark_read(notification_id: int):
     _checked_form()
     services.mark_read(current_user.id, notification_id)
-    db.session.commit()
+    db.session.commit()  # quietly: the page itself shows the item as read
     return redirect(url_for("notifications.centre"))
 
 
@@ -58,9 +59,8 @@ def mark_read(notification_id: int):
 def mark_all_read():
     _checked_form()
     n = services.mark_read(current_user.id)
-    db.session.commit()
-    flash(f"{n} notification{'s' if n != 1 else ''} marked as read.", "success")
-    return redirect(url_for("notifications.centre"))
+    return saved(f"{n} notification{'s' if n != 1 else ''} marked as read.",
+                 url_for("notifications.centre"))
 
 
 @bp.get("/case/<id:case_id>")
@@ -86,16 +86,13 @@ def retry(reminder_id: int):
     reminder = db.session.get(Reminder, reminder_id)
     if reminder is None:
         abort(404)
-    try:
+    with refusals() as refused:
         services.retry(current_user, reminder)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+    if refused:
+        flash(refused.message, "danger")
         return redirect(url_for("notifications.failed"))
-    db.session.commit()
-    flash(f"Reminder {reminder.id} is queued again; the worker sends it within a minute.",
-          "success")
-    return redirect(url_for("notifications.failed"))
+    return saved(f"Reminder {reminder.id} is queued again; the worker sends it within a minute.",
+                 url_for("notifications.failed"))
 
 
 @bp.get("/worker")

@@ -18,6 +18,7 @@ from backoffice.cases import signals as case_signals
 from backoffice.cases.models import Applicant, Case, Deadline, DeadlineState
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
+from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 from backoffice.notifications import mail
 from backoffice.notifications.models import (
@@ -336,12 +337,16 @@ def build_email(reminder, context: dict) -> MIMEMultipart:
     return message
 
 
+class NotificationError(Refusal):
+    """A notification rule refused the change; the message is shown as it is."""
+
+
 def retry(actor, reminder: Reminder, now: datetime | None = None) -> None:
     """A supervisor sends a failed reminder again: it goes back to the queue, attempts reset."""
     if not actor.can_supervise():
         raise PermissionError("Only supervisors can retry reminders.")
     if reminder.state != ReminderState.FAILED:
-        raise ValueError("Only a failed reminder can be retried.")
+        raise NotificationError("Only a failed reminder can be retried.")
     reminder.state = ReminderState.PENDING
     reminder.attempts = 0
     reminder.next_attempt_at = now or utcnow()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import User
 from backoffice.core.dates import utcnow
+from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
 
@@ -27,7 +28,7 @@ from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeri
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-class QuotaError(Exception):
+class QuotaError(Refusal):
     """A quota rule refused the change; the message is shown as it is."""
 
 

@@ -7,7 +7,7 @@ back beside the field with the numbers, and nothing is saved.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
@@ -15,9 +15,9 @@ from backoffice.cases.queries import Queue
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
+from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required
-from backoffice.extensions import db
 from backoffice.quota import services
 from backoffice.quota.forms import LimitForm, YearForm
 from backoffice.reports import bp, dashboard
@@ -76,17 +76,13 @@ def set_quota_limit():
     form = LimitForm()
     if form.validate_on_submit():
         year, limit = form.year.data, form.limit.data
-        try:
+        with refusals(form.limit.errors) as refused:
             services.set_limit(current_user, dashboard.SCHEME.value, year, limit,
                                form.note.data)
-        except services.QuotaError as exc:
-            db.session.rollback()
-            form.limit.errors.append(str(exc))
-        else:
-            db.session.commit()
+        if not refused:
             words = "no limit (quota suspended)" if limit is None else f"{limit:,} places"
-            flash(f"The {dashboard.SCHEME.value} quota for {year} is now {words}.", "success")
-            return redirect(url_for("reports.quota_dashboard", year=year))
+            return saved(f"The {dashboard.SCHEME.value} quota for {year} is now {words}.",
+                         url_for("reports.quota_dashboard", year=year))
     year = form.year.data if not form.year.errors and form.year.data else hk_today().year
     return _render_dashboard(year, limit_form=form, status=422)
 
