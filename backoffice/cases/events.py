@@ -22,7 +22,7 @@ def record(case_id: int, actor: User | None, kind: EventKind, *, at: datetime | 
     return event
 
 
-def record_many(rows: Select, *, kind: EventKind, at: datetime, **constants) -> None:
+def record_many(rows: Select, *, kind: EventKind, at: datetime, **constants) -> int:
     """Add one event per row of ``rows`` in a single INSERT ... SELECT (the set-based form).
 
     ``rows`` selects ``case_id`` and whatever per-case columns the events take (labelled by
@@ -32,6 +32,8 @@ def record_many(rows: Select, *, kind: EventKind, at: datetime, **constants) -> 
     table = CaseEvent.__table__
     shared = {"at": literal(at, UTCDateTime()), "kind": literal(kind.value)}
     shared |= {name: literal(value) for name, value in constants.items()}
+    # Returns how many events were written where the driver says (-1 where it does not), so
+    # the caller can skip the rest of a change that chose no case.
     select_from = rows.add_columns(*(value.label(name) for name, value in shared.items()))
     columns = [c.name for c in select_from.selected_columns]
-    db.session.execute(table.insert().from_select(columns, select_from))
+    return db.session.execute(table.insert().from_select(columns, select_from)).rowcount

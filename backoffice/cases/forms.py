@@ -31,7 +31,7 @@ from wtforms.widgets import HiddenInput
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
-from backoffice.core.forms import BaseForm, SelectField, choices_of
+from backoffice.core.forms import BaseForm, SelectField, choices_of, none_if_blank, strip
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
@@ -83,15 +83,6 @@ def countries_after(blank: str) -> tuple[SelectChoice, ...]:
     return tuple(choices_of([("", blank), *country_choices()]))
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _none_if_blank(value):
-    value = _strip(value)
-    return value or None
-
-
 def _normalised(normalise):
     """A validator that replaces the field's data with its normal form, or explains why not."""
 
@@ -118,20 +109,20 @@ class IdentityFields:
 
     # DataRequired, not InputRequired: it looks at the value after stripping, so a field of
     # spaces is refused too.
-    family_name = StringField("Family name (Latin script)", filters=[_strip], validators=[
+    family_name = StringField("Family name (Latin script)", filters=[strip], validators=[
         DataRequired("Enter the family name."), Length(max=100)])
-    given_names = StringField("Given names (Latin script)", filters=[_strip], validators=[
+    given_names = StringField("Given names (Latin script)", filters=[strip], validators=[
         DataRequired("Enter the given names."), Length(max=150)])
-    chinese_name = StringField("Chinese name", filters=[_none_if_blank], validators=[
+    chinese_name = StringField("Chinese name", filters=[none_if_blank], validators=[
         Optional(), Length(max=50)], description="Optional.")
     date_of_birth = DateField("Date of birth", validators=[
         InputRequired("Enter the date of birth as YYYY-MM-DD.")])
     nationality = SelectField("Nationality", choices=choices_of([("", "Choose a country")]),
                               validators=[DataRequired("Choose the nationality."),
                                           _normalised(normalise_country)])
-    passport_number = StringField("Passport number", filters=[_strip], validators=[
+    passport_number = StringField("Passport number", filters=[strip], validators=[
         DataRequired("Enter the passport number."), _normalised(normalise_passport)])
-    hkid = StringField("HKID number", filters=[_none_if_blank], validators=[
+    hkid = StringField("HKID number", filters=[none_if_blank], validators=[
         Optional(), _normalised(normalise_hkid)],
         description="Optional. Format A123456(3) or AB987654(3); the check digit is verified.")
 
@@ -156,29 +147,29 @@ class CaseForm(IdentityFields, BaseForm):
         InputRequired("Enter the date the application was received, as YYYY-MM-DD.")],
         description="The date the application was received. Eligibility and the policy "
                     "version are judged on it.")
-    email = StringField("Email address", filters=[_none_if_blank], validators=[
+    email = StringField("Email address", filters=[none_if_blank], validators=[
         Optional(), Email("Enter a valid email address.", check_deliverability=False),
         Length(max=254)])
-    phone = StringField("Phone", filters=[_none_if_blank], validators=[Optional(), Length(max=30)])
+    phone = StringField("Phone", filters=[none_if_blank], validators=[Optional(), Length(max=30)])
     email_consent = BooleanField("The applicant agrees to receive deadline reminders by email")
-    business_plan = TextAreaField("Business plan (entrepreneurs)", filters=[_none_if_blank],
+    business_plan = TextAreaField("Business plan (entrepreneurs)", filters=[none_if_blank],
                                   validators=[Optional(), Length(max=20000)])
     programme = SelectField("Government-backed programme (entrepreneurs)",
                             choices=PROGRAMME_CHOICES,
                             description="Support from one of these programmes marks the case "
                                         "for favourable consideration.")
-    job_employer = StringField("Employer (professionals)", filters=[_none_if_blank],
+    job_employer = StringField("Employer (professionals)", filters=[none_if_blank],
                                validators=[Optional(), Length(max=200)])
-    job_post = StringField("Post (professionals)", filters=[_none_if_blank],
+    job_post = StringField("Post (professionals)", filters=[none_if_blank],
                            validators=[Optional(), Length(max=200)])
     job_salary = DecimalField("Monthly salary in HKD (professionals)", places=2,
                               validators=[Optional(), MONTHLY_SALARY])
     job_relevance = TextAreaField("Relevance to qualifications or experience (professionals)",
-                                  filters=[_none_if_blank], validators=[Optional(),
+                                  filters=[none_if_blank], validators=[Optional(),
                                                                         Length(max=5000)])
     job_local_unavailability = TextAreaField(
         "Why the post cannot readily be filled locally (professionals)",
-        filters=[_none_if_blank], validators=[Optional(), Length(max=5000)])
+        filters=[none_if_blank], validators=[Optional(), Length(max=5000)])
     has_hk_parent = BooleanField("A parent is a Chinese Hong Kong permanent resident (ASSG)")
     emigrated_overseas = BooleanField("The applicant has emigrated overseas (ASSG)")
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
@@ -221,7 +212,7 @@ class DependantForm(IdentityFields, VersionedForm):
 class ReasonForm(VersionedForm):
     """A lifecycle step or a removal; the reason is required where the rule says so."""
 
-    reason = TextAreaField("Reason", filters=[_none_if_blank],
+    reason = TextAreaField("Reason", filters=[none_if_blank],
                            validators=[Optional(), Length(max=2000)])
     # Step data: only "Record arrival" uses it.
     arrived_on = DateField("Arrival date", validators=[Optional()])
@@ -261,7 +252,7 @@ class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[_none_if_blank], validators=[Optional(), Length(max=100)],
+    q = StringField("Search", filters=[none_if_blank], validators=[Optional(), Length(max=100)],
                     description="Reference, name (Latin or Chinese, partial), passport or HKID.")
     scheme = SelectField("Scheme", choices=choices_of(
         [("", "Any scheme"), *((s.value, s.short_label) for s in Scheme)]),
@@ -290,15 +281,15 @@ class QueueFilterForm(BaseForm):
 class CorrectArrivalForm(VersionedForm):
     arrived_on = DateField("Corrected arrival date", validators=[
         InputRequired("Enter the arrival date as YYYY-MM-DD.")])
-    reason = TextAreaField("Reason for the correction", filters=[_none_if_blank], validators=[
+    reason = TextAreaField("Reason for the correction", filters=[none_if_blank], validators=[
         DataRequired("Give a reason for the correction."), Length(max=2000)])
     submit = SubmitField("Correct arrival date")
 
 
 class JobOfferForm(VersionedForm):
-    employer = StringField("Employer", filters=[_strip], validators=[
+    employer = StringField("Employer", filters=[strip], validators=[
         DataRequired("Enter the employer."), Length(max=200)])
-    post = StringField("Post", filters=[_strip], validators=[
+    post = StringField("Post", filters=[strip], validators=[
         DataRequired("Enter the post."), Length(max=200)])
     salary = DecimalField("Monthly salary in HKD", places=2, validators=[
         InputRequired("Enter the monthly salary."), MONTHLY_SALARY])

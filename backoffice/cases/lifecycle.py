@@ -246,11 +246,16 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
         _check_bulk(transition, reason)
         chosen = and_(where, Case.status.in_(transition.sources),
                       _cases_judged_by(policies, registry or POLICIES))
-        events.record_many(
+        # Events first: they keep each case's status before the step, and the rows they read
+        # stay locked (PostgreSQL) until the transaction ends, so every statement below sees
+        # the same cases.
+        chosen_count = events.record_many(
             select(Case.id.label("case_id"), Case.status.label("from_status"))
             .where(chosen).with_for_update(),
             kind=EventKind.TRANSITION, at=now, transition=transition.name,
             to_status=transition.target.value, reason=reason)
+        if chosen_count == 0:  # psycopg reports -1 (unknown) for INSERT ... SELECT here
+            continue
         for effect in transition.effects:
             _BULK_EFFECTS[effect](transition, chosen, reason, now)
         stay.end_deadlines(select(Case.id).where(chosen), now)
@@ -260,11 +265,10 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
             values[transition.stamps] = hk_today(now) if _is_date(transition.stamps) else now
         count = db.session.execute(update(Case).where(chosen).values(**values)
                                    .execution_options(synchronize_session=False)).rowcount
-        if count:
-            signals.case_status_changed.send(
-                transition, case_ids=select(Case.id).where(
-                    Case.status == transition.target, Case.updated_at == now),
-                actor=None, at=now)
+        signals.case_status_changed.send(
+            transition, case_ids=select(Case.id).where(
+                Case.status == transition.target, Case.updated_at == now),
+            actor=None, at=now)
         moved += count
     db.session.flush()
     return moved

@@ -31,7 +31,7 @@ from backoffice.cases.schemes import (
 )
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
-from backoffice.core.identity import country_name, mask_hkid, mask_passport
+from backoffice.core.identity import country_name
 from backoffice.extensions import db
 
 
@@ -72,14 +72,6 @@ class IdentityMixin:
     @property
     def nationality_name(self) -> str:
         return country_name(self.nationality)
-
-    @property
-    def masked_passport(self) -> str:
-        return mask_passport(self.passport_number)
-
-    @property
-    def masked_hkid(self) -> str:
-        return mask_hkid(self.hkid) if self.hkid else ""
 
 
 def search_text(family_name: str, given_names: str, chinese_name: str | None) -> str:

@@ -52,6 +52,16 @@ def use_fast_attributes() -> None:
     wtforms.widgets.core.Button.html_params = staticmethod(html_attributes)
 
 
+def strip(value):
+    """A WTForms filter: surrounding spaces removed from text, anything else as it is."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def none_if_blank(value):
+    """A WTForms filter: stripped text, or None when nothing is left."""
+    return strip(value) or None
+
+
 def choices_of(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
     """``(value, label)`` pairs as the options of a select (WTForms 3.3 retires bare tuples)."""
     return [SelectChoice(value=value, label=label) for value, label in pairs]

@@ -7,20 +7,11 @@ import re
 from wtforms import IntegerField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
-from backoffice.core.forms import BaseForm
+from backoffice.core.forms import BaseForm, none_if_blank
 from backoffice.quota.services import FIRST_YEAR, LAST_YEAR
 
 MAX_LIMIT = 1_000_000
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _none_if_blank(value):
-    value = _strip(value)
-    return value or None
 
 
 class WholeNumberField(IntegerField):
@@ -76,7 +67,7 @@ class LimitForm(BaseForm):
                     "for no limit.")],
         description="Leave blank for no limit (the quota is suspended for the year; usage is "
                     "still counted).")
-    note = TextAreaField("Note", filters=[_none_if_blank], validators=[Optional(), Length(
+    note = TextAreaField("Note", filters=[none_if_blank], validators=[Optional(), Length(
         max=500, message="Keep the note to 500 characters.")],
         description="Optional: why the limit is set or changed (e.g. the policy address).")
     submit = SubmitField("Save the limit")
