@@ -23,6 +23,7 @@ from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, chec
 from backoffice.cases.models import Case, CaseEvent, EventKind
 from backoffice.cases.schemes import (
     POLICIES,
+    CaseStatus,
     Effect,
     Guard,
     PolicyError,
@@ -73,9 +74,15 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     now = now or utcnow()
     check_version(case, expected_version)
     check_can_act(case, actor)
-    policy = case.policy
+    step, reason = checked_step(case, name, reason)
+    return _run(Step(case, case.policy, step, actor, reason, now, hk_today(now), arrived_on))
+
+
+def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition, str | None]:
+    """The step called ``name`` of the case's policy, if the case may take it from its status
+    with the reason given (normalised: blank is None); CaseError in words otherwise."""
     try:
-        step = policy.transition(name)
+        step = case.policy.transition(name)
     except PolicyError as exc:
         raise CaseError(str(exc)) from exc
     if not step.applies_from(case.status):
@@ -85,18 +92,19 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     if step.needs_reason and not reason:
         raise CaseError(f"Give a reason to {step.label.lower()} this case; it is recorded and "
                         "shown in the case history.")
-    return _run(Step(case, policy, step, actor, reason, now, hk_today(now), arrived_on))
+    return step, reason
 
 
-def _run(step: Step) -> CaseEvent:
+def apply_step(step: Step, effects: dict[Effect, Callable[[Step], str | None]]
+               ) -> tuple[CaseStatus, str | None]:
+    """The part of a step that changes the case object itself, in order: the guards, the
+    effects (each by its handler in ``effects``), the date stamp, the end and the status.
+    Returns the status it left and the event's detail. :func:`transition` runs it with the
+    effects below; the bulk loader runs it on a case it builds in memory, with the row form
+    of the quota effects."""
     for guard in step.transition.guards:
         _GUARDS[guard](step)
-    details = []
-    try:
-        for effect in step.transition.effects:
-            details.append(_EFFECTS[effect](step))
-    except quota.QuotaError as exc:
-        raise _quota_blocked(step, str(exc)) from exc
+    details = [effects[effect](step) for effect in step.transition.effects]
     case, target = step.case, step.transition.target
     if step.transition.stamps:
         column = step.transition.stamps
@@ -105,12 +113,20 @@ def _run(step: Step) -> CaseEvent:
         case.ended_at = step.now
     from_status = case.status
     case.status = target
+    return from_status, " ".join(d for d in details if d) or None
+
+
+def _run(step: Step) -> CaseEvent:
+    try:
+        from_status, detail = apply_step(step, _EFFECTS)
+    except quota.QuotaError as exc:
+        raise _quota_blocked(step, str(exc)) from exc
+    case, target = step.case, step.transition.target
     if case.arrived_on is not None:
         stay.sync_deadlines(case, step.now)
     event = events.record(case.id, step.actor, EventKind.TRANSITION, at=step.now,
                           transition=step.transition.name, from_status=from_status,
-                          to_status=target, reason=step.reason,
-                          detail=" ".join(d for d in details if d) or None)
+                          to_status=target, reason=step.reason, detail=detail)
     db.session.flush()
     signals.case_status_changed.send(step.transition, case_ids=[case.id], actor=step.actor,
                                      at=step.now)
@@ -172,7 +188,7 @@ def _take_quota_place(step: Step) -> None:
                      case.applicant.nationality, step.now)
 
 
-def _release_reason(transition: Transition, reason: str | None) -> str:
+def release_reason(transition: Transition, reason: str | None) -> str:
     return f"{transition.label}: {reason}" if reason else transition.label
 
 
@@ -185,7 +201,7 @@ def place_not_taken_up(case: Case) -> bool:
 def _give_back_quota_place(step: Step) -> None:
     if place_not_taken_up(step.case):
         quota.release_place(step.case.id, step.actor,
-                            _release_reason(step.transition, step.reason), step.now)
+                            release_reason(step.transition, step.reason), step.now)
 
 
 def _start_stay(step: Step) -> str:
@@ -198,12 +214,16 @@ def _extend_stay(step: Step) -> str:
     return f"Stay extended to {step.case.stay_ends_on}."
 
 
-_EFFECTS: dict[Effect, Callable[[Step], str | None]] = {
+# The effects that change only the case and its rows in memory (the bulk loader's too).
+CASE_EFFECTS: dict[Effect, Callable[[Step], str | None]] = {
     Effect.JUDGE_SUBMISSION: _judge_submission,
-    Effect.TAKE_QUOTA_PLACE: _take_quota_place,
-    Effect.GIVE_BACK_QUOTA_PLACE: _give_back_quota_place,
     Effect.START_STAY: _start_stay,
     Effect.EXTEND_STAY: _extend_stay,
+}
+_EFFECTS: dict[Effect, Callable[[Step], str | None]] = {
+    **CASE_EFFECTS,
+    Effect.TAKE_QUOTA_PLACE: _take_quota_place,
+    Effect.GIVE_BACK_QUOTA_PLACE: _give_back_quota_place,
 }
 
 
@@ -214,7 +234,7 @@ def _give_back_in_bulk(transition: Transition, chosen: ColumnElement[bool], reas
     # place_not_taken_up, as a condition on the chosen rows.
     not_taken_up = and_(chosen, Case.approved_on.is_not(None), Case.arrived_on.is_(None))
     quota.release_places(select(Case.id).where(not_taken_up), None,
-                         _release_reason(transition, reason), now)
+                         release_reason(transition, reason), now)
 
 
 # The effects a step may have and still be taken by many cases at once: each in set form,

@@ -87,6 +87,16 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
     Once the case has ended none of its deadlines is anyone's work; a deadline opened anew
     retires the missed ones of its kind (an extension granted after the stay end)."""
     now = now or utcnow()
+    missing = cancel_stale_deadlines(case, now)
+    db.session.flush()  # the one-open-per-kind index must see the cancellations first
+    open_missing_deadlines(case, missing)
+    db.session.flush()
+
+
+def cancel_stale_deadlines(case: Case, now: datetime) -> dict[DeadlineKind, date]:
+    """The first half of :func:`sync_deadlines`, on the case in memory: cancel the open
+    deadlines that no longer apply; return the wanted ones not yet open. (The bulk loader
+    runs both halves on a case it builds in memory.)"""
     if not case.is_open:
         for deadline in case.deadlines:
             deadline.outstanding = False
@@ -96,24 +106,30 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
             del wanted[deadline.kind]
         else:
             _close(deadline, DeadlineState.CANCELLED, now)
-    db.session.flush()  # the one-open-per-kind index must see the cancellations first
-    # A deadline already met or missed on that date has had its outcome (the sweep may have
-    # settled it before this step): opening it again would show it overdue and escalate a
-    # missed one twice.
+    return wanted
+
+
+def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date]) -> None:
+    """The second half of :func:`sync_deadlines`, on the case in memory: open ``missing``.
+
+    A deadline already met or missed on that date has had its outcome (the sweep may have
+    settled it before this step): opening it again would show it overdue and escalate a
+    missed one twice."""
     settled = {(d.kind, d.due_on) for d in case.deadlines
                if d.state in (DeadlineState.MET, DeadlineState.MISSED)}
-    for kind, due_on in wanted.items():
+    for kind, due_on in missing.items():
         if (kind, due_on) in settled:
             continue
         for earlier in case.deadlines:
             if earlier.kind == kind and earlier.state == DeadlineState.MISSED:
                 earlier.outstanding = False
-        case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on))
-    db.session.flush()
+        case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on,
+                                       state=DeadlineState.OPEN, outstanding=True))
 
 
 def _close(deadline: Deadline, state: DeadlineState, now: datetime) -> None:
-    signals.deadline_closed.send(deadline_ids=[deadline.id])
+    if deadline.id is not None:  # a deadline never saved has no reminders to cancel
+        signals.deadline_closed.send(deadline_ids=[deadline.id])
     deadline.state = state
     deadline.closed_at = now
 
@@ -211,19 +227,30 @@ def record_job_offer(actor: User, case: Case, offer: JobOfferData,
                      now: datetime | None = None) -> JobOffer:
     """Record a job offer; it meets the job-offer deadline."""
     now = now or utcnow()
+    job = add_job_offer(case, offer, actor.id, now)
+    events.record(case.id, actor, EventKind.EDITED, at=now, detail=job_offer_detail(job))
+    db.session.flush()
+    return job
+
+
+def add_job_offer(case: Case, offer: JobOfferData, recorded_by_id: int | None,
+                  now: datetime) -> JobOffer:
+    """The job offer's rules on the case in memory (:func:`record_job_offer` adds the event
+    and flushes; the bulk loader calls this on a case it builds in memory)."""
     if not case.in_stay:
         raise StayError("A job offer is recorded once the applicant has arrived.")
     job = JobOffer(case_id=case.id, employer=offer.employer.strip(), post=offer.post.strip(),
-                   salary=offer.salary, start_date=offer.start_date, recorded_by_id=actor.id,
-                   recorded_at=now)
+                   salary=offer.salary, start_date=offer.start_date,
+                   recorded_by_id=recorded_by_id, recorded_at=now)
     case.job_offers.append(job)
     _meet(case, DeadlineKind.JOB_OFFER, now)
     case.updated_at = now
-    events.record(case.id, actor, EventKind.EDITED, at=now,
-                  detail=f"Job offer recorded: {job.post} at {job.employer}, "
-                         f"from {job.start_date}.")
-    db.session.flush()
     return job
+
+
+def job_offer_detail(job: JobOffer) -> str:
+    """The case history's sentence for a recorded job offer."""
+    return f"Job offer recorded: {job.post} at {job.employer}, from {job.start_date}."
 
 
 # --- Reading --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from backoffice.cases.models import Applicant, Case, CaseEvent, ReferenceCounter
 from backoffice.cases.schemes import CLOSED_STATUSES, CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.core.identity import normalise_hkid
-from backoffice.demo import data as demo_data
+from backoffice.demo import bulk, stories
 
 
 def count(db, model) -> int:
@@ -25,7 +25,7 @@ def test_seed_demo_creates_cases_in_many_statuses_once(app, db):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     cases = list(db.session.scalars(select(Case)))
-    assert len(cases) == len(demo_data.SCENARIOS)
+    assert len(cases) == len(stories.SCENARIOS)
     statuses = Counter(case.status for case in cases)
     assert len(statuses) >= 12, statuses
     assert {case.scheme for case in cases} == set(Scheme)
@@ -100,11 +100,12 @@ def test_bulk_cases_are_valid_unique_and_do_not_collide(app, db):
 
 def test_bulk_rows_are_deterministic():
     today = date(2026, 11, 25)
-    one = demo_data._chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), 0)
-    two = demo_data._chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), 0)
+    one = bulk.chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), 0)
+    two = bulk.chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), 0)
     assert one == two
     # COPY text format: no field may carry a tab, newline or backslash of its own.
-    for table in one[:4]:
+    for table in (one.applicants, one.cases, one.events, one.dependants, one.deadlines,
+                  one.job_offers, [place[1:] for place in one.places]):
         for row in table:
             for value in row:
                 assert value is None or value == "\\N" or not set(value) & {"\t", "\n", "\\"}

@@ -1,0 +1,265 @@
+"""Bulk loading of synthetic cases for benchmarks (``flask seed-demo --cases N``).
+
+Fast and set-based, but with no rule of its own: each case is planned (``roads``), its road
+is walked on a case in memory by the lifecycle's and the stay's own functions (``rows``), and
+the rows that walk produced go to the database by ``COPY`` (``sinks``) in chunks, generated in
+worker processes for big loads. The quota's periods are set through ``quota.services``; each
+year's ``allocated`` is then raised by the places loaded, as ``take_place`` would have, the
+limit first where the bulk approvals need more than it allows. ``tests/demo/
+test_bulk_matches_services.py`` replays the same plans through the services and compares
+every row.
+
+Not written: the "assigned" event of a case handed back to the queue and the "dependant
+added" events (their sentences belong to the cases service, which has no row form yet).
+Nothing here commits: the ``flask seed-demo`` command does, once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import time as clock
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, text, update
+
+from backoffice.auth.models import User
+from backoffice.cases.models import Applicant
+from backoffice.core.dates import hk_today
+from backoffice.demo import rows as row_form
+from backoffice.demo.roads import CasePlan, Planner
+from backoffice.demo.sinks import CoreSink, PostgresSink, deferrable_schema, lines, number
+from backoffice.demo.stories import DEMO_SEED
+from backoffice.extensions import db
+from backoffice.quota import services as quota
+from backoffice.quota.models import QuotaPeriod
+
+# A bulk year's quota, as the demo years have; raised where the bulk approvals need more.
+BULK_QUOTA_LIMIT = 4000
+_TABLES = ("applicants", "cases", "case_events", "dependants", "deadlines", "job_offers",
+           "quota_allocations")
+# Fork where there is one: the generator process must not re-run the caller's script (spawn
+# would, and a script without a __main__ guard would then wait on this load's locks).
+_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+@dataclass
+class BulkResult:
+    cases: int = 0
+    applicants: int = 0
+    events: int = 0
+    dependants: int = 0
+    deadlines: int = 0
+    job_offers: int = 0
+    places: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return (self.cases + self.applicants + self.events + self.dependants + self.deadlines
+                + self.job_offers + self.places)
+
+    def add(self, chunk: dict[str, int]) -> None:
+        for name, count in chunk.items():
+            setattr(self, name, getattr(self, name) + count)
+
+    def progress(self, n: int, started: float) -> str:
+        elapsed = clock.perf_counter() - started
+        return (f"{self.cases:,}/{n:,} cases ({self.rows:,} rows) in {elapsed:,.1f} s, "
+                f"{self.cases / elapsed:,.0f} cases/s")
+
+
+def chunk_plans(seed: int, number_: int, size: int, today: date, workers: Sequence[int],
+                serial: int) -> list[CasePlan]:
+    """The plans of chunk ``number_``: its own random stream, so any process can make it."""
+    rng = random.Random(f"{seed}:{number_}")  # noqa: S311  (reproducible data, not secrets)
+    planner = Planner(rng, today, list(workers))
+    return [planner.plan(serial + i + 1) for i in range(size)]
+
+
+def plans(n: int, workers: Sequence[int], *, seed: int = DEMO_SEED, chunk_size: int = 20_000,
+          today: date, serial: int = 0) -> Iterator[CasePlan]:
+    """Every plan a load of ``n`` cases walks, in load order (the comparison test replays
+    them through the services)."""
+    for number_, start in enumerate(range(0, n, chunk_size)):
+        yield from chunk_plans(seed, number_, min(chunk_size, n - start), today, workers,
+                               serial + start)
+
+
+def chunk_rows(seed: int, number_: int, today: date, workers: Sequence[int],
+               applicant_ids: range, case_ids: range, serial: int) -> row_form.ChunkRows:
+    """The rows of chunk ``number_``, every case walked by the rules."""
+    chunk = row_form.ChunkRows()
+    for plan, applicant_id, case_id in zip(
+            chunk_plans(seed, number_, len(case_ids), today, workers, serial),
+            applicant_ids, case_ids, strict=True):
+        chunk.add(row_form.walk(plan, applicant_id, case_id), plan)
+    return chunk
+
+
+def _chunk_text(args) -> tuple[row_form.ChunkRows, dict[str, str]]:
+    """A chunk rendered for COPY (case lines without their reference, places without their
+    period); runs in a worker process."""
+    chunk = chunk_rows(*args)
+    rendered = {name: lines(getattr(chunk, name)) for name in (
+        "applicants", "dependants", "events", "deadlines", "job_offers")}
+    tails = row_form.ChunkRows(cases=[row[2:] for row in chunk.cases], places=chunk.places,
+                               keys=chunk.keys)
+    return tails, rendered
+
+
+class _Periods:
+    """The quota periods the bulk places go into: each year set through the quota service
+    where it is missing, and its ``allocated`` raised at the end by the active places."""
+
+    def __init__(self, supervisor: User) -> None:
+        self.supervisor = supervisor
+        self.ids: dict[tuple[str, int], int] = {}
+        self.active: Counter = Counter()
+
+    def rows(self, places: Iterable[tuple]) -> list[tuple[str, ...]]:
+        out = []
+        for (scheme, year), *rest in places:
+            key = (scheme, year)
+            if key not in self.ids:
+                period = quota.get_period(scheme, year) or quota.set_limit(
+                    self.supervisor, scheme, year, BULK_QUOTA_LIMIT, note="Bulk demo data")
+                self.ids[key] = period.id
+            if rest[-3] == row_form.NULL:  # not released
+                self.active[key] += 1
+            out.append((str(self.ids[key]), *rest))
+        return out
+
+    def settle(self) -> None:
+        for key, held in self.active.items():
+            period = db.session.get(QuotaPeriod, self.ids[key])
+            needed = period.allocated + held
+            if period.quota_limit is not None and needed > period.quota_limit:
+                quota.set_limit(self.supervisor, *key, needed,
+                                note="Raised to hold the bulk demo data's approvals")
+            db.session.execute(update(QuotaPeriod).where(QuotaPeriod.id == period.id)
+                               .values(allocated=QuotaPeriod.allocated + held))
+        db.session.flush()
+
+
+def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
+                    seed: int = DEMO_SEED, chunk_size: int = 20_000, today: date | None = None,
+                    fast_ddl: bool | None = None, processes: int | None = None,
+                    progress: Callable[[str], None] | None = None) -> BulkResult:
+    """Load ``n`` synthetic cases with everything the services would have written for them.
+
+    ``workers`` are the user ids cases are assigned to; ``supervisor`` sets the quota years.
+    Everything happens in the session's transaction; the caller commits. On PostgreSQL the
+    rows go by COPY; for big loads (``fast_ddl``, default n >= 200,000) the non-unique
+    indexes and foreign keys of the tables loaded are dropped and re-created in the same
+    transaction (several times faster than checking them row by row, and all-or-nothing),
+    and the rows are generated in ``processes`` worker processes (default: one per spare core
+    from two chunks on) while this one sends them. Elsewhere the rows go by chunked
+    executemany. The same ``seed`` gives the same rows.
+    """
+    if n <= 0:
+        return BulkResult()
+    if not workers:
+        raise ValueError("bulk_load_cases needs at least one caseworker to assign cases to")
+    say = progress or (lambda _message: None)
+    started = clock.perf_counter()
+    today = today or hk_today()
+    workers = list(workers)
+    periods = _Periods(supervisor)
+    result = BulkResult()
+    # A serial that keeps bulk applicants' emails unique across runs.
+    serial = db.session.scalar(select(func.count()).select_from(Applicant)) or 0
+    sizes = [min(chunk_size, n - start) for start in range(0, n, chunk_size)]
+    if db.session.get_bind().dialect.name != "postgresql":
+        _load_with_core(seed, sizes, chunk_size, today, workers, serial, periods, result,
+                        lambda: say(result.progress(n, started)))
+    else:
+        _load_with_copy(seed, sizes, chunk_size, today, workers, serial, periods, result,
+                        lambda: say(result.progress(n, started)), say,
+                        n >= 200_000 if fast_ddl is None else fast_ddl, processes)
+    periods.settle()
+    result.seconds = clock.perf_counter() - started
+    return result
+
+
+def _load_with_core(seed, sizes, chunk_size, today, workers, serial, periods, result,
+                    report) -> None:
+    sink = CoreSink()
+    for number_, size in enumerate(sizes):
+        chunk = chunk_rows(seed, number_, today, workers, sink.ids("applicants", size),
+                           sink.ids("cases", size), serial + number_ * chunk_size)
+        for row, reference in zip(chunk.cases, number(chunk.keys), strict=True):
+            row[1] = reference
+        for table, columns, table_rows in (
+                ("applicants", row_form.APPLICANT_COLUMNS, chunk.applicants),
+                ("cases", row_form.CASE_COLUMNS, chunk.cases),
+                ("dependants", row_form.DEPENDANT_COLUMNS, chunk.dependants),
+                ("case_events", row_form.EVENT_COLUMNS, chunk.events),
+                ("deadlines", row_form.DEADLINE_COLUMNS, chunk.deadlines),
+                ("job_offers", row_form.JOB_OFFER_COLUMNS, chunk.job_offers),
+                ("quota_allocations", ("period_id", *row_form.PLACE_COLUMNS),
+                 periods.rows(chunk.places))):
+            sink.write(table, columns, table_rows)
+        result.add({"applicants": size, "cases": size, "events": len(chunk.events),
+                    "dependants": len(chunk.dependants), "deadlines": len(chunk.deadlines),
+                    "job_offers": len(chunk.job_offers), "places": len(chunk.places)})
+        report()
+    db.session.flush()
+
+
+def _load_with_copy(seed, sizes, chunk_size, today, workers, serial, periods, result, report,
+                    say, fast_ddl, processes) -> None:
+    sink = PostgresSink()
+    drop, create = deferrable_schema(_TABLES) if fast_ddl else ([], [])
+    for statement in drop:
+        db.session.execute(text(statement))
+    if drop:
+        say(f"dropped {len(drop)} non-unique indexes and foreign keys; re-created at the end")
+    jobs = [(seed, number_, today, workers, sink.ids("applicants", size),
+             sink.ids("cases", size), serial + number_ * chunk_size)
+            for number_, size in enumerate(sizes)]
+    if processes is None:
+        processes = max(1, (os.cpu_count() or 1) - 1) if len(jobs) > 1 else 0
+    pool = multiprocessing.get_context(_START_METHOD).Pool(processes) if processes else None
+    try:
+        chunks = pool.imap(_chunk_text, jobs) if pool else map(_chunk_text, jobs)
+        for job, (tails, rendered) in zip(jobs, chunks, strict=True):
+            case_ids = job[5]
+            cases = lines((str(case_id), reference, *tail) for case_id, reference, tail
+                          in zip(case_ids, number(tails.keys), tails.cases, strict=True))
+            sink.write_text("applicants", row_form.APPLICANT_COLUMNS, rendered["applicants"])
+            sink.write_text("cases", row_form.CASE_COLUMNS, cases)
+            sink.write_text("dependants", row_form.DEPENDANT_COLUMNS, rendered["dependants"])
+            sink.write_text("case_events", row_form.EVENT_COLUMNS, rendered["events"])
+            sink.write_text("deadlines", row_form.DEADLINE_COLUMNS, rendered["deadlines"])
+            sink.write_text("job_offers", row_form.JOB_OFFER_COLUMNS, rendered["job_offers"])
+            sink.write_text("quota_allocations", ("period_id", *row_form.PLACE_COLUMNS),
+                            lines(periods.rows(tails.places)))
+            result.add({"applicants": len(case_ids), "cases": len(case_ids),
+                        **{name: rendered[name].count("\n") for name in (
+                            "events", "dependants", "deadlines", "job_offers")},
+                        "places": len(tails.places)})
+            report()
+    finally:
+        if pool:
+            pool.terminate()
+    if create:
+        rebuild = clock.perf_counter()
+        db.session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        for statement in create:
+            db.session.execute(text(statement))
+        say(f"re-created {len(create)} indexes and foreign keys in "
+            f"{clock.perf_counter() - rebuild:,.1f} s")
+
+
+def analyze(tables: Iterable[str] = (*_TABLES, "quota_periods", "reference_counters",
+                                     "users")) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL; a no-op elsewhere)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        db.session.execute(text(f"ANALYZE {table}"))

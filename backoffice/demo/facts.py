@@ -1,0 +1,60 @@
+"""What demo applications say: business plans, job offers, reasons in words
+(``data/texts.json``), and the scheme facts an application needs to be eligible."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from backoffice.cases import services, stay
+from backoffice.cases.schemes import GovernmentProgramme, Scheme
+from backoffice.demo.people import load_data
+
+_TEXTS = load_data("texts")
+BUSINESS_PLANS: tuple[str, ...] = tuple(_TEXTS["business_plans"])
+EMPLOYERS: tuple[tuple[str, str], ...] = tuple(tuple(e) for e in _TEXTS["employers"])
+JOB_RELEVANCE: tuple[str, ...] = tuple(_TEXTS["job_relevance"])
+LOCAL_UNAVAILABILITY: tuple[str, ...] = tuple(_TEXTS["local_unavailability"])
+# Reasons in words, by the name of the step that needs one.
+REASONS: dict[str, tuple[str, ...]] = {name: tuple(texts)
+                                       for name, texts in _TEXTS["reasons"].items()}
+# Offers recorded during a stay (QMAS needs one to extend).
+JOB_OFFERS: tuple[tuple[str, str], ...] = tuple(tuple(j) for j in _TEXTS["job_offers"])
+# For a step that needs a reason the texts have none for (a step added to a policy later).
+_ANY_REASON = "Recorded with the demo data."
+
+
+def scheme_facts(rng: random.Random, scheme: Scheme, received: date, *,
+                 programme_share: float = 0.6) -> services.CaseFacts:
+    """The facts an application under ``scheme`` needs to be eligible on ``received``."""
+    values: dict = {"submitted_on": received}
+    if scheme == Scheme.GEP_ENT:
+        values["business_plan"] = rng.choice(BUSINESS_PLANS)
+        if rng.random() < programme_share:
+            values["programme"] = rng.choice(list(GovernmentProgramme))
+    elif scheme == Scheme.GEP_PRO:
+        employer, post = rng.choice(EMPLOYERS)
+        values |= {"job_employer": employer, "job_post": post,
+                   "job_salary": Decimal(rng.randrange(35, 160) * 1000),
+                   "job_relevance": rng.choice(JOB_RELEVANCE),
+                   "job_local_unavailability": rng.choice(LOCAL_UNAVAILABILITY)}
+    elif scheme == Scheme.ASSG:
+        values |= {"has_hk_parent": True, "emigrated_overseas": True}
+    return services.CaseFacts(**values)
+
+
+def reason_for(rng: random.Random, name: str, needed: bool = True) -> str | None:
+    """A reason in words for the step called ``name`` if it needs one, else None."""
+    reasons = REASONS.get(name)
+    if reasons:
+        return rng.choice(reasons)
+    return _ANY_REASON if needed else None
+
+
+def job_offer(rng: random.Random, arrived_on: date) -> stay.JobOfferData:
+    """An offer starting a few weeks to a few months after the arrival."""
+    employer, post = rng.choice(JOB_OFFERS)
+    return stay.JobOfferData(employer=employer, post=post,
+                             salary=Decimal(rng.randrange(30_000, 120_000, 500)),
+                             start_date=arrived_on + timedelta(days=rng.randint(20, 120)))
