@@ -38,6 +38,8 @@ _NOTHING: Mapping[str, str] = MappingProxyType({})
 _context: ContextVar[Mapping[str, str]] = ContextVar("backoffice_log_context", default=_NOTHING)
 # Requests whose line would drown the others (a load balancer asks every few seconds).
 QUIET_ENDPOINTS = frozenset({"core.healthz", "core.readyz"})
+# Libraries that say at INFO what only their developers need (each process start).
+QUIET_LOGGERS = {"alembic.runtime.plugins": logging.WARNING}
 
 request_log = logging.getLogger("backoffice.request")
 
@@ -119,6 +121,8 @@ def configure(log_format: str = "text", level: str | int = "INFO",
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name, quiet_level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(quiet_level)
     return handler
 
 

@@ -132,6 +132,28 @@ def test_the_probes_log_quietly(client, log_lines):
     assert line["level"] == "DEBUG"
 
 
+def test_a_server_error_is_logged_under_the_id_shown_on_the_error_page(app, tmp_path,
+                                                                      log_lines):
+    failing = build_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path,
+                        PROPAGATE_EXCEPTIONS=False)
+
+    @failing.get("/boom")
+    def boom():
+        raise ZeroDivisionError("the detail stays in the log")
+
+    buffer = log_lines("json")
+    response = failing.test_client().get("/boom")
+    with failing.app_context():
+        _db.engine.dispose()
+    app.extensions["celery"].set_default()
+    rid = response.headers["X-Request-ID"]
+    assert response.status_code == 500
+    assert f"Reference for the support team: <code>{rid}</code>" in response.get_data(True)
+    (error,) = [line for line in json_lines(buffer) if line["level"] == "ERROR"]
+    assert error["request_id"] == rid
+    assert "ZeroDivisionError: the detail stays in the log" in error["exc_info"]
+
+
 # --- The request id crosses into the worker -------------------------------------------------
 
 def test_a_task_published_with_an_id_known_carries_it_in_its_headers():
