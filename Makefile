@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 README_SCREENSHOTS := queue case quota-dashboard due-soon
 
-.PHONY: run test lint install install-dev screenshots clean
+.PHONY: run test lint bandit install install-dev screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,15 @@ run: install
 lint: install-dev
 	$(BIN)/ruff check .
 
-test: install-dev lint
+# Static security analysis ([tool.bandit] in pyproject.toml): a medium or high finding fails.
+# backoffice/demo is being restructured: its findings are listed, not yet failing (issue 12).
+BANDIT = $(BIN)/bandit -c pyproject.toml --quiet --severity-level medium
+bandit: install-dev
+	$(BANDIT) -r backoffice worker.py config.py -x backoffice/demo
+	@$(BANDIT) -r backoffice/demo --exit-zero --format custom \
+	  --msg-template "{relpath}:{line}: {test_id} [{severity}] {msg} (awaiting nosec, not failing)"
+
+test: install-dev lint bandit
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Refresh the README's screenshots: the journeys take them (test-artifacts/screenshots/readme/).

@@ -143,6 +143,16 @@ class Config:
     PREFERRED_URL_SCHEME = "http"
     HSTS = False
 
+    # Logs: plain text by default, one JSON object a line with LOG_FORMAT=json; every line a
+    # request causes (in the web app and in the worker's tasks) carries its request id.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    LOG_TO_STDERR = True
+    # Only behind a proxy that sets (or overwrites) X-Request-ID itself; otherwise any
+    # client could choose the id its requests are logged under.
+    TRUST_REQUEST_ID_HEADER = _bool("TRUST_REQUEST_ID_HEADER", False)
+    HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "1"))
+
 
 class DevelopmentConfig(Config):
     """The embedded run (`make run`): safe to start with no environment at all."""
@@ -164,6 +174,7 @@ class TestingConfig(Config):
     SERVER_NAME = "localhost"
     # Standard argon2 costs 0.2 s a hash here; tests hash hundreds of passwords.
     PASSWORD_HASH_PROFILE = "fast"  # noqa: S105
+    LOG_TO_STDERR = False  # pytest captures the logs through its own handler
 
 
 class ProductionConfig(Config):

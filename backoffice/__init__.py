@@ -25,6 +25,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(config_cls.INSTANCE_DIR))
     app.config.from_object(config_cls)
     app.config.update(overrides)
+    register_logging(app)
     register_converters(app)
 
     register_extensions(app)
@@ -34,6 +35,13 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    """First, so every later step and every request's hooks log with the request id."""
+    from backoffice.core.logging import init_app
+
+    init_app(app)
 
 
 def register_converters(app: Flask) -> None:

@@ -822,6 +822,7 @@ READS_NO_PARAMETER = {
     "/", "/account/password", "/admin/users/new", "/admin/users/{user}", "/cases/new",
     "/cases/{case}", "/cases/{case}/edit", "/cases/calendar/not-a-real-token.ics",
     "/notifications/worker", "/notifications/case/{case}",
+    "/healthz", "/readyz",
 }
 SENDS_ONLY_ITS_TOKEN = {"/logout", "/admin/users/{user}/reactivate", "/notifications/read-all"}
 

@@ -36,6 +36,9 @@ def expect(anon: int, caseworker: int, supervisor: int, admin: int) -> dict[Role
 ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     # core: the start page sends each role to its own home.
     ("GET", "/", expect(302, 302, 302, 302)),
+    # core: the load balancer's probes, open to everyone (tests/core/test_health.py).
+    ("GET", "/healthz", expect(200, 200, 200, 200)),
+    ("GET", "/readyz", expect(200, 200, 200, 200)),
     # auth: sign-in, sign-out, own password.
     ("GET", "/login", expect(200, 302, 302, 302)),
     ("POST", "/login", expect(422, 302, 302, 302)),

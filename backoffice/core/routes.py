@@ -1,4 +1,5 @@
-"""The start page and the role-dependent navigation, both built from what features offer."""
+"""The start page and the role-dependent navigation, both built from what features offer;
+the health probes (``core/health.py``) are registered with them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from backoffice.core import bp, signals
+from backoffice.core import health as _health  # noqa: F401  (its probes attach to bp)
 
 
 @dataclass(frozen=True)
