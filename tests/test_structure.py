@@ -115,3 +115,51 @@ def test_every_signal_has_a_listener_or_is_a_documented_extension_point(app, sig
         assert not signal.receivers, f"{signal.name} has a listener now: take it off the list"
     else:
         assert signal.receivers, f"nothing listens to {signal.name}"
+
+
+# --- One writer of a case's status and of its history --------------------------------------
+
+STATUS_WRITER = ROOT / "cases" / "lifecycle.py"
+EVENT_WRITER = ROOT / "cases" / "events.py"
+
+
+def _writes(path: Path) -> list[str]:
+    """Where ``path`` sets a ``status`` (an attribute, or a ``.values(status=...)`` of an
+    UPDATE) or builds a case event (``CaseEvent(...)``, an insert into its table)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
+        found += [f"status:{node.lineno}" for t in targets
+                  if isinstance(t, ast.Attribute) and t.attr == "status"]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "values":
+            keys = [k.arg for k in node.keywords]
+            keys += [k.value for a in node.args if isinstance(a, ast.Dict)
+                     for k in a.keys if isinstance(k, ast.Constant)]
+            found += [f"status:{node.lineno}" for k in keys if k == "status"]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "CaseEvent":
+            found.append(f"event:{node.lineno}")
+        if isinstance(node, ast.Attribute) and node.attr == "__table__" \
+                and isinstance(node.value, ast.Name) and node.value.id == "CaseEvent":
+            found.append(f"event:{node.lineno}")
+    return found
+
+
+def test_only_the_lifecycle_writes_a_status_and_only_events_writes_the_history():
+    strays = []
+    for path in sorted(ROOT.rglob("*.py")):
+        for write in _writes(path):
+            kind, line = write.split(":")
+            allowed = STATUS_WRITER if kind == "status" else EVENT_WRITER
+            if path != allowed:
+                strays.append(f"{path.relative_to(ROOT)}:{line} writes a {kind}")
+    assert strays == []
+
+
+def test_the_writer_check_sees_a_stray_status_and_event(tmp_path):
+    stray = tmp_path / "stray.py"
+    stray.write_text("case.status = 'lapsed'\nupdate(Case).values(status='lapsed')\n"
+                     "CaseEvent(case_id=1)\n")
+    assert _writes(stray) == ["status:1", "status:2", "event:3"]
