@@ -86,16 +86,18 @@ def init_app(app: Flask, endpoint: str = "auth.login") -> Limiter:
     share counts only through that storage, as two gunicorn processes do."""
     limiter = Limiter(key_func=client_key, default_limits=[], app=app)
     view = app.view_functions[endpoint]
-    # Flask-Limiter finds a view's limits by its name, so the returned wrappers are not needed.
-    limiter.limit(
+    # Flask-Limiter checks a decorated limit in the view's wrapper, so the app's view
+    # function becomes the wrapped one (this app's only: another app keeps its own).
+    view = limiter.limit(
         _limit_from("LOGIN_FAILURES_PER_ADDRESS"), key_func=client_key, methods=["POST"],
         deduct_when=_failed, exempt_when=_off("LOGIN_FAILURES_PER_ADDRESS"),
         on_breach=_on_breach(PER_ADDRESS_MESSAGE))(view)
-    limiter.shared_limit(
+    view = limiter.shared_limit(
         _limit_from("LOGIN_FAILURES_ALL_ADDRESSES"), scope="sign-in-all-addresses",
         key_func=lambda: "all", methods=["POST"], deduct_when=_failed,
         exempt_when=_off("LOGIN_FAILURES_ALL_ADDRESSES"),
         on_breach=_on_breach(ALL_ADDRESSES_MESSAGE))(view)
+    app.view_functions[endpoint] = view
     app.extensions["sign_in_limiter"] = limiter
     return limiter
 
