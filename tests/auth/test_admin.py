@@ -247,7 +247,8 @@ def test_user_detail_shows_the_account_and_its_events(client, make_user, as_role
 
 @pytest.mark.parametrize("url", ["/admin/users/999999", "/admin/users/999999/role",
                                  "/admin/users/999999/deactivate",
-                                 "/admin/users/999999/reactivate"])
+                                 "/admin/users/999999/reactivate",
+                                 "/admin/users/999999/unlock", "/admin/users/999999/password"])
 def test_unknown_user_is_404(client, as_role, url):
     as_role(Role.ADMIN)
     if url.endswith("999999"):
