@@ -133,9 +133,27 @@ class Config:
 
     PASSWORD_HASH_PROFILE = "standard"  # noqa: S105  (a cost profile name, not a secret)
 
-    # Sign-in throttling (DESIGN §5: Flask-Login does none).
+    # Sign-in throttling (DESIGN §5: Flask-Login does none); the policy is in the README's
+    # security section. Five failures in a row lock an account for the address they came
+    # from (not for everyone), for 15 minutes or until an admin unlocks it.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT = timedelta(minutes=15)
+    # Failed sign-ins, whatever the account: from one client address, and from all addresses
+    # together (a spray from many addresses). Flask-Limiter syntax; "" turns one off.
+    LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS",
+                                                "20 per 15 minutes")
+    LOGIN_FAILURES_ALL_ADDRESSES = os.environ.get("LOGIN_FAILURES_ALL_ADDRESSES",
+                                                  "300 per 15 minutes")
+    # Where the counts live: Redis when REDIS_URL is set, so every gunicorn process shares
+    # them; otherwise this process's memory, which is right for the embedded run because it
+    # serves the web app from one gunicorn process (scripts/run.sh).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "backoffice-limits"
+    RATELIMIT_HEADERS_ENABLED = False  # Retry-After is set on the 429 page itself
+    # How many proxies in front of the app may be believed about the client's address
+    # (X-Forwarded-For). 0: none, the address is the connection's own.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BOOTSTRAP_SERVE_LOCAL = True
@@ -175,6 +193,9 @@ class TestingConfig(Config):
     # Standard argon2 costs 0.2 s a hash here; tests hash hundreds of passwords.
     PASSWORD_HASH_PROFILE = "fast"  # noqa: S105
     LOG_TO_STDERR = False  # pytest captures the logs through its own handler
+    # Each test app counts sign-in failures in its own memory; tests that need a shared
+    # storage say so (tests/auth/test_throttling.py).
+    RATELIMIT_STORAGE_URI = "memory://"
 
 
 class ProductionConfig(Config):
@@ -201,6 +222,12 @@ class ProductionConfig(Config):
         cls.SECRET_KEY = key
         if not os.environ.get("DATABASE_URL"):
             raise ConfigError("DATABASE_URL must point at PostgreSQL in production.")
+        storage = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL")
+        if not storage or storage.startswith("memory://"):
+            raise ConfigError(
+                "Set REDIS_URL (or RATELIMIT_STORAGE_URI) in production: the sign-in limits "
+                "must be shared by every web process, and memory is one process's own.")
+        cls.RATELIMIT_STORAGE_URI = storage
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -72,7 +72,8 @@ def ensure_account(app) -> None:
     with app.app_context():
         if accounts.get_user_by_email(BENCH_EMAIL) is None:
             accounts.create_user(None, email=BENCH_EMAIL, full_name="Bench Supervisor",
-                                 role=Role.SUPERVISOR, password=BENCH_PASSWORD)
+                                 role=Role.SUPERVISOR, password=BENCH_PASSWORD,
+                                 temporary=False)
             db.session.commit()
 
 

@@ -35,7 +35,9 @@ trap cleanup EXIT
 "$BIN/celery" -A worker worker --beat --loglevel=INFO --concurrency=2 \
   >> instance/logs/worker.log 2>&1 &
 pids+=($!)
-"$BIN/gunicorn" --workers 2 --bind "127.0.0.1:$PORT" --access-logfile instance/logs/access.log \
+# One web process with threads: the sign-in limits are counted in its memory in embedded
+# mode (config.py RATELIMIT_STORAGE_URI); with REDIS_URL set, more processes share Redis.
+"$BIN/gunicorn" --workers 1 --threads 4 --bind "127.0.0.1:$PORT" --access-logfile instance/logs/access.log \
   "backoffice:create_app()" >> instance/logs/web.log 2>&1 &
 pids+=($!)
 

@@ -145,17 +145,30 @@ def client(app: Flask, db) -> Client:
     return app.test_client()
 
 
+@pytest.fixture(autouse=True)
+def fresh_sign_in_limits(request) -> None:
+    """Every test starts with no failed sign-ins counted: the session's app (and its
+    in-memory limits) outlives each test, and every test client signs in from 127.0.0.1."""
+    if "app" in request.fixturenames:
+        from backoffice.auth.throttling import limiter_of
+
+        limiter_of(request.getfixturevalue("app")).reset()
+
+
 @pytest.fixture
 def make_user(db):
-    """Factory: ``make_user(Role.SUPERVISOR)`` makes and commits an active account."""
+    """Factory: ``make_user(Role.SUPERVISOR)`` makes and commits an active account whose
+    password is its own (``temporary=True``: one an admin set, to be changed first)."""
     counter = iter(range(1, 10_000))
 
     def make(role: Role = Role.CASEWORKER, email: str | None = None, password: str = PASSWORD,
-             full_name: str | None = None, active: bool = True) -> User:
+             full_name: str | None = None, active: bool = True,
+             temporary: bool = False) -> User:
         n = next(counter)
         user = accounts.create_user(
             None, email=email or f"{role.value}{n}@example.org",
-            full_name=full_name or f"{role.label} Number{n}", role=role, password=password)
+            full_name=full_name or f"{role.label} Number{n}", role=role, password=password,
+            temporary=temporary)
         user.active = active
         _db.session.commit()
         return user

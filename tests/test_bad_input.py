@@ -202,6 +202,14 @@ GET_PARAMETERS = [
     ("/quota/", SUP, "page", PAGE_NUMBER),
     ("/admin/users", ADMIN, "page", PAGE_NUMBER),
     ("/admin/security-log", ADMIN, "page", PAGE_NUMBER[1:6]),
+    ("/admin/security-log", ADMIN, "email", [
+        *SEARCH[:2], (HUGE, explained(too_long(254))), *SEARCH[3:]]),
+    ("/admin/security-log", ADMIN, "kind", CHOICE_FILTER),
+    ("/admin/security-log", ADMIN, "date_from", DATE_FILTER),
+    ("/admin/security-log", ADMIN, "date_to", DATE_FILTER[3:6]),
+    ("/admin/security-log", ADMIN, "after", [
+        *CURSOR, ("1764140000123456~1", SHOWN), ("-99999999999999999999~1", SHOWN),
+        ("1764140000123456~" + INT64_OVERFLOW, SHOWN)]),
     ("/login", ANON, "next", [
         (EMPTY, SHOWN), (HUGE, SHOWN), (NUL, SHOWN), (SCRIPT, SHOWN), ("//evil.example", SHOWN)]),
     # Pages that read no parameter ignore whatever is sent.
@@ -213,6 +221,7 @@ GET_PARAMETERS = [
 # An export has no page of its own to explain a bad filter on: it sends the user back to the
 # page that does, with the same filters, and exports nothing.
 QUEUE = "/cases/queue/mine"
+LOG = "/admin/security-log"
 GET_EXPORTS = [
     ("/cases/queue/mine/export.csv", CW, "q", [
         (SQL, CSV), (EMOJI, CSV), (HUGE, back_to(QUEUE, too_long(100))),
@@ -225,6 +234,13 @@ GET_EXPORTS = [
     ("/cases/queue/all/export.csv", SUP, "assignee", [
         (EMPTY, CSV), (INT64_OVERFLOW, back_to("/cases/queue/all", NOT_A_CHOICE)),
         ("NaN", back_to("/cases/queue/all", "could not coerce"))]),
+    ("/admin/security-log/export.csv", ADMIN, "email", [
+        (SQL, CSV), (EMOJI, CSV), (HUGE, back_to(LOG, too_long(254))),
+        (NUL, back_to(LOG, CONTROL))]),
+    ("/admin/security-log/export.csv", ADMIN, "kind", [
+        (EMPTY, CSV), ("login", CSV), (SQL, back_to(LOG, NOT_A_CHOICE))]),
+    ("/admin/security-log/export.csv", ADMIN, "date_to", [
+        ("9999-12-31", CSV), ("2026-02-30", back_to(LOG, NOT_A_DATE))]),
     ("/quota/export.csv", SUP, "year", [
         (EMPTY, CSV), ("2026", CSV), ("-1", back_to("/quota/", YEAR)),
         (BEYOND_INT64, back_to("/quota/", YEAR_TEXT)), ("NaN", back_to("/quota/", YEAR_TEXT)),
@@ -290,7 +306,7 @@ NEW_PASSWORD = "a new and rather long passphrase"
 FORMS = {
     "sign in": Form("/login", ANON, "/login",
                     {"email": "known@example.org", "password": PASSWORD, "next": ""},
-                    audit=frozenset({"security_events", "users"})),
+                    audit=frozenset({"security_events", "users", "sign_in_locks"})),
     "password": Form("/account/password", CW, "/account/password",
                      {"current_password": PASSWORD, "new_password": NEW_PASSWORD,
                       "confirm": NEW_PASSWORD}),
@@ -300,6 +316,8 @@ FORMS = {
     "role": Form("/admin/users/{user}/role", ADMIN, "/admin/users/{user}",
                  {"role": "supervisor"}),
     "deactivate": Form("/admin/users/{user}/deactivate", ADMIN, "/admin/users/{user}", {}),
+    "reset password": Form("/admin/users/{user}/password", ADMIN, "/admin/users/{user}",
+                           {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "sure": "y"}),
     "new case": Form("/cases/new", CW, "/cases/new", CASE_FORM),
     "edit": Form("/cases/{case}/edit", CW, "/cases/{case}/edit",
                  {**CASE_FORM, "family_name": "Leung", "version": "{version}"}, case="draft"),
@@ -556,12 +574,26 @@ POST_FIELDS = [
     # Forms with no fields: extra, hostile fields are ignored.
     ("calendar reset", "extra", [(NUL, SAVED), (HUGE, SAVED)]),
     ("deactivate", "extra", [(NUL, SAVED)]),
+    ("reset password", "password", [
+        (EMPTY, refused("Enter a temporary password.")), ("short", refused("Use at least 12")),
+        (HUGE, refused("Use at most 128 characters.")), (NUL * 3, refused(CONTROL)),
+        ("password1234", refused("one of the most common passwords")),
+    ]),
+    ("reset password", "confirm", [
+        (MISSING, refused("Repeat the temporary password.")),
+        (SQL, refused("The two passwords do not match.")),
+    ]),
+    ("reset password", "sure", [
+        (MISSING, refused("Tick the box to confirm the reset.")),
+        (EMPTY, refused("Tick the box to confirm the reset.")), (NUL, refused(CONTROL)),
+    ]),
 ]
 
 # Ids in the address of a form's target: anything that is not a row is "not found".
 POST_PATHS = [
     *(("role", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, "-1")),
     *(("deactivate", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
+    *(("reset password", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, "-1")),
     *(("submit", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, BEYOND_INT64, "0")),
     *(("remove dependant", {"dependant": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("job offer", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
@@ -683,7 +715,7 @@ def test_a_query_parameter_is_used_or_explained(client, as_role, quota_2026, url
     elif outcome is CSV:
         assert response.status_code == 200, text[:2000]
         assert response.mimetype == "text/csv"
-        assert text.startswith("reference,"), text[:200]
+        assert text.startswith(("reference,", "at_utc,")), text[:200]
     elif outcome.kind == "explained":
         assert response.status_code == 422, text[:2000]
         assert outcome.message in text, text[:3000]
@@ -824,7 +856,8 @@ READS_NO_PARAMETER = {
     "/notifications/worker", "/notifications/case/{case}",
     "/healthz", "/readyz",
 }
-SENDS_ONLY_ITS_TOKEN = {"/logout", "/admin/users/{user}/reactivate", "/notifications/read-all"}
+SENDS_ONLY_ITS_TOKEN = {"/logout", "/admin/users/{user}/reactivate", "/notifications/read-all",
+                        "/admin/users/{user}/unlock"}
 
 
 def test_the_tables_name_every_form_and_every_page():

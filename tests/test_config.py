@@ -34,6 +34,9 @@ def production_env(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", ProductionConfig.SECRET_KEY)
     monkeypatch.setenv("SECRET_KEY", GOOD_KEY)
     monkeypatch.setenv("DATABASE_URL", PG_URL)
+    monkeypatch.setenv("REDIS_URL", "redis://redis.internal:6379/0")
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI",
+                        ProductionConfig.RATELIMIT_STORAGE_URI)
     return monkeypatch
 
 

@@ -54,6 +54,10 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/admin/users/{user}/deactivate", expect(302, 403, 403, 302)),
     ("POST", "/admin/users/{user}/reactivate", expect(302, 403, 403, 302)),
     ("GET", "/admin/security-log", expect(302, 403, 403, 200)),
+    ("GET", "/admin/security-log/export.csv", expect(302, 403, 403, 200)),
+    # Unlocking an account that is not locked is refused on its page; an empty reset form too.
+    ("POST", "/admin/users/{user}/unlock", expect(302, 403, 403, 422)),
+    ("POST", "/admin/users/{user}/password", expect(302, 403, 403, 422)),
     # cases: caseworkers and supervisors. {case} belongs to another caseworker, so a
     # caseworker may read it but not change it; a supervisor may do both.
     ("GET", "/cases/", expect(302, 200, 200, 403)),

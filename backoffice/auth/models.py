@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
@@ -56,7 +57,6 @@ def new_session_token() -> str:
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
         CheckConstraint("email = lower(email)", name="email_lower_case"),
     )
 
@@ -71,8 +71,9 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     # Secret in the URL of the user's deadline calendar feed (.ics); reset to revoke it.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when someone else chose the password (an admin, `flask create-user`): the user
+    # must choose their own before any other page opens.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -102,9 +103,6 @@ class User(UserMixin, db.Model):
     def can_supervise(self) -> bool:
         return self.can(Permission.SUPERVISE)
 
-    def is_locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
-
 
 class SecurityEventKind(StrEnum):
     LOGIN = "login"
@@ -118,6 +116,8 @@ class SecurityEventKind(StrEnum):
     DEACTIVATED = "deactivated"
     REACTIVATED = "reactivated"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  (an event name, not a secret)
+    PASSWORD_RESET = "password_reset"  # noqa: S105  (an admin set a temporary password)
+    UNLOCKED = "unlocked"
 
     @property
     def label(self) -> str:
@@ -128,7 +128,11 @@ class SecurityEvent(db.Model):
     """Append-only log of sign-ins, failures, lockouts and account changes."""
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_user_id_at", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_security_events_user_id_at", "user_id", "at"),
+        # The log's keyset order (newest first): each page is "the rows before this one".
+        Index("ix_security_events_at_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -144,3 +148,23 @@ class SecurityEvent(db.Model):
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class SignInLock(db.Model):
+    """Failed sign-ins in a row for one account from one client address, and the lock they
+    put on that pair. The lock keeps that address out of that account only: someone else
+    mistyping (or guessing) a colleague's address cannot lock the colleague out."""
+
+    __tablename__ = "sign_in_locks"
+    __table_args__ = (
+        UniqueConstraint("user_id", "address"),
+        CheckConstraint("failures >= 0", name="failures_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The client address as the throttle keys it (IPv6 by its /64 network); "" when unknown.
+    address: Mapped[str] = mapped_column(String(45))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+import math
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 
-from backoffice.auth import bp
+from backoffice.auth import bp, queries, throttling
 from backoffice.auth import services as accounts
 from backoffice.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
     CreateUserForm,
     LoginForm,
+    ResetPasswordForm,
     RoleForm,
+    SecurityLogFilterForm,
 )
-from backoffice.auth.models import Permission, Role, SecurityEvent, User
+from backoffice.auth.models import Permission, Role, User
 from backoffice.core import signals
-from backoffice.core.dates import utcnow
+from backoffice.core.dates import hk_today, utcnow
+from backoffice.core.export import csv_response
 from backoffice.core.pagination import paginate
 from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
@@ -64,20 +69,48 @@ def home_for(_user: User) -> str:
     return url_for("core.home")
 
 
+# What a user whose password someone else chose may still open: the page to choose their own,
+# sign-out, and the files every page needs.
+_OPEN_WITH_A_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout", "static"}
+
+
+@bp.before_app_request
+def _choose_a_password_first():
+    """A temporary password (set by an admin or `flask create-user`) opens one page only:
+    the one where the user chooses their own."""
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    endpoint = request.endpoint or ""
+    if endpoint in _OPEN_WITH_A_TEMPORARY_PASSWORD or endpoint.endswith(".static"):
+        return None
+    flash("Choose your own password before you go on: the one you signed in with was set "
+          "by an administrator.", "info")
+    return redirect(url_for("auth.change_password"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Sign in. Throttled per client address and over all addresses (auth/throttling.py,
+    attached when the blueprint is registered)."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         result = accounts.sign_in(form.email.data, form.password.data, request_info())
+        g.sign_in_failed = result.failed  # counted by the limits after the response
         if result.ok:
             _start_session(result.user)
         db.session.commit()  # failures and lockouts are recorded too
         if result.ok:
             flash(f"Signed in as {result.user.full_name}.", "success")
+            if result.user.must_change_password:
+                return redirect(url_for("auth.change_password"))
             target = form.next.data
             return redirect(target if is_safe_redirect(target) else home_for(result.user))
+        if result.locked_until is not None:
+            retry_after = math.ceil((result.locked_until - utcnow()).total_seconds())
+            response = throttling.throttled_page(result.error, retry_after)
+            return response
         form.form_errors.append(result.error)
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
@@ -109,7 +142,9 @@ def change_password():
             _start_session(user)  # the old token is gone; this browser keeps working
             return saved("Your password has been changed. Other sessions have been signed "
                          "out.", home_for(user))
-    return render_template("auth/change_password.html", form=form), 200 if not form.errors else 422
+    return render_template("auth/change_password.html", form=form,
+                           must_change=current_user.must_change_password), \
+        200 if not form.errors else 422
 
 
 # --- Account administration -------------------------------------------------------------
@@ -119,7 +154,8 @@ def change_password():
 def users():
     query = select(User).order_by(User.active.desc(), func.lower(User.full_name), User.id)
     page = paginate(query, per_page=50)
-    return render_template("auth/users.html", page=page, now=utcnow())
+    locked = accounts.locked_user_ids([user.id for user in page.items])
+    return render_template("auth/users.html", page=page, locked=locked)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -148,16 +184,17 @@ def _load_user_or_404(user_id: int) -> User:
 @permission_required(Permission.MANAGE_USERS)
 def user_detail(user_id: int):
     user = _load_user_or_404(user_id)
-    return _render_user(user, RoleForm(role=user.role.value))
+    return _render_user(user)
 
 
-def _render_user(user: User, role_form: RoleForm, status: int = 200):
-    events = db.session.scalars(
-        select(SecurityEvent).where(SecurityEvent.user_id == user.id)
-        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()).limit(25)
-    ).all()
-    return render_template("auth/user_detail.html", user=user, role_form=role_form,
-                           confirm_form=ConfirmForm(), events=events, now=utcnow()), status
+def _render_user(user: User, role_form: RoleForm | None = None, status: int = 200,
+                 reset_form: ResetPasswordForm | None = None):
+    events = queries.recent_events_of(user)
+    return render_template("auth/user_detail.html", user=user,
+                           role_form=role_form or RoleForm(role=user.role.value),
+                           reset_form=reset_form or ResetPasswordForm(formdata=None),
+                           confirm_form=ConfirmForm(), events=events,
+                           locks=accounts.active_locks(user)), status
 
 
 @bp.post("/admin/users/<id:user_id>/role")
@@ -185,15 +222,75 @@ def set_active(user_id: int, action: str):
         accounts.set_active(current_user, user, action == "reactivate", request_info())
     if refused:
         flash(refused.message, "danger")
-        return _render_user(user, RoleForm(role=user.role.value), 422)
+        return _render_user(user, status=422)
     done = "reactivated" if user.active else "deactivated; their sessions have ended"
     return saved(f"{user.full_name}'s account is {done}.",
                  url_for("auth.user_detail", user_id=user.id))
 
 
+@bp.post("/admin/users/<id:user_id>/unlock")
+@permission_required(Permission.MANAGE_USERS)
+def unlock(user_id: int):
+    user = _load_user_or_404(user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with refusals() as refused:
+        count = accounts.unlock(current_user, user, request_info())
+    if refused:
+        flash(refused.message, "danger")
+        return _render_user(user, status=422)
+    addresses = "1 address" if count == 1 else f"{count} addresses"
+    return saved(f"{user.full_name}'s account is unlocked ({addresses}).",
+                 url_for("auth.user_detail", user_id=user.id))
+
+
+@bp.post("/admin/users/<id:user_id>/password")
+@permission_required(Permission.MANAGE_USERS)
+def reset_password(user_id: int):
+    user = _load_user_or_404(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        with refusals(form.password.errors) as refused:
+            accounts.reset_password(current_user, user, form.password.data, request_info())
+        if not refused:
+            return saved(f"{user.full_name} has a temporary password and must choose a new one "
+                         "at next sign-in; their sessions have ended.",
+                         url_for("auth.user_detail", user_id=user.id))
+    return _render_user(user, status=422, reset_form=form)
+
+
+def _log_filters(form: SecurityLogFilterForm) -> queries.LogFilters:
+    if not form.validate():
+        return queries.LogFilters()
+    return queries.LogFilters(email=form.email.data, kind=form.kind.data or None,
+                              date_from=form.date_from.data, date_to=form.date_to.data)
+
+
 @bp.get("/admin/security-log")
 @permission_required(Permission.MANAGE_USERS)
 def security_log():
-    query = select(SecurityEvent).order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
-    page = paginate(query, per_page=100)
-    return render_template("auth/security_log.html", page=page)
+    form = SecurityLogFilterForm(request.args)
+    filters = _log_filters(form)
+    page = queries.log_page(filters, request.args.get("after"))
+    query_args = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render_template("auth/security_log.html", form=form, page=page,
+                           query_args=query_args), 200 if not form.errors else 422
+
+
+@bp.get("/admin/security-log/export.csv")
+@permission_required(Permission.MANAGE_USERS)
+def security_log_export():
+    form = SecurityLogFilterForm(request.args)
+    filters = _log_filters(form)
+    if form.errors:
+        # A file cannot say that a filter was ignored: the log page explains it instead.
+        return redirect(url_for("auth.security_log", **request.args.to_dict(flat=False)))
+    return csv_response(queries.log_csv_rows(filters),
+                        f"security-log-{hk_today().isoformat()}.csv")
+
+
+@bp.record_once
+def _throttle_sign_in(state) -> None:
+    # Runs after the routes above are registered: the limits attach to the sign-in view.
+    throttling.init_app(state.app)

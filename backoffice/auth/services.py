@@ -1,19 +1,35 @@
 """Account rules: passwords, sign-in with lockout, and account administration.
 
+Sign-in failures lock an account only for the client address they came from (SignInLock);
+the limits per address and over all addresses are the web edge's (auth/throttling.py).
+
 Services change rows, write the security event and flush; the request or CLI commits once.
 """
 
 from __future__ import annotations
 
+import gzip
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind, User, new_session_token
+from backoffice.auth.models import (
+    Role,
+    SecurityEvent,
+    SecurityEventKind,
+    SignInLock,
+    User,
+    new_session_token,
+)
 from backoffice.core.dates import to_hk, utcnow
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
@@ -61,6 +77,11 @@ class RequestInfo:
 class SignInResult:
     user: User | None
     error: str | None = None
+    # A password was checked and did not open the account: the web edge counts these
+    # toward the limits per address and over all addresses.
+    failed: bool = False
+    # Set when this address is locked out of the account: the edge answers 429 and says when.
+    locked_until: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,19 +92,80 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+_COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+TOO_COMMON = ("This is one of the most common passwords, so it is among the first an "
+              "attacker tries. Choose another, such as a short sentence.")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (data/README.md), read once per process."""
+    with gzip.open(_COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    """True for a listed password, however it is cased or spaced, or one repeated
+    ("qwertyqwerty"): the variations guessing tools try first."""
+    common = common_passwords()
+    lowered = password.strip().lower()
+    squeezed = "".join(lowered.split())
+    for text in {lowered, squeezed}:
+        if text in common:
+            return True
+        for size in range(1, len(text) // 2 + 1):
+            if len(text) % size == 0 and text[:size] * (len(text) // size) == text \
+                    and (text[:size] in common or size <= 2):
+                return True
+    return False
+
+
 def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, or None. Length is what matters (ASVS 5 §6.2)."""
+    """Why ``password`` is not acceptable, or None. Length and not being a known common
+    password are what matter (ASVS 5 §6.2)."""
     if len(password) < PASSWORD_MIN_LENGTH:
         return f"Use at least {PASSWORD_MIN_LENGTH} characters."
     if len(password) > PASSWORD_MAX_LENGTH:
         return f"Use at most {PASSWORD_MAX_LENGTH} characters."
     if not password.strip():
         return "The password cannot be only spaces."
+    if is_common_password(password):
+        return TOO_COMMON
+    return None
+
+
+EMAIL_MESSAGE = "Enter a valid email address, like name@example.org."
+
+
+def email_problem(email: str) -> str | None:
+    """Why ``email`` cannot be an account's address, or None: the one rule the admin form
+    and ``flask create-user`` share (email-validator, without asking DNS)."""
+    try:
+        validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return EMAIL_MESSAGE
     return None
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def address_key(ip: str | None) -> str:
+    """The client address as sign-in locks and limits count it: an IPv4 address as it is,
+    an IPv6 address by its /64 network (one subscriber's line holds a whole /64, so counting
+    single IPv6 addresses would give one attacker billions of fresh ones); "" when unknown."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:45]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 address itself
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def get_user_by_email(email: str) -> User | None:
@@ -117,40 +199,70 @@ def _password_matches(user: User | None, password: str) -> bool:
 
 def _locked_message(until: datetime) -> str:
     return (
-        "This account is locked after too many failed sign-in attempts. "
-        f"Try again after {to_hk(until):%H:%M} Hong Kong time, or ask an administrator."
+        "Too many failed sign-in attempts for this account from your network address. "
+        f"Try again after {to_hk(until):%H:%M} Hong Kong time, or ask an administrator to "
+        "unlock the account."
     )
+
+
+def _lock_of(user: User, address: str) -> SignInLock | None:
+    return db.session.scalar(select(SignInLock).where(SignInLock.user_id == user.id,
+                                                      SignInLock.address == address))
+
+
+def active_locks(user: User, now: datetime | None = None) -> list[SignInLock]:
+    """The addresses locked out of ``user``'s account now, soonest to end first."""
+    return list(db.session.scalars(
+        select(SignInLock).where(SignInLock.user_id == user.id,
+                                 SignInLock.locked_until > (now or utcnow()))
+        .order_by(SignInLock.locked_until)))
+
+
+def locked_user_ids(user_ids: list[int], now: datetime | None = None) -> set[int]:
+    """Which of ``user_ids`` have at least one address locked out now (for lists)."""
+    if not user_ids:
+        return set()
+    return set(db.session.scalars(
+        select(SignInLock.user_id).where(SignInLock.user_id.in_(user_ids),
+                                         SignInLock.locked_until > (now or utcnow()))))
 
 
 def sign_in(email: str, password: str, info: RequestInfo | None = None,
             now: datetime | None = None) -> SignInResult:
-    """Check a sign-in attempt, count failures and lock the account after too many.
+    """Check a sign-in attempt; count failures per account and client address.
 
-    After ``LOGIN_MAX_FAILURES`` consecutive failures the account is locked for
-    ``LOGIN_LOCKOUT``; while locked even the right password is refused. Every outcome is
-    logged. The caller commits whatever the result, so failures are never lost.
+    After ``LOGIN_MAX_FAILURES`` failures in a row from one address (each within
+    ``LOGIN_LOCKOUT`` of the one before) that address is locked out of that account for
+    ``LOGIN_LOCKOUT``; while locked even the right password is refused from there. Other
+    addresses are not affected, so nobody can lock a colleague out by mistyping (or guessing
+    at) their account. Every outcome is logged. The caller commits whatever the result, so
+    failures are never lost.
     """
     now = now or utcnow()
     email = normalise_email(email)
+    address = address_key(info.ip if info else None)
     user = get_user_by_email(email)
-    wrong = SignInResult(None, "The email address or password is incorrect.")
+    wrong = SignInResult(None, "The email address or password is incorrect.", failed=True)
 
-    if user is not None and user.is_locked(now):
-        _log(SecurityEventKind.LOGIN_WHILE_LOCKED, email=email, user=user, info=info)
-        return SignInResult(None, _locked_message(user.locked_until))
+    if user is not None:
+        lock = _lock_of(user, address)
+        if lock is not None and lock.locked_until is not None and lock.locked_until > now:
+            _log(SecurityEventKind.LOGIN_WHILE_LOCKED, email=email, user=user, info=info)
+            return SignInResult(None, _locked_message(lock.locked_until), failed=True,
+                                locked_until=lock.locked_until)
 
     if not _password_matches(user, password):
         _log(SecurityEventKind.LOGIN_FAILED, email=email, user=user, info=info)
         if user is None:
             return wrong
-        return _count_failure(user, email, info, now) or wrong
+        return _count_failure(user, email, address, info, now) or wrong
 
     if not user.active:
         _log(SecurityEventKind.LOGIN_INACTIVE, email=email, user=user, info=info)
         return SignInResult(None, "This account is deactivated. Ask an administrator.")
 
-    user.failed_logins = 0
-    user.locked_until = None
+    db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id,
+                                                SignInLock.address == address))
     user.last_login_at = now
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -159,28 +271,54 @@ def sign_in(email: str, password: str, info: RequestInfo | None = None,
     return SignInResult(user)
 
 
-def _count_failure(user: User, email: str, info: RequestInfo | None,
+def _insert_for_this_database():
+    """INSERT ... ON CONFLICT, which SQLite and PostgreSQL write alike."""
+    dialect = db.session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](SignInLock)
+
+
+def _count_failure(user: User, email: str, address: str, info: RequestInfo | None,
                    now: datetime) -> SignInResult | None:
-    """Add one failure in the database (not in Python, so parallel attempts all count)."""
+    """Add one failure for this account and address in one statement (not read, then
+    written), so parallel attempts all count; a failure long after the last starts again."""
     limit = current_app.config["LOGIN_MAX_FAILURES"]
+    window = current_app.config["LOGIN_LOCKOUT"]
+    table = SignInLock.__table__
+    insert = _insert_for_this_database()
     failures = db.session.scalar(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-    )
+        insert.values(user_id=user.id, address=address, failures=1, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.user_id, table.c.address],
+            set_={"failures": case((table.c.last_failure_at < now - window, 1),
+                                   else_=table.c.failures + 1),
+                  "last_failure_at": now})
+        .returning(table.c.failures))
     if failures < limit:
-        db.session.refresh(user)
         return None
-    until = now + current_app.config["LOGIN_LOCKOUT"]
-    db.session.execute(
-        update(User).where(User.id == user.id).values(failed_logins=0, locked_until=until)
-    )
-    db.session.refresh(user)
+    until = now + window
+    lock = _lock_of(user, address)
+    lock.failures = 0
+    lock.locked_until = until
+    where = f" from {address}" if address else ""
     _log(SecurityEventKind.LOCKED_OUT, email=email, user=user, info=info,
-         detail=f"{failures} failed attempts; locked until {until.isoformat()}")
+         detail=f"{failures} failed attempts{where}; that address is locked out until "
+                f"{until.isoformat()}")
     db.session.flush()
-    return SignInResult(None, _locked_message(until))
+    return SignInResult(None, _locked_message(until), failed=True, locked_until=until)
+
+
+def unlock(actor: User, user: User, info: RequestInfo | None = None) -> int:
+    """Lift every sign-in lock on ``user``'s account (an admin, after checking with the
+    person); returns how many addresses were locked out."""
+    locks = active_locks(user)
+    if not locks:
+        raise AccountError(f"{user.full_name}'s account is not locked.")
+    db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
+    addresses = ", ".join(lock.address or "unknown address" for lock in locks)
+    _log(SecurityEventKind.UNLOCKED, email=user.email, user=user, actor=actor, info=info,
+         detail=f"unlocked for {addresses}"[:500])
+    db.session.flush()
+    return len(locks)
 
 
 def sign_out(user: User, info: RequestInfo | None = None) -> None:
@@ -191,11 +329,17 @@ def sign_out(user: User, info: RequestInfo | None = None) -> None:
 
 
 def create_user(actor: User | None, *, email: str, full_name: str, role: Role,
-                password: str, info: RequestInfo | None = None) -> User:
-    """Create an account. ``actor`` is None only from the command line."""
+                password: str, temporary: bool = True,
+                info: RequestInfo | None = None) -> User:
+    """Create an account. ``actor`` is None only from the command line.
+
+    The password is ``temporary`` unless told otherwise: someone other than the user chose
+    it, so the user must choose their own at first sign-in.
+    """
+    problem = email_problem(email)
+    if problem:
+        raise AccountError(problem)
     email = normalise_email(email)
-    if not email or "@" not in email:
-        raise AccountError("Enter a valid email address.")
     if not full_name.strip():
         raise AccountError("Enter the person's full name.")
     problem = password_problem(password)
@@ -205,11 +349,12 @@ def create_user(actor: User | None, *, email: str, full_name: str, role: Role,
     if exists:
         raise AccountError(f"An account with the email {email} already exists.")
     user = User(email=email, full_name=full_name.strip(), role=Role(role),
-                password_hash=hash_password(password))
+                password_hash=hash_password(password), must_change_password=temporary)
     db.session.add(user)
     db.session.flush()
+    chosen = "temporary password" if temporary else "password already chosen"
     _log(SecurityEventKind.USER_CREATED, email=email, user=user, actor=actor, info=info,
-         detail=f"role {user.role.value}")
+         detail=f"role {user.role.value}; {chosen}")
     db.session.flush()
     return user
 
@@ -237,8 +382,7 @@ def set_active(actor: User, user: User, active: bool, info: RequestInfo | None =
     user.active = active
     user.session_token = new_session_token()
     if active:
-        user.failed_logins = 0
-        user.locked_until = None
+        db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
     kind = SecurityEventKind.REACTIVATED if active else SecurityEventKind.DEACTIVATED
     _log(kind, email=user.email, user=user, actor=actor, info=info)
     db.session.flush()
@@ -255,6 +399,26 @@ def change_password(user: User, current: str, new: str, info: RequestInfo | None
         raise AccountError("Choose a password different from the current one.")
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = False
     user.session_token = new_session_token()
     _log(SecurityEventKind.PASSWORD_CHANGED, email=user.email, user=user, actor=user, info=info)
+    db.session.flush()
+
+
+def reset_password(actor: User, user: User, password: str,
+                   info: RequestInfo | None = None) -> None:
+    """An admin gives ``user`` a temporary password: every session of theirs ends, their
+    sign-in locks are lifted, and they must choose their own password at next sign-in."""
+    if user.id == actor.id:
+        raise AccountError("Change your own password on your account page, not here.")
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    user.session_token = new_session_token()
+    db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
+    _log(SecurityEventKind.PASSWORD_RESET, email=user.email, user=user, actor=actor, info=info,
+         detail="temporary password; a new one must be chosen at next sign-in")
     db.session.flush()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, session
 from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backoffice.core.dates import utcnow
 from backoffice.extensions import login_manager
@@ -93,7 +94,19 @@ def enforce_absolute_session_lifetime() -> None:
         flash("Your session has ended. Please sign in again.", "info")
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For from exactly ``TRUSTED_PROXIES`` proxies (0: from none).
+
+    The sign-in limits count by client address, so an address a client may write itself
+    would let anyone choose a fresh one for every attempt; only proxies we run may set it.
+    """
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     app.after_request(set_security_headers)
     app.before_request(enforce_absolute_session_lifetime)
 

@@ -35,7 +35,9 @@ def seed_demo_accounts() -> list[str]:
     created = []
     for email, name, role, password in DEMO_ACCOUNTS:
         if accounts.get_user_by_email(email) is None:
-            accounts.create_user(None, email=email, full_name=name, role=role, password=password)
+            # Published demo passwords: chosen already, so `make run` signs straight in.
+            accounts.create_user(None, email=email, full_name=name, role=role, password=password,
+                                 temporary=False)
             created.append(email)
     return created
 

@@ -90,15 +90,17 @@ def test_create_user_redirects_to_its_page_and_records_who_did_it(client, as_rol
     [event] = events_of(user)
     assert event.kind == SecurityEventKind.USER_CREATED
     assert event.actor_id == admin.id
-    assert event.detail == "role caseworker"
+    assert event.detail == "role caseworker; temporary password"
 
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     assert "Account created for Lee Ka Yan (Caseworker)." in page_text(page)
-    # The new account works with the initial password.
+    # The new account works with the initial password, which opens only the page where
+    # the person chooses their own.
     client.post_form("/logout", token_from="/admin/users")
-    assert client.post_form("/login", {"email": "lee@example.org", "password": NEW_PASSWORD}
-                            ).status_code == 302
+    response = client.post_form("/login", {"email": "lee@example.org", "password": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/password"
 
 
 @pytest.mark.parametrize(
@@ -245,7 +247,8 @@ def test_user_detail_shows_the_account_and_its_events(client, make_user, as_role
 
 @pytest.mark.parametrize("url", ["/admin/users/999999", "/admin/users/999999/role",
                                  "/admin/users/999999/deactivate",
-                                 "/admin/users/999999/reactivate"])
+                                 "/admin/users/999999/reactivate",
+                                 "/admin/users/999999/unlock", "/admin/users/999999/password"])
 def test_unknown_user_is_404(client, as_role, url):
     as_role(Role.ADMIN)
     if url.endswith("999999"):
@@ -269,7 +272,7 @@ def test_security_log_lists_events_newest_first(client, make_user, as_role):
         assert f"<td>{label}</td>" in html
     assert "caseworker → supervisor" in html
     assert admin.full_name in html  # the actor of the role change
-    assert html.index("Role changed") < html.index("User created")
+    assert html.index("<td>Role changed</td>") < html.index("<td>User created</td>")
 
 
 # --- Bad input never gives a 500 --------------------------------------------------------------

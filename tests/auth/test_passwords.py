@@ -49,7 +49,9 @@ def test_sign_in_upgrades_a_cheaper_hash(app, make_user, db):
     [
         ("short", "Use at least 12 characters."),
         ("x" * 11, "Use at least 12 characters."),
-        ("x" * 12, None),
+        ("x" * 12, accounts.TOO_COMMON),  # a repeated letter is no password
+        ("abababababab", accounts.TOO_COMMON),
+        ("a quiet harbour at dawn", None),
         (" " * 12, "The password cannot be only spaces."),
         ("x" * 129, "Use at most 128 characters."),
         ("correct horse battery staple", None),
@@ -57,3 +59,17 @@ def test_sign_in_upgrades_a_cheaper_hash(app, make_user, db):
 )
 def test_password_rules(password, problem):
     assert accounts.password_problem(password) == problem
+
+
+@pytest.mark.parametrize("password", [
+    "password1234", "PASSWORD1234", "  qwerty123456 ", "1q2w3e4r5t6y", "123456123456",
+    "qwertyqwerty", "iloveyouiloveyou", "q w e r t y 1 2 3 4 5 6",
+])
+def test_common_passwords_are_refused_however_they_are_written(password):
+    assert accounts.password_problem(password) == accounts.TOO_COMMON
+
+
+def test_the_shipped_list_is_read_and_is_long():
+    common = accounts.common_passwords()
+    assert len(common) > 19_000
+    assert {"123456", "password", "qwerty123456"} <= common

@@ -260,7 +260,7 @@ def make_person(live_server: LiveServer) -> Callable[..., Person]:
                 f"{secrets.token_hex(3)}@example.org"
         with live_server.app.app_context():
             user = accounts.create_user(None, email=email, full_name=full_name, role=role,
-                                        password=PASSWORD)
+                                        password=PASSWORD, temporary=False)
             _db.session.commit()
             person = Person(user.id, email, full_name, role)
             _db.session.remove()

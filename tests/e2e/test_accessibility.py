@@ -47,6 +47,12 @@ DEMO_CASEWORKER = ("caseworker@example.org", "Chan Tai Man", Role.CASEWORKER,
 @dataclass(frozen=True)
 class Facts:
     case_id: int  # a QMAS family in stay, assigned to the demo caseworker
+    user_id: int  # the demo caseworker's account, as the admin sees it
+
+
+# Someone whose password an admin chose: signed in, they see only the change page.
+TEMPORARY = ("temporary.password@example.org", "Tam Po Yee", Role.CASEWORKER,
+             "a temporary password from the admin")
 
 
 FAILURE_SCREENSHOTS = SCREENSHOTS / "accessibility"
@@ -74,8 +80,12 @@ def facts(live_server: LiveServer) -> Facts:
                                ("Stay ends soon: an unread one", None)):
             db.session.add(Notification(user_id=caseworker.id, case_id=case.id, title=title,
                                         body=title, read_at=read_at))
+        email, name, role, password = TEMPORARY
+        if accounts.get_user_by_email(email) is None:
+            accounts.create_user(None, email=email, full_name=name, role=role,
+                                 password=password, temporary=True)
         db.session.commit()
-        found = Facts(case_id=case.id)
+        found = Facts(case_id=case.id, user_id=caseworker.id)
         db.session.remove()
     return found
 
@@ -86,7 +96,7 @@ def signed_in(browser: Browser, live_server: LiveServer) -> Iterator[Callable]:
     here)."""
     contexts: dict[str, BrowserContext] = {}
     accounts_by_role = {"caseworker": DEMO_CASEWORKER, "supervisor": DEMO_SUPERVISOR,
-                        "admin": DEMO_ADMIN}
+                        "admin": DEMO_ADMIN, "temporary": TEMPORARY}
 
     def context_for(role: str | None) -> BrowserContext:
         if role not in contexts:
@@ -153,6 +163,15 @@ PAGES = [
     ("users", "admin", "/admin/users", None),
     ("create-account-errors", "admin", "/admin/users/new", submit_empty("Create account")),
     ("security-log", "admin", "/admin/security-log", None),
+    ("security-log-filtered", "admin", "/admin/security-log?kind=login&email=example.org", None),
+    ("security-log-filter-errors", "admin",
+     "/admin/security-log?date_from=2026-05-01&date_to=2026-01-01", None),
+    ("user-account", "admin", "/admin/users/{user_id}", None),
+    ("user-account-reset-errors", "admin", "/admin/users/{user_id}",
+     submit_empty("Reset password")),
+    ("choose-own-password", "temporary", "/account/password", None),
+    ("choose-own-password-errors", "temporary", "/account/password",
+     submit_empty("Change password")),
 ]
 
 
@@ -161,7 +180,7 @@ def test_no_serious_or_critical_accessibility_violations(
         signed_in, facts, axe_source, name, role, address, act):
     page = signed_in(role).new_page()
     try:
-        response = page.goto(address.format(case_id=facts.case_id))
+        response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id))
         # 422: the page shows a form with errors, which is part of what is checked.
         assert response is not None and response.status in (200, 422), \
             f"{address} answered {response and response.status}"

@@ -128,6 +128,25 @@ def test_1_an_admin_creates_a_caseworker_account_and_the_caseworker_signs_in(
     caseworker = browse()
     sign_in(caseworker, Person(0, "ka.yan.lee@example.org", "Lee Ka Yan", Role.CASEWORKER,
                                "a long enough first password"))
+    # The admin chose that password: the first page is the one where she chooses her own,
+    # and every other page leads back to it until she has.
+    expect(caseworker.get_by_role("heading", name="Choose your own password", level=1)
+           ).to_be_visible()
+    camera.shoot(caseworker, "choose-own-password")
+    caseworker.goto("/cases/")
+    expect(caseworker.get_by_role("heading", name="Choose your own password", level=1)
+           ).to_be_visible()
+    caseworker.get_by_label("Current password").fill("a long enough first password")
+    caseworker.get_by_label("New password", exact=True).fill("password1234")
+    caseworker.get_by_label("Repeat the new password").fill("password1234")
+    caseworker.get_by_role("button", name="Change password").click()
+    expect(caseworker.get_by_role("alert").filter(has_text="There is a problem")).to_contain_text(
+        "one of the most common passwords")
+    caseworker.get_by_label("Current password").fill("a long enough first password")
+    caseworker.get_by_label("New password", exact=True).fill("lee ka yan picks her own")
+    caseworker.get_by_label("Repeat the new password").fill("lee ka yan picks her own")
+    caseworker.get_by_role("button", name="Change password").click()
+    flash(caseworker, "Your password has been changed. Other sessions have been signed out.")
     expect(caseworker.get_by_role("heading", name="My cases", level=1)).to_be_visible()
     menu = caseworker.get_by_role("navigation", name="Main")
     expect(menu.get_by_role("link", name="New case")).to_be_visible()
