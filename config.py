@@ -42,23 +42,35 @@ def _bool(name: str, default: bool) -> bool:
 def celery_settings(redis_url: str | None, instance_dir: Path) -> dict:
     """Celery settings: Redis when configured, otherwise the embedded filesystem broker."""
     common = {
-        # Reminders are rows in the database; a task that dies is simply redone by the next
-        # sweep, so late acknowledgement costs nothing and loses nothing (DESIGN §5).
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
+        # Reminders are rows in the database and every task is a sweep that the next beat
+        # tick redoes, so a message lost with its worker costs nothing: tasks are
+        # acknowledged when they start. Late acknowledgement killed the worker instead: a
+        # busy worker that loses Redis holds an unacknowledged message, and kombu's restore
+        # of it on reconnect raised AttributeError ("'NoneType' object has no attribute
+        # 'hostname'"), which Celery treats as unrecoverable (docs/OPERATIONS.md).
+        "task_acks_late": False,
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        # Reconnect for as long as the broker is away (the default gives up after 100 tries,
+        # about 50 minutes, and the worker exits).
+        "broker_connection_max_retries": None,
+        # Our tasks are not acknowledged late, so nothing is cancelled; set to silence the
+        # warning Celery prints at every connection loss while the default is undecided.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "timezone": "Asia/Hong_Kong",
         "enable_utc": True,
     }
     if redis_url:
         return common | {
             "broker_url": redis_url,
-            "result_backend": redis_url,
+            # No task returns anything anyone reads: no result backend, one Redis role less.
+            "result_backend": None,
+            # A worker takes a message only when a pool process is free to start it, so it
+            # never holds messages that wait unacknowledged (the restore that crashed it).
+            "worker_disable_prefetch": True,
             # Longer than any task may run, so a slow task is not delivered twice.
             "broker_transport_options": {"visibility_timeout": 3600},
-            "result_backend_transport_options": {"visibility_timeout": 3600},
             # A web request must not hang when Redis is down: fail fast, the sweep recovers.
             "broker_connection_timeout": 2,
             "redis_socket_connect_timeout": 2,

@@ -43,6 +43,17 @@ def service_missing(what: str, error: Exception) -> None:
     pytest.skip(f"!!! SKIPPED, SERVICE MISSING: {message}")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """A ``postgres_only`` test runs on PostgreSQL alone: its SQLite variant is deselected
+    (reported as such), never skipped and counted."""
+    dropped = [item for item in items if item.get_closest_marker("postgres_only")
+               and getattr(item, "callspec", None) is not None
+               and item.callspec.params.get("app") == "sqlite"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """Create a fresh PostgreSQL database for this run and drop it afterwards."""

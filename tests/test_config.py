@@ -174,7 +174,14 @@ def test_celery_with_redis_uses_redis_with_a_visibility_timeout(tmp_path):
 
 
 @pytest.mark.parametrize("redis_url", [None, "redis://cache.internal:6379/0"])
-def test_celery_settings_are_safe_for_late_acknowledgement(tmp_path, redis_url):
+def test_celery_settings_let_a_worker_live_through_a_broker_outage(tmp_path, redis_url):
+    """A worker holding an unacknowledged message when Redis goes away dies in kombu's
+    restore of it (docs/OPERATIONS.md): tasks are acknowledged when they start, and the
+    worker reconnects for as long as it takes."""
     settings = celery_settings(redis_url, tmp_path)
-    assert settings["task_acks_late"] is True
+    assert settings["task_acks_late"] is False
+    assert settings["task_ignore_result"] is True
     assert settings["worker_prefetch_multiplier"] == 1
+    assert settings["broker_connection_max_retries"] is None
+    assert settings["result_backend"] is None
+    assert settings.get("worker_disable_prefetch", False) is (redis_url is not None)

@@ -24,6 +24,8 @@ class WorkerHeartbeat(db.Model):
     hostname: Mapped[str] = mapped_column(String(255), primary_key=True)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     beats: Mapped[int] = mapped_column(default=0)
+    # Set by the worker when it loses the broker, cleared when it reconnects.
+    broker_unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Channel(StrEnum):
@@ -55,8 +57,9 @@ class Reminder(db.Model):
 
     Written by the planner in the database, sent by the dispatcher, never lost (it waits
     here while the broker or the worker is down) and never created twice (the unique key).
-    The dispatcher claims a row by moving ``next_attempt_at`` past a lease, so a worker that
-    dies mid-send leaves it to be claimed again when the lease runs out.
+    The dispatcher claims a row by moving ``next_attempt_at`` past a lease and writing its
+    ``claim``, so a worker that dies mid-send leaves it to be claimed again when the lease
+    runs out, and a dispatcher whose lease ran out sees that the row is no longer its own.
     """
 
     __tablename__ = "reminders"
@@ -78,6 +81,8 @@ class Reminder(db.Model):
     state: Mapped[ReminderState] = mapped_column(enum_column(ReminderState, "reminder_state"),
                                                  default=ReminderState.PENDING)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The dispatch batch that claimed it last: a dispatcher sends only what it still holds.
+    claim: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.header import Header
@@ -10,7 +11,8 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime
 
 from flask import current_app, render_template
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import Permission, User, roles_with
@@ -40,12 +42,30 @@ def record_heartbeat(hostname: str, now: datetime | None = None) -> WorkerHeartb
     hostname = hostname[:255]
     updated = db.session.execute(
         update(WorkerHeartbeat).where(WorkerHeartbeat.hostname == hostname)
-        .values(last_seen=now, beats=WorkerHeartbeat.beats + 1)
+        .values(last_seen=now, beats=WorkerHeartbeat.beats + 1, broker_unreachable_since=None)
     ).rowcount
     if not updated:
         db.session.add(WorkerHeartbeat(hostname=hostname, last_seen=now, beats=1))
     db.session.flush()
     return db.session.get(WorkerHeartbeat, hostname)
+
+
+def record_broker_reachable(hostname: str, reachable: bool,
+                            now: datetime | None = None) -> None:
+    """Note that the worker on ``hostname`` lost its broker (since ``now``, unless already
+    noted) or has it back. Written by the worker itself, which keeps running through an
+    outage; the web app never needs the broker to show it."""
+    hostname = hostname[:255]
+    since = None if reachable else (now or utcnow())
+    query = update(WorkerHeartbeat).where(WorkerHeartbeat.hostname == hostname)
+    if since is not None:
+        query = query.where(WorkerHeartbeat.broker_unreachable_since.is_(None))
+    db.session.execute(query.values(broker_unreachable_since=since)
+                       .execution_options(synchronize_session=False))
+    if since is not None and db.session.get(WorkerHeartbeat, hostname) is None:
+        db.session.add(WorkerHeartbeat(hostname=hostname, last_seen=since, beats=0,
+                                       broker_unreachable_since=since))
+    db.session.flush()
 
 
 def worker_heartbeats() -> list[WorkerHeartbeat]:
@@ -172,17 +192,26 @@ def _affected(result) -> int:
 
 # --- Dispatch ---------------------------------------------------------------------------------
 
-def claim_due(now: datetime | None = None, batch: int | None = None) -> list[int]:
-    """Claim up to ``batch`` due reminders for this worker and return their ids.
+def new_claim() -> str:
+    """A token for one dispatch batch: the rows it claims carry it while they are its own."""
+    return uuid.uuid4().hex
 
-    A claim pushes ``next_attempt_at`` a lease ahead and counts the attempt; the caller
-    commits it before sending. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers
-    claim at once without waiting for or overlapping each other; SQLite runs one writer at a
-    time anyway.
+
+def lease() -> timedelta:
+    return timedelta(seconds=current_app.config["REMINDER_LEASE_SECONDS"])
+
+
+def claim_due(now: datetime | None = None, batch: int | None = None,
+              claim: str | None = None) -> list[int]:
+    """Claim up to ``batch`` due reminders for the batch ``claim`` and return their ids.
+
+    A claim pushes ``next_attempt_at`` a lease ahead, writes the batch's token and counts the
+    attempt; the caller commits it before sending. On PostgreSQL ``FOR UPDATE SKIP LOCKED``
+    lets several workers claim at once without waiting for or overlapping each other; SQLite
+    runs one writer at a time anyway.
     """
     now = now or utcnow()
     batch = batch or current_app.config["REMINDER_BATCH"]
-    lease = now + timedelta(seconds=current_app.config["REMINDER_LEASE_SECONDS"])
     pick = (select(Reminder.id)
             .where(Reminder.state == ReminderState.PENDING, Reminder.next_attempt_at <= now)
             .order_by(Reminder.next_attempt_at, Reminder.id).limit(batch))
@@ -190,9 +219,39 @@ def claim_due(now: datetime | None = None, batch: int | None = None) -> list[int
         pick = pick.with_for_update(skip_locked=True)
     ids = db.session.scalars(
         update(Reminder).where(Reminder.id.in_(pick.scalar_subquery()))
-        .values(next_attempt_at=lease, attempts=Reminder.attempts + 1)
+        .values(next_attempt_at=now + lease(), claim=claim or new_claim(),
+                attempts=Reminder.attempts + 1)
         .returning(Reminder.id).execution_options(synchronize_session=False)).all()
     return sorted(ids)
+
+
+def take(reminder_id: int, claim: str, now: datetime | None = None) -> bool:
+    """Right before a send: true if the reminder is still pending and still held by the batch
+    ``claim``, and then its lease starts afresh, in the same statement (the caller commits
+    before sending).
+
+    False once another dispatcher has claimed it (its lease had run out): that one sends it.
+    One statement, so a claim and a take of the same row cannot both win.
+    """
+    now = now or utcnow()
+    return db.session.execute(
+        update(Reminder).where(Reminder.id == reminder_id, Reminder.claim == claim,
+                               Reminder.state == ReminderState.PENDING)
+        .values(next_attempt_at=now + lease())
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def release(claim: str, ids: list[int], now: datetime | None = None) -> int:
+    """Give back the reminders of batch ``claim`` that it did not try: due again now, and the
+    claim's attempt is not counted (it sent nothing). Rows another dispatcher has claimed
+    since are not touched."""
+    if not ids:
+        return 0
+    return db.session.execute(
+        update(Reminder).where(Reminder.id.in_(ids), Reminder.claim == claim,
+                               Reminder.state == ReminderState.PENDING)
+        .values(next_attempt_at=now or utcnow(), claim=None, attempts=Reminder.attempts - 1)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def backoff(attempts: int) -> timedelta:
@@ -247,10 +306,13 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
                      last_error="The deadline no longer applies.")
     try:
         if row.channel == Channel.IN_APP:
-            db.session.execute(insert(Notification).values(
+            # One notification per reminder (uq_notifications_reminder_id): if it is there
+            # already, this reminder was delivered, and the batch goes on.
+            db.session.execute(_insert(Notification).values(
                 user_id=row.user_id, reminder_id=row.id, case_id=row.case_id,
                 title=context["subject"], created_at=now,
-                body=render_template("notifications/email/reminder.txt", **context).strip()))
+                body=render_template("notifications/email/reminder.txt", **context).strip())
+                .on_conflict_do_nothing(index_elements=["reminder_id"]))
         else:
             message = build_email(row, context)
             (sender or mail).send(message, f"reminder-{row.id}")
@@ -260,6 +322,12 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
         return _mark(row.id, state=ReminderState.PENDING, last_error=str(exc)[:2000],
                      next_attempt_at=now + backoff(row.attempts))
     return _mark(row.id, state=ReminderState.SENT, sent_at=now, last_error=None)
+
+
+def _insert(model):
+    """INSERT with the dialect's ON CONFLICT clause (PostgreSQL and SQLite spell it alike)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def _mark(reminder_id: int, **values) -> ReminderState:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 
-from celery import shared_task
+from celery import bootsteps, shared_task
+from celery.signals import celeryd_init
 
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
@@ -34,6 +35,41 @@ def heartbeat(hostname: str | None = None) -> str:
     return beat.hostname
 
 
+@shared_task(name="backoffice.notifications.tasks.record_broker_reachable")
+def record_broker_reachable(reachable: bool, hostname: str | None = None) -> None:
+    """Note on the worker page whether this worker has its broker. Run in the worker's own
+    process by ``BrokerWatch`` (``.apply()``, no broker involved)."""
+    try:
+        services.record_broker_reachable(hostname or socket.gethostname(), reachable)
+        db.session.commit()
+    finally:
+        # This runs in the main process, which forks the pool's children: it keeps no
+        # database connection a child could inherit.
+        db.session.remove()
+        db.engine.dispose()
+
+
+class BrokerWatch(bootsteps.StartStopStep):
+    """A step of the worker's consumer: started once the worker consumes from the broker,
+    stopped when it loses the connection (and again at shutdown, which is not an outage).
+    So the database learns of an outage from the worker that lives through it."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c) -> None:
+        record_broker_reachable.apply(args=[True])
+
+    def stop(self, c) -> None:
+        if c.blueprint.state == bootsteps.RUN:  # a shutdown closes the blueprint first
+            logger.warning("lost the broker; reminders wait in the database until it is back")
+            record_broker_reachable.apply(args=[False])
+
+
+@celeryd_init.connect
+def _watch_the_broker(sender=None, instance=None, **_kwargs) -> None:
+    instance.app.steps["consumer"].add(BrokerWatch)
+
+
 @shared_task(name="backoffice.notifications.tasks.plan_reminders")
 def plan_reminders() -> dict[str, int]:
     """Write the reminders that are due (periodic). Then ring the dispatcher's doorbell."""
@@ -49,23 +85,40 @@ def dispatch_reminders(max_batches: int = 50) -> dict[str, int]:
     """Send due reminders in claimed batches (periodic, and after planning).
 
     Each claim is committed before sending, and each reminder's outcome right after its send,
-    so a crash loses nothing and repeats at most the one message in flight. Also the sweeper:
-    whatever a dead worker claimed comes due again when its lease runs out.
+    so a crash loses nothing and repeats at most the one message in flight. Before each send
+    the batch re-takes the reminder (``services.take``), so one whose lease ran out and that
+    another dispatcher claimed is left to that one; a batch whose lease runs out gives back
+    what it has not tried and claims afresh. Also the sweeper: whatever a dead worker claimed
+    comes due again when its lease runs out.
     """
     outcomes: dict[str, int] = {}
     with mail.mailer() as sender:
         for _ in range(max_batches):
-            ids = services.claim_due()
+            claim, claimed_at = services.new_claim(), services.utcnow()
+            ids = services.claim_due(now=claimed_at, claim=claim)
             db.session.commit()
             if not ids:
                 break
+            expires = claimed_at + services.lease()
             prepared = services.prepare(ids)
-            for reminder_id in ids:
-                if reminder_id not in prepared:
-                    continue
-                state = services.deliver_prepared(prepared[reminder_id], sender=sender)
+            queue = [reminder_id for reminder_id in ids if reminder_id in prepared]
+            held = bool(queue) and services.take(queue[0], claim)
+            db.session.commit()
+            for n, reminder_id in enumerate(queue):
+                if held:
+                    state = services.deliver_prepared(prepared[reminder_id], sender=sender)
+                    outcomes[state.value] = outcomes.get(state.value, 0) + 1
+                else:
+                    outcomes["taken_by_another"] = outcomes.get("taken_by_another", 0) + 1
+                rest = queue[n + 1:]
+                if rest and services.utcnow() >= expires:
+                    services.release(claim, rest)
+                    db.session.commit()
+                    break
+                held = bool(rest) and services.take(rest[0], claim)
+                # One commit a message (a commit is most of a send's cost): this outcome, and
+                # the next reminder's renewed lease, which so holds before that one leaves.
                 db.session.commit()
-                outcomes[state.value] = outcomes.get(state.value, 0) + 1
     return outcomes
 
 

@@ -338,6 +338,105 @@ def test_dispatch_interrupted_in_the_middle_of_a_batch_sends_the_rest_once(
     assert notification_count() == 3
 
 
+@pytest.mark.parametrize(("holder", "taken"), [("first", False), ("second", True)])
+def test_only_the_batch_that_holds_a_reminder_takes_it(db, caseworker, holder, taken):
+    """The first batch's lease ran out and a second batch claimed the reminder: only the
+    second may send it, and its take starts a fresh lease."""
+    stay_case(caseworker, TODAY + timedelta(days=20), email_consent=False)
+    plan(now=NOW)
+    first, second = services.new_claim(), services.new_claim()
+    (reminder_id, *_) = services.claim_due(now=NOW, claim=first)
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert reminder_id in services.claim_due(now=later, claim=second)
+    db.session.commit()
+    at = later + timedelta(seconds=5)
+    claim_token = first if holder == "first" else second
+    assert services.take(reminder_id, claim_token, now=at) is taken
+    db.session.commit()
+    (reminder,) = [r for r in reminders() if r.id == reminder_id]
+    assert reminder.next_attempt_at == (at + LEASE if taken else later + LEASE)
+
+
+def test_a_batch_does_not_take_a_reminder_that_is_no_longer_pending(db, caseworker):
+    stay_case(caseworker, TODAY + timedelta(days=20), email_consent=False)
+    plan(now=NOW)
+    token = services.new_claim()
+    ids = services.claim_due(now=NOW, claim=token)
+    db.session.commit()
+    reminder = reminders()[0]
+    reminder.state = ReminderState.SENT  # sent by a batch whose outcome just committed
+    db.session.commit()
+    assert [services.take(i, token, now=NOW) for i in ids] == [i != reminder.id for i in ids]
+
+
+@pytest.mark.parametrize("smtp_seconds", [0, 120, 400])
+def test_a_batch_never_outlives_its_lease(db, caseworker, outbox, sends, monkeypatch,
+                                          smtp_seconds):
+    """However long each message takes, every reminder goes out once: a batch whose lease
+    runs out gives back what it has not tried (its attempt not counted) and claims again."""
+    for days in (5, 14, 20):
+        stay_case(caseworker, TODAY + timedelta(days=days))
+    plan(now=NOW)
+    clock = {"now": NOW}
+    monkeypatch.setattr(services, "utcnow", lambda: clock["now"])
+    real_send = mail.Mailer.send
+
+    def slow_send(self, message, filename):
+        clock["now"] += timedelta(seconds=smtp_seconds)
+        real_send(self, message, filename)
+
+    monkeypatch.setattr(mail.Mailer, "send", slow_send)
+    outcomes = tasks.dispatch_reminders.run()
+    assert outcomes == {"sent": 9}
+    assert sorted(sends) == sorted(f"reminder-{r.id}" for r in reminders(channel=Channel.EMAIL))
+    assert {r.state for r in reminders()} == {ReminderState.SENT}
+    assert {r.attempts for r in reminders()} == {1}
+    assert notification_count() == 3
+
+
+def test_a_batch_leaves_what_another_dispatcher_claimed_after_its_lease_ran_out(
+        db, caseworker, outbox, sends, monkeypatch):
+    """200 s a message against a 300 s lease, and a rival dispatcher that claims whatever is
+    due after each send: the batch sends nothing the rival holds (the rival sends those).
+    (One message must take less than a lease: the SMTP client times out after 10 s.)"""
+    for days in (5, 14, 20):
+        stay_case(caseworker, TODAY + timedelta(days=days))
+    plan(now=NOW)
+    clock = {"now": NOW}
+    monkeypatch.setattr(services, "utcnow", lambda: clock["now"])
+    rival, rival_holds = services.new_claim(), set()
+    real_send = mail.Mailer.send
+
+    def slow_send(self, message, filename):
+        clock["now"] += timedelta(seconds=200)
+        real_send(self, message, filename)
+        rival_holds.update(services.claim_due(now=clock["now"], claim=rival))
+
+    monkeypatch.setattr(mail.Mailer, "send", slow_send)
+    outcomes = tasks.dispatch_reminders.run()
+    assert rival_holds, "the rival claimed nothing: the test proves nothing"
+    sent = {r.id for r in reminders(state=ReminderState.SENT)}
+    assert sent.isdisjoint(rival_holds)
+    assert sent | rival_holds == {r.id for r in reminders()}
+    assert sorted(sends) == sorted(f"reminder-{r.id}" for r in reminders(channel=Channel.EMAIL)
+                                   if r.id in sent)
+    assert outcomes["sent"] == len(sent)
+
+
+def test_an_in_app_notification_already_written_does_not_stop_the_batch(db, caseworker):
+    stay_case(caseworker, TODAY + timedelta(days=20), email_consent=False)
+    stay_case(caseworker, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    first, second = reminders(channel=Channel.IN_APP)
+    db.session.add(Notification(user_id=caseworker.id, reminder_id=first.id,
+                                case_id=first.case_id, title="Written before", body="-"))
+    db.session.commit()
+    assert tasks.dispatch_reminders.run() == {"sent": 4}
+    notes = {n.reminder_id: n.title for n in db.session.scalars(select(Notification))}
+    assert notes.keys() == {first.id, second.id}
+    assert notes[first.id] == "Written before"  # the first write stands
+
+
 def test_dispatch_task_sends_everything_due_in_batches(app, db, caseworker, outbox, sends,
                                                        monkeypatch):
     monkeypatch.setitem(app.config, "REMINDER_BATCH", 4)

@@ -82,3 +82,37 @@ def test_worker_status_page_when_no_worker_ever_reported(client, as_role):
     as_role(Role.SUPERVISOR)
     html = client.get("/notifications/worker").get_data(as_text=True)
     assert "No worker has ever reported" in html
+
+
+def test_a_heartbeat_or_a_reconnect_clears_a_broker_outage_and_the_first_loss_counts(db):
+    from datetime import timedelta
+
+    lost = utcnow() - timedelta(minutes=5)
+    services.record_heartbeat("host-a", now=lost - timedelta(seconds=30))
+    services.record_broker_reachable("host-a", False, now=lost)
+    services.record_broker_reachable("host-a", False, now=lost + timedelta(minutes=1))
+    services.record_broker_reachable("host-new", False, now=lost)
+    db.session.commit()
+    since = {b.hostname: b.broker_unreachable_since for b in services.worker_heartbeats()}
+    assert since == {"host-a": lost, "host-new": lost}
+    services.record_broker_reachable("host-a", True)
+    services.record_heartbeat("host-new")
+    db.session.commit()
+    assert {b.broker_unreachable_since for b in services.worker_heartbeats()} == {None}
+
+
+@pytest.mark.parametrize(("unreachable", "shown", "not_shown"), [
+    (True, "Broker unreachable since", "Running"),
+    (False, "Running", "Broker unreachable"),
+])
+def test_worker_status_page_shows_a_broker_outage(client, db, as_role, unreachable, shown,
+                                                  not_shown):
+    services.record_heartbeat("worker-1")
+    if unreachable:
+        services.record_broker_reachable("worker-1", False)
+    db.session.commit()
+    as_role(Role.SUPERVISOR)
+    html = client.get("/notifications/worker").get_data(as_text=True)
+    assert shown in html
+    assert not_shown not in html
+    assert ("cannot reach its message broker" in html) is unreachable
