@@ -11,6 +11,7 @@ the worker's lines for that task carry the request's id too.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -206,5 +207,9 @@ def _keep_app_logging(loglevel: int | str | None = None, **_kwargs: Any) -> None
     signal; the app factory has already set them up (JSON or text), so keep them and take
     only the worker's ``--loglevel``."""
     root = logging.getLogger()
-    if loglevel and any(isinstance(h, _Handler) for h in root.handlers):
+    if not any(isinstance(h, _Handler) for h in root.handlers):
+        # The app was built without its handler (LOG_TO_STDERR off, as under pytest); a
+        # worker process still needs one, or answering this signal would silence it.
+        configure(os.environ.get("LOG_FORMAT", "text"), loglevel or "INFO")
+    elif loglevel:
         root.setLevel(loglevel)
