@@ -9,6 +9,7 @@ applies and opening what now does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -109,12 +110,14 @@ def cancel_stale_deadlines(case: Case, now: datetime) -> dict[DeadlineKind, date
     return wanted
 
 
-def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date]) -> None:
+def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date], *,
+                           make_deadline: Callable[..., Deadline] = Deadline) -> None:
     """The second half of :func:`sync_deadlines`, on the case in memory: open ``missing``.
 
     A deadline already met or missed on that date has had its outcome (the sweep may have
     settled it before this step): opening it again would show it overdue and escalate a
-    missed one twice."""
+    missed one twice. ``make_deadline`` builds the new rows: the bulk loader passes a plain
+    class with the same fields, since ORM instrumentation is most of its cost."""
     settled = {(d.kind, d.due_on) for d in case.deadlines
                if d.state in (DeadlineState.MET, DeadlineState.MISSED)}
     for kind, due_on in missing.items():
@@ -123,8 +126,8 @@ def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date]) -> Non
         for earlier in case.deadlines:
             if earlier.kind == kind and earlier.state == DeadlineState.MISSED:
                 earlier.outstanding = False
-        case.deadlines.append(Deadline(case_id=case.id, kind=kind, due_on=due_on,
-                                       state=DeadlineState.OPEN, outstanding=True))
+        case.deadlines.append(make_deadline(case_id=case.id, kind=kind, due_on=due_on,
+                                            state=DeadlineState.OPEN, outstanding=True))
 
 
 def _close(deadline: Deadline, state: DeadlineState, now: datetime) -> None:
@@ -234,14 +237,17 @@ def record_job_offer(actor: User, case: Case, offer: JobOfferData,
 
 
 def add_job_offer(case: Case, offer: JobOfferData, recorded_by_id: int | None,
-                  now: datetime) -> JobOffer:
+                  now: datetime, *, make_job_offer: Callable[..., JobOffer] = JobOffer
+                  ) -> JobOffer:
     """The job offer's rules on the case in memory (:func:`record_job_offer` adds the event
-    and flushes; the bulk loader calls this on a case it builds in memory)."""
+    and flushes; the bulk loader calls this on a case it builds in memory, with a plain
+    ``make_job_offer`` class, as for :func:`open_missing_deadlines`)."""
     if not case.in_stay:
         raise StayError("A job offer is recorded once the applicant has arrived.")
-    job = JobOffer(case_id=case.id, employer=offer.employer.strip(), post=offer.post.strip(),
-                   salary=offer.salary, start_date=offer.start_date,
-                   recorded_by_id=recorded_by_id, recorded_at=now)
+    job = make_job_offer(case_id=case.id, employer=offer.employer.strip(),
+                         post=offer.post.strip(), salary=offer.salary,
+                         start_date=offer.start_date, recorded_by_id=recorded_by_id,
+                         recorded_at=now)
     case.job_offers.append(job)
     _meet(case, DeadlineKind.JOB_OFFER, now)
     case.updated_at = now
