@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 README_SCREENSHOTS := queue case quota-dashboard due-soon
 
-.PHONY: run test lint bandit install install-dev screenshots clean
+.PHONY: run test lint bandit install install-dev screenshots clean translations translations-update
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,23 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed node_modules/.installed
 
-run: install
+# The catalogues (backoffice/translations/*/LC_MESSAGES/messages.po) are the source; the
+# compiled .mo files are built here, never committed. --statistics shows what is untranslated.
+translations: install
+	$(BIN)/pybabel compile -d backoffice/translations
+
+# After marking new strings: re-extract them and bring both catalogues up to date. New entries
+# arrive untranslated (never guessed from a similar one); tests/core/test_translations.py
+# fails until each has its Chinese.
+translations-update: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k N_ \
+	  --no-wrap --sort-by-file --project "Talent Admission Back Office" \
+	  --copyright-holder "Talent Admission Back Office" --msgid-bugs-address "backoffice@localhost" \
+	  -o backoffice/translations/messages.pot .
+	$(BIN)/pybabel update -i backoffice/translations/messages.pot -d backoffice/translations \
+	  --no-wrap --no-fuzzy-matching --ignore-obsolete
+
+run: install translations
 	./scripts/run.sh
 
 lint: install-dev
@@ -44,11 +60,11 @@ BANDIT = $(BIN)/bandit -c pyproject.toml --quiet --severity-level medium
 bandit: install-dev
 	$(BANDIT) -r backoffice worker.py config.py
 
-test: install-dev lint bandit
+test: install-dev lint bandit translations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Refresh the README's screenshots: the journeys take them (test-artifacts/screenshots/readme/).
-screenshots: install-dev
+screenshots: install-dev translations
 	rm -rf test-artifacts/screenshots/readme
 	$(BIN)/pytest tests/e2e/test_journeys.py
 	@for name in $(README_SCREENSHOTS); do \

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import lazy_gettext
 
 from config import Config, ProductionConfig, config_for
 
@@ -29,6 +30,7 @@ def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:
     register_converters(app)
 
     register_extensions(app)
+    register_i18n(app)
     register_models()
     register_blueprints(app)
     register_errorhandlers(app)
@@ -73,11 +75,18 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
     login_manager.login_message_category = "info"
+    login_manager.localize_callback = str  # the lazy message, in the reader's language
     login_manager.session_protection = "strong"
     security.init_app(app)
     celery_init_app(app, _feature_modules("tasks"))
+
+
+def register_i18n(app: Flask) -> None:
+    from backoffice.core.i18n import init_app
+
+    init_app(app)
 
 
 def register_models() -> None:

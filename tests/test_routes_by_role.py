@@ -39,6 +39,8 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     # core: the load balancer's probes, open to everyone (tests/core/test_health.py).
     ("GET", "/healthz", expect(200, 200, 200, 200)),
     ("GET", "/readyz", expect(200, 200, 200, 200)),
+    # core: the header's language switcher, for everyone (an empty choice changes nothing).
+    ("POST", "/language", expect(302, 302, 302, 302)),
     # auth: sign-in, sign-out, own password.
     ("GET", "/login", expect(200, 302, 302, 302)),
     ("POST", "/login", expect(422, 302, 302, 302)),
@@ -106,6 +108,7 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
 
 # Where a signed-in user lands on a 302 that is not a refusal.
 SIGNED_IN_REDIRECTS = {
+    ("POST", "/language"): {CW: "/", SUP: "/", ADMIN: "/"},
     ("GET", "/"): {CW: "/cases/", SUP: "/cases/", ADMIN: "/admin/users"},
     ("GET", "/login"): {CW: "/", SUP: "/", ADMIN: "/"},
     ("POST", "/login"): {CW: "/", SUP: "/", ADMIN: "/"},
@@ -117,6 +120,9 @@ SIGNED_IN_REDIRECTS = {
     ("POST", "/notifications/987654/read"): {CW: "/notifications/", SUP: "/notifications/"},
     ("POST", "/notifications/read-all"): {CW: "/notifications/", SUP: "/notifications/"},
 }
+
+# Where an anonymous visitor lands on a 302 from a page open to everyone.
+OPEN_REDIRECTS = {("POST", "/language"): "/"}
 
 CASES = [
     pytest.param(method, url, role, statuses[role],
@@ -160,7 +166,9 @@ def test_route_by_role(client, make_user, as_role, method, url, role, expected):
         assert '<nav class="navbar' in html
     if expected == 302:
         location = response.headers["Location"]
-        if role is None:
+        if role is None and (method, url) in OPEN_REDIRECTS:
+            assert location == OPEN_REDIRECTS[(method, url)]
+        elif role is None:
             parts = urlsplit(location)
             assert parts.path == "/login"
             if url != "/":  # the start page itself simply shows the sign-in page

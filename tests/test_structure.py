@@ -96,6 +96,7 @@ def test_the_check_reports_an_upward_import_with_its_file_and_line(tmp_path):
 # in docs/ARCHITECTURE.md.
 EXTENSION_POINTS = {"case-status-changed", "case-reassigned"}
 SIGNALS = [core_signals.menu_items, core_signals.header_templates, core_signals.beat_schedule,
+           core_signals.language_chosen,
            case_signals.deadline_closed, case_signals.case_status_changed,
            case_signals.case_reassigned]
 

@@ -7,12 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
+from backoffice.core.i18n import DEFAULT_LANGUAGE
 from backoffice.extensions import db
 
 
@@ -75,6 +76,9 @@ class User(UserMixin, db.Model):
     # must choose their own before any other page opens.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language the user reads pages, emails and notifications in (core/i18n.py codes).
+    language: Mapped[str] = mapped_column(String(16), default=DEFAULT_LANGUAGE,
+                                          server_default=DEFAULT_LANGUAGE)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -145,6 +149,9 @@ class SecurityEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(String(500))
+    # The system's words about the event as a message key and its values, rendered in the
+    # reader's language (None: nothing to add, or an older event's ``detail``).
+    detail_data: Mapped[dict | None] = mapped_column(JSON)
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

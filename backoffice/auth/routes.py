@@ -41,6 +41,11 @@ def _header_template(_app, **_kwargs) -> str:
     return "auth/_account_menu.html"
 
 
+@signals.language_chosen.connect
+def _save_language(_app, user: User, language: str, **_kwargs) -> None:
+    accounts.set_language(user, language)
+
+
 # Every request runs this; built once, as building a select costs about what running it does.
 _USER_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"),
                                             User.active.is_(True))

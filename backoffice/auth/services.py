@@ -31,6 +31,7 @@ from backoffice.auth.models import (
     new_session_token,
 )
 from backoffice.core.dates import to_hk, utcnow
+from backoffice.core.i18n import LANGUAGES
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 
@@ -421,4 +422,12 @@ def reset_password(actor: User, user: User, password: str,
     db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
     _log(SecurityEventKind.PASSWORD_RESET, email=user.email, user=user, actor=actor, info=info,
          detail="temporary password; a new one must be chosen at next sign-in")
+    db.session.flush()
+
+
+def set_language(user: User, language: str) -> None:
+    """Save the language the user reads pages, emails and notifications in."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    user.language = language
     db.session.flush()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -31,6 +32,7 @@ from backoffice.cases.schemes import (
 )
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
+from backoffice.core.i18n import DEFAULT_LANGUAGE
 from backoffice.core.identity import country_name
 from backoffice.extensions import db
 
@@ -101,6 +103,9 @@ class Applicant(IdentityMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(30))
     # The applicant agreed to be emailed deadline reminders.
     email_consent: Mapped[bool] = mapped_column(default=False)
+    # The language the applicant is written to in (core/i18n.py codes).
+    language: Mapped[str] = mapped_column(String(16), default=DEFAULT_LANGUAGE,
+                                          server_default=DEFAULT_LANGUAGE)
     # Lower-cased names, kept by the service that writes the names; name search reads it.
     name_search: Mapped[str] = mapped_column(String(NAME_SEARCH_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -314,7 +319,10 @@ class CaseEvent(db.Model):
     from_status: Mapped[CaseStatus | None] = mapped_column(enum_column(CaseStatus, "from_status"))
     to_status: Mapped[CaseStatus | None] = mapped_column(enum_column(CaseStatus, "to_status"))
     reason: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)  # words as typed (or an older event's)
+    # What the system says about the event, as a message key and its values (cases/events.py
+    # renders it in the reader's language); None when there is nothing to add.
+    detail_data: Mapped[dict | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship()
 

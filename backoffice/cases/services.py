@@ -44,6 +44,7 @@ from backoffice.cases.schemes import (
     policy_for,
 )
 from backoffice.core.dates import add_months, hk_today, utcnow
+from backoffice.core.i18n import DEFAULT_LANGUAGE
 from backoffice.extensions import db
 
 # What callers of the case rules use, wherever in the feature it is defined.
@@ -71,6 +72,7 @@ class ApplicantData(IdentityData):
     email: str | None = None
     phone: str | None = None
     email_consent: bool = False
+    language: str = DEFAULT_LANGUAGE  # what the applicant is written to in
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import wtforms
 import wtforms.widgets.core
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
@@ -94,12 +95,14 @@ class CachedSelect(Select):
     _options: dict[tuple, Markup] = {}
     # Choices given as a tuple cannot change, so they are found again by identity without
     # re-reading every choice. The entry keeps the tuple alive, so its id is never reused.
-    _by_identity: dict[int, tuple[tuple, Markup]] = {}
+    _by_identity: dict[tuple[int, str], tuple[tuple, Markup]] = {}
     _MAX_LISTS = 64  # a handful of lists exist; the bound only guards against surprises
 
     def _rendered_options(self, choices) -> Markup:
+        # Labels may be lazy (translated): the same tuple renders once per language.
+        identity = (id(choices), str(get_locale()))
         if isinstance(choices, tuple):
-            hit = self._by_identity.get(id(choices))
+            hit = self._by_identity.get(identity)
             if hit is not None and hit[0] is choices:
                 return hit[1]
         key = tuple((str(value), str(label)) for value, label, *_ in choices)
@@ -113,7 +116,7 @@ class CachedSelect(Select):
         if isinstance(choices, tuple):
             if len(self._by_identity) >= self._MAX_LISTS:
                 self._by_identity.clear()
-            self._by_identity[id(choices)] = (choices, options)
+            self._by_identity[identity] = (choices, options)
         return options
 
     def __call__(self, field, **kwargs) -> Markup:

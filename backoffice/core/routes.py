@@ -12,6 +12,9 @@ from flask_login import current_user
 
 from backoffice.core import bp, signals
 from backoffice.core import health as _health  # noqa: F401  (its probes attach to bp)
+from backoffice.core.i18n import LANGUAGE_COOKIE, LANGUAGES
+from backoffice.core.security import is_safe_redirect
+from backoffice.extensions import db
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,22 @@ def home():
     if not allowed:
         abort(403)
     return redirect(allowed[0][1])
+
+
+@bp.post("/language")
+def choose_language():
+    """The header's switcher (a plain form: no JavaScript needed). A signed-in user's choice
+    is saved on the account; a visitor's is kept in a cookie for a year."""
+    code = request.form.get("language", "")
+    back = request.form.get("next")
+    target = back if is_safe_redirect(back) else url_for("core.home")
+    response = redirect(target)
+    if code not in LANGUAGES:
+        return response
+    if current_user.is_authenticated:
+        signals.language_chosen.send(current_app._get_current_object(), user=current_user,
+                                     language=code)
+        db.session.commit()
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, httponly=True,
+                        samesite="Lax", secure=request.is_secure)
+    return response

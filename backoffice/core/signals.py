@@ -28,3 +28,9 @@ beat_schedule = _signals.signal("beat-schedule", doc="""
 Sent with the Celery app as sender when Celery is set up. Each receiver returns a dict of
 Celery beat entries for its feature's periodic tasks, declared next to those tasks.
 """)
+
+language_chosen = _signals.signal("language-chosen", doc="""
+Sent with the app as sender when a signed-in user picks a language with the header's
+switcher, with ``user`` and ``language`` (a code of ``backoffice.core.i18n.LANGUAGES``). The
+feature that owns accounts saves it as the user's preference; the switcher commits.
+""")

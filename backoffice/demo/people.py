@@ -148,3 +148,9 @@ def phone_for(rng: random.Random, nationality: str) -> str:
 
 def pick_nationality(rng: random.Random) -> str:
     return rng.choices(_NATIONS_LIST, cum_weights=_NATIONS_CUM)[0]
+
+
+def language_of(person: Person) -> str:
+    """The language a made-up applicant is written to in: Chinese for one with a Chinese
+    name (no random draw, so the other made-up values stay as they were)."""
+    return "zh_Hant_HK" if person.chinese_name else "en"

@@ -30,7 +30,14 @@ from backoffice.cases.schemes import (
 )
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
 from backoffice.demo import facts
-from backoffice.demo.people import ASSG_NATIONS, email_for, make_person, phone_for, pick_nationality
+from backoffice.demo.people import (
+    ASSG_NATIONS,
+    email_for,
+    language_of,
+    make_person,
+    phone_for,
+    pick_nationality,
+)
 
 S = CaseStatus
 BULK_EMAIL_DOMAIN = "bulk.example.net"
@@ -183,7 +190,7 @@ class Planner:
             chinese_name=person.chinese_name, date_of_birth=person.date_of_birth,
             nationality=nationality, passport_number=person.passport_number, hkid=person.hkid,
             email=email, phone=phone_for(rng, nationality),
-            email_consent=email is not None and r() < 0.6)
+            email_consent=email is not None and r() < 0.6, language=language_of(person))
         case_facts = facts.scheme_facts(rng, scheme, received_on, programme_share=0.45)
         dependants = []
         if not assg and r() < 0.22:

@@ -149,7 +149,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
             added_by_id=actor, **_values(identity)))
     walked = Walked(case)
     walked.events.append((plan.created_at, EventKind.CREATED, None, None, CaseStatus.DRAFT,
-                          None, None))
+                          None, None, None))
     effects = lifecycle.CASE_EFFECTS | {
         Effect.TAKE_QUOTA_PLACE: lambda step: _take_place(walked, step, actor),
         Effect.GIVE_BACK_QUOTA_PLACE: lambda step: _give_back_place(walked, step, actor)}
@@ -158,7 +158,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
             job = stay.add_job_offer(case, move.offer, actor, move.at,
                                      make_job_offer=WalkingJobOffer)
             walked.events.append((move.at, EventKind.EDITED, None, None, None, None,
-                                  stay.job_offer_detail(job)))
+                                  stay.job_offer_detail(job), None))
             continue
         transition, reason = lifecycle.checked_step(case, move.name, move.reason)
         step = lifecycle.Step(case, case.policy, transition, None, reason, move.at,
@@ -171,7 +171,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
                 deadline.created_at = move.at
         case.updated_at = move.at
         walked.events.append((move.at, EventKind.TRANSITION, transition.name, from_status,
-                              transition.target, reason, detail))
+                              transition.target, reason, detail, None))
     return walked
 
 

@@ -27,6 +27,7 @@ from backoffice.demo.people import (
     ASSG_NATIONS,
     Person,
     email_for,
+    language_of,
     make_person,
     phone_for,
     pick_nationality,
@@ -272,7 +273,8 @@ def _applicant_for(rng: random.Random, index: int, sc: Scenario,
         chinese_name=person.chinese_name, date_of_birth=person.date_of_birth,
         nationality=person.nationality, passport_number=person.passport_number,
         hkid=person.hkid, email=email_for(person, index + 1, DEMO_EMAIL_DOMAIN),
-        phone=phone_for(rng, person.nationality), email_consent=rng.random() < 0.7)
+        phone=phone_for(rng, person.nationality), email_consent=rng.random() < 0.7,
+        language=language_of(person))
     return person, data
 
 

@@ -339,7 +339,7 @@ def test_allocations_are_newest_first_and_paginated(client, supervisor, casework
     html = page(client)
     assert html.index(third.reference) < html.index(first.reference)
     assert f'href="/cases/{first.id}"' in html
-    assert "2026-06-01 10:00" in html  # allocated at, in Hong Kong time
+    assert "1 Jun 2026, 10:00\u202fam" in html  # allocated at, in Hong Kong time (en_HK)
 
 
 # --- Setting the limit --------------------------------------------------------------------

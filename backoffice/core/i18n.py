@@ -1,0 +1,176 @@
+"""The two languages of the back office: which one a request is read in, and how dates and
+numbers are written in it (Flask-Babel; the catalogues live in ``backoffice/translations``).
+
+A language is stored by its code (``en``, ``zh_Hant_HK``) on an account and on an applicant;
+Babel formats with the Hong Kong variant of each locale, so English dates read "3 Dec 2026"
+(en_HK), not the American "Dec 3, 2026". The page's ``<html lang>`` is the BCP 47 tag.
+
+Choosing, in order: the signed-in account's preference, then the language a visitor chose
+with the header's switcher (a cookie), then the browser's Accept-Language, then English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale
+from babel.dates import format_date as _babel_format_date
+from babel.dates import format_datetime as _babel_format_datetime
+from babel.numbers import format_decimal as _babel_format_decimal
+from flask import Flask, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale, refresh
+from flask_login import current_user
+
+from backoffice.core.dates import HK_TZ
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "Language",
+    "babel",
+    "force_language",
+    "format_date",
+    "format_datetime",
+    "format_number",
+    "html_lang",
+    "language_choices",
+    "language_for",
+]
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # stored on accounts and applicants, and the catalogue's folder
+    locale: str  # what Babel formats with
+    tag: str  # BCP 47, for <html lang> and hreflang
+    name: str  # in its own language, as a switcher shows it
+
+
+LANGUAGES: dict[str, Language] = {
+    "en": Language("en", "en_HK", "en-HK", "English"),
+    "zh_Hant_HK": Language("zh_Hant_HK", "zh_Hant_HK", "zh-Hant-HK", "繁體中文"),
+}
+DEFAULT_LANGUAGE = "en"
+# The cookie the header's switcher sets for a visitor who is not signed in (a signed-in
+# user's choice is saved on the account instead).
+LANGUAGE_COOKIE = "lang"
+# Accept-Language tags answered in Chinese: this office writes Traditional Chinese only, so a
+# reader who asks for any Chinese gets it rather than English.
+_ACCEPTED = {"en": "en", "zh": "zh_Hant_HK", "zh-hant": "zh_Hant_HK", "zh-hk": "zh_Hant_HK",
+             "zh-tw": "zh_Hant_HK", "zh-mo": "zh_Hant_HK", "zh-hant-hk": "zh_Hant_HK",
+             "zh-hans": "zh_Hant_HK", "zh-cn": "zh_Hant_HK"}
+
+babel = Babel()
+
+
+def language_for(code: str | None) -> Language:
+    """The language stored as ``code``, or the default for an unknown or missing one."""
+    return LANGUAGES.get(code or "", LANGUAGES[DEFAULT_LANGUAGE])
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name) pairs for a form's select, each name in its own language."""
+    return [(lang.code, lang.name) for lang in LANGUAGES.values()]
+
+
+def requested_language() -> str:
+    """The language code this request is read in (see the module's docstring for the order)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    chosen = getattr(current_user, "language", None) if current_user else None
+    if chosen in LANGUAGES:
+        return chosen
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    for tag, _quality in request.accept_languages:
+        code = _ACCEPTED.get(tag.lower()) or _ACCEPTED.get(tag.lower().split("-")[0])
+        if code:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def _select_locale() -> str:
+    return language_for(requested_language()).locale
+
+
+def force_language(code: str | None):
+    """Render in the language stored as ``code`` (an email to its recipient, say), whatever
+    the request's; a context manager."""
+    return force_locale(language_for(code).locale)
+
+
+def _locale() -> str:
+    """The locale being rendered in (the default outside any app context)."""
+    return str(get_locale() or LANGUAGES[DEFAULT_LANGUAGE].locale)
+
+
+def current_language() -> Language:
+    locale = _locale()
+    for lang in LANGUAGES.values():
+        if lang.locale == locale:
+            return lang
+    return LANGUAGES[DEFAULT_LANGUAGE]
+
+
+def html_lang() -> str:
+    return current_language().tag
+
+
+@lru_cache(maxsize=8)
+def _datetime_pattern(locale: str) -> str:
+    """The locale's medium date with its short time, joined the locale's own way."""
+    parsed = Locale.parse(locale)
+    return (str(parsed.datetime_formats["medium"])
+            .replace("{1}", parsed.date_formats["medium"].pattern)
+            .replace("{0}", parsed.time_formats["short"].pattern))
+
+
+# Dates repeat across a page (a queue shows a few distinct days for fifty rows) and Babel's
+# formatting costs tens of microseconds each: one cache per (day, locale) keeps pages free of it.
+@lru_cache(maxsize=4096)
+def _format_date(value: date, locale: str) -> str:
+    return _babel_format_date(value, "medium", locale=locale)
+
+
+def format_date(value: date | None) -> str:
+    """A calendar date in the reader's language: "3 Dec 2026", "2026年12月3日"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return _format_date(value, _locale())
+
+
+def format_datetime(value: datetime | None) -> str:
+    """A stored (UTC) timestamp in Hong Kong time, in the reader's language."""
+    if value is None:
+        return ""
+    locale = _locale()
+    return _babel_format_datetime(value, _datetime_pattern(locale), tzinfo=HK_TZ, locale=locale)
+
+
+def format_number(value: int | float | Decimal | None) -> str:
+    """A number with the locale's grouping: 4,000."""
+    if value is None:
+        return ""
+    return _babel_format_decimal(value, locale=_locale())
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[DEFAULT_LANGUAGE].locale)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Hong_Kong")
+    babel.init_app(app, locale_selector=_select_locale)
+    # Flask-Babel keeps the chosen locale on the app context, which a test (or a CLI command)
+    # may share across requests: each request chooses afresh.
+    app.before_request(refresh)
+    app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES.values(),
+                                 current_language=current_language)
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "hk_datetime")
+    app.add_template_filter(format_number, "number")
+
+
