@@ -44,11 +44,16 @@ def service_missing(what: str, error: Exception) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """A ``postgres_only`` test runs on PostgreSQL alone: its SQLite variant is deselected
-    (reported as such), never skipped and counted."""
-    dropped = [item for item in items if item.get_closest_marker("postgres_only")
-               and getattr(item, "callspec", None) is not None
-               and item.callspec.params.get("app") == "sqlite"]
+    """A ``postgres_only`` test runs on PostgreSQL alone, a ``one_backend`` test on the first
+    backend alone: the other variant is deselected (reported as such), never skipped and
+    counted."""
+    def backend(item) -> str | None:
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("app") if callspec is not None else None
+
+    dropped = [item for item in items if backend(item) is not None and (
+        (item.get_closest_marker("postgres_only") and backend(item) == "sqlite")
+        or (item.get_closest_marker("one_backend") and backend(item) != BACKENDS[0]))]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]

@@ -1,0 +1,152 @@
+"""Which language a page is read in, the header's switcher, and dates and numbers by locale."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from backoffice.auth.models import Role, User
+from backoffice.core import i18n
+from backoffice.extensions import db as _db
+
+HTML_LANG = {"en": '<html lang="en-HK">', "zh_Hant_HK": '<html lang="zh-Hant-HK">'}
+
+
+@pytest.mark.parametrize(("accept_language", "expected"), [
+    (None, "en"),
+    ("en-GB,en;q=0.9", "en"),
+    ("zh-HK,zh;q=0.9,en;q=0.8", "zh_Hant_HK"),
+    ("zh-TW", "zh_Hant_HK"),
+    ("zh-Hant-HK", "zh_Hant_HK"),
+    ("zh-CN", "zh_Hant_HK"),  # the office writes Traditional Chinese only
+    ("zh", "zh_Hant_HK"),
+    ("fr-FR,de;q=0.8", "en"),  # neither: the default
+    ("fr-FR,zh-HK;q=0.5,en;q=0.4", "zh_Hant_HK"),  # the first one we write, by preference
+    ("*", "en"),
+])
+def test_a_visitor_is_first_answered_in_the_browsers_language(client, accept_language, expected):
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+    html = client.get("/login", headers=headers).get_data(as_text=True)
+    assert HTML_LANG[expected] in html
+
+
+def test_a_visitors_choice_beats_the_browser_and_is_kept_in_a_cookie(client):
+    token = client.csrf_token("/login")
+    response = client.post("/language", data={"csrf_token": token, "language": "zh_Hant_HK",
+                                              "next": "/login"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    cookie = response.headers["Set-Cookie"]
+    assert "lang=zh_Hant_HK" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    html = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert HTML_LANG["zh_Hant_HK"] in html
+    # The switcher offers the other language, by its own name, marked as written in it.
+    assert 'lang="en-HK"' in html and ">English</button>" in html
+
+
+@pytest.mark.parametrize(("cookie", "accept_language", "expected"), [
+    ("en", "zh-HK", "en"),
+    ("zh_Hant_HK", "en", "zh_Hant_HK"),
+    ("klingon", "zh-HK", "zh_Hant_HK"),  # a cookie nobody set is ignored
+    ("", "en", "en"),
+])
+def test_the_cookie_is_read_only_when_it_names_a_language(client, cookie, accept_language,
+                                                          expected):
+    client.set_cookie("lang", cookie)
+    html = client.get("/login", headers={"Accept-Language": accept_language}).get_data(
+        as_text=True)
+    assert HTML_LANG[expected] in html
+
+
+def test_a_signed_in_users_preference_beats_cookie_and_browser(client, as_role):
+    user = as_role(Role.CASEWORKER)
+    _db.session.get(User, user.id).language = "zh_Hant_HK"
+    _db.session.commit()
+    client.set_cookie("lang", "en")
+    html = client.get("/cases/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert HTML_LANG["zh_Hant_HK"] in html
+
+
+def test_the_switcher_saves_a_signed_in_users_choice_on_the_account(client, as_role):
+    user = as_role(Role.SUPERVISOR)
+    token = client.csrf_token("/account/password")
+    response = client.post("/language", data={"csrf_token": token, "language": "zh_Hant_HK",
+                                              "next": "/cases/?q=chan"})
+    assert response.headers["Location"] == "/cases/?q=chan"
+    _db.session.expire_all()
+    assert _db.session.get(User, user.id).language == "zh_Hant_HK"
+    # Another browser, no cookie: the account remembers.
+    client.delete_cookie("lang")
+    assert HTML_LANG["zh_Hant_HK"] in client.get("/cases/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("language", "next_url", "location"), [
+    ("zh_Hant_HK", "https://evil.example/", "/"),  # never off the site
+    ("zh_Hant_HK", "//evil.example/", "/"),
+    ("zh_Hant_HK", "/\\evil.example", "/"),
+    ("zh_Hant_HK", "", "/"),
+    ("xx", "/login", "/login"),  # an unknown language changes nothing
+    ("zh_Hant_HK\x00", "/login", "/login"),
+    ("z" * 5000, "/login", "/login"),
+])
+def test_the_switcher_refuses_what_it_cannot_use(client, language, next_url, location):
+    token = client.csrf_token("/login")
+    response = client.post("/language", data={"csrf_token": token, "language": language,
+                                              "next": next_url})
+    assert response.status_code == 302
+    assert response.headers["Location"] == location
+    if language != "zh_Hant_HK":
+        assert "lang=" not in response.headers.get("Set-Cookie", "")
+
+
+def test_the_switcher_needs_the_forms_token(client):
+    response = client.post("/language", data={"language": "zh_Hant_HK", "next": "/login"})
+    assert response.status_code == 400
+    assert "lang=" not in response.headers.get("Set-Cookie", "")
+
+
+def test_an_unknown_language_leaves_the_account_as_it_was(client, as_role):
+    user = as_role(Role.CASEWORKER)
+    token = client.csrf_token("/account/password")
+    client.post("/language", data={"csrf_token": token, "language": "fr"})
+    _db.session.expire_all()
+    assert _db.session.get(User, user.id).language == "en"
+
+
+@pytest.mark.parametrize(("language", "day", "moment", "number"), [
+    ("en", "3 Dec 2026", "3 Dec 2026, 2:05\u202fpm", "4,000"),
+    ("zh_Hant_HK", "2026年12月3日", "2026年12月3日 下午2:05", "4,000"),
+])
+def test_dates_and_numbers_are_written_the_locales_way(app, language, day, moment, number):
+    with app.test_request_context("/"), i18n.force_language(language):
+        assert i18n.format_date(date(2026, 12, 3)) == day
+        # Stored in UTC, shown in Hong Kong time (06:05 UTC is 14:05 in Hong Kong).
+        assert i18n.format_datetime(datetime(2026, 12, 3, 6, 5, tzinfo=UTC)) == moment
+        assert i18n.format_datetime(datetime(2026, 12, 3, 6, 5)) == moment  # naive is UTC
+        assert i18n.format_number(4000) == number
+        assert i18n.format_number(Decimal("4000.5")).startswith("4,000.5")
+        assert i18n.format_date(None) == i18n.format_datetime(None) == ""
+
+
+def test_the_date_cache_answers_each_language_apart(app):
+    with app.test_request_context("/"):
+        with i18n.force_language("en"):
+            english = i18n.format_date(date(2027, 2, 10))
+        with i18n.force_language("zh_Hant_HK"):
+            chinese = i18n.format_date(date(2027, 2, 10))
+    assert (english, chinese) == ("10 Feb 2027", "2027年2月10日")
+
+
+def test_outside_any_request_the_default_language_is_used(app):
+    with app.app_context():
+        assert i18n.format_date(date(2026, 1, 5)) == "5 Jan 2026"
+        with i18n.force_language("zh_Hant_HK"):
+            assert i18n.format_date(date(2026, 1, 5)) == "2026年1月5日"
+    assert i18n.requested_language() == "en"
+
+
+@pytest.mark.parametrize(("code", "locale"), [("en", "en_HK"), ("zh_Hant_HK", "zh_Hant_HK"),
+                                              (None, "en_HK"), ("xx", "en_HK")])
+def test_a_stored_code_names_a_language_or_the_default(code, locale):
+    assert i18n.language_for(code).locale == locale
