@@ -30,7 +30,7 @@ LANGUAGES = ["en", "zh_Hant_HK"]
 HTML_LANG = {"en": "en-HK", "zh_Hant_HK": "zh-Hant-HK"}
 # What a page that rendered but lost a value would show.
 UNFILLED = re.compile(r"%\([a-z_]+\)[sd]|\{\{|\}\}|\{%|%\}")
-LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[ \-][A-Za-z][A-Za-z'’]*)*")
+LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*(?:[ \-][A-Za-z][A-Za-z'\u2019]*)*")
 SEEN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "aria-description")
 
 PAGES = [

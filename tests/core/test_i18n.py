@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+
 from backoffice.auth.models import Role, User
 from backoffice.core import i18n
 from backoffice.extensions import db as _db
