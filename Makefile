@@ -42,7 +42,7 @@ translations: install
 # arrive untranslated (never guessed from a similar one); tests/core/test_translations.py
 # fails until each has its Chinese.
 translations-update: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 -k N_ \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_ngettext:1,2 -k N_ \
 	  --no-wrap --sort-by-file --project "Talent Admission Back Office" \
 	  --copyright-holder "Talent Admission Back Office" --msgid-bugs-address "backoffice@localhost" \
 	  -o backoffice/translations/messages.pot .

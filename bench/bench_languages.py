@@ -1,0 +1,118 @@
+"""What the second language costs: the busiest pages in English, in Chinese, and in English
+with no catalogue looked up at all, interleaved in one run.
+
+Three signed-in supervisors (accounts in English, in Chinese, and in English served by a
+second app whose gettext returns its argument without any lookup) request the same pages in
+turn, request by request, so machine noise hits all three alike. Reported per page and round:
+the medians, Chinese / English and English / no-lookup ratios. Run over a loaded database::
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_scratch \\
+        .venv/bin/python bench/bench_languages.py --requests 200 --rounds 3
+
+It writes nothing but its own three sign-in accounts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from babel.support import NullTranslations
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import flask_babel  # noqa: E402
+
+from backoffice import create_app  # noqa: E402
+from backoffice.auth import services as accounts  # noqa: E402
+from backoffice.auth.models import Role  # noqa: E402
+from backoffice.extensions import db  # noqa: E402
+from bench.bench_pages import sample_ids  # noqa: E402
+from config import DevelopmentConfig  # noqa: E402
+
+PASSWORD = "bench-language-password"  # noqa: S105  (local benchmark accounts)
+ACCOUNTS = {"en": "bench-en@example.org", "zh_Hant_HK": "bench-zh@example.org",
+            "none": "bench-none@example.org"}
+
+
+def build(url: str):
+    app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url.replace(
+        "postgresql://", "postgresql+psycopg://", 1), WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        for language, email in ACCOUNTS.items():
+            user = accounts.get_user_by_email(email)
+            if user is None:
+                user = accounts.create_user(None, email=email, full_name=f"Bench {language}",
+                                            role=Role.SUPERVISOR, password=PASSWORD)
+            user.language = "en" if language == "none" else language
+        db.session.commit()
+    return app
+
+
+def signed_in(app, email: str):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, "bench sign-in failed"
+    return client
+
+
+class NoLookup:
+    """Flask-Babel's translations replaced by ones that look nothing up (the floor)."""
+
+    def __enter__(self):
+        self.original = flask_babel.Domain.get_translations
+        null = NullTranslations()
+        flask_babel.Domain.get_translations = lambda _self: null
+        return self
+
+    def __exit__(self, *exc):
+        flask_babel.Domain.get_translations = self.original
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database loaded with `flask seed-demo`.")
+    app = build(url)
+    clients = {language: signed_in(app, email) for language, email in ACCOUNTS.items()}
+    sample = sample_ids(app)
+    pages = {
+        "All cases, QMAS under review": "/cases/queue/all?scheme=QMAS&status=under_review",
+        "Case page": f"/cases/{sample['case_id']}",
+        "Quota dashboard": "/quota/",
+    }
+    print(f"{sample['total']:,} cases; load average before: {os.getloadavg()}")
+    for name, page in pages.items():
+        for language, client in clients.items():
+            assert client.get(page).status_code == 200, (name, language)
+        for round_ in range(1, args.rounds + 1):
+            times: dict[str, list[float]] = {language: [] for language in clients}
+            for _ in range(args.requests):
+                for language, client in clients.items():
+                    start = time.perf_counter()
+                    if language == "none":
+                        with NoLookup():
+                            client.get(page)
+                    else:
+                        client.get(page)
+                    times[language].append(time.perf_counter() - start)
+            medians = {k: statistics.median(v) * 1000 for k, v in times.items()}
+            print(f"| {name} | {round_} | {medians['en']:.2f} | {medians['zh_Hant_HK']:.2f} | "
+                  f"{medians['none']:.2f} | {medians['zh_Hant_HK'] / medians['en']:.3f} | "
+                  f"{medians['en'] / medians['none']:.3f} | "
+                  f"{os.getloadavg()[0]:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
