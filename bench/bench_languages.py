@@ -25,14 +25,14 @@ from babel.support import NullTranslations
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import flask_babel  # noqa: E402
+import flask_babel
 
-from backoffice import create_app  # noqa: E402
-from backoffice.auth import services as accounts  # noqa: E402
-from backoffice.auth.models import Role  # noqa: E402
-from backoffice.extensions import db  # noqa: E402
-from bench.bench_pages import sample_ids  # noqa: E402
-from config import DevelopmentConfig  # noqa: E402
+from backoffice import create_app
+from backoffice.auth import services as accounts
+from backoffice.auth.models import Role
+from backoffice.extensions import db
+from bench.bench_pages import sample_ids
+from config import DevelopmentConfig
 
 PASSWORD = "bench-language-password"  # noqa: S105  (local benchmark accounts)
 ACCOUNTS = {"en": "bench-en@example.org", "zh_Hant_HK": "bench-zh@example.org",
