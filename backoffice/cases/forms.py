@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 
+import wtforms
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -34,7 +35,7 @@ from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
 from backoffice.core.forms import BaseForm, SelectField, choices_of, none_if_blank, strip
-from backoffice.core.i18n import DEFAULT_LANGUAGE, language_choices
+from backoffice.core.i18n import DEFAULT_LANGUAGE, language_choices, language_for
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
@@ -166,8 +167,12 @@ class CaseForm(IdentityFields, BaseForm):
         Length(max=254)])
     phone = StringField(_l("Phone"), filters=[none_if_blank],
                         validators=[Optional(), Length(max=30)])
-    # Each language names itself ("English", "繁體中文"): the choice reads the same to anyone.
-    language = SelectField(_l("Correspondence language"), choices=choices_of(language_choices()),
+    # Each language names itself ("English", "繁體中文"), marked with its own lang so a screen
+    # reader says it right; WTForms' own select writes that per option (two options: the
+    # cached select is not needed).
+    language = wtforms.SelectField(_l("Correspondence language"), choices=[
+        SelectChoice(code, name, render_kw={"lang": language_for(code).tag})
+        for code, name in language_choices()],
                            default=DEFAULT_LANGUAGE, validators=[Optional()],
                            description=_l("The language letters and reminders to the applicant "
                                           "are written in."))
