@@ -6,6 +6,9 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 
+import wtforms
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -32,6 +35,7 @@ from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
 from backoffice.core.forms import BaseForm, SelectField, choices_of, none_if_blank, strip
+from backoffice.core.i18n import DEFAULT_LANGUAGE, language_choices, language_for
 from backoffice.core.identity import (
     country_choices,
     normalise_country,
@@ -39,9 +43,11 @@ from backoffice.core.identity import (
     normalise_passport,
 )
 
-SCHEME_CHOICES = choices_of((s.value, f"{s.short_label} — {s.label}") for s in Scheme)
+SCHEME_CHOICES = choices_of((s.value, _l("%(code)s — %(name)s", code=s.short_label, name=s.label))
+                            for s in Scheme)
 STATUS_CHOICES = choices_of((s.value, s.label) for s in CaseStatus)
-PROGRAMME_CHOICES = choices_of([("", "None"), *((p.value, p.label) for p in GovernmentProgramme)])
+PROGRAMME_CHOICES = choices_of([("", _l("None")),
+                                *((p.value, p.label) for p in GovernmentProgramme)])
 RELATION_CHOICES = choices_of((r.value, r.label) for r in Relationship)
 
 
@@ -62,13 +68,14 @@ class AmountRange(NumberRange):
             raise ValidationError(self.message)
         super().__call__(form, field)
         if isinstance(amount, Decimal) and amount != amount.quantize(self.CENT):
-            raise ValidationError("Enter the amount in dollars and cents, with at most two "
-                                  "decimal places.")
+            raise ValidationError(_l("Enter the amount in dollars and cents, with at most two "
+                                     "decimal places."))
 
 
 # A job offer without pay is no job offer: the smallest salary is one cent.
 MONTHLY_SALARY = AmountRange(min=AmountRange.CENT, max=10_000_000,
-                             message="Enter a monthly salary above 0 and at most 10,000,000.")
+                             message=_l("Enter a monthly salary above 0 and at most "
+                                        "10,000,000."))
 
 
 def assignee_choices(people) -> list[SelectChoice]:
@@ -77,10 +84,16 @@ def assignee_choices(people) -> list[SelectChoice]:
 
 
 @cache
-def countries_after(blank: str) -> tuple[SelectChoice, ...]:
-    """Every country after a blank choice worded ``blank``: one tuple per wording, so the
-    select renders its ~250 options once per process (see ``CachedSelect``)."""
+def _countries_after(blank: str, _locale: str) -> tuple[SelectChoice, ...]:
     return tuple(choices_of([("", blank), *country_choices()]))
+
+
+def countries_after(blank: str) -> tuple[SelectChoice, ...]:
+    """Every country after a blank choice worded ``blank`` (rendered now, in the reader's
+    language): one tuple per wording and language, so the select renders its ~250 options
+    once per process (see ``CachedSelect``). Keyed by the locale too, so country names
+    given in the reader's language are never served to a reader of the other."""
+    return _countries_after(str(blank), str(get_locale()))
 
 
 def _normalised(normalise):
@@ -101,7 +114,7 @@ class VersionedForm(BaseForm):
     """Carries the case version the page was rendered with, for optimistic locking."""
 
     version = IntegerField(widget=HiddenInput(), validators=[
-        InputRequired("The form is missing its version; reload the case.")])
+        InputRequired(_l("The form is missing its version; reload the case."))])
 
 
 class IdentityFields:
@@ -109,25 +122,27 @@ class IdentityFields:
 
     # DataRequired, not InputRequired: it looks at the value after stripping, so a field of
     # spaces is refused too.
-    family_name = StringField("Family name (Latin script)", filters=[strip], validators=[
-        DataRequired("Enter the family name."), Length(max=100)])
-    given_names = StringField("Given names (Latin script)", filters=[strip], validators=[
-        DataRequired("Enter the given names."), Length(max=150)])
-    chinese_name = StringField("Chinese name", filters=[none_if_blank], validators=[
-        Optional(), Length(max=50)], description="Optional.")
-    date_of_birth = DateField("Date of birth", validators=[
-        InputRequired("Enter the date of birth as YYYY-MM-DD.")])
-    nationality = SelectField("Nationality", choices=choices_of([("", "Choose a country")]),
-                              validators=[DataRequired("Choose the nationality."),
+    family_name = StringField(_l("Family name (Latin script)"), filters=[strip], validators=[
+        DataRequired(_l("Enter the family name.")), Length(max=100)])
+    given_names = StringField(_l("Given names (Latin script)"), filters=[strip], validators=[
+        DataRequired(_l("Enter the given names.")), Length(max=150)])
+    chinese_name = StringField(_l("Chinese name"), filters=[none_if_blank], validators=[
+        Optional(), Length(max=50)], description=_l("Optional."))
+    date_of_birth = DateField(_l("Date of birth"), validators=[
+        InputRequired(_l("Enter the date of birth as YYYY-MM-DD."))])
+    nationality = SelectField(_l("Nationality"),
+                              choices=choices_of([("", _l("Choose a country"))]),
+                              validators=[DataRequired(_l("Choose the nationality.")),
                                           _normalised(normalise_country)])
-    passport_number = StringField("Passport number", filters=[strip], validators=[
-        DataRequired("Enter the passport number."), _normalised(normalise_passport)])
-    hkid = StringField("HKID number", filters=[none_if_blank], validators=[
+    passport_number = StringField(_l("Passport number"), filters=[strip], validators=[
+        DataRequired(_l("Enter the passport number.")), _normalised(normalise_passport)])
+    hkid = StringField(_l("HKID number"), filters=[none_if_blank], validators=[
         Optional(), _normalised(normalise_hkid)],
-        description="Optional. Format A123456(3) or AB987654(3); the check digit is verified.")
+        description=_l("Optional. Format A123456(3) or AB987654(3); the check digit is "
+                       "verified."))
 
     def fill_countries(self) -> None:
-        self.nationality.choices = countries_after("Choose a country")
+        self.nationality.choices = countries_after(_l("Choose a country"))
 
     def identity_data(self) -> dict:
         return {
@@ -141,39 +156,51 @@ class IdentityFields:
 class CaseForm(IdentityFields, BaseForm):
     """New case and edit case. The scheme is chosen once, at creation."""
 
-    scheme = SelectField("Scheme", choices=SCHEME_CHOICES, validators=[
-        InputRequired("Choose the scheme.")])
-    submitted_on = DateField("Submission date", validators=[
-        InputRequired("Enter the date the application was received, as YYYY-MM-DD.")],
-        description="The date the application was received. Eligibility and the policy "
-                    "version are judged on it.")
-    email = StringField("Email address", filters=[none_if_blank], validators=[
-        Optional(), Email("Enter a valid email address.", check_deliverability=False),
+    scheme = SelectField(_l("Scheme"), choices=SCHEME_CHOICES, validators=[
+        InputRequired(_l("Choose the scheme."))])
+    submitted_on = DateField(_l("Submission date"), validators=[
+        InputRequired(_l("Enter the date the application was received, as YYYY-MM-DD."))],
+        description=_l("The date the application was received. Eligibility and the policy "
+                       "version are judged on it."))
+    email = StringField(_l("Email address"), filters=[none_if_blank], validators=[
+        Optional(), Email(_l("Enter a valid email address."), check_deliverability=False),
         Length(max=254)])
-    phone = StringField("Phone", filters=[none_if_blank], validators=[Optional(), Length(max=30)])
-    email_consent = BooleanField("The applicant agrees to receive deadline reminders by email")
-    business_plan = TextAreaField("Business plan (entrepreneurs)", filters=[none_if_blank],
+    phone = StringField(_l("Phone"), filters=[none_if_blank],
+                        validators=[Optional(), Length(max=30)])
+    # Each language names itself ("English", "繁體中文"), marked with its own lang so a screen
+    # reader says it right; WTForms' own select writes that per option (two options: the
+    # cached select is not needed).
+    language = wtforms.SelectField(_l("Correspondence language"), choices=[
+        SelectChoice(code, name, render_kw={"lang": language_for(code).tag})
+        for code, name in language_choices()],
+                           default=DEFAULT_LANGUAGE, validators=[Optional()],
+                           description=_l("The language letters and reminders to the applicant "
+                                          "are written in."))
+    email_consent = BooleanField(_l("The applicant agrees to receive deadline reminders by "
+                                    "email"))
+    business_plan = TextAreaField(_l("Business plan (entrepreneurs)"), filters=[none_if_blank],
                                   validators=[Optional(), Length(max=20000)])
-    programme = SelectField("Government-backed programme (entrepreneurs)",
+    programme = SelectField(_l("Government-backed programme (entrepreneurs)"),
                             choices=PROGRAMME_CHOICES,
-                            description="Support from one of these programmes marks the case "
-                                        "for favourable consideration.")
-    job_employer = StringField("Employer (professionals)", filters=[none_if_blank],
+                            description=_l("Support from one of these programmes marks the "
+                                           "case for favourable consideration."))
+    job_employer = StringField(_l("Employer (professionals)"), filters=[none_if_blank],
                                validators=[Optional(), Length(max=200)])
-    job_post = StringField("Post (professionals)", filters=[none_if_blank],
+    job_post = StringField(_l("Post (professionals)"), filters=[none_if_blank],
                            validators=[Optional(), Length(max=200)])
-    job_salary = DecimalField("Monthly salary in HKD (professionals)", places=2,
+    job_salary = DecimalField(_l("Monthly salary in HKD (professionals)"), places=2,
                               validators=[Optional(), MONTHLY_SALARY])
-    job_relevance = TextAreaField("Relevance to qualifications or experience (professionals)",
-                                  filters=[none_if_blank], validators=[Optional(),
-                                                                        Length(max=5000)])
-    job_local_unavailability = TextAreaField(
-        "Why the post cannot readily be filled locally (professionals)",
+    job_relevance = TextAreaField(
+        _l("Relevance to qualifications or experience (professionals)"),
         filters=[none_if_blank], validators=[Optional(), Length(max=5000)])
-    has_hk_parent = BooleanField("A parent is a Chinese Hong Kong permanent resident (ASSG)")
-    emigrated_overseas = BooleanField("The applicant has emigrated overseas (ASSG)")
+    job_local_unavailability = TextAreaField(
+        _l("Why the post cannot readily be filled locally (professionals)"),
+        filters=[none_if_blank], validators=[Optional(), Length(max=5000)])
+    has_hk_parent = BooleanField(_l("A parent is a Chinese Hong Kong permanent resident "
+                                    "(ASSG)"))
+    emigrated_overseas = BooleanField(_l("The applicant has emigrated overseas (ASSG)"))
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -181,7 +208,8 @@ class CaseForm(IdentityFields, BaseForm):
 
     def applicant_data(self) -> ApplicantData:
         return ApplicantData(**self.identity_data(), email=self.email.data,
-                             phone=self.phone.data, email_consent=bool(self.email_consent.data))
+                             phone=self.phone.data, email_consent=bool(self.email_consent.data),
+                             language=self.language.data or DEFAULT_LANGUAGE)
 
     def case_facts(self) -> CaseFacts:
         programme = self.programme.data
@@ -196,10 +224,10 @@ class CaseForm(IdentityFields, BaseForm):
 
 
 class DependantForm(IdentityFields, VersionedForm):
-    relation = SelectField("Relationship to the applicant", choices=RELATION_CHOICES,
-                           validators=[InputRequired("Choose spouse or child.")])
-    married = BooleanField("The child is married")
-    submit = SubmitField("Add dependant")
+    relation = SelectField(_l("Relationship to the applicant"), choices=RELATION_CHOICES,
+                           validators=[InputRequired(_l("Choose spouse or child."))])
+    married = BooleanField(_l("The child is married"))
+    submit = SubmitField(_l("Add dependant"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -212,36 +240,36 @@ class DependantForm(IdentityFields, VersionedForm):
 class ReasonForm(VersionedForm):
     """A lifecycle step or a removal; the reason is required where the rule says so."""
 
-    reason = TextAreaField("Reason", filters=[none_if_blank],
+    reason = TextAreaField(_l("Reason"), filters=[none_if_blank],
                            validators=[Optional(), Length(max=2000)])
     # Step data: only "Record arrival" uses it.
-    arrived_on = DateField("Arrival date", validators=[Optional()])
-    submit = SubmitField("Confirm")
+    arrived_on = DateField(_l("Arrival date"), validators=[Optional()])
+    submit = SubmitField(_l("Confirm"))
 
 
 class TakeForm(VersionedForm):
-    submit = SubmitField("Assign to me")
+    submit = SubmitField(_l("Assign to me"))
 
 
 class ReassignForm(VersionedForm):
-    assignee = SelectField("Assign to", coerce=int, validators=[
-        InputRequired("Choose a caseworker.")])
-    submit = SubmitField("Reassign")
+    assignee = SelectField(_l("Assign to"), coerce=int, validators=[
+        InputRequired(_l("Choose a caseworker."))])
+    submit = SubmitField(_l("Reassign"))
 
 
 class BulkReassignForm(BaseForm):
-    case_ids = SelectMultipleField("Cases", coerce=int, choices=[], validate_choice=False,
-                                   validators=[DataRequired("Tick at least one case.")])
-    assignee = SelectField("Assign the ticked cases to", coerce=int, validators=[
-        InputRequired("Choose a caseworker.")])
-    submit = SubmitField("Reassign ticked cases")
+    case_ids = SelectMultipleField(_l("Cases"), coerce=int, choices=[], validate_choice=False,
+                                   validators=[DataRequired(_l("Tick at least one case."))])
+    assignee = SelectField(_l("Assign the ticked cases to"), coerce=int, validators=[
+        InputRequired(_l("Choose a caseworker."))])
+    submit = SubmitField(_l("Reassign ticked cases"))
 
 
 SORT_CHOICES = choices_of([
-    ("newest", "Newest first"),
-    ("oldest", "Oldest first"),
-    ("submitted_desc", "Submission date, latest first"),
-    ("submitted_asc", "Submission date, earliest first"),
+    ("newest", _l("Newest first")),
+    ("oldest", _l("Oldest first")),
+    ("submitted_desc", _l("Submission date, latest first")),
+    ("submitted_asc", _l("Submission date, earliest first")),
 ])
 
 
@@ -252,47 +280,52 @@ class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[none_if_blank], validators=[Optional(), Length(max=100)],
-                    description="Reference, name (Latin or Chinese, partial), passport or HKID.")
-    scheme = SelectField("Scheme", choices=choices_of(
-        [("", "Any scheme"), *((s.value, s.short_label) for s in Scheme)]),
+    q = StringField(_l("Search"), filters=[none_if_blank],
+                    validators=[Optional(), Length(max=100)],
+                    description=_l("Reference, name (Latin or Chinese, partial), passport or "
+                                   "HKID."))
+    scheme = SelectField(_l("Scheme"), choices=choices_of(
+        [("", _l("Any scheme")), *((s.value, s.short_label) for s in Scheme)]),
         validators=[Optional()])
-    status = SelectField("Status", choices=[*choices_of([("", "Any status")]), *STATUS_CHOICES],
+    status = SelectField(_l("Status"),
+                         choices=[*choices_of([("", _l("Any status"))]), *STATUS_CHOICES],
                          validators=[Optional()])
-    assignee = SelectField("Assignee", coerce=lambda v: int(v) if v else None,
+    assignee = SelectField(_l("Assignee"), coerce=lambda v: int(v) if v else None,
                            validators=[Optional()])
-    nationality = SelectField("Nationality", validators=[Optional()])
-    submitted_from = DateField("Submitted from", validators=[Optional()])
-    submitted_to = DateField("Submitted to", validators=[Optional()])
-    sort = SelectField("Sort", choices=SORT_CHOICES, default="newest", validators=[Optional()],
-                       )
+    nationality = SelectField(_l("Nationality"), validators=[Optional()])
+    submitted_from = DateField(_l("Submitted from"), validators=[Optional()])
+    submitted_to = DateField(_l("Submitted to"), validators=[Optional()])
+    sort = SelectField(_l("Sort"), choices=SORT_CHOICES, default="newest",
+                       validators=[Optional()])
 
     def __init__(self, *args, assignees=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.nationality.choices = countries_after("Any nationality")
-        self.assignee.choices = [*choices_of([("", "Anyone")]), *assignee_choices(assignees)]
+        self.nationality.choices = countries_after(_l("Any nationality"))
+        self.assignee.choices = [*choices_of([("", _l("Anyone"))]),
+                                 *assignee_choices(assignees)]
 
     def validate_submitted_to(self, field) -> None:
         start: date | None = self.submitted_from.data
         if field.data and start and field.data < start:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_l("The end date is before the start date."))
 
 
 class CorrectArrivalForm(VersionedForm):
-    arrived_on = DateField("Corrected arrival date", validators=[
-        InputRequired("Enter the arrival date as YYYY-MM-DD.")])
-    reason = TextAreaField("Reason for the correction", filters=[none_if_blank], validators=[
-        DataRequired("Give a reason for the correction."), Length(max=2000)])
-    submit = SubmitField("Correct arrival date")
+    arrived_on = DateField(_l("Corrected arrival date"), validators=[
+        InputRequired(_l("Enter the arrival date as YYYY-MM-DD."))])
+    reason = TextAreaField(_l("Reason for the correction"), filters=[none_if_blank],
+                           validators=[DataRequired(_l("Give a reason for the correction.")),
+                                       Length(max=2000)])
+    submit = SubmitField(_l("Correct arrival date"))
 
 
 class JobOfferForm(VersionedForm):
-    employer = StringField("Employer", filters=[strip], validators=[
-        DataRequired("Enter the employer."), Length(max=200)])
-    post = StringField("Post", filters=[strip], validators=[
-        DataRequired("Enter the post."), Length(max=200)])
-    salary = DecimalField("Monthly salary in HKD", places=2, validators=[
-        InputRequired("Enter the monthly salary."), MONTHLY_SALARY])
-    start_date = DateField("Start date", validators=[
-        InputRequired("Enter the start date as YYYY-MM-DD.")])
-    submit = SubmitField("Record job offer")
+    employer = StringField(_l("Employer"), filters=[strip], validators=[
+        DataRequired(_l("Enter the employer.")), Length(max=200)])
+    post = StringField(_l("Post"), filters=[strip], validators=[
+        DataRequired(_l("Enter the post.")), Length(max=200)])
+    salary = DecimalField(_l("Monthly salary in HKD"), places=2, validators=[
+        InputRequired(_l("Enter the monthly salary.")), MONTHLY_SALARY])
+    start_date = DateField(_l("Start date"), validators=[
+        InputRequired(_l("Enter the start date as YYYY-MM-DD."))])
+    submit = SubmitField(_l("Record job offer"))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Select, bindparam, inspect, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -84,13 +86,17 @@ class Queue(StrEnum):
     ALL = "all"
 
     @property
-    def label(self) -> str:
-        return {"mine": "My cases", "unassigned": "Unassigned", "awaiting-quota": "Awaiting quota",
-                "all": "All cases"}[self.value]
+    def label(self) -> LazyString:
+        """The queue's name in the reader's language (a lazy string)."""
+        return _QUEUE_LABELS[self]
 
     @property
     def supervisors_only(self) -> bool:
         return self is Queue.ALL
+
+
+_QUEUE_LABELS = {Queue.MINE: _l("My cases"), Queue.UNASSIGNED: _l("Unassigned"),
+                 Queue.AWAITING_QUOTA: _l("Awaiting quota"), Queue.ALL: _l("All cases")}
 
 
 @dataclass(frozen=True)
@@ -222,16 +228,23 @@ def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = 
                      first_page=after is None)
 
 
-CSV_HEADER = ["reference", "scheme", "status", "submitted_on", "family_name", "given_names",
-              "chinese_name", "nationality", "passport (masked)", "hkid (masked)", "assignee",
-              "last_updated_utc"]
+# The export's column names, in the reader's language; the values below them stay data
+# (codes, ISO dates, names as entered), so a spreadsheet reads them the same in either one.
+CSV_HEADER = [_l("reference"), _l("scheme"), _l("status"), _l("submitted_on"), _l("family_name"),
+              _l("given_names"), _l("chinese_name"), _l("nationality"), _l("passport (masked)"),
+              _l("hkid (masked)"), _l("assignee"), _l("last_updated_utc")]
+
+
+def csv_header() -> list[str]:
+    """The export's header row, rendered in the language being read in."""
+    return [str(name) for name in CSV_HEADER]
 
 
 def csv_rows(queue: Queue, user: User, filters: Filters, batch: int = 2000) -> Iterator[list]:
     """Every row of the filtered queue, streamed from a server-side cursor in batches, so an
     export of any size runs in constant memory. Identity numbers stay masked; names cannot
     run as spreadsheet formulas."""
-    yield CSV_HEADER
+    yield csv_header()
     query = queue_query(queue, user, filters).execution_options(yield_per=batch)
     for row in db.session.execute(query):
         yield [row.reference, row.scheme.value, row.status.value, row.submitted_on.isoformat(),

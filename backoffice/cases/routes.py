@@ -15,6 +15,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,6 +42,7 @@ from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
+from backoffice.core.i18n import format_date, language_for
 from backoffice.core.refusals import check_form, refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
@@ -55,9 +59,9 @@ _STATUS_COLOURS = {
 
 @signals.menu_items.connect
 def _menu_items(_app, **_kwargs) -> list[NavItem]:
-    return [NavItem("Cases", "cases.index", Permission.WORK_CASES, order=10),
-            NavItem("New case", "cases.create", Permission.WORK_CASES, order=20),
-            NavItem("Due soon", "cases.due_soon", Permission.WORK_CASES, order=30)]
+    return [NavItem(_l("Cases"), "cases.index", Permission.WORK_CASES, order=10),
+            NavItem(_l("New case"), "cases.create", Permission.WORK_CASES, order=20),
+            NavItem(_l("Due soon"), "cases.due_soon", Permission.WORK_CASES, order=30)]
 
 
 @bp.app_template_filter("status_colour")
@@ -79,8 +83,10 @@ def _saved(message: str, case: Case):
     return saved(message, url_for("cases.show", case_id=case.id))
 
 
-# A version clash caught at flush is the same refusal as a stale form.
-_STALE = {StaleDataError: str(services.StaleCase())}
+def _stale() -> dict[type[Exception], str]:
+    """A version clash caught at flush is the same refusal as a stale form, worded when the
+    request is read (in its reader's language), not once at import."""
+    return {StaleDataError: str(services.StaleCase())}
 
 
 # --- Queues -------------------------------------------------------------------------------
@@ -158,17 +164,18 @@ def bulk_reassign():
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(error, "danger")
+                flash(str(error), "danger")
         return redirect(back)
     assignee = db.session.get(User, form.assignee.data)
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         changed = services.reassign(current_user, queries.cases_by_ids(form.case_ids.data),
                                     assignee)
     if refused:
         flash(refused.message, "danger")
         return redirect(back)
-    return saved(f"{changed} case{'s' if changed != 1 else ''} reassigned to "
-                 f"{assignee.full_name}.", back)
+    return saved(ngettext("%(num)d case reassigned to %(name)s.",
+                          "%(num)d cases reassigned to %(name)s.", changed,
+                          name=assignee.full_name), back)
 
 
 # --- One case -----------------------------------------------------------------------------
@@ -201,7 +208,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         deadlines=[stay.deadline_view(d, today) for d in case.deadlines],
         children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
                              for d in case.active_dependants},
-        policy=case.policy,
+        policy=case.policy, applicant_language=language_for(case.applicant.language),
         transitions=services.available_transitions(case, current_user),
         submission_problems=submission_problems, Relationship=Relationship,
         **_case_forms(case, **forms)), status
@@ -224,7 +231,8 @@ def create():
             case = services.create_case(current_user, Scheme(form.scheme.data),
                                         form.applicant_data(), form.case_facts())
         if not refused:
-            return _saved(f"Case {case.reference} created as a draft, assigned to you.", case)
+            return _saved(_("Case %(reference)s created as a draft, assigned to you.",
+                            reference=case.reference), case)
     return render_template("cases/form.html", form=form, case=None), 200 if not form.errors \
         else 422
 
@@ -241,14 +249,14 @@ def edit(case_id: int):
         form = CaseForm()
     del form.scheme  # chosen once, at creation
     if form.validate_on_submit():
-        with refusals(form.form_errors, also=_STALE) as refused:
+        with refusals(form.form_errors, also=_stale()) as refused:
             changed = services.update_case(current_user, case, form.applicant_data(),
                                            form.case_facts(), form.version.data or 0)
         if not refused:
             if not changed:
-                flash("Nothing was changed.", "info")
+                flash(_("Nothing was changed."), "info")
                 return redirect(url_for("cases.show", case_id=case.id))
-            return _saved("Case saved.", case)
+            return _saved(_("Case saved."), case)
     return render_template("cases/form.html", form=form, case=case), 200 if not form.errors \
         else 422
 
@@ -257,7 +265,7 @@ def _applicant_values(case: Case) -> dict:
     a = case.applicant
     values = {name: getattr(a, name) for name in (
         "family_name", "given_names", "chinese_name", "date_of_birth", "nationality",
-        "passport_number", "hkid", "email", "phone", "email_consent")}
+        "passport_number", "hkid", "email", "phone", "email_consent", "language")}
     values["programme"] = case.programme.value if case.programme else ""
     return values
 
@@ -267,14 +275,15 @@ def _applicant_values(case: Case) -> dict:
 def step(case_id: int, step: str):
     case = _load_case(case_id)
     form = ReasonForm()
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         check_form(form)
         event = services.transition(case, step, current_user, reason=form.reason.data,
                                     expected_version=form.version.data,
                                     arrived_on=form.arrived_on.data)
     if refused:
         return _render_case(_load_case(case_id), 422, error=refused.message, reason_form=form)
-    return _saved(f"{case.reference} moved to “{event.to_status.label}”.", case)
+    return _saved(_("%(reference)s moved to “%(status)s”.", reference=case.reference,
+                    status=event.to_status.label), case)
 
 
 @bp.post("/<id:case_id>/dependants")
@@ -284,13 +293,14 @@ def add_dependant(case_id: int):
     form = DependantForm()
     if not form.validate_on_submit():
         return _render_case(case, 422, dependant_form=form)
-    with refusals(form.form_errors, also=_STALE) as refused:
+    with refusals(form.form_errors, also=_stale()) as refused:
         dependant = services.add_dependant(
             current_user, case, Relationship(form.relation.data), form.data_for_service(),
             form.married.data, form.version.data)
     if refused:
         return _render_case(_load_case(case_id), 422, dependant_form=form)
-    return _saved(f"{dependant.relation.label} {dependant.full_name} added.", case)
+    return _saved(_("%(relationship)s %(name)s added.", relationship=dependant.relation.label,
+                    name=dependant.full_name), case)
 
 
 @bp.post("/<id:case_id>/dependants/<id:dependant_id>/remove")
@@ -301,13 +311,13 @@ def remove_dependant(case_id: int, dependant_id: int):
     if dependant is None or dependant.case_id != case.id:
         abort(404)
     form = ReasonForm()
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         check_form(form)
         services.remove_dependant(current_user, case, dependant, form.reason.data or "",
                                   form.version.data)
     if refused:
         return _render_case(_load_case(case_id), 422, error=refused.message)
-    return _saved(f"{dependant.full_name} removed from the case.", case)
+    return _saved(_("%(name)s removed from the case.", name=dependant.full_name), case)
 
 
 @bp.post("/<id:case_id>/take")
@@ -315,12 +325,12 @@ def remove_dependant(case_id: int, dependant_id: int):
 def take(case_id: int):
     case = _load_case(case_id)
     form = TakeForm()
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         check_form(form)
         services.take_case(current_user, case, form.version.data)
     if refused:
         return _render_case(_load_case(case_id), 422, error=refused.message)
-    return _saved(f"{case.reference} is now assigned to you.", case)
+    return _saved(_("%(reference)s is now assigned to you.", reference=case.reference), case)
 
 
 @bp.post("/<id:case_id>/reassign")
@@ -329,13 +339,14 @@ def reassign(case_id: int):
     case = _load_case(case_id)
     form = ReassignForm()
     form.assignee.choices = assignee_choices(services.active_caseworkers())
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         check_form(form)
         assignee = db.session.get(User, form.assignee.data)
         services.reassign_case(current_user, case, assignee, form.version.data)
     if refused:
         return _render_case(_load_case(case_id), 422, error=refused.message)
-    return _saved(f"{case.reference} reassigned to {assignee.full_name}.", case)
+    return _saved(_("%(reference)s reassigned to %(name)s.", reference=case.reference,
+                    name=assignee.full_name), case)
 
 
 # --- The stay -----------------------------------------------------------------------------
@@ -347,13 +358,14 @@ def correct_arrival(case_id: int):
     form = CorrectArrivalForm()
     if not form.validate_on_submit():
         return _render_case(case, 422, correct_arrival_form=form)
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         services.correct_arrival(current_user, case, form.arrived_on.data, form.reason.data,
                                  form.version.data, hk_today())
     if refused:
         return _render_case(_load_case(case_id), 422, error=refused.message,
                             correct_arrival_form=form)
-    return _saved(f"Arrival date corrected; the stay now ends on {case.stay_ends_on}.", case)
+    return _saved(_("Arrival date corrected; the stay now ends on %(date)s.",
+                    date=format_date(case.stay_ends_on)), case)
 
 
 @bp.post("/<id:case_id>/job-offers")
@@ -363,14 +375,14 @@ def record_job_offer(case_id: int):
     form = JobOfferForm()
     if not form.validate_on_submit():
         return _render_case(case, 422, job_offer_form=form)
-    with refusals(also=_STALE) as refused:
+    with refusals(also=_stale()) as refused:
         services.record_job_offer(current_user, case, stay.JobOfferData(
             employer=form.employer.data, post=form.post.data, salary=form.salary.data,
             start_date=form.start_date.data), form.version.data)
     if refused:
         return _render_case(_load_case(case_id), 422, error=refused.message,
                             job_offer_form=form)
-    return _saved("Job offer recorded.", case)
+    return _saved(_("Job offer recorded."), case)
 
 
 # --- Deadlines across cases -----------------------------------------------------------------
@@ -391,7 +403,9 @@ def due_soon():
 @bp.get("/calendar")
 @permission_required(Permission.WORK_CASES)
 def calendar_page():
-    return render_template("cases/calendar.html")
+    # The feed is written in the account's language (calendar.feed), whatever this page's.
+    return render_template("cases/calendar.html",
+                           feed_language=language_for(current_user.language))
 
 
 @bp.post("/calendar/reset")
@@ -402,8 +416,8 @@ def calendar_reset():
         abort(400)
     had_one = current_user.calendar_token is not None
     calendar.reset_token(current_user)
-    return saved("A new calendar address was made; the old one no longer works." if had_one
-                 else "Your calendar address is ready.", url_for("cases.calendar_page"))
+    return saved(_("A new calendar address was made; the old one no longer works.") if had_one
+                 else _("Your calendar address is ready."), url_for("cases.calendar_page"))
 
 
 @bp.get("/calendar/<token>.ics")

@@ -241,7 +241,7 @@ def test_correcting_the_arrival_date_on_the_case_page(client, as_role, db):
     assert (event.kind, event.actor_id, event.reason) == (
         EventKind.EDITED, me.id, "Landing stamp misread.")
     shown = page(client.get(f"/cases/{case.id}"))
-    assert "Arrival date corrected; the stay now ends on 2027-03-20." in shown
+    assert "Arrival date corrected; the stay now ends on 20 Mar 2027." in shown
     assert "Arrival corrected from 2026-03-16 to 2026-03-20" in shown
 
 
@@ -309,9 +309,9 @@ def test_the_case_page_notes_holidays_and_a_child_turning_18(client, as_role, db
 
     shown = page(client.get(f"/cases/{case.id}"))
     assert "Christmas Day" in shown
-    assert "Turns 18 on 2026-06-01, during the stay" in shown
+    assert "Turns 18 on 1 Jun 2026, during the stay" in shown
     assert shown.count("during the stay") == 1  # the younger child is not flagged
-    assert "Dependants' stay follows the applicant's: 2025-12-25 to 2026-12-25." in shown
+    assert "Dependants' stay follows the applicant's: 25 Dec 2025 to 25 Dec 2026." in shown
 
 
 # --- Due soon -----------------------------------------------------------------------------------
