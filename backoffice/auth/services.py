@@ -483,7 +483,7 @@ DETAILS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         until=_when(v["until"])),
     "unlocked": lambda v: gettext(
         "Unlocked for %(addresses)s.",
-        addresses=", ".join(_address(a) for a in v["addresses"])),
+        addresses=gettext(", ").join(_address(a) for a in v["addresses"])),
     "user_created": lambda v: gettext(
         "Role: %(role)s; the password was chosen by the user.", role=_role(v["role"])),
     "user_created_temporary": lambda v: gettext(
