@@ -312,9 +312,13 @@ FORMS = {
                       "confirm": NEW_PASSWORD}),
     "new user": Form("/admin/users/new", ADMIN, "/admin/users/new",
                      {"full_name": "Wong Ka Yan", "email": "ka.yan@example.org",
-                      "role": "caseworker", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+                      "role": "caseworker", "language": "zh_Hant_HK", "password": NEW_PASSWORD,
+                      "confirm": NEW_PASSWORD}),
     "role": Form("/admin/users/{user}/role", ADMIN, "/admin/users/{user}",
                  {"role": "supervisor"}),
+    "language": Form("/account/language", CW, "/account/password", {"language": "zh_Hant_HK"}),
+    "user language": Form("/admin/users/{user}/language", ADMIN, "/admin/users/{user}",
+                          {"language": "zh_Hant_HK"}),
     "deactivate": Form("/admin/users/{user}/deactivate", ADMIN, "/admin/users/{user}", {}),
     "reset password": Form("/admin/users/{user}/password", ADMIN, "/admin/users/{user}",
                            {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "sure": "y"}),
@@ -358,6 +362,7 @@ FORMS = {
 }
 
 NAME = "Enter the family name."
+LANGUAGE = "Choose one of the languages offered."
 SALARY = "Enter a monthly salary above 0 and at most 10,000,000."
 REASON_TO_WITHDRAW = "Give a reason to withdraw this case"
 TICK = "Tick at least one case."
@@ -434,6 +439,18 @@ POST_FIELDS = [
     ("role", "role", [
         (EMPTY, refused("Choose a role.")), (SQL, refused(NOT_A_CHOICE)),
         (NUL, refused(CONTROL)), (MISSING, refused("Choose a role.")),
+    ]),
+    ("new user", "language", [
+        (MISSING, SAVED), ("en", SAVED), (EMPTY, refused(LANGUAGE)), (SQL, refused(LANGUAGE)),
+        ("zh_Hans_CN", refused(LANGUAGE)), (NUL, refused(CONTROL)),
+    ]),
+    ("language", "language", [
+        (EMPTY, refused(LANGUAGE)), (MISSING, refused(LANGUAGE)),
+        (SQL, refused(LANGUAGE)), (HUGE, refused(LANGUAGE)), ("ZH_HANT_HK", refused(LANGUAGE)),
+        (NUL, refused(CONTROL)), (Twice("fr", "en"), refused(LANGUAGE)),
+    ]),
+    ("user language", "language", [
+        (EMPTY, refused(LANGUAGE)), (SQL, refused(LANGUAGE)), (NUL, refused(CONTROL)),
     ]),
     ("new case", "family_name", REQUIRED_TEXT),
     ("new case", "chinese_name", [
@@ -592,6 +609,7 @@ POST_FIELDS = [
 # Ids in the address of a form's target: anything that is not a row is "not found".
 POST_PATHS = [
     *(("role", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, "-1")),
+    *(("user language", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("deactivate", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("reset password", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, "-1")),
     *(("submit", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, BEYOND_INT64, "0")),
@@ -832,7 +850,9 @@ def test_the_longest_value_a_form_accepts_is_saved_whole(client, scene, form_nam
                                 token_from=form.token_from.format(**values))
     after = snapshot()
     assert_outcome(client, response, SAVED, before, after)
-    stored = {value for rows in after.values() for row in rows for value in row}
+    # JSON columns (an event's detail_data) hold no form value and cannot go in a set.
+    stored = {value for rows in after.values() for row in rows for value in row
+              if not isinstance(value, dict | list)}
     assert {key for key, value in longest.items() if value not in stored} <= NUMBERS
 
 

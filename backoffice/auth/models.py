@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,7 +25,15 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The role's name in the reader's language (a lazy string)."""
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.ADMIN: _l("Admin"),
+}
 
 
 class Permission(StrEnum):
@@ -125,7 +134,25 @@ class SecurityEventKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The kind's name in the reader's language (a lazy string)."""
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    SecurityEventKind.LOGIN: _l("Login"),
+    SecurityEventKind.LOGIN_FAILED: _l("Login failed"),
+    SecurityEventKind.LOCKED_OUT: _l("Locked out"),
+    SecurityEventKind.LOGIN_WHILE_LOCKED: _l("Login while locked"),
+    SecurityEventKind.LOGIN_INACTIVE: _l("Login inactive"),
+    SecurityEventKind.LOGOUT: _l("Logout"),
+    SecurityEventKind.USER_CREATED: _l("User created"),
+    SecurityEventKind.ROLE_CHANGED: _l("Role changed"),
+    SecurityEventKind.DEACTIVATED: _l("Deactivated"),
+    SecurityEventKind.REACTIVATED: _l("Reactivated"),
+    SecurityEventKind.PASSWORD_CHANGED: _l("Password changed"),
+    SecurityEventKind.PASSWORD_RESET: _l("Password reset"),
+    SecurityEventKind.UNLOCKED: _l("Unlocked"),
+}
 
 
 class SecurityEvent(db.Model):

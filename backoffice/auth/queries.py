@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import SecurityEvent, SecurityEventKind, User
+from backoffice.auth.services import describe_detail
 from backoffice.core.dates import HK_TZ, to_hk
 from backoffice.core.export import csv_text
 from backoffice.extensions import db
@@ -106,21 +108,26 @@ def recent_events_of(user: User, limit: int = 25) -> list[SecurityEvent]:
         .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()).limit(limit)))
 
 
-CSV_HEADER = ["at_utc", "at_hong_kong", "event", "account_email", "by", "ip", "user_agent",
-              "detail"]
+# The columns' names, as the export's first row. In English they stay these machine-friendly
+# names (scripts read them); a reader in another language gets them translated.
+CSV_HEADER = [_l("at_utc"), _l("at_hong_kong"), _l("event"), _l("account_email"), _l("by"),
+              _l("ip"), _l("user_agent"), _l("detail")]
 
 
 def log_csv_rows(filters: LogFilters, batch: int = 2000) -> Iterator[list]:
     """Every event of the filtered log, streamed in batches (constant memory). Emails, user
     agents and details come from outside (a user agent is whatever the client sends), so
     none can run as a spreadsheet formula."""
-    yield CSV_HEADER
+    yield [str(name) for name in CSV_HEADER]
     actor = aliased(User)
     query = log_query(filters).with_only_columns(
         SecurityEvent.at, SecurityEvent.kind, SecurityEvent.email, actor.email.label("by"),
         SecurityEvent.ip, SecurityEvent.user_agent, SecurityEvent.detail,
+        SecurityEvent.detail_data,
     ).outerjoin(actor, actor.id == SecurityEvent.actor_id).execution_options(yield_per=batch)
     for row in db.session.execute(query):
+        # The detail is a sentence for people, in the reader's language; the other columns
+        # are data (codes, addresses, ISO times) and stay as stored.
         yield [row.at.isoformat(), f"{to_hk(row.at):%Y-%m-%d %H:%M:%S}", row.kind.value,
                csv_text(row.email), csv_text(row.by), csv_text(row.ip),
-               csv_text(row.user_agent), csv_text(row.detail)]
+               csv_text(row.user_agent), csv_text(describe_detail(row))]

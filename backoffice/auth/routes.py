@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, func, select
 
@@ -14,6 +17,7 @@ from backoffice.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
     CreateUserForm,
+    LanguageForm,
     LoginForm,
     ResetPasswordForm,
     RoleForm,
@@ -23,6 +27,7 @@ from backoffice.auth.models import Permission, Role, User
 from backoffice.core import signals
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.core.export import csv_response
+from backoffice.core.i18n import force_language, language_for
 from backoffice.core.pagination import paginate
 from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
@@ -32,8 +37,8 @@ from backoffice.extensions import db, login_manager
 
 @signals.menu_items.connect
 def _menu_items(_app, **_kwargs) -> list[NavItem]:
-    return [NavItem("Users", "auth.users", Permission.MANAGE_USERS, order=80),
-            NavItem("Security log", "auth.security_log", Permission.MANAGE_USERS, order=90)]
+    return [NavItem(_l("Users"), "auth.users", Permission.MANAGE_USERS, order=80),
+            NavItem(_l("Security log"), "auth.security_log", Permission.MANAGE_USERS, order=90)]
 
 
 @signals.header_templates.connect
@@ -44,6 +49,11 @@ def _header_template(_app, **_kwargs) -> str:
 @signals.language_chosen.connect
 def _save_language(_app, user: User, language: str, **_kwargs) -> None:
     accounts.set_language(user, language)
+
+
+@bp.app_template_global("describe_detail")
+def _describe_detail(event) -> str:
+    return accounts.describe_detail(event)
 
 
 # Every request runs this; built once, as building a select costs about what running it does.
@@ -75,8 +85,9 @@ def home_for(_user: User) -> str:
 
 
 # What a user whose password someone else chose may still open: the page to choose their own,
-# sign-out, and the files every page needs.
-_OPEN_WITH_A_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout", "static"}
+# sign-out, the choice of the language to read it in, and the files every page needs.
+_OPEN_WITH_A_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout", "auth.change_language",
+                                   "core.choose_language", "static"}
 
 
 @bp.before_app_request
@@ -88,8 +99,8 @@ def _choose_a_password_first():
     endpoint = request.endpoint or ""
     if endpoint in _OPEN_WITH_A_TEMPORARY_PASSWORD or endpoint.endswith(".static"):
         return None
-    flash("Choose your own password before you go on: the one you signed in with was set "
-          "by an administrator.", "info")
+    flash(_("Choose your own password before you go on: the one you signed in with was set "
+            "by an administrator."), "info")
     return redirect(url_for("auth.change_password"))
 
 
@@ -107,7 +118,9 @@ def login():
             _start_session(result.user)
         db.session.commit()  # failures and lockouts are recorded too
         if result.ok:
-            flash(f"Signed in as {result.user.full_name}.", "success")
+            # In the account's own language, which the next page will be in.
+            with force_language(result.user.language):
+                flash(_("Signed in as %(name)s.", name=result.user.full_name), "success")
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password"))
             target = form.next.data
@@ -116,7 +129,7 @@ def login():
             retry_after = math.ceil((result.locked_until - utcnow()).total_seconds())
             response = throttling.throttled_page(result.error, retry_after)
             return response
-        form.form_errors.append(result.error)
+        form.form_errors.append(str(result.error))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -130,7 +143,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -145,11 +158,36 @@ def change_password():
         if not refused:
             user = current_user._get_current_object()
             _start_session(user)  # the old token is gone; this browser keeps working
-            return saved("Your password has been changed. Other sessions have been signed "
-                         "out.", home_for(user))
-    return render_template("auth/change_password.html", form=form,
-                           must_change=current_user.must_change_password), \
-        200 if not form.errors else 422
+            return saved(_("Your password has been changed. Other sessions have been signed "
+                           "out."), home_for(user))
+    return _render_account(form=form, status=200 if not form.errors else 422)
+
+
+def _render_account(form: ChangePasswordForm | None = None,
+                    language_form: LanguageForm | None = None, status: int = 200):
+    """The account page: the password form and the language form, either of which may
+    come back with its errors."""
+    return render_template(
+        "auth/change_password.html", form=form or ChangePasswordForm(formdata=None),
+        language_form=language_form or LanguageForm(formdata=None,
+                                                    language=current_user.language),
+        must_change=current_user.must_change_password), status
+
+
+@bp.post("/account/language")
+@login_required
+def change_language():
+    """Save the language the signed-in user reads the back office in."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        accounts.set_language(current_user, form.language.data)
+        language = language_for(form.language.data)
+        # Said in the language just chosen, as the page it lands on will be.
+        with force_language(language.code):
+            message = _("From now on you read the back office in %(language)s.",
+                        language=language.name)
+        return saved(message, url_for("auth.change_password"))
+    return _render_account(language_form=form, status=422)
 
 
 # --- Account administration -------------------------------------------------------------
@@ -171,9 +209,11 @@ def create_user():
         with refusals(form.email.errors) as refused:
             user = accounts.create_user(
                 current_user, email=form.email.data, full_name=form.full_name.data,
-                role=Role(form.role.data), password=form.password.data, info=request_info())
+                role=Role(form.role.data), password=form.password.data,
+                language=form.language.data, info=request_info())
         if not refused:
-            return saved(f"Account created for {user.full_name} ({user.role.label}).",
+            return saved(_("Account created for %(name)s (%(role)s).", name=user.full_name,
+                           role=user.role.label),
                          url_for("auth.user_detail", user_id=user.id))
     return render_template("auth/user_new.html", form=form), 200 if not form.errors else 422
 
@@ -193,11 +233,15 @@ def user_detail(user_id: int):
 
 
 def _render_user(user: User, role_form: RoleForm | None = None, status: int = 200,
-                 reset_form: ResetPasswordForm | None = None):
+                 reset_form: ResetPasswordForm | None = None,
+                 language_form: LanguageForm | None = None):
     events = queries.recent_events_of(user)
     return render_template("auth/user_detail.html", user=user,
                            role_form=role_form or RoleForm(role=user.role.value),
                            reset_form=reset_form or ResetPasswordForm(formdata=None),
+                           language_form=language_form or LanguageForm(
+                               formdata=None, language=user.language),
+                           language_name=language_for(user.language).name,
                            confirm_form=ConfirmForm(), events=events,
                            locks=accounts.active_locks(user)), status
 
@@ -211,9 +255,23 @@ def change_role(user_id: int):
         with refusals(form.role.errors) as refused:
             accounts.change_role(current_user, user, Role(form.role.data), request_info())
         if not refused:
-            return saved(f"{user.full_name} is now {user.role.label.lower()}.",
+            return saved(_("%(name)s's role is now %(role)s.", name=user.full_name,
+                           role=user.role.label),
                          url_for("auth.user_detail", user_id=user.id))
     return _render_user(user, form, 422)
+
+
+@bp.post("/admin/users/<id:user_id>/language")
+@permission_required(Permission.MANAGE_USERS)
+def change_user_language(user_id: int):
+    user = _load_user_or_404(user_id)
+    form = LanguageForm()
+    if form.validate_on_submit():
+        accounts.set_language(user, form.language.data)
+        return saved(_("%(name)s reads the back office in %(language)s.", name=user.full_name,
+                       language=language_for(user.language).name),
+                     url_for("auth.user_detail", user_id=user.id))
+    return _render_user(user, status=422, language_form=form)
 
 
 @bp.post("/admin/users/<id:user_id>/<any(deactivate, reactivate):action>")
@@ -228,9 +286,12 @@ def set_active(user_id: int, action: str):
     if refused:
         flash(refused.message, "danger")
         return _render_user(user, status=422)
-    done = "reactivated" if user.active else "deactivated; their sessions have ended"
-    return saved(f"{user.full_name}'s account is {done}.",
-                 url_for("auth.user_detail", user_id=user.id))
+    if user.active:
+        message = _("%(name)s's account is reactivated.", name=user.full_name)
+    else:
+        message = _("%(name)s's account is deactivated; their sessions have ended.",
+                    name=user.full_name)
+    return saved(message, url_for("auth.user_detail", user_id=user.id))
 
 
 @bp.post("/admin/users/<id:user_id>/unlock")
@@ -245,8 +306,9 @@ def unlock(user_id: int):
     if refused:
         flash(refused.message, "danger")
         return _render_user(user, status=422)
-    addresses = "1 address" if count == 1 else f"{count} addresses"
-    return saved(f"{user.full_name}'s account is unlocked ({addresses}).",
+    return saved(ngettext("%(name)s's account is unlocked (%(num)d address).",
+                          "%(name)s's account is unlocked (%(num)d addresses).", count,
+                          name=user.full_name),
                  url_for("auth.user_detail", user_id=user.id))
 
 
@@ -259,8 +321,8 @@ def reset_password(user_id: int):
         with refusals(form.password.errors) as refused:
             accounts.reset_password(current_user, user, form.password.data, request_info())
         if not refused:
-            return saved(f"{user.full_name} has a temporary password and must choose a new one "
-                         "at next sign-in; their sessions have ended.",
+            return saved(_("%(name)s has a temporary password and must choose a new one at "
+                           "next sign-in; their sessions have ended.", name=user.full_name),
                          url_for("auth.user_detail", user_id=user.id))
     return _render_user(user, status=422, reset_form=form)
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import LazyString, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -30,8 +34,8 @@ from backoffice.auth.models import (
     User,
     new_session_token,
 )
-from backoffice.core.dates import to_hk, utcnow
-from backoffice.core.i18n import LANGUAGES
+from backoffice.core.dates import utcnow
+from backoffice.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_datetime
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 
@@ -63,7 +67,8 @@ PASSWORD_MAX_LENGTH = 128
 
 
 class AccountError(Refusal):
-    """A rule refused the change; the message is shown to the user as it is."""
+    """A rule refused the change; the message (a lazy string: a message id and its values)
+    is shown to the user in their language."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class RequestInfo:
 @dataclass(frozen=True)
 class SignInResult:
     user: User | None
-    error: str | None = None
+    error: str | LazyString | None = None
     # A password was checked and did not open the account: the web edge counts these
     # toward the limits per address and over all addresses.
     failed: bool = False
@@ -94,8 +99,8 @@ def hash_password(password: str) -> str:
 
 
 _COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
-TOO_COMMON = ("This is one of the most common passwords, so it is among the first an "
-              "attacker tries. Choose another, such as a short sentence.")
+TOO_COMMON = _l("This is one of the most common passwords, so it is among the first an "
+                "attacker tries. Choose another, such as a short sentence.")
 
 
 @cache
@@ -121,24 +126,24 @@ def is_common_password(password: str) -> bool:
     return False
 
 
-def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, or None. Length and not being a known common
-    password are what matter (ASVS 5 §6.2)."""
+def password_problem(password: str) -> LazyString | None:
+    """Why ``password`` is not acceptable (a lazy sentence), or None. Length and not being a
+    known common password are what matter (ASVS 5 §6.2)."""
     if len(password) < PASSWORD_MIN_LENGTH:
-        return f"Use at least {PASSWORD_MIN_LENGTH} characters."
+        return _l("Use at least %(num)d characters.", num=PASSWORD_MIN_LENGTH)
     if len(password) > PASSWORD_MAX_LENGTH:
-        return f"Use at most {PASSWORD_MAX_LENGTH} characters."
+        return _l("Use at most %(num)d characters.", num=PASSWORD_MAX_LENGTH)
     if not password.strip():
-        return "The password cannot be only spaces."
+        return _l("The password cannot be only spaces.")
     if is_common_password(password):
         return TOO_COMMON
     return None
 
 
-EMAIL_MESSAGE = "Enter a valid email address, like name@example.org."
+EMAIL_MESSAGE = _l("Enter a valid email address, like name@example.org.")
 
 
-def email_problem(email: str) -> str | None:
+def email_problem(email: str) -> LazyString | None:
     """Why ``email`` cannot be an account's address, or None: the one rule the admin form
     and ``flask create-user`` share (email-validator, without asking DNS)."""
     try:
@@ -175,7 +180,7 @@ def get_user_by_email(email: str) -> User | None:
 
 def _log(kind: SecurityEventKind, *, email: str, user: User | None = None,
          actor: User | None = None, info: RequestInfo | None = None,
-         detail: str | None = None) -> SecurityEvent:
+         detail: dict | None = None) -> SecurityEvent:
     info = info or RequestInfo()
     event = SecurityEvent(
         kind=kind,
@@ -184,7 +189,7 @@ def _log(kind: SecurityEventKind, *, email: str, user: User | None = None,
         actor_id=actor.id if actor else None,
         ip=(info.ip or None) and info.ip[:45],
         user_agent=(info.user_agent or None) and info.user_agent[:255],
-        detail=detail,
+        detail_data=detail,
     )
     db.session.add(event)
     return event
@@ -198,12 +203,11 @@ def _password_matches(user: User | None, password: str) -> bool:
     return user is not None
 
 
-def _locked_message(until: datetime) -> str:
-    return (
-        "Too many failed sign-in attempts for this account from your network address. "
-        f"Try again after {to_hk(until):%H:%M} Hong Kong time, or ask an administrator to "
-        "unlock the account."
-    )
+def _locked_message(until: datetime) -> LazyString:
+    # The time is formatted when the sentence is, in the same language (a lazy value).
+    return _l("Too many failed sign-in attempts for this account from your network address. "
+              "Try again after %(time)s Hong Kong time, or ask an administrator to unlock "
+              "the account.", time=LazyString(format_datetime, until))
 
 
 def _lock_of(user: User, address: str) -> SignInLock | None:
@@ -243,7 +247,7 @@ def sign_in(email: str, password: str, info: RequestInfo | None = None,
     email = normalise_email(email)
     address = address_key(info.ip if info else None)
     user = get_user_by_email(email)
-    wrong = SignInResult(None, "The email address or password is incorrect.", failed=True)
+    wrong = SignInResult(None, _l("The email address or password is incorrect."), failed=True)
 
     if user is not None:
         lock = _lock_of(user, address)
@@ -260,7 +264,7 @@ def sign_in(email: str, password: str, info: RequestInfo | None = None,
 
     if not user.active:
         _log(SecurityEventKind.LOGIN_INACTIVE, email=email, user=user, info=info)
-        return SignInResult(None, "This account is deactivated. Ask an administrator.")
+        return SignInResult(None, _l("This account is deactivated. Ask an administrator."))
 
     db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id,
                                                 SignInLock.address == address))
@@ -300,10 +304,9 @@ def _count_failure(user: User, email: str, address: str, info: RequestInfo | Non
     lock = _lock_of(user, address)
     lock.failures = 0
     lock.locked_until = until
-    where = f" from {address}" if address else ""
     _log(SecurityEventKind.LOCKED_OUT, email=email, user=user, info=info,
-         detail=f"{failures} failed attempts{where}; that address is locked out until "
-                f"{until.isoformat()}")
+         detail=detail_of("locked_out", failures=failures, address=address,
+                          until=until.isoformat()))
     db.session.flush()
     return SignInResult(None, _locked_message(until), failed=True, locked_until=until)
 
@@ -313,11 +316,10 @@ def unlock(actor: User, user: User, info: RequestInfo | None = None) -> int:
     person); returns how many addresses were locked out."""
     locks = active_locks(user)
     if not locks:
-        raise AccountError(f"{user.full_name}'s account is not locked.")
+        raise AccountError(_l("%(name)s's account is not locked.", name=user.full_name))
     db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
-    addresses = ", ".join(lock.address or "unknown address" for lock in locks)
     _log(SecurityEventKind.UNLOCKED, email=user.email, user=user, actor=actor, info=info,
-         detail=f"unlocked for {addresses}"[:500])
+         detail=detail_of("unlocked", addresses=[lock.address for lock in locks]))
     db.session.flush()
     return len(locks)
 
@@ -330,32 +332,37 @@ def sign_out(user: User, info: RequestInfo | None = None) -> None:
 
 
 def create_user(actor: User | None, *, email: str, full_name: str, role: Role,
-                password: str, temporary: bool = True,
+                password: str, temporary: bool = True, language: str = DEFAULT_LANGUAGE,
                 info: RequestInfo | None = None) -> User:
     """Create an account. ``actor`` is None only from the command line.
 
     The password is ``temporary`` unless told otherwise: someone other than the user chose
-    it, so the user must choose their own at first sign-in.
+    it, so the user must choose their own at first sign-in. ``language`` is what the user
+    reads pages, emails and notifications in (a core/i18n.py code).
     """
     problem = email_problem(email)
     if problem:
         raise AccountError(problem)
     email = normalise_email(email)
     if not full_name.strip():
-        raise AccountError("Enter the person's full name.")
+        raise AccountError(_l("Enter the person's full name."))
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
     exists = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))
     if exists:
-        raise AccountError(f"An account with the email {email} already exists.")
+        raise AccountError(_l("An account with the email %(email)s already exists.",
+                              email=email))
+    if language not in LANGUAGES:
+        raise AccountError(UNKNOWN_LANGUAGE)
     user = User(email=email, full_name=full_name.strip(), role=Role(role),
-                password_hash=hash_password(password), must_change_password=temporary)
+                password_hash=hash_password(password), must_change_password=temporary,
+                language=language)
     db.session.add(user)
     db.session.flush()
-    chosen = "temporary password" if temporary else "password already chosen"
+    key = "user_created_temporary" if temporary else "user_created"
     _log(SecurityEventKind.USER_CREATED, email=email, user=user, actor=actor, info=info,
-         detail=f"role {user.role.value}; {chosen}")
+         detail=detail_of(key, role=user.role.value))
     db.session.flush()
     return user
 
@@ -363,7 +370,7 @@ def create_user(actor: User | None, *, email: str, full_name: str, role: Role,
 def change_role(actor: User, user: User, role: Role, info: RequestInfo | None = None) -> None:
     role = Role(role)
     if user.id == actor.id and role != actor.role:
-        raise AccountError("You cannot change your own role; ask another administrator.")
+        raise AccountError(_l("You cannot change your own role; ask another administrator."))
     if role == user.role:
         return
     old = user.role
@@ -371,13 +378,13 @@ def change_role(actor: User, user: User, role: Role, info: RequestInfo | None = 
     # A role change ends the user's sessions so a demoted user keeps no open page of power.
     user.session_token = new_session_token()
     _log(SecurityEventKind.ROLE_CHANGED, email=user.email, user=user, actor=actor, info=info,
-         detail=f"{old.value} → {role.value}")
+         detail=detail_of("role_changed", old=old.value, new=role.value))
     db.session.flush()
 
 
 def set_active(actor: User, user: User, active: bool, info: RequestInfo | None = None) -> None:
     if user.id == actor.id and not active:
-        raise AccountError("You cannot deactivate your own account.")
+        raise AccountError(_l("You cannot deactivate your own account."))
     if user.active == active:
         return
     user.active = active
@@ -392,12 +399,12 @@ def set_active(actor: User, user: User, active: bool, info: RequestInfo | None =
 def change_password(user: User, current: str, new: str, info: RequestInfo | None = None) -> None:
     """Change one's own password; ends every other session of this user."""
     if not _password_matches(user, current):
-        raise AccountError("Your current password is not correct.")
+        raise AccountError(_l("Your current password is not correct."))
     problem = password_problem(new)
     if problem:
         raise AccountError(problem)
     if current == new:
-        raise AccountError("Choose a password different from the current one.")
+        raise AccountError(_l("Choose a password different from the current one."))
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     user.must_change_password = False
@@ -411,7 +418,7 @@ def reset_password(actor: User, user: User, password: str,
     """An admin gives ``user`` a temporary password: every session of theirs ends, their
     sign-in locks are lifted, and they must choose their own password at next sign-in."""
     if user.id == actor.id:
-        raise AccountError("Change your own password on your account page, not here.")
+        raise AccountError(_l("Change your own password on your account page, not here."))
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
@@ -421,8 +428,11 @@ def reset_password(actor: User, user: User, password: str,
     user.session_token = new_session_token()
     db.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
     _log(SecurityEventKind.PASSWORD_RESET, email=user.email, user=user, actor=actor, info=info,
-         detail="temporary password; a new one must be chosen at next sign-in")
+         detail=detail_of("password_reset"))
     db.session.flush()
+
+
+UNKNOWN_LANGUAGE = _l("Choose one of the languages offered.")
 
 
 def set_language(user: User, language: str) -> None:
@@ -431,3 +441,71 @@ def set_language(user: User, language: str) -> None:
         raise ValueError(f"unknown language {language!r}")
     user.language = language
     db.session.flush()
+
+
+# --- The security log's details -------------------------------------------------------------
+# An event stores what the system has to say about it as a message key and its values
+# (SecurityEvent.detail_data), and the sentence is written when someone reads the log, in
+# their language. Older events carry an English sentence in ``detail`` instead.
+
+def detail_of(key: str, **values: Any) -> dict:
+    """``detail_data`` for an event: the message key (one of ``DETAILS``) and its values,
+    which must be JSON (codes, counts, ISO timestamps; never a translated word)."""
+    if key not in DETAILS:
+        raise ValueError(f"unknown security event detail {key!r}")
+    return {"key": key, "values": values}
+
+
+def _address(address: str | None) -> str:
+    return address or gettext("unknown address")
+
+
+def _role(code: str) -> str:
+    try:
+        return str(Role(code).label)
+    except ValueError:  # a role that no longer exists: its code is all there is
+        return code
+
+
+def _when(iso: str) -> str:
+    try:
+        return format_datetime(datetime.fromisoformat(iso))
+    except (TypeError, ValueError):
+        return str(iso)
+
+
+# key -> the sentence in the reader's language, from the stored values.
+DETAILS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "locked_out": lambda v: ngettext(
+        "%(num)d failed attempt from %(address)s; that address is locked out until %(until)s.",
+        "%(num)d failed attempts from %(address)s; that address is locked out until "
+        "%(until)s.", v["failures"], address=_address(v.get("address")),
+        until=_when(v["until"])),
+    "unlocked": lambda v: gettext(
+        "Unlocked for %(addresses)s.",
+        addresses=gettext(", ").join(_address(a) for a in v["addresses"])),
+    "user_created": lambda v: gettext(
+        "Role: %(role)s; the password was chosen by the user.", role=_role(v["role"])),
+    "user_created_temporary": lambda v: gettext(
+        "Role: %(role)s; temporary password.", role=_role(v["role"])),
+    "role_changed": lambda v: gettext(
+        "%(old)s → %(new)s", old=_role(v["old"]), new=_role(v["new"])),
+    "password_reset": lambda _v: gettext(
+        "Temporary password; a new one must be chosen at next sign-in."),
+}
+
+
+def describe_detail(event: Any) -> str:
+    """What the log says about ``event`` (a SecurityEvent or a row with ``detail`` and
+    ``detail_data``), in the reader's language: the message its key names, or an older
+    event's stored sentence as it is, or "" when there is nothing to add."""
+    data = event.detail_data
+    if data:
+        describe = DETAILS.get(data.get("key", ""))
+        if describe is not None:
+            try:
+                return describe(data.get("values") or {})
+            except (KeyError, TypeError):  # values of another shape: show the key at least
+                return data["key"]
+        return str(data.get("key", ""))
+    return event.detail or ""

@@ -21,16 +21,26 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, g, make_response, render_template, request
+from flask_babel import LazyString, ngettext
 from flask_limiter import Limiter, RequestLimit
 
 from backoffice.auth.services import address_key
 
-PER_ADDRESS_MESSAGE = (
-    "Too many failed sign-in attempts have come from your network address, so signing in "
-    "from it is paused. Try again in {minutes} or ask an administrator.")
-ALL_ADDRESSES_MESSAGE = (
-    "Signing in is paused for a short while because of many failed attempts from many "
-    "places. Try again in {minutes}.")
+
+def per_address_message(minutes: int) -> str:
+    return ngettext(
+        "Too many failed sign-in attempts have come from your network address, so signing in "
+        "from it is paused. Try again in %(num)d minute or ask an administrator.",
+        "Too many failed sign-in attempts have come from your network address, so signing in "
+        "from it is paused. Try again in %(num)d minutes or ask an administrator.", minutes)
+
+
+def all_addresses_message(minutes: int) -> str:
+    return ngettext(
+        "Signing in is paused for a short while because of many failed attempts from many "
+        "places. Try again in %(num)d minute.",
+        "Signing in is paused for a short while because of many failed attempts from many "
+        "places. Try again in %(num)d minutes.", minutes)
 
 
 def client_key() -> str:
@@ -45,28 +55,27 @@ def _failed(_response) -> bool:
     return bool(g.get("sign_in_failed"))
 
 
-def _minutes(seconds: int) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
 
 
-def throttled_page(message: str, retry_after: int):
+def throttled_page(message: str | LazyString, retry_after: int):
     """The sign-in page with ``message`` at the top: 429 with ``Retry-After`` seconds."""
     from backoffice.auth.forms import LoginForm
 
     form = LoginForm(formdata=None, next=request.args.get("next", ""))
-    form.form_errors.append(message.format(minutes=_minutes(retry_after)))
+    form.form_errors.append(str(message))
     response = make_response(render_template("auth/login.html", form=form), 429)
     response.headers["Retry-After"] = str(max(1, retry_after))
     return response
 
 
-def _on_breach(message: str) -> Callable[[RequestLimit], object]:
+def _on_breach(message: Callable[[int], str]) -> Callable[[RequestLimit], object]:
     def respond(request_limit: RequestLimit):
         retry_after = math.ceil(request_limit.reset_at - time.time())
         current_app.logger.warning("sign-in throttled (%s) for %s", request_limit.limit,
                                    client_key())
-        return throttled_page(message, retry_after)
+        return throttled_page(message(_minutes(retry_after)), retry_after)
 
     return respond
 
@@ -91,12 +100,12 @@ def init_app(app: Flask, endpoint: str = "auth.login") -> Limiter:
     view = limiter.limit(
         _limit_from("LOGIN_FAILURES_PER_ADDRESS"), key_func=client_key, methods=["POST"],
         deduct_when=_failed, exempt_when=_off("LOGIN_FAILURES_PER_ADDRESS"),
-        on_breach=_on_breach(PER_ADDRESS_MESSAGE))(view)
+        on_breach=_on_breach(per_address_message))(view)
     view = limiter.shared_limit(
         _limit_from("LOGIN_FAILURES_ALL_ADDRESSES"), scope="sign-in-all-addresses",
         key_func=lambda: "all", methods=["POST"], deduct_when=_failed,
         exempt_when=_off("LOGIN_FAILURES_ALL_ADDRESSES"),
-        on_breach=_on_breach(ALL_ADDRESSES_MESSAGE))(view)
+        on_breach=_on_breach(all_addresses_message))(view)
     app.view_functions[endpoint] = view
     app.extensions["sign_in_limiter"] = limiter
     return limiter

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import wtforms
 import wtforms.widgets.core
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import Select
 from wtforms.widgets.core import clean_key
+
+from backoffice.core.identity import country_choices
 
 # NUL and the other C0 control characters (tab, newline and carriage return are fine in text).
 # PostgreSQL refuses NUL in text and none of them belong in a name or a note.
@@ -69,18 +73,42 @@ def choices_of(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
     return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
+class CatalogueTranslations:
+    """WTForms' own messages ("This field is required.") from this app's catalogue, in the
+    language of the request (core/wtforms_messages.py lists them for extraction).
+
+    Not Flask-WTF's bundled WTForms catalogues: for zh_Hant_HK they fall back to Simplified
+    Chinese. WTForms formats the result itself (``message % {"max": 254}``), so the
+    translation is returned unformatted: flask_babel's ``ngettext`` would apply ``%(num)d``.
+    """
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+_CATALOGUE = CatalogueTranslations()
+
+
 class BaseForm(FlaskForm):
-    """FlaskForm plus one rule for every field: no control characters in what was sent.
+    """FlaskForm plus one rule for every field: no control characters in what was sent;
+    and WTForms' own messages in the reader's language.
 
     Checked here, once, so no form can forget it and no such byte reaches the database.
     """
+
+    class Meta:
+        def get_translations(self, form) -> CatalogueTranslations:
+            return _CATALOGUE
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
             if any(isinstance(v, str) and _CONTROL.search(v) for v in (field.raw_data or ())):
-                field.errors = [*field.errors, "Remove the invisible control characters "
-                                "from this field."]
+                field.errors = [*field.errors,
+                                _("Remove the invisible control characters from this field.")]
                 valid = False
         return valid
 
@@ -105,7 +133,7 @@ class CachedSelect(Select):
             hit = self._by_identity.get(identity)
             if hit is not None and hit[0] is choices:
                 return hit[1]
-        key = tuple((str(value), str(label)) for value, label, *_ in choices)
+        key = tuple((str(value), str(label)) for value, label, *_rest in choices)
         options = self._options.get(key)
         if options is None:
             if len(self._options) >= self._MAX_LISTS:
@@ -144,10 +172,23 @@ class SelectField(wtforms.SelectField):
         if not self.validate_choice or self.choices is None:
             return
         allowed = set()
-        for value, *_ in self.choices:
+        for value, *_rest in self.choices:
             try:
                 allowed.add(self.coerce(value))
             except (TypeError, ValueError):
                 continue
         if self.data not in allowed:
             raise ValidationError(self.gettext("Not a valid choice."))
+
+
+@lru_cache(maxsize=16)
+def _country_options(blank: str, locale: str) -> tuple[SelectChoice, ...]:
+    return tuple(choices_of([("", blank), *country_choices(locale)]))
+
+
+def country_options(blank: str) -> tuple[SelectChoice, ...]:
+    """Every country, named in the reader's language and sorted in it, after a blank choice
+    worded ``blank`` (a lazy string is fine): one tuple per wording and language, so the
+    select renders its ~250 options once per process and language (see ``CachedSelect``)."""
+    locale = str(get_locale() or "en_HK")
+    return _country_options(str(blank), locale)

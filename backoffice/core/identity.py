@@ -5,7 +5,8 @@ the database stores, or raises ``ValueError`` whose message can be shown on the 
 The messages never echo what the correct value would have been (for an HKID that would turn
 the form into a check-digit oracle).
 
-Pure Python: no Flask, no database. Safe to import anywhere.
+No database. Country names are in the reader's language: the locale Flask-Babel chose for
+the request (English outside one), or the one a caller names. Safe to import anywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import unicodedata
 from functools import lru_cache
 
 import pycountry
+from babel import Locale, UnknownLocaleError
+from flask_babel import get_locale
 
 __all__ = [
     "country_choices",
@@ -191,15 +194,42 @@ def normalise_country(raw: str) -> str:
     return code
 
 
-def country_name(alpha2: str) -> str:
-    """Return the everyday English name for an ISO 3166-1 alpha-2 code ('LA' -> 'Laos').
+def _reader_locale(locale: str | None) -> str:
+    if locale:
+        return locale
+    current = get_locale()  # None outside a request or app context
+    return str(current) if current else "en"
 
-    Raises ``ValueError`` when the code is unknown.
+
+@lru_cache(maxsize=8)
+def _territories(locale: str) -> dict[str, str]:
+    """Babel's country names in ``locale``; none for English, which keeps pycountry's everyday
+    names, nor for a locale Babel does not know."""
+    if locale.split("_")[0] == "en":
+        return {}
+    try:
+        return dict(Locale.parse(locale).territories)
+    except (UnknownLocaleError, ValueError):
+        return {}
+
+
+def _name_in(country: object, locale: str) -> str:
+    code = country.alpha_2  # type: ignore[attr-defined]
+    return _territories(locale).get(code) or _display_name(country)
+
+
+def country_name(alpha2: str, locale: str | None = None) -> str:
+    """Return the everyday name for an ISO 3166-1 alpha-2 code in the reader's language
+    ('LA' -> 'Laos', '老撾'), or in ``locale`` (a Babel locale such as 'zh_Hant_HK').
+
+    English names are pycountry's everyday ones; other languages' come from Babel (CLDR),
+    falling back to the English name for a code CLDR lacks. Raises ``ValueError`` when the
+    code is unknown.
     """
     country = _lookup_country((alpha2 or "").strip().upper())
     if country is None:
         raise ValueError(_COUNTRY_MESSAGE)
-    return _display_name(country)
+    return _name_in(country, _reader_locale(locale))
 
 
 def _sort_key(name: str) -> str:
@@ -209,16 +239,21 @@ def _sort_key(name: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-@lru_cache(maxsize=1)
-def _country_choices() -> tuple[tuple[str, str], ...]:
-    pairs = ((c.alpha_2, _display_name(c)) for c in pycountry.countries)
+# One list per language (two today): building and sorting ~250 names costs about a
+# millisecond, and every case form shows the list.
+@lru_cache(maxsize=8)
+def _country_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    pairs = ((c.alpha_2, _name_in(c, locale)) for c in pycountry.countries)
+    # Chinese names sort by code point (radical, then strokes): the order a reader of a
+    # dictionary expects more than any other one Python has without ICU.
     return tuple(sorted(pairs, key=lambda pair: (_sort_key(pair[1]), pair[0])))
 
 
-def country_choices() -> list[tuple[str, str]]:
-    """Return ``[(alpha2, name), ...]`` for every ISO 3166-1 country, sorted by name.
+def country_choices(locale: str | None = None) -> list[tuple[str, str]]:
+    """Return ``[(alpha2, name), ...]`` for every ISO 3166-1 country, named in the reader's
+    language (or ``locale``'s) and sorted by name.
 
     Ready for a select field's ``choices``. A fresh list each call, so a caller may prepend a
     blank choice without changing what the next caller gets.
     """
-    return list(_country_choices())
+    return list(_country_choices(_reader_locale(locale)))

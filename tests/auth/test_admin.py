@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind, User
+from backoffice.auth.services import describe_detail
 from backoffice.extensions import db as _db
 from tests.conftest import PASSWORD, Client
 
@@ -90,7 +91,9 @@ def test_create_user_redirects_to_its_page_and_records_who_did_it(client, as_rol
     [event] = events_of(user)
     assert event.kind == SecurityEventKind.USER_CREATED
     assert event.actor_id == admin.id
-    assert event.detail == "role caseworker; temporary password"
+    assert (event.detail, event.detail_data) == (
+        None, {"key": "user_created_temporary", "values": {"role": "caseworker"}})
+    assert describe_detail(event) == "Role: Caseworker; temporary password."
 
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
@@ -148,8 +151,10 @@ def test_change_role_records_event_and_ends_that_users_sessions(app, client, mak
     event = events_of(worker)[-1]
     assert event.kind == SecurityEventKind.ROLE_CHANGED
     assert event.actor_id == admin.id
-    assert event.detail == "caseworker → supervisor"
-    assert "is now supervisor" in page_text(client.get(response.headers["Location"]))
+    assert event.detail_data == {"key": "role_changed",
+                                 "values": {"old": "caseworker", "new": "supervisor"}}
+    assert describe_detail(event) == "Caseworker → Supervisor"
+    assert "role is now Supervisor" in page_text(client.get(response.headers["Location"]))
 
     assert_sent_to_login(their_browser)
 
@@ -270,7 +275,7 @@ def test_security_log_lists_events_newest_first(client, make_user, as_role):
     html = page_text(response)
     for label in ("User created", "Login", "Role changed"):
         assert f"<td>{label}</td>" in html
-    assert "caseworker → supervisor" in html
+    assert "Caseworker → Supervisor" in html
     assert admin.full_name in html  # the actor of the role change
     assert html.index("<td>Role changed</td>") < html.index("<td>User created</td>")
 

@@ -202,7 +202,7 @@ def test_the_export_names_who_acted(client, make_user, admin):
                      token_from=f"/admin/users/{worker.id}")
     rows = export(client, kind="role_changed")
     assert [(r[3], r[4], r[7]) for r in rows[1:]] == [
-        ("promoted@example.org", "the.admin@example.org", "caseworker → supervisor")]
+        ("promoted@example.org", "the.admin@example.org", "Caseworker → Supervisor")]
 
 
 def test_an_export_with_a_bad_filter_goes_back_to_the_log_that_explains_it(client, scenery):

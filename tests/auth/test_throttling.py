@@ -230,8 +230,9 @@ def test_an_admin_unlocks_an_account_and_the_log_says_who(app, client, make_user
     assert "account is unlocked (1 address)" in text(client.get(response.headers["Location"]))
     event = _db.session.scalar(select(SecurityEvent).where(
         SecurityEvent.kind == SecurityEventKind.UNLOCKED))
-    assert (event.user_id, event.actor_id, event.detail) == (
-        worker.id, admin.id, "unlocked for 127.0.0.1")
+    assert (event.user_id, event.actor_id, event.detail_data) == (
+        worker.id, admin.id, {"key": "unlocked", "values": {"addresses": ["127.0.0.1"]}})
+    assert accounts.describe_detail(event) == "Unlocked for 127.0.0.1."
 
     client.post_form("/logout", token_from="/admin/users")
     assert sign_in(client, worker.email, PASSWORD, "127.0.0.1").status_code == 302
