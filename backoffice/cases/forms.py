@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from functools import cache
 
 import wtforms
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -34,10 +32,16 @@ from wtforms.widgets import HiddenInput
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
-from backoffice.core.forms import BaseForm, SelectField, choices_of, none_if_blank, strip
+from backoffice.core.forms import (
+    BaseForm,
+    SelectField,
+    choices_of,
+    country_options,
+    none_if_blank,
+    strip,
+)
 from backoffice.core.i18n import DEFAULT_LANGUAGE, language_choices, language_for
 from backoffice.core.identity import (
-    country_choices,
     normalise_country,
     normalise_hkid,
     normalise_passport,
@@ -83,17 +87,10 @@ def assignee_choices(people) -> list[SelectChoice]:
     return choices_of((person.id, person.full_name) for person in people)
 
 
-@cache
-def _countries_after(blank: str, _locale: str) -> tuple[SelectChoice, ...]:
-    return tuple(choices_of([("", blank), *country_choices()]))
-
-
 def countries_after(blank: str) -> tuple[SelectChoice, ...]:
-    """Every country after a blank choice worded ``blank`` (rendered now, in the reader's
-    language): one tuple per wording and language, so the select renders its ~250 options
-    once per process (see ``CachedSelect``). Keyed by the locale too, so country names
-    given in the reader's language are never served to a reader of the other."""
-    return _countries_after(str(blank), str(get_locale()))
+    """Every country, in the reader's language, after a blank choice worded ``blank`` (one
+    cached tuple per wording and language: ``core.forms.country_options``)."""
+    return country_options(blank)
 
 
 def _normalised(normalise):

@@ -3,7 +3,6 @@ log's details (stored as a message key and values, written in the reader's langu
 language an account reads the back office in."""
 
 # The Chinese strings use full-width punctuation, as the catalogue (and HK usage) has it.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

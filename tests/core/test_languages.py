@@ -2,7 +2,6 @@
 Flask-WTF's Simplified Chinese), the form helpers, the error pages and country names."""
 
 # The Chinese strings use full-width punctuation, as the catalogue (and HK usage) has it.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
