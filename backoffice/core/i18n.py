@@ -22,6 +22,7 @@ from babel.dates import format_datetime as _babel_format_datetime
 from babel.numbers import format_decimal as _babel_format_decimal
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale, refresh
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from backoffice.core.dates import HK_TZ
@@ -160,6 +161,13 @@ def format_number(value: int | float | Decimal | None) -> str:
     return _babel_format_decimal(value, locale=_locale())
 
 
+def _escaped_like_text(value):
+    """Jinja's finalize: a lazy message is output as the text it is. Flask-Babel's LazyString
+    declares itself safe HTML (``__html__``), so a refusal carrying a person's name would
+    otherwise reach the page unescaped; as plain text, autoescaping applies to it."""
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[DEFAULT_LANGUAGE].locale)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Hong_Kong")
@@ -167,6 +175,7 @@ def init_app(app: Flask) -> None:
     # Flask-Babel keeps the chosen locale on the app context, which a test (or a CLI command)
     # may share across requests: each request chooses afresh.
     app.before_request(refresh)
+    app.jinja_env.finalize = _escaped_like_text
     app.jinja_env.globals.update(html_lang=html_lang, languages=LANGUAGES.values(),
                                  current_language=current_language)
     app.add_template_filter(format_date, "date")

@@ -151,3 +151,22 @@ def test_outside_any_request_the_default_language_is_used(app):
                                               (None, "en_HK"), ("xx", "en_HK")])
 def test_a_stored_code_names_a_language_or_the_default(code, locale):
     assert i18n.language_for(code).locale == locale
+
+
+@pytest.mark.parametrize("template", [
+    "{{ message }}",
+    "<p title=\"{{ message }}\">{{ message }}</p>",
+    "{% for m in [message] %}{{ m }}{% endfor %}",
+])
+def test_a_lazy_message_carrying_a_name_is_escaped_like_any_text(app, template):
+    """Flask-Babel's lazy strings call themselves safe HTML; a name in a refusal must not
+    become markup on the page."""
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    message = lazy_gettext("The case already has a spouse (%(name)s).",
+                           name='<script>alert("x")</script>')
+    with app.test_request_context("/"):
+        html = render_template_string(template, message=message)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
