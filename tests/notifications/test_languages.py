@@ -10,7 +10,7 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
-from flask import render_template_string
+from flask import has_request_context, render_template_string
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
@@ -49,6 +49,7 @@ def test_force_language_works_in_an_app_context_without_a_request(app, code, loc
     """The worker runs each task in an app context and no request: Flask-Babel's locale and
     catalogue there follow force_language, and go back to English after it."""
     with app.app_context():
+        assert not has_request_context()
         assert str(get_locale()) == "en_HK"
         with force_language(code):
             assert str(get_locale()) == locale
@@ -69,7 +70,8 @@ def test_the_dispatch_task_writes_each_email_in_its_recipients_language(
     case.applicant.language = applicant_language
     db.session.commit()
     plan(now=NOW)
-    tasks.dispatch_reminders.apply()  # as the worker runs it: an app context, no request
+    assert not has_request_context()  # as in the worker: an app context, no request
+    assert tasks.dispatch_reminders.run() == {"sent": 3}
 
     wanted = {APPLICANT_EMAIL: applicant_language, caseworker.email: caseworker_language}
     sent = {}
