@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,7 +35,10 @@ class Channel(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"email": "Email", "in_app": "In the app"}[self.value]
+        return _CHANNEL_LABELS[self.value]
+
+
+_CHANNEL_LABELS = {"email": lazy_gettext("Email"), "in_app": lazy_gettext("In the app")}
 
 
 class ReminderState(StrEnum):
@@ -45,7 +49,17 @@ class ReminderState(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return _STATE_LABELS[self.value]
+
+
+_STATE_LABELS = {"pending": lazy_gettext("Pending"), "sent": lazy_gettext("Sent"),
+                 "failed": lazy_gettext("Failed"), "cancelled": lazy_gettext("Cancelled")}
+
+# The reason written on a reminder cancelled by the system (``last_error``). Stored as this
+# fixed English text (rows already hold it) and shown in the reader's language; any other
+# error is a mail server's own words, shown as they came.
+NO_LONGER_APPLIES = "The deadline no longer applies."
+_SYSTEM_REASONS = {NO_LONGER_APPLIES: lazy_gettext("The deadline no longer applies.")}
 
 
 # offset_days of an escalation: the deadline was missed; supervisors are told.
@@ -91,6 +105,14 @@ class Reminder(db.Model):
     @property
     def is_escalation(self) -> bool:
         return self.offset_days == ESCALATION
+
+    @property
+    def error_text(self) -> str:
+        """``last_error`` as the reader reads it: the system's own reason translated, a mail
+        server's error as it came (operators search for those words)."""
+        if not self.last_error:
+            return ""
+        return str(_SYSTEM_REASONS.get(self.last_error, self.last_error))
 
 
 class Notification(db.Model):

@@ -4,6 +4,8 @@ worker's health."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
@@ -26,11 +28,12 @@ def _unread(user) -> int:
 
 @signals.menu_items.connect
 def _menu_items(_app, **_kwargs) -> list[NavItem]:
-    return [NavItem("Notifications", "notifications.centre", Permission.WORK_CASES, order=50,
-                    badge=_unread),
-            NavItem("Failed reminders", "notifications.failed", Permission.SUPERVISE, order=60),
-            NavItem("Worker status", "notifications.worker_status", Permission.SUPERVISE,
-                    order=70)]
+    return [NavItem(lazy_gettext("Notifications"), "notifications.centre", Permission.WORK_CASES,
+                    order=50, badge=_unread),
+            NavItem(lazy_gettext("Failed reminders"), "notifications.failed", Permission.SUPERVISE,
+                    order=60),
+            NavItem(lazy_gettext("Worker status"), "notifications.worker_status",
+                    Permission.SUPERVISE, order=70)]
 
 
 def _checked_form() -> None:
@@ -59,7 +62,8 @@ def mark_read(notification_id: int):
 def mark_all_read():
     _checked_form()
     n = services.mark_read(current_user.id)
-    return saved(f"{n} notification{'s' if n != 1 else ''} marked as read.",
+    return saved(ngettext("%(num)d notification marked as read.",
+                          "%(num)d notifications marked as read.", n),
                  url_for("notifications.centre"))
 
 
@@ -89,9 +93,10 @@ def retry(reminder_id: int):
     with refusals() as refused:
         services.retry(current_user, reminder)
     if refused:
-        flash(refused.message, "danger")
+        flash(str(refused.message), "danger")
         return redirect(url_for("notifications.failed"))
-    return saved(f"Reminder {reminder.id} is queued again; the worker sends it within a minute.",
+    return saved(_("Reminder %(id)s is queued again; the worker sends it within a minute.",
+                   id=reminder.id),
                  url_for("notifications.failed"))
 
 

@@ -9,22 +9,28 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
+from functools import lru_cache
 
+import holidays
 from flask import current_app, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import Permission, User, roles_with
 from backoffice.cases import signals as case_signals
-from backoffice.cases.models import Applicant, Case, Deadline, DeadlineState
+from backoffice.cases.models import Applicant, Case, Deadline, DeadlineKind, DeadlineState
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
+from backoffice.core.i18n import current_language, force_language, format_date, language_for
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 from backoffice.notifications import mail
 from backoffice.notifications.models import (
     ESCALATION,
+    NO_LONGER_APPLIES,
     Channel,
     Notification,
     Reminder,
@@ -141,7 +147,7 @@ ON CONFLICT DO NOTHING
 """
 
 _CANCEL_STALE_SQL = """
-UPDATE reminders SET state = 'cancelled', last_error = 'The deadline no longer applies.'
+UPDATE reminders SET state = 'cancelled', last_error = :reason
 WHERE state = 'pending' AND offset_days >= 0
   AND deadline_id IN (SELECT id FROM deadlines WHERE state <> 'open')
 """
@@ -165,7 +171,8 @@ def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
         "escalation": ESCALATION, "now": now,
         "supervising": [role.value for role in roles_with(Permission.SUPERVISE)],
         "since": now - timedelta(days=current_app.config["ESCALATION_LOOKBACK_DAYS"])}))
-    counts["cancelled"] = db.session.execute(text(_CANCEL_STALE_SQL)).rowcount
+    counts["cancelled"] = db.session.execute(text(_CANCEL_STALE_SQL),
+                                             {"reason": NO_LONGER_APPLIES}).rowcount
     db.session.flush()
     return counts
 
@@ -178,7 +185,7 @@ def cancel_for_deadlines(_sender=None, *, deadline_ids, **_kwargs) -> None:
         update(Reminder).where(Reminder.deadline_id.in_(deadline_ids),
                                Reminder.state == ReminderState.PENDING,
                                Reminder.offset_days >= 0)
-        .values(state=ReminderState.CANCELLED, last_error="The deadline no longer applies.")
+        .values(state=ReminderState.CANCELLED, last_error=NO_LONGER_APPLIES)
         .execution_options(synchronize_session=False))
 
 
@@ -271,9 +278,11 @@ def prepare(ids: list[int]) -> dict[int, Prepared]:
                Deadline.outstanding.label("deadline_outstanding"),
                Case.reference, Case.scheme, Case.status, Case.assignee_id,
                Applicant.family_name, Applicant.given_names,
+               Applicant.language.label("applicant_language"),
                assignee.full_name.label("assignee_name"),
                recipient.active.label("recipient_active"),
-               recipient.role.label("recipient_role"))
+               recipient.role.label("recipient_role"),
+               recipient.language.label("recipient_language"))
         .join(Deadline, Deadline.id == Reminder.deadline_id)
         .join(Case, Case.id == Reminder.case_id)
         .join(Applicant, Applicant.id == Case.applicant_id)
@@ -302,16 +311,17 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
     if row.state != ReminderState.PENDING:
         return row.state
     if context is None:
-        return _mark(row.id, state=ReminderState.CANCELLED,
-                     last_error="The deadline no longer applies.")
+        return _mark(row.id, state=ReminderState.CANCELLED, last_error=NO_LONGER_APPLIES)
     try:
         if row.channel == Channel.IN_APP:
+            # Written in the recipient's language; the centre renders the title again in
+            # the reader's language from the reminder (``notifications_for``).
+            message = render_reminder(context)
             # One notification per reminder (uq_notifications_reminder_id): if it is there
             # already, this reminder was delivered, and the batch goes on.
             db.session.execute(_insert(Notification).values(
                 user_id=row.user_id, reminder_id=row.id, case_id=row.case_id,
-                title=context["subject"], created_at=now,
-                body=render_template("notifications/email/reminder.txt", **context).strip())
+                title=message.subject, created_at=now, body=message.text.strip())
                 .on_conflict_do_nothing(index_elements=["reminder_id"]))
         else:
             message = build_email(row, context)
@@ -346,15 +356,9 @@ def _still_a_recipient(row) -> bool:
     return row.assignee_id == row.user_id
 
 
-# What a deadline means, as the first line of its reminder.
-_WHAT = {
-    "stay_end": "the stay of case {reference} ends on {due_on}",
-    "job_offer": "a job offer for case {reference} must be recorded by {due_on}",
-    "extension_window": "the extension window of case {reference} opens on {due_on}",
-}
-
-
 def _context(row) -> dict | None:
+    """What the reminder says, in no language yet: ``render_reminder`` writes it in
+    ``language``, the applicant's for an applicant, the account's for staff."""
     escalation = row.offset_days == ESCALATION
     if escalation:
         # A missed deadline stops mattering once its case ends or a newer one replaces it.
@@ -364,43 +368,198 @@ def _context(row) -> dict | None:
         return None
     if row.user_id is not None and not _still_a_recipient(row):
         return None
-    days = (row.due_on - dates.hk_today()).days
-    days_text = ("today" if days == 0 else f"in {dates.day_count(days)}" if days > 0
-                 else f"{dates.day_count(days)} ago")
-    kind_label = row.kind.label
-    what = _WHAT[row.kind.value].format(reference=row.reference,
-                                        due_on=row.due_on.isoformat())
-    subject = (f"Missed deadline: {kind_label} for {row.reference}" if escalation
-               else f"{kind_label} on {row.due_on} ({days_text}): {row.reference}")
+    for_applicant = row.user_id is None
     return {
-        "subject": subject, "escalation": escalation, "kind_label": kind_label,
-        "what": what,
-        "reference": row.reference, "scheme": row.scheme.short_label,
+        "language": language_for(row.applicant_language if for_applicant
+                                 else row.recipient_language).code,
+        "kind": row.kind.value, "escalation": escalation,
+        "reference": row.reference, "scheme": row.scheme,
         "applicant": f"{row.family_name.upper()}, {row.given_names}",
-        "due_on": row.due_on.isoformat(), "days_text": days_text,
-        "holiday": dates.hk_holiday_name(row.due_on),
+        "due_on": row.due_on, "days": (row.due_on - dates.hk_today()).days,
         "assignee": row.assignee_name,
         "case_url": f"{current_app.config['PUBLIC_URL'].rstrip('/')}/cases/{row.case_id}",
-        "for_applicant": row.user_id is None,
+        "for_applicant": for_applicant,
     }
 
 
+# --- Wording: whole sentences per deadline kind, in the language being rendered ----------------
+
+def reminder_subject(kind: str, escalation: bool, due_on: date, days: int,
+                     reference: str) -> str:
+    """The subject of a reminder (and the title of its in-app notification). ``days``: from
+    the day it is written to the due date (negative once past)."""
+    v = {"date": format_date(due_on), "reference": reference}
+    if escalation:
+        if kind == "stay_end":
+            return _("Missed deadline: Stay ends for %(reference)s", **v)
+        if kind == "job_offer":
+            return _("Missed deadline: Job offer due for %(reference)s", **v)
+        return _("Missed deadline: Extension window opens for %(reference)s", **v)
+    if kind == "stay_end":
+        if days > 0:
+            return ngettext("Stay ends on %(date)s (in %(num)d day): %(reference)s",
+                            "Stay ends on %(date)s (in %(num)d days): %(reference)s", days, **v)
+        if days == 0:
+            return _("Stay ends on %(date)s (today): %(reference)s", **v)
+        return ngettext("Stay ends on %(date)s (%(num)d day ago): %(reference)s",
+                        "Stay ends on %(date)s (%(num)d days ago): %(reference)s", -days, **v)
+    if kind == "job_offer":
+        if days > 0:
+            return ngettext("Job offer due on %(date)s (in %(num)d day): %(reference)s",
+                            "Job offer due on %(date)s (in %(num)d days): %(reference)s",
+                            days, **v)
+        if days == 0:
+            return _("Job offer due on %(date)s (today): %(reference)s", **v)
+        return ngettext("Job offer due on %(date)s (%(num)d day ago): %(reference)s",
+                        "Job offer due on %(date)s (%(num)d days ago): %(reference)s",
+                        -days, **v)
+    if days > 0:
+        return ngettext("Extension window opens on %(date)s (in %(num)d day): %(reference)s",
+                        "Extension window opens on %(date)s (in %(num)d days): %(reference)s",
+                        days, **v)
+    if days == 0:
+        return _("Extension window opens on %(date)s (today): %(reference)s", **v)
+    return ngettext("Extension window opens on %(date)s (%(num)d day ago): %(reference)s",
+                    "Extension window opens on %(date)s (%(num)d days ago): %(reference)s",
+                    -days, **v)
+
+
+def _opening(kind: str, escalation: bool, due_on: date, days: int, reference: str) -> str:
+    """The first sentence of a reminder's body."""
+    v = {"date": format_date(due_on), "reference": reference}
+    if escalation:
+        ago = max(-days, 0)
+        if kind == "stay_end":
+            return ngettext(
+                "Missed deadline: the stay of case %(reference)s ends on %(date)s, and that "
+                "date has passed (%(num)d day ago). Please make sure the case is dealt with.",
+                "Missed deadline: the stay of case %(reference)s ends on %(date)s, and that "
+                "date has passed (%(num)d days ago). Please make sure the case is dealt with.",
+                ago, **v)
+        if kind == "job_offer":
+            return ngettext(
+                "Missed deadline: a job offer for case %(reference)s had to be recorded by "
+                "%(date)s, and that date has passed (%(num)d day ago). Please make sure the "
+                "case is dealt with.",
+                "Missed deadline: a job offer for case %(reference)s had to be recorded by "
+                "%(date)s, and that date has passed (%(num)d days ago). Please make sure the "
+                "case is dealt with.", ago, **v)
+        return ngettext(
+            "Missed deadline: the extension window of case %(reference)s opened on %(date)s, "
+            "and that date has passed (%(num)d day ago). Please make sure the case is dealt "
+            "with.",
+            "Missed deadline: the extension window of case %(reference)s opened on %(date)s, "
+            "and that date has passed (%(num)d days ago). Please make sure the case is dealt "
+            "with.", ago, **v)
+    if kind == "stay_end":
+        if days > 0:
+            return ngettext(
+                "Reminder: the stay of case %(reference)s ends on %(date)s (in %(num)d day).",
+                "Reminder: the stay of case %(reference)s ends on %(date)s (in %(num)d days).",
+                days, **v)
+        if days == 0:
+            return _("Reminder: the stay of case %(reference)s ends today, %(date)s.", **v)
+        return ngettext(
+            "Reminder: the stay of case %(reference)s ended on %(date)s (%(num)d day ago).",
+            "Reminder: the stay of case %(reference)s ended on %(date)s (%(num)d days ago).",
+            -days, **v)
+    if kind == "job_offer":
+        if days > 0:
+            return ngettext(
+                "Reminder: a job offer for case %(reference)s must be recorded by %(date)s "
+                "(in %(num)d day).",
+                "Reminder: a job offer for case %(reference)s must be recorded by %(date)s "
+                "(in %(num)d days).", days, **v)
+        if days == 0:
+            return _("Reminder: a job offer for case %(reference)s must be recorded today, "
+                     "%(date)s.", **v)
+        return ngettext(
+            "Reminder: a job offer for case %(reference)s had to be recorded by %(date)s "
+            "(%(num)d day ago).",
+            "Reminder: a job offer for case %(reference)s had to be recorded by %(date)s "
+            "(%(num)d days ago).", -days, **v)
+    if days > 0:
+        return ngettext(
+            "Reminder: the extension window of case %(reference)s opens on %(date)s "
+            "(in %(num)d day).",
+            "Reminder: the extension window of case %(reference)s opens on %(date)s "
+            "(in %(num)d days).", days, **v)
+    if days == 0:
+        return _("Reminder: the extension window of case %(reference)s opens today, "
+                 "%(date)s.", **v)
+    return ngettext(
+        "Reminder: the extension window of case %(reference)s opened on %(date)s "
+        "(%(num)d day ago).",
+        "Reminder: the extension window of case %(reference)s opened on %(date)s "
+        "(%(num)d days ago).", -days, **v)
+
+
+# The general holidays by name, in each language the `holidays` package writes them in
+# (core.dates names them in English only). Cached per year, as core.dates does.
+_HOLIDAY_LANGUAGES = {"en": "en_HK", "zh_Hant_HK": "zh_HK"}
+
+
+@lru_cache(maxsize=32)
+def _holidays(year: int, language: str) -> dict[date, str]:
+    return dict(holidays.country_holidays("HK", years=year, categories=("optional",),
+                                          language=_HOLIDAY_LANGUAGES[language]).items())
+
+
+def holiday_name(day: date) -> str | None:
+    """The Hong Kong general holiday on ``day`` in the language being rendered, or None."""
+    return _holidays(day.year, current_language().code).get(day)
+
+
+@dataclass(frozen=True)
+class ReminderMessage:
+    subject: str
+    text: str
+    html: str
+
+
+def render_reminder(context: dict) -> ReminderMessage:
+    """Write a reminder in its recipient's language (``context["language"]``), whatever the
+    language of the request or worker writing it."""
+    with force_language(context["language"]):
+        due_on = context["due_on"]
+        holiday = holiday_name(due_on)
+        values = {
+            "escalation": context["escalation"], "for_applicant": context["for_applicant"],
+            "opening": _opening(context["kind"], context["escalation"], due_on,
+                                context["days"], context["reference"]),
+            "reference": context["reference"],
+            "scheme": str(context["scheme"].short_label),
+            "kind_label": str(DeadlineKind(context["kind"]).label),
+            "applicant": context["applicant"],
+            "due": (_("%(date)s (%(holiday)s)", date=format_date(due_on), holiday=holiday)
+                    if holiday else format_date(due_on)),
+            "assignee": context["assignee"], "case_url": context["case_url"],
+        }
+        return ReminderMessage(
+            subject=reminder_subject(context["kind"], context["escalation"], due_on,
+                                     context["days"], context["reference"]),
+            text=render_template("notifications/email/reminder.txt", **values),
+            html=render_template("notifications/email/reminder.html", **values))
+
+
 def build_email(reminder, context: dict) -> MIMEMultipart:
-    """The message for a reminder (anything with ``id`` and ``email``) and its context.
+    """The message for a reminder (anything with ``id`` and ``email``) and its context,
+    written in the recipient's language.
 
     Built with the classic MIME classes: the modern ``EmailMessage`` re-parses every header
-    through its registry and took half of each send's time.
+    through its registry and took half of each send's time. A subject that is not ASCII (any
+    Chinese one) is an RFC 2047 UTF-8 encoded word; the bodies are UTF-8.
     """
+    rendered = render_reminder(context)
     message = MIMEMultipart("alternative")
-    subject = context["subject"]
+    subject = rendered.subject
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = reminder.email
     # Derived from the reminder, so a resend after a crash carries the same id.
     message["Message-ID"] = f"<reminder-{reminder.id}@talent-admission-backoffice>"
     message["Date"] = format_datetime(utcnow())
-    for template, subtype in (("reminder.txt", "plain"), ("reminder.html", "html")):
-        body = render_template(f"notifications/email/{template}", **context)
+    for body, subtype in ((rendered.text, "plain"), (rendered.html, "html")):
         message.attach(MIMEText(body.rstrip("\n") + "\n", subtype, "utf-8"))
     return message
 
@@ -414,7 +573,7 @@ def retry(actor, reminder: Reminder, now: datetime | None = None) -> None:
     if not actor.can_supervise():
         raise PermissionError("Only supervisors can retry reminders.")
     if reminder.state != ReminderState.FAILED:
-        raise NotificationError("Only a failed reminder can be retried.")
+        raise NotificationError(lazy_gettext("Only a failed reminder can be retried."))
     reminder.state = ReminderState.PENDING
     reminder.attempts = 0
     reminder.next_attempt_at = now or utcnow()
@@ -437,11 +596,40 @@ def unread_count(user_id: int) -> int:
     return db.session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
 
 
-def notifications_for(user_id: int, limit: int = 200) -> list[Notification]:
-    """Unread first, newest first."""
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
-        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)))
+@dataclass(frozen=True)
+class CentreItem:
+    """A notification as the centre shows it, its title in the reader's language."""
+
+    id: int
+    title: str
+    created_at: datetime
+    case_id: int | None
+    read_at: datetime | None
+
+
+def notifications_for(user_id: int, limit: int = 200) -> list[CentreItem]:
+    """Unread first, newest first. A reminder's title is written again from its deadline in
+    the language being rendered (the stored title is in the language the account had when it
+    was delivered); any other notification shows its stored title."""
+    rows = db.session.execute(
+        select(Notification, Reminder.offset_days, Deadline.kind, Deadline.due_on,
+               Case.reference)
+        .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
+        .outerjoin(Deadline, Deadline.id == Reminder.deadline_id)
+        .outerjoin(Case, Case.id == Reminder.case_id)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit))
+    items = []
+    for note, offset_days, kind, due_on, reference in rows:
+        title = note.title
+        if kind is not None:
+            # The days as they were on the day it was delivered, as the message said.
+            days = (due_on - dates.hk_today(note.created_at)).days
+            title = reminder_subject(kind.value, offset_days == ESCALATION, due_on, days,
+                                     reference)
+        items.append(CentreItem(id=note.id, title=title, created_at=note.created_at,
+                                case_id=note.case_id, read_at=note.read_at))
+    return items
 
 
 def mark_read(user_id: int, notification_id: int | None = None,

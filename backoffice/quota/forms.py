@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext
 from wtforms import IntegerField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
@@ -18,7 +19,8 @@ class WholeNumberField(IntegerField):
     """An integer typed in ASCII digits (an optional minus), with a message that says what to
     type; anything else ("12.5", "1e3", "four") is an error, never a silent guess."""
 
-    def __init__(self, *args, not_a_number: str = "Enter a whole number.", **kwargs) -> None:
+    def __init__(self, *args, not_a_number: str = lazy_gettext("Enter a whole number."),
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.not_a_number = not_a_number
 
@@ -29,7 +31,7 @@ class WholeNumberField(IntegerField):
         text = valuelist[0].strip()
         if not _WHOLE_NUMBER.fullmatch(text) or len(text) > 12:
             self.data = None
-            raise ValueError(self.not_a_number)
+            raise ValueError(str(self.not_a_number))
         self.data = int(text)
 
     def pre_validate(self, form) -> None:
@@ -38,37 +40,43 @@ class WholeNumberField(IntegerField):
             raise StopValidation()
 
 
+_YEAR_NOT_A_NUMBER = lazy_gettext("Enter the year as four digits, e.g. 2026.")
+_YEAR_RANGE = lazy_gettext("Choose a year between %(first)s and %(last)s.",
+                           first=FIRST_YEAR, last=LAST_YEAR)
+
+
 class YearForm(BaseForm):
     """The year picker; read from the query string (no CSRF: it changes nothing)."""
 
     class Meta:
         csrf = False
 
-    year = WholeNumberField("Year", not_a_number="Enter the year as four digits, e.g. 2026.",
+    year = WholeNumberField(lazy_gettext("Year"), not_a_number=_YEAR_NOT_A_NUMBER,
                             validators=[Optional(), NumberRange(
-                                min=FIRST_YEAR, max=LAST_YEAR,
-                                message=f"Choose a year between {FIRST_YEAR} and {LAST_YEAR}.")])
+                                min=FIRST_YEAR, max=LAST_YEAR, message=_YEAR_RANGE)])
 
 
 class LimitForm(BaseForm):
     """Set or change a year's limit. A blank limit means no limit (the quota is suspended)."""
 
-    year = WholeNumberField("Year", not_a_number="Enter the year as four digits, e.g. 2026.",
-                            validators=[InputRequired("Enter the year."), NumberRange(
-                                min=FIRST_YEAR, max=LAST_YEAR,
-                                message=f"Choose a year between {FIRST_YEAR} and {LAST_YEAR}.")])
+    year = WholeNumberField(lazy_gettext("Year"), not_a_number=_YEAR_NOT_A_NUMBER,
+                            validators=[InputRequired(lazy_gettext("Enter the year.")),
+                                        NumberRange(min=FIRST_YEAR, max=LAST_YEAR,
+                                                    message=_YEAR_RANGE)])
     limit = WholeNumberField(
-        "Limit (places)",
-        not_a_number="Enter the limit as a whole number of places, e.g. 4000, or leave it "
-                     "blank for no limit.",
+        lazy_gettext("Limit (places)"),
+        not_a_number=lazy_gettext("Enter the limit as a whole number of places, e.g. 4000, "
+                                  "or leave it blank for no limit."),
         validators=[Optional(), NumberRange(
             min=0, max=MAX_LIMIT,
-            message=f"Enter a limit between 0 and {MAX_LIMIT:,} places, or leave it blank "
-                    "for no limit.")],
-        description="Leave blank for no limit (the quota is suspended for the year; usage is "
-                    "still counted).")
-    note = TextAreaField("Note", filters=[none_if_blank], validators=[Optional(), Length(
-        max=500, message="Keep the note to 500 characters.")],
-        description="Optional: why the limit is set or changed (e.g. the policy address).")
-    submit = SubmitField("Save the limit")
-
+            message=lazy_gettext("Enter a limit between 0 and %(max)s places, or leave it "
+                                 "blank for no limit.", max=f"{MAX_LIMIT:,}"))],
+        description=lazy_gettext("Leave blank for no limit (the quota is suspended for the "
+                                 "year; usage is still counted)."))
+    note = TextAreaField(
+        lazy_gettext("Note"), filters=[none_if_blank],
+        validators=[Optional(), Length(
+            max=500, message=lazy_gettext("Keep the note to %(max)s characters.", max=500))],
+        description=lazy_gettext("Optional: why the limit is set or changed (e.g. the policy "
+                                 "address)."))
+    submit = SubmitField(lazy_gettext("Save the limit"))

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from babel.dates import format_skeleton, get_month_names
+from flask_babel import get_locale, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +32,6 @@ from backoffice.quota.services import get_period
 SCHEME = Scheme.QMAS
 PAGE_SIZE = 50
 TOP_NATIONALITIES = 10
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # The cases waiting on the way to a quota place, in pipeline order.
 PIPELINE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA)
 
@@ -103,7 +104,16 @@ class MonthBar:
 
     @property
     def label(self) -> str:
-        return MONTHS[self.month - 1]
+        """The month's short name in the reader's language ("Jan", "1月")."""
+        return get_month_names("abbreviated", "stand-alone", locale=_reader_locale())[self.month]
+
+    def label_with_year(self, year: int) -> str:
+        """The month and year as the reader's language writes them ("Jan 2026", "2026年1月")."""
+        return format_skeleton("yMMM", date(year, self.month, 1), locale=_reader_locale())
+
+
+def _reader_locale() -> str:
+    return str(get_locale() or "en_HK")
 
 
 def _active_allocations_by_month(period: QuotaPeriod) -> list[tuple[int, int, int]]:
@@ -210,16 +220,18 @@ def chart(bars: list[MonthBar], limit: int | None, last_month: int = 12) -> Char
 
 # --- When the quota runs out --------------------------------------------------------------
 
-NOT_AT_THIS_PACE = "not at this pace"
+# Why a projection has no date: the page writes a sentence for each.
+FULL = "full"
+NOT_AT_THIS_PACE = "not_at_this_pace"
 
 
 @dataclass(frozen=True)
 class Projection:
     """When the quota runs out at the year's pace so far: ``on`` a date, or ``None`` with
-    ``text`` saying why not (full already, or not before the year ends)."""
+    ``reason`` saying why not (FULL already, or NOT_AT_THIS_PACE: not before the year ends)."""
 
     on: date | None
-    text: str
+    reason: str | None
     days_elapsed: int  # days of the year so far, today included: the pace's denominator
 
 
@@ -236,12 +248,12 @@ def projected_run_out(year: int, limit: int | None, allocated: int,
     remaining = limit - allocated
     days_elapsed = (today - date(year, 1, 1)).days + 1
     if remaining <= 0:
-        return Projection(on=None, text="the quota is full", days_elapsed=days_elapsed)
+        return Projection(on=None, reason=FULL, days_elapsed=days_elapsed)
     days_left = math.ceil(remaining * days_elapsed / allocated)  # remaining ÷ pace, exactly
     run_out = today + timedelta(days=days_left)
     if run_out.year > year:
-        return Projection(on=None, text=NOT_AT_THIS_PACE, days_elapsed=days_elapsed)
-    return Projection(on=run_out, text=run_out.isoformat(), days_elapsed=days_elapsed)
+        return Projection(on=None, reason=NOT_AT_THIS_PACE, days_elapsed=days_elapsed)
+    return Projection(on=run_out, reason=None, days_elapsed=days_elapsed)
 
 
 # --- By nationality -----------------------------------------------------------------------
@@ -300,8 +312,11 @@ def allocations_page(summary: YearSummary, number: int = 1,
                 has_next=len(rows) > per_page)
 
 
-CSV_HEADER = ["reference", "family_name", "given_names", "chinese_name", "nationality",
-              "allocated_at_hk", "released_at_hk", "release_reason"]
+# The column headers, in the language of the supervisor exporting (the data stays as stored).
+CSV_HEADER = [lazy_gettext("Reference"), lazy_gettext("Family name"),
+              lazy_gettext("Given names"), lazy_gettext("Chinese name"),
+              lazy_gettext("Nationality"), lazy_gettext("Allocated (Hong Kong time)"),
+              lazy_gettext("Released (Hong Kong time)"), lazy_gettext("Release reason")]
 
 
 def _hk_iso(value: datetime | None) -> str:
@@ -311,7 +326,7 @@ def _hk_iso(value: datetime | None) -> str:
 def csv_rows(year: int, scheme: Scheme = SCHEME, batch: int = 1000) -> Iterator[list[str]]:
     """The header, then every allocation of the year (released ones too), newest first,
     streamed in batches. Times are Hong Kong time with their offset."""
-    yield CSV_HEADER
+    yield [str(header) for header in CSV_HEADER]
     summary = year_summary(year, scheme)
     if summary.period is None:
         return

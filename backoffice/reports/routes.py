@@ -8,6 +8,8 @@ back beside the field with the numbers, and nothing is saved.
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
@@ -15,6 +17,7 @@ from backoffice.cases.queries import Queue
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
+from backoffice.core.i18n import format_number
 from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required
@@ -25,7 +28,8 @@ from backoffice.reports import bp, dashboard
 
 @signals.menu_items.connect
 def _menu_items(_app, **_kwargs) -> list[NavItem]:
-    return [NavItem("Quota", "reports.quota_dashboard", Permission.SUPERVISE, order=40)]
+    return [NavItem(lazy_gettext("Quota"), "reports.quota_dashboard", Permission.SUPERVISE,
+                    order=40)]
 
 
 def _chosen_year(form: YearForm) -> int:
@@ -80,9 +84,15 @@ def set_quota_limit():
             services.set_limit(current_user, dashboard.SCHEME.value, year, limit,
                                form.note.data)
         if not refused:
-            words = "no limit (quota suspended)" if limit is None else f"{limit:,} places"
-            return saved(f"The {dashboard.SCHEME.value} quota for {year} is now {words}.",
-                         url_for("reports.quota_dashboard", year=year))
+            scheme = dashboard.SCHEME.value
+            if limit is None:
+                message = _("The %(scheme)s quota for %(year)s is now no limit (quota "
+                            "suspended).", scheme=scheme, year=year)
+            else:
+                message = ngettext("The %(scheme)s quota for %(year)s is now %(places)s place.",
+                                   "The %(scheme)s quota for %(year)s is now %(places)s places.",
+                                   limit, scheme=scheme, year=year, places=format_number(limit))
+            return saved(message, url_for("reports.quota_dashboard", year=year))
     year = form.year.data if not form.year.errors and form.year.data else hk_today().year
     return _render_dashboard(year, limit_form=form, status=422)
 

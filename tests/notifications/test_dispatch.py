@@ -20,10 +20,11 @@ from aiosmtpd.controller import Controller
 from flask import current_app
 from sqlalchemy import func, select
 
-from backoffice.auth.models import Role
+from backoffice.auth.models import Role, User
 from backoffice.cases import services as cases
-from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
+from backoffice.cases.models import Case, Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.i18n import force_language
 from backoffice.extensions import db as _db
 from backoffice.notifications import mail, services, tasks
 from backoffice.notifications.models import (
@@ -122,6 +123,11 @@ def notification_count() -> int:
 
 def case_url(case) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/cases/{case.id}"
+
+
+def english_date(day: date) -> str:
+    """A date as an English page or message writes it: "5 Apr 2026"."""
+    return f"{day.day} {day:%b %Y}"
 
 
 def read_eml(path: Path) -> EmailMessage:
@@ -248,10 +254,10 @@ def test_in_app_delivery_creates_one_notification_and_marks_it_sent(db, casework
     assert (note.user_id, note.case_id, note.reminder_id) == (caseworker.id, case.id, in_app.id)
     assert note.read_at is None
     due = TODAY + timedelta(days=20)
-    assert note.title == f"Stay ends on {due} (in 20 days): {case.reference}"
+    assert note.title == f"Stay ends on {english_date(due)} (in 20 days): {case.reference}"
     first_line = note.body.splitlines()[0]
     assert first_line.startswith("Reminder: ")
-    for fact in (case.reference, str(due), "(in 20 days)"):
+    for fact in (case.reference, english_date(due), "(in 20 days)"):
         assert fact in first_line
     assert f"Open the case: {case_url(case)}" in note.body
 
@@ -272,17 +278,17 @@ def test_email_delivery_without_smtp_writes_an_eml_file(app, db, caseworker, out
     due = TODAY + timedelta(days=1)
     assert message["To"] == (caseworker.email if recipient == "caseworker" else APPLICANT_EMAIL)
     assert message["From"] == app.config["MAIL_FROM"]
-    assert message["Subject"] == f"Stay ends on {due} (in 1 day): {case.reference}"
+    assert message["Subject"] == f"Stay ends on {english_date(due)} (in 1 day): {case.reference}"
     assert message["Message-ID"] == f"<reminder-{reminder.id}@talent-admission-backoffice>"
     assert message["Date"]
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     first_line = text.splitlines()[0]
-    for fact in (case.reference, str(due), "in 1 day"):
+    for fact in (case.reference, english_date(due), "in 1 day"):
         assert fact in first_line
         assert fact in html
-    assert "Applicant:  CHAN, Mei Ling" in text
+    assert "Applicant: CHAN, Mei Ling" in text
     assert "<td>CHAN, Mei Ling</td>" in html
     # The applicant is not sent a link into the back office.
     assert (case_url(case) in text) is (recipient == "caseworker")
@@ -570,7 +576,7 @@ def test_an_escalation_goes_out_only_while_the_case_is_open(
         (note,) = db.session.scalars(select(Notification))
         assert note.user_id == supervisor.id
         assert note.title == f"Missed deadline: Stay ends for {case.reference}"
-        assert note.body.startswith("MISSED DEADLINE")
+        assert note.body.startswith("Missed deadline: ")
         assert case.reference in note.body.splitlines()[0]
         (eml,) = outbox.glob("*.eml")
         assert read_eml(eml)["To"] == supervisor.email
@@ -612,46 +618,56 @@ def snapshot_rows(name: str, caseworker, make_user) -> tuple[Reminder, date]:
 
 
 # The context each snapshot is rendered from: what ``message_context`` gives for the rows of
-# ``snapshot_rows`` (checked by the test below), with the case's address fixed.
+# ``snapshot_rows`` (checked by the test below), with the case's address fixed; the language
+# is the recipient's (the applicant's for "applicant", the account's for the staff ones).
 SNAPSHOT_CONTEXTS = {
     "caseworker": {
-        "subject": "Stay ends on 2026-12-25 (in 20 days): GEP_PRO-2026-000001",
-        "escalation": False, "kind_label": "Stay ends",
-        "what": "the stay of case GEP_PRO-2026-000001 ends on 2026-12-25",
-        "reference": "GEP_PRO-2026-000001", "scheme": "GEP (Professionals)",
-        "applicant": "CHAN, Mei Ling", "due_on": "2026-12-25", "days_text": "in 20 days",
-        "holiday": "Christmas Day", "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL,
+        "kind": "stay_end", "escalation": False, "reference": "GEP_PRO-2026-000001",
+        "scheme": Scheme.GEP_PRO, "applicant": "CHAN, Mei Ling", "due_on": date(2026, 12, 25),
+        "days": 20, "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL,
         "for_applicant": False,
     },
     "applicant": {
-        "subject": "Job offer due on 2026-03-27 (in 1 day): QMAS-2026-000001",
-        "escalation": False, "kind_label": "Job offer due",
-        "what": "a job offer for case QMAS-2026-000001 must be recorded by 2026-03-27",
-        "reference": "QMAS-2026-000001", "scheme": "QMAS", "applicant": "CHAN, Mei Ling",
-        "due_on": "2026-03-27", "days_text": "in 1 day", "holiday": None,
-        "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL, "for_applicant": True,
+        "kind": "job_offer", "escalation": False, "reference": "QMAS-2026-000001",
+        "scheme": Scheme.QMAS, "applicant": "CHAN, Mei Ling", "due_on": date(2026, 3, 27),
+        "days": 1, "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL, "for_applicant": True,
     },
     "escalation": {
-        "subject": "Missed deadline: Stay ends for GEP_PRO-2026-000001",
-        "escalation": True, "kind_label": "Stay ends",
-        "what": "the stay of case GEP_PRO-2026-000001 ends on 2026-03-13",
-        "reference": "GEP_PRO-2026-000001", "scheme": "GEP (Professionals)",
-        "applicant": "CHAN, Mei Ling", "due_on": "2026-03-13", "days_text": "3 days ago",
-        "holiday": None, "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL,
+        "kind": "stay_end", "escalation": True, "reference": "GEP_PRO-2026-000001",
+        "scheme": Scheme.GEP_PRO, "applicant": "CHAN, Mei Ling", "due_on": date(2026, 3, 13),
+        "days": -3, "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL,
         "for_applicant": False,
     },
 }
 SNAPSHOT_RECIPIENTS = {"caseworker": (4201, "wong.tai.sin@example.org"),
                        "applicant": (4202, "mei.ling.chan@example.com"),
                        "escalation": (4203, "susan.supervisor@example.org")}
+LANGUAGES = ["en", "zh_Hant_HK"]
+SNAPSHOT_CASES = [(name, language) for name in sorted(SNAPSHOT_CONTEXTS) for language in LANGUAGES]
 
 
-def render_snapshot(name: str) -> dict[str, str]:
+def snapshot_path(name: str, language: str, suffix: str) -> Path:
+    infix = "" if language == "en" else f".{language}"
+    return SNAPSHOTS / f"reminder-{name}{infix}.{suffix}"
+
+
+def borrowed_labels(name: str, language: str) -> dict[str, str]:
+    """The two words a reminder borrows from the cases feature (the deadline kind's and the
+    scheme's labels), in ``language``: the snapshots hold them as {kind_label} and {scheme},
+    so they pin this feature's wording and leave the cases feature's labels to its own tests."""
+    context = SNAPSHOT_CONTEXTS[name]
+    with force_language(language):
+        return {"{kind_label}": str(DeadlineKind(context["kind"]).label),
+                "{scheme}": str(context["scheme"].short_label)}
+
+
+def render_snapshot(name: str, language: str) -> dict[str, str]:
     """The message for snapshot ``name`` as its three files: headers, text and HTML."""
     reminder_id, address = SNAPSHOT_RECIPIENTS[name]
     reminder = Reminder(id=reminder_id, email=address)
-    message = services.build_email(reminder, SNAPSHOT_CONTEXTS[name])
-    parsed = BytesParser(policy=policy.default).parsebytes(bytes(message))
+    message = services.build_email(reminder, SNAPSHOT_CONTEXTS[name] | {"language": language})
+    raw = bytes(message)
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
     headers = "".join(f"{key}: {'<normalised>' if key == 'Date' else value}\n"
                       for key, value in parsed.items()
                       if key not in ("Content-Type", "MIME-Version"))
@@ -660,44 +676,80 @@ def render_snapshot(name: str) -> dict[str, str]:
             "html": parsed.get_body(preferencelist=("html",)).get_content()}
 
 
-@pytest.mark.parametrize("name", sorted(SNAPSHOT_CONTEXTS))
-def test_the_email_matches_its_snapshot(app, monkeypatch, name):
+@pytest.mark.parametrize(("name", "language"), SNAPSHOT_CASES)
+def test_the_email_matches_its_snapshot(app, monkeypatch, name, language):
     monkeypatch.setitem(app.config, "MAIL_FROM",
                         "Talent Admission Back Office <no-reply@localhost>")
     with app.app_context():
-        rendered = render_snapshot(name)
+        rendered = render_snapshot(name, language)
+        borrowed = borrowed_labels(name, language)
     for suffix, content in rendered.items():
-        path = SNAPSHOTS / f"reminder-{name}.{suffix}"
+        path = snapshot_path(name, language, suffix)
         assert path.exists(), f"missing snapshot {path}"
-        assert content == path.read_text(encoding="utf-8"), f"{path.name} differs"
+        expected = path.read_text(encoding="utf-8")
+        for token, label in borrowed.items():
+            expected = expected.replace(token, label)
+        assert content == expected, f"{path.name} differs"
 
 
-@pytest.mark.parametrize("name", sorted(SNAPSHOT_CONTEXTS))
-def test_the_snapshot_contexts_are_what_the_rows_give(db, make_user, monkeypatch, name):
+@pytest.mark.parametrize(("name", "language"), SNAPSHOT_CASES)
+def test_a_chinese_email_is_utf_8_throughout(app, name, language):
+    """The subject is an RFC 2047 encoded word (plain ASCII on the wire) and both bodies
+    declare UTF-8, so any mail client shows the Chinese."""
+    with app.app_context():
+        reminder = Reminder(id=1, email="someone@example.org")
+        raw = bytes(services.build_email(reminder,
+                                         SNAPSHOT_CONTEXTS[name] | {"language": language}))
+    raw.decode("ascii")  # the whole message travels as 7-bit: headers encoded, bodies base64
+    subject_line = next(line for line in raw.split(b"\n") if line.startswith(b"Subject:"))
+    assert subject_line.startswith(b"Subject: =?utf-8?") is (language != "en")
+    assert raw.count(b'charset="utf-8"') == 2
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    has_chinese = any("\u4e00" <= ch <= "\u9fff" for ch in parsed["Subject"])
+    assert has_chinese is (language != "en")
+
+
+@pytest.mark.parametrize(("name", "language"), SNAPSHOT_CASES)
+def test_the_snapshot_contexts_are_what_the_rows_give(db, make_user, monkeypatch, name,
+                                                     language):
+    """The message's language is the recipient's: the applicant's own for the applicant,
+    the account's for a caseworker or a supervisor."""
     caseworker = make_user(Role.CASEWORKER, full_name="Wong Tai Sin")
     reminder, today = snapshot_rows(name, caseworker, make_user)
+    if reminder.user_id is None:
+        _db.session.get(Case, reminder.case_id).applicant.language = language
+    else:
+        _db.session.get(User, reminder.user_id).language = language
+    _db.session.commit()
     monkeypatch.setattr("backoffice.core.dates.hk_today", lambda now=None: today)
     context = message_context(reminder)
     public = current_app.config["PUBLIC_URL"].rstrip("/")
     assert context.pop("case_url") == f"{public}/cases/{reminder.case_id}"
-    expected = dict(SNAPSHOT_CONTEXTS[name])
+    expected = SNAPSHOT_CONTEXTS[name] | {"language": language}
     del expected["case_url"]
     assert context == expected
 
 
-@pytest.mark.parametrize(("days", "days_text"), [
-    (30, "in 30 days"), (2, "in 2 days"), (1, "in 1 day"), (0, "today"),
-    (-1, "1 day ago"), (-3, "3 days ago"),
+@pytest.mark.parametrize(("days", "language", "phrase"), [
+    (30, "en", "(in 30 days)"), (2, "en", "(in 2 days)"), (1, "en", "(in 1 day)"),
+    (0, "en", "(today)"), (-1, "en", "(1 day ago)"), (-3, "en", "(3 days ago)"),
+    (30, "zh_Hant_HK", "（30 日後）"), (1, "zh_Hant_HK", "（1 日後）"),  # noqa: RUF001
+    (0, "zh_Hant_HK", "（今日）"), (-3, "zh_Hant_HK", "（3 日前）"),  # noqa: RUF001
 ])
-def test_the_days_to_the_deadline_read_as_english(db, caseworker, monkeypatch, days,
-                                                  days_text):
+def test_the_days_to_the_deadline_read_in_the_recipients_language(
+        db, caseworker, monkeypatch, days, language, phrase):
     """An escalation is usually written the day after the deadline: "1 day ago"."""
-    _, deadline = stay_case(caseworker, TODAY + timedelta(days=30))
+    case, deadline = stay_case(caseworker, TODAY + timedelta(days=30))
+    caseworker.language = language
+    db.session.commit()
     plan(now=NOW)
     (reminder,) = reminders(channel=Channel.IN_APP)
     monkeypatch.setattr("backoffice.core.dates.hk_today",
                         lambda now=None: deadline.due_on - timedelta(days=days))
-    assert message_context(reminder)["days_text"] == days_text
+    subject = services.render_reminder(message_context(reminder)).subject
+    assert phrase in subject
+    colon = ": " if language == "en" else "："  # noqa: RUF001  (Chinese punctuation)
+    assert subject.endswith(f"{colon}{case.reference}")
 
 
 @pytest.mark.parametrize("change", ["deactivated", "reassigned"])

@@ -119,7 +119,7 @@ def test_a_reminder_goes_from_the_planner_through_redis_to_smtp_and_the_centre(
     message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
     assert message["To"] == email
     assert reference in message["Subject"]
-    assert f"{due} (in 5 days)" in message["Subject"]
+    assert f"{due.day} {due:%b %Y} (in 5 days)" in message["Subject"]
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert reference in text.splitlines()[0]
     assert f"/cases/{case_id}" in text

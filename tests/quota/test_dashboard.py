@@ -284,7 +284,7 @@ def test_chart_gridlines_have_round_labels(top, scale_max):
     (366, 90, date(2026, 3, 31), dashboard.NOT_AT_THIS_PACE),
     # The first day of the year counts as a day elapsed (no division by zero).
     (10, 5, date(2026, 1, 1), date(2026, 1, 2)),
-    (10, 10, date(2026, 5, 1), "the quota is full"),
+    (10, 10, date(2026, 5, 1), dashboard.FULL),
     # Nothing to project: no limit, no allocations, or not the current year.
     (None, 50, date(2026, 3, 31), None),
     (100, 0, date(2026, 3, 31), None),
@@ -297,10 +297,10 @@ def test_projected_run_out(limit, allocated, today, expected):
         assert projection is None
     elif isinstance(expected, date):
         assert projection.on == expected
-        assert projection.text == expected.isoformat()
+        assert projection.reason is None
     else:
         assert projection.on is None
-        assert projection.text == expected
+        assert projection.reason == expected
 
 
 # --- By nationality -----------------------------------------------------------------------
