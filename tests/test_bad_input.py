@@ -832,7 +832,9 @@ def test_the_longest_value_a_form_accepts_is_saved_whole(client, scene, form_nam
                                 token_from=form.token_from.format(**values))
     after = snapshot()
     assert_outcome(client, response, SAVED, before, after)
-    stored = {value for rows in after.values() for row in rows for value in row}
+    # An event's detail_data is a dict (unhashable, and no form value is stored in it whole).
+    stored = {value for rows in after.values() for row in rows for value in row
+              if not isinstance(value, dict)}
     assert {key for key, value in longest.items() if value not in stored} <= NUMBERS
 
 

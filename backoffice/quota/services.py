@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext
 from sqlalchemy import Select, select, true, update
 from sqlalchemy.exc import IntegrityError
 
@@ -29,24 +30,44 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class QuotaError(Refusal):
-    """A quota rule refused the change; the message is shown as it is."""
+    """A quota rule refused the change; the message is shown as it is (a lazy message,
+    rendered in the reader's language by ``str()``). ``message`` is that message, for a
+    caller that refuses with it in turn; ``detail_data`` the same words as a message key and
+    values, for a case event that records them (cases/events.py renders them)."""
+
+    detail_data: dict | None = None
+
+    @property
+    def message(self) -> object:
+        return self.args[0] if self.args else ""
 
 
 class QuotaFull(QuotaError):
     """No place is left in the year's quota."""
 
+    def __init__(self, period: QuotaPeriod) -> None:
+        super().__init__(lazy_gettext(
+            "The %(scheme)s quota for %(year)d is full (%(allocated)d of %(limit)d places "
+            "allocated). The case waits in the Awaiting quota queue until a place is released "
+            "or the limit is raised.", scheme=period.scheme, year=period.year,
+            allocated=period.allocated, limit=period.quota_limit))
+        self.detail_data = {"key": "quota_full", "scheme": period.scheme, "year": period.year,
+                            "allocated": period.allocated, "limit": period.quota_limit}
+
 
 class QuotaNotSet(QuotaError):
     """Nobody has set the year's quota yet."""
+
+    def __init__(self, scheme: str, year: int) -> None:
+        super().__init__(lazy_gettext(
+            "The %(scheme)s quota for %(year)d has not been set, so the case cannot be approved "
+            "yet. A supervisor sets it on the quota page.", scheme=scheme, year=year))
+        self.detail_data = {"key": "quota_not_set", "scheme": scheme, "year": year}
 
 
 def get_period(scheme: str, year: int) -> QuotaPeriod | None:
     return db.session.scalar(
         select(QuotaPeriod).where(QuotaPeriod.scheme == scheme, QuotaPeriod.year == year))
-
-
-def _describe(period: QuotaPeriod) -> str:
-    return f"{period.allocated} of {period.quota_limit} places allocated"
 
 
 def take_place(case_id: int, scheme: str, on: date, actor: User | None, nationality: str,
@@ -58,8 +79,7 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
     """
     period = get_period(scheme, on.year)
     if period is None:
-        raise QuotaNotSet(f"The {scheme} quota for {on.year} has not been set, so the case "
-                          "cannot be approved yet. A supervisor sets it on the quota page.")
+        raise QuotaNotSet(scheme, on.year)
     taken = db.session.execute(
         update(QuotaPeriod)
         .where(QuotaPeriod.id == period.id,
@@ -70,9 +90,7 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
     ).scalar()
     db.session.refresh(period)
     if taken is None:
-        raise QuotaFull(f"The {scheme} quota for {on.year} is full ({_describe(period)}). "
-                        "The case waits in the Awaiting quota queue until a place is released "
-                        "or the limit is raised.")
+        raise QuotaFull(period)
     allocation = QuotaAllocation(period_id=period.id, case_id=case_id, nationality=nationality,
                                  allocated_at=now or utcnow(), allocated_on=on,
                                  allocated_by_id=actor.id if actor else None)
@@ -119,11 +137,12 @@ def set_limit(actor: User, scheme: str, year: int, limit: int | None,
     given cannot be taken back by lowering the limit.
     """
     if not actor.can_supervise():
-        raise QuotaError("Only supervisors can set the quota.")
+        raise QuotaError(lazy_gettext("Only supervisors can set the quota."))
     if limit is not None and limit < 0:
-        raise QuotaError("The limit cannot be negative.")
+        raise QuotaError(lazy_gettext("The limit cannot be negative."))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise QuotaError(f"Choose a year between {FIRST_YEAR} and {LAST_YEAR}.")
+        raise QuotaError(lazy_gettext("Choose a year between %(first)d and %(last)d.",
+                                      first=FIRST_YEAR, last=LAST_YEAR))
     period = get_period(scheme, year)
     if period is None:
         period = _create_period(actor, scheme, year, limit)
@@ -138,9 +157,10 @@ def set_limit(actor: User, scheme: str, year: int, limit: int | None,
     ).rowcount
     db.session.refresh(period)
     if not changed:
-        raise QuotaError(
-            f"The {scheme} quota for {year} already has {period.allocated} places allocated, "
-            f"so the limit cannot be set to {limit}. Set it to {period.allocated} or more.")
+        raise QuotaError(lazy_gettext(
+            "The %(scheme)s quota for %(year)d already has %(allocated)d places allocated, so "
+            "the limit cannot be set to %(limit)d. Set it to %(allocated)d or more.",
+            scheme=scheme, year=year, allocated=period.allocated, limit=limit))
     _record_change(period, actor, old, limit, note, had_previous=True)
     return period
 
@@ -154,8 +174,9 @@ def _create_period(actor: User, scheme: str, year: int, limit: int | None) -> Qu
     except IntegrityError:
         # Another supervisor created the year at the same moment; theirs stands, and this
         # supervisor sees it before deciding again.
-        raise QuotaError(f"The {scheme} quota for {year} was just set by someone else; "
-                         "reload the page to see it.") from None
+        raise QuotaError(lazy_gettext("The %(scheme)s quota for %(year)d was just set by "
+                                      "someone else; reload the page to see it.",
+                                      scheme=scheme, year=year)) from None
     return period
 
 
