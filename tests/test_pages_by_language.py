@@ -18,9 +18,10 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import String, Text, select
+from sqlalchemy import Enum, String, Text, select
 
 from backoffice.auth.models import User
+from backoffice.core import i18n
 from backoffice.extensions import db as _db
 from tests.test_routes_by_role import ALL_ROLES, ROUTES, _case_with_dependant
 
@@ -31,6 +32,8 @@ HTML_LANG = {"en": "en-HK", "zh_Hant_HK": "zh-Hant-HK"}
 # What a page that rendered but lost a value would show.
 UNFILLED = re.compile(r"%\([a-z_]+\)[sd]|\{\{|\}\}|\{%|%\}")
 LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*(?:[ \-][A-Za-z][A-Za-z'\u2019]*)*")
+# InvestHK's programme is 「StartmeupHK創業計劃」 in the government's own Chinese.
+PROPER_NAMES = ("StartmeupHK",)
 SEEN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "aria-description")
 
 PAGES = [
@@ -48,7 +51,8 @@ def visible_text(html: str) -> list[str]:
     """The pieces of text a person reads on the page, with elements written in another
     language on purpose left out."""
     soup = BeautifulSoup(html, "html.parser")
-    for hidden in soup(["script", "style", "template"]):
+    # Code (a command to type) is not words to translate.
+    for hidden in soup(["script", "style", "template", "code", "kbd", "samp"]):
         hidden.decompose()
     page_lang = (soup.html.get("lang") if soup.html else "") or ""
     for other in soup.select("[lang]"):
@@ -66,14 +70,21 @@ def stored_values() -> list[str]:
     """Every text value in the database, longest first (data is shown as entered)."""
     values: set[str] = set()
     for table in _db.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+        # Codes (enum columns, a language code) are not data shown as entered: a page shows
+        # their label, which must be translated.
+        columns = [c for c in table.columns
+                   if isinstance(c.type, String | Text) and not isinstance(c.type, Enum)]
         if not columns:
             continue
         for row in _db.session.execute(select(*columns)):
-            values.update(v for v in row if isinstance(v, str) and v)
+            values.update(v for v in row if isinstance(v, str) and len(v) > 2)
     # A name is also shown as "FAMILY, Given (中文)".
     for user in _db.session.scalars(select(User)):
         values.add(user.full_name)
+    # Each language is offered by its own name, in its own language ("English").
+    values.update(language.name for language in i18n.LANGUAGES.values())
+    # Proper names the government keeps in Latin script in its Chinese text.
+    values.update(PROPER_NAMES)
     return sorted(values, key=len, reverse=True)
 
 
@@ -113,6 +124,8 @@ def test_every_page_renders_in_each_language(client, make_user, as_role, method,
         user = _db.session.get(User, user.id)
         user.language = language
         _db.session.commit()
+        # The sign-in's own confirmation was written in the language of that moment; read it.
+        client.get("/account/password")
     else:
         client.set_cookie("lang", language)
     if method == "GET":

@@ -21,7 +21,9 @@ from backoffice.extensions import db
 # Cases the sweep ends when their stay is over. A pending extension request is left for a
 # person to decide: its missed stay-end deadline escalates instead.
 LAPSING_STATUSES = (CaseStatus.IN_STAY, CaseStatus.EXTENDED)
-LAPSE_REASON = "The stay ended without an extension (deadline sweep)."
+# What the sweep's lapse events say, as a message key (events.describe_event words it:
+# "The stay ended without an extension (deadline sweep)."). Nobody typed a reason.
+LAPSE_DETAIL = {"key": "lapsed"}
 
 
 def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
@@ -48,6 +50,6 @@ def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
         .execution_options(synchronize_session=False)).rowcount
     counts["lapsed"] = lifecycle.transition_in_bulk(
         "lapse", and_(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today),
-        reason=LAPSE_REASON, now=now)
+        detail_data=LAPSE_DETAIL, now=now)
     db.session.flush()
     return counts

@@ -1,5 +1,6 @@
 """Who may be submitted and who may come along: the policy's submission rules read off a
-case, and the dependants' rules (DESIGN §2)."""
+case, and the dependants' rules (DESIGN §2). Every reason is a lazy message, rendered in the
+reader's language when shown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 
 from backoffice.cases.models import Case, Relationship
 from backoffice.cases.schemes import SubmissionFacts
+from backoffice.cases.words import LazyDate, lazy_gettext
 from backoffice.core.dates import age_on, birthday
 
 # Seed: a principal may bring "unmarried dependent children under the age of 18".
@@ -24,37 +26,63 @@ def submission_facts(case: Case) -> SubmissionFacts:
 
 
 def submission_problems(case: Case) -> list[str]:
-    """Every reason the case cannot be submitted now, in words ([] = it can)."""
+    """Every reason the case cannot be submitted now, in words ([] = it can); a dependant's
+    reason names the dependant."""
     problems = case.policy.check_submission(submission_facts(case), case.submitted_on)
     for dependant in case.active_dependants:
         problem = dependant_problem(case, dependant.relation, dependant.date_of_birth,
-                                    dependant.married, exclude_id=dependant.id)
+                                    dependant.married, exclude_id=dependant.id,
+                                    name=dependant.full_name)
         if problem:
-            problems.append(f"{dependant.full_name}: {problem}")
+            problems.append(problem)
     return problems
 
 
 def dependant_problem(case: Case, relation: Relationship, date_of_birth: date,
-                      married: bool | None, exclude_id: int | None = None) -> str | None:
-    """Why this dependant cannot be on the case, in words, or None.
+                      married: bool | None, exclude_id: int | None = None,
+                      name: str | None = None) -> str | None:
+    """Why this dependant cannot be on the case, in words, or None; ``name`` given, the
+    sentence names the dependant.
 
     A child's age is taken on the case's submission date (DESIGN §2).
     """
     on = case.submitted_on
+    # Each reason twice: on its own (the dependant form refusing it) and naming the
+    # dependant (the case's list of reasons it cannot be submitted).
     if relation == Relationship.SPOUSE:
         spouses = [d for d in case.active_dependants
                    if d.relation == Relationship.SPOUSE and d.id != exclude_id]
-        if spouses:
-            return (f"The case already has a spouse ({spouses[0].full_name}); "
-                    "remove that record first.")
-        return None
+        if not spouses:
+            return None
+        spouse = spouses[0].full_name
+        if name is None:
+            return lazy_gettext("The case already has a spouse (%(spouse)s); remove that "
+                                "record first.", spouse=spouse)
+        return lazy_gettext("%(name)s: The case already has a spouse (%(spouse)s); remove "
+                            "that record first.", name=name, spouse=spouse)
     if married:
-        return "Only unmarried children can be dependants."
+        if name is None:
+            return lazy_gettext("Only unmarried children can be dependants.")
+        return lazy_gettext("%(name)s: Only unmarried children can be dependants.", name=name)
     if date_of_birth > on:
         return None  # born after the application: under 18 on any later date that matters
-    if age_on(date_of_birth, on) >= CHILD_AGE_LIMIT:
-        eighteenth = birthday(date_of_birth, CHILD_AGE_LIMIT)
-        when = "on" if eighteenth == on else "before"
-        return (f"Turned {CHILD_AGE_LIMIT} on {eighteenth}, {when} the submission date "
-                f"({on}); children must be under {CHILD_AGE_LIMIT} on that date.")
-    return None
+    if age_on(date_of_birth, on) < CHILD_AGE_LIMIT:
+        return None
+    eighteenth = birthday(date_of_birth, CHILD_AGE_LIMIT)
+    values = {"age": CHILD_AGE_LIMIT, "birthday": LazyDate(eighteenth),
+              "submitted": LazyDate(on), "name": name}
+    if eighteenth == on and name is None:
+        return lazy_gettext("Turned %(age)d on %(birthday)s, on the submission date "
+                            "(%(submitted)s); children must be under %(age)d on that date.",
+                            **values)
+    if eighteenth == on:
+        return lazy_gettext("%(name)s: Turned %(age)d on %(birthday)s, on the submission date "
+                            "(%(submitted)s); children must be under %(age)d on that date.",
+                            **values)
+    if name is None:
+        return lazy_gettext("Turned %(age)d on %(birthday)s, before the submission date "
+                            "(%(submitted)s); children must be under %(age)d on that date.",
+                            **values)
+    return lazy_gettext("%(name)s: Turned %(age)d on %(birthday)s, before the submission date "
+                        "(%(submitted)s); children must be under %(age)d on that date.",
+                        **values)

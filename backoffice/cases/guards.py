@@ -1,9 +1,15 @@
-"""Refusals, and the checks every change to a case makes before anything else."""
+"""Refusals, and the checks every change to a case makes before anything else.
+
+Every refusal's message is a lazy message (``cases.words``): rendered in the reader's
+language when the edge calls ``str()`` on the refusal.
+"""
 
 from __future__ import annotations
 
 from backoffice.auth.models import User
 from backoffice.cases.models import Case
+from backoffice.cases.schemes import CaseStatus
+from backoffice.cases.words import lazy_gettext
 from backoffice.core.refusals import Refusal
 
 
@@ -24,8 +30,9 @@ class StaleCase(CaseError):
     """The case changed since the form was rendered."""
 
     def __init__(self) -> None:
-        super().__init__("This case was changed by someone else while you were working on it. "
-                         "Nothing was saved: reload the case to see the changes, then try again.")
+        super().__init__(lazy_gettext(
+            "This case was changed by someone else while you were working on it. Nothing was "
+            "saved: reload the case to see the changes, then try again."))
 
 
 def check_version(case: Case, expected_version: int | None) -> None:
@@ -36,10 +43,22 @@ def check_version(case: Case, expected_version: int | None) -> None:
 
 def check_can_act(case: Case, actor: User) -> None:
     if not case.can_act(actor):
-        raise CaseError("Only the caseworker assigned to this case or a supervisor can change it. "
-                        "Take the case first if it is unassigned.")
+        raise CaseError(lazy_gettext(
+            "Only the caseworker assigned to this case or a supervisor can change it. Take the "
+            "case first if it is unassigned."))
+
+
+# One sentence per way a case ends, each written whole.
+_ENDED = {
+    CaseStatus.REFUSED: lazy_gettext("This case was refused; it can no longer be changed."),
+    CaseStatus.WITHDRAWN: lazy_gettext("This case was withdrawn; it can no longer be changed."),
+    CaseStatus.LAPSED: lazy_gettext("This case has lapsed; it can no longer be changed."),
+    CaseStatus.CLOSED: lazy_gettext("This case is closed; it can no longer be changed."),
+}
 
 
 def check_open(case: Case) -> None:
     if not case.is_open:
-        raise CaseError(f"This case is {case.status.label.lower()}; it can no longer be changed.")
+        raise CaseError(_ENDED.get(case.status) or lazy_gettext(
+            "This case has ended (%(status)s); it can no longer be changed.",
+            status=case.status.label))

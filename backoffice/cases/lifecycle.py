@@ -31,7 +31,9 @@ from backoffice.cases.schemes import (
     SchemePolicy,
     Transition,
 )
+from backoffice.cases.words import Sentences, lazy_gettext
 from backoffice.core.dates import hk_today, utcnow
+from backoffice.core.i18n import DEFAULT_LANGUAGE, force_language
 from backoffice.extensions import db
 from backoffice.quota import services as quota
 
@@ -84,27 +86,30 @@ def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition,
     try:
         step = case.policy.transition(name)
     except PolicyError as exc:
-        raise CaseError(str(exc)) from exc
+        raise CaseError(exc.message) from exc
     if not step.applies_from(case.status):
-        raise CaseError(f"“{step.label}” is not possible for a case that is "
-                        f"{case.status.label.lower()}.")
+        raise CaseError(lazy_gettext("“%(step)s” is not possible for a case with the status "
+                                     "“%(status)s”.", step=step.label, status=case.status.label))
     reason = (reason or "").strip() or None
     if step.needs_reason and not reason:
-        raise CaseError(f"Give a reason to {step.label.lower()} this case; it is recorded and "
-                        "shown in the case history.")
+        raise CaseError(step.reason_prompt or lazy_gettext(
+            "Give a reason for “%(step)s”; it is recorded and shown in the case history.",
+            step=step.label))
     return step, reason
 
 
-def apply_step(step: Step, effects: dict[Effect, Callable[[Step], str | None]]
-               ) -> tuple[CaseStatus, str | None]:
+def apply_step(step: Step, effects: dict[Effect, Callable[[Step], dict | None]]
+               ) -> tuple[CaseStatus, dict | None]:
     """The part of a step that changes the case object itself, in order: the guards, the
     effects (each by its handler in ``effects``), the date stamp, the end and the status.
-    Returns the status it left and the event's detail. :func:`transition` runs it with the
-    effects below; the bulk loader runs it on a case it builds in memory, with the row form
-    of the quota effects."""
+    Returns the status it left and the event's ``detail_data`` (what the effects said, as
+    message keys and values; see ``events.describe_event``). :func:`transition` runs it with
+    the effects below; the bulk loader runs it on a case it builds in memory, with the row
+    form of the quota effects."""
     for guard in step.transition.guards:
         _GUARDS[guard](step)
-    details = [effects[effect](step) for effect in step.transition.effects]
+    details = [detail for effect in step.transition.effects
+               if (detail := effects[effect](step))]
     case, target = step.case, step.transition.target
     if step.transition.stamps:
         column = step.transition.stamps
@@ -113,34 +118,40 @@ def apply_step(step: Step, effects: dict[Effect, Callable[[Step], str | None]]
         case.ended_at = step.now
     from_status = case.status
     case.status = target
-    return from_status, " ".join(d for d in details if d) or None
+    return from_status, events.combined(details)
 
 
-def _run(step: Step) -> CaseEvent:
+def _run(step: Step, detail_data: dict | None = None) -> CaseEvent:
     try:
-        from_status, detail = apply_step(step, _EFFECTS)
+        from_status, said = apply_step(step, _EFFECTS)
     except quota.QuotaError as exc:
-        raise _quota_blocked(step, str(exc)) from exc
+        raise _quota_blocked(step, exc) from exc
     case, target = step.case, step.transition.target
     if case.arrived_on is not None:
         stay.sync_deadlines(case, step.now)
     event = events.record(case.id, step.actor, EventKind.TRANSITION, at=step.now,
                           transition=step.transition.name, from_status=from_status,
-                          to_status=target, reason=step.reason, detail=detail)
+                          to_status=target, reason=step.reason,
+                          detail_data=events.combined([d for d in (detail_data, said) if d]))
     db.session.flush()
     signals.case_status_changed.send(step.transition, case_ids=[case.id], actor=step.actor,
                                      at=step.now)
     return event
 
 
-def _quota_blocked(step: Step, message: str) -> QuotaBlocked:
-    """Take the step's fallback for a missing quota place, where it has one from here."""
+def _quota_blocked(step: Step, refusal: quota.QuotaError) -> QuotaBlocked:
+    """Take the step's fallback for a missing quota place, where it has one from here.
+
+    The fallback's event keeps why (the quota's words, as a message key and values), not a
+    reason: nobody typed one."""
     fallback_name = step.transition.when_quota_full
     fallback = step.policy.transition(fallback_name) if fallback_name else None
     if fallback is None or not fallback.applies_from(step.case.status):
-        return QuotaBlocked(message, held=False)
-    _run(Step(step.case, step.policy, fallback, step.actor, message, step.now, step.today, None))
-    return QuotaBlocked(f"{message} It has been moved to the Awaiting quota queue.", held=True)
+        return QuotaBlocked(refusal.message, held=False)
+    _run(Step(step.case, step.policy, fallback, step.actor, None, step.now, step.today, None),
+         detail_data=refusal.detail_data)
+    return QuotaBlocked(lazy_gettext("%(refusal)s It has been moved to the Awaiting quota "
+                                     "queue.", refusal=refusal.message), held=True)
 
 
 def _is_date(column: str) -> bool:
@@ -154,7 +165,8 @@ def _is_date(column: str) -> bool:
 def _eligible(step: Step) -> None:
     problems = submission_problems(step.case)
     if problems:
-        raise CaseError("This case cannot be submitted: " + " ".join(problems))
+        raise CaseError(lazy_gettext("This case cannot be submitted: %(problems)s",
+                                     problems=Sentences(problems)))
 
 
 def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
@@ -162,7 +174,7 @@ def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
         try:
             check(step)
         except stay.StayError as exc:
-            raise CaseError(str(exc)) from exc
+            raise CaseError(exc.args[0]) from exc
     return guard
 
 
@@ -189,7 +201,11 @@ def _take_quota_place(step: Step) -> None:
 
 
 def release_reason(transition: Transition, reason: str | None) -> str:
-    return f"{transition.label}: {reason}" if reason else transition.label
+    """What a released quota place keeps as its reason: stored text, so written in the
+    default language whoever gave the place back (the same for the bulk loader's rows)."""
+    with force_language(DEFAULT_LANGUAGE):
+        label = str(transition.label)
+    return f"{label}: {reason}" if reason else label
 
 
 def place_not_taken_up(case: Case) -> bool:
@@ -204,23 +220,24 @@ def _give_back_quota_place(step: Step) -> None:
                             release_reason(step.transition, step.reason), step.now)
 
 
-def _start_stay(step: Step) -> str:
+def _start_stay(step: Step) -> dict:
     stay.start_stay(step.case, step.policy, step.arrived_on)
-    return f"Arrived on {step.case.arrived_on}; the stay ends on {step.case.stay_ends_on}."
+    return {"key": "arrived", "arrived_on": step.case.arrived_on.isoformat(),
+            "stay_ends_on": step.case.stay_ends_on.isoformat()}
 
 
-def _extend_stay(step: Step) -> str:
+def _extend_stay(step: Step) -> dict:
     stay.grant_extension(step.case, step.now)
-    return f"Stay extended to {step.case.stay_ends_on}."
+    return {"key": "stay_extended", "stay_ends_on": step.case.stay_ends_on.isoformat()}
 
 
 # The effects that change only the case and its rows in memory (the bulk loader's too).
-CASE_EFFECTS: dict[Effect, Callable[[Step], str | None]] = {
+CASE_EFFECTS: dict[Effect, Callable[[Step], dict | None]] = {
     Effect.JUDGE_SUBMISSION: _judge_submission,
     Effect.START_STAY: _start_stay,
     Effect.EXTEND_STAY: _extend_stay,
 }
-_EFFECTS: dict[Effect, Callable[[Step], str | None]] = {
+_EFFECTS: dict[Effect, Callable[[Step], dict | None]] = {
     **CASE_EFFECTS,
     Effect.TAKE_QUOTA_PLACE: _take_quota_place,
     Effect.GIVE_BACK_QUOTA_PLACE: _give_back_quota_place,
@@ -246,7 +263,7 @@ _BULK_EFFECTS: dict[Effect, Callable[[Transition, ColumnElement[bool], str | Non
 
 
 def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | None = None,
-                       now: datetime | None = None,
+                       detail_data: dict | None = None, now: datetime | None = None,
                        registry: dict[Scheme, tuple[SchemePolicy, ...]] | None = None) -> int:
     """Move every case that ``where`` selects (and that the step allows) by the step ``name``,
     as the system; return how many moved.
@@ -256,7 +273,8 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
     one statement over all the chosen cases (events, effects, deadlines, the status), with
     the same signals. Only steps without guards or step data, whose effects all have a set
     form and which end the case, can be taken this way; any other is refused (PolicyError).
-    Safe from two workers at once: the chosen rows are locked first (PostgreSQL) or the
+    ``detail_data`` is what every event says besides (a message key and values, as for one
+    case). Safe from two workers at once: the chosen rows are locked first (PostgreSQL) or the
     transaction runs alone (SQLite, BEGIN IMMEDIATE), and a row changed meanwhile no longer
     matches.
     """
@@ -273,7 +291,7 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
             select(Case.id.label("case_id"), Case.status.label("from_status"))
             .where(chosen).with_for_update(),
             kind=EventKind.TRANSITION, at=now, transition=transition.name,
-            to_status=transition.target.value, reason=reason)
+            to_status=transition.target.value, reason=reason, detail_data=detail_data)
         if chosen_count == 0:  # psycopg reports -1 (unknown) for INSERT ... SELECT here
             continue
         for effect in transition.effects:

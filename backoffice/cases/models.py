@@ -30,6 +30,7 @@ from backoffice.cases.schemes import (
     SchemePolicy,
     policy_for,
 )
+from backoffice.cases.words import lazy_gettext
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
 from backoffice.core.i18n import DEFAULT_LANGUAGE
@@ -262,7 +263,13 @@ class Relationship(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return _RELATIONSHIP_LABELS[self]
+
+
+_RELATIONSHIP_LABELS: dict[Relationship, str] = {
+    Relationship.SPOUSE: lazy_gettext("Spouse"),
+    Relationship.CHILD: lazy_gettext("Child"),
+}
 
 
 class Dependant(IdentityMixin, db.Model):
@@ -301,7 +308,17 @@ class EventKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return _EVENT_KIND_LABELS[self]
+
+
+_EVENT_KIND_LABELS: dict[EventKind, str] = {
+    EventKind.CREATED: lazy_gettext("Created"),
+    EventKind.EDITED: lazy_gettext("Edited"),
+    EventKind.TRANSITION: lazy_gettext("Transition"),
+    EventKind.ASSIGNED: lazy_gettext("Assigned"),
+    EventKind.DEPENDANT_ADDED: lazy_gettext("Dependant added"),
+    EventKind.DEPENDANT_REMOVED: lazy_gettext("Dependant removed"),
+}
 
 
 class CaseEvent(db.Model):
@@ -322,7 +339,8 @@ class CaseEvent(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)  # words as typed (or an older event's)
     # What the system says about the event, as a message key and its values (cases/events.py
     # renders it in the reader's language); None when there is nothing to add.
-    detail_data: Mapped[dict | None] = mapped_column(JSON)
+    # None is SQL NULL (not JSON null) on every path: the ORM, Core inserts and the bulk rows.
+    detail_data: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     actor: Mapped[User | None] = relationship()
 
@@ -363,8 +381,14 @@ class DeadlineKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"stay_end": "Stay ends", "job_offer": "Job offer due",
-                "extension_window": "Extension window opens"}[self.value]
+        return _DEADLINE_KIND_LABELS[self]
+
+
+_DEADLINE_KIND_LABELS: dict[DeadlineKind, str] = {
+    DeadlineKind.STAY_END: lazy_gettext("Stay ends"),
+    DeadlineKind.JOB_OFFER: lazy_gettext("Job offer due"),
+    DeadlineKind.EXTENSION_WINDOW: lazy_gettext("Extension window opens"),
+}
 
 
 # The deadlines that can be missed. An extension window is the day a window opens: the sweep
@@ -380,7 +404,15 @@ class DeadlineState(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return _DEADLINE_STATE_LABELS[self]
+
+
+_DEADLINE_STATE_LABELS: dict[DeadlineState, str] = {
+    DeadlineState.OPEN: lazy_gettext("Open"),
+    DeadlineState.MET: lazy_gettext("Met"),
+    DeadlineState.MISSED: lazy_gettext("Missed"),
+    DeadlineState.CANCELLED: lazy_gettext("Cancelled"),
+}
 
 
 class Deadline(db.Model):

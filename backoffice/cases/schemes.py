@@ -6,7 +6,8 @@ A case is judged by the version in force on its submission date (:func:`policy_f
 new version is added with :func:`register`: no view, service or template changes. Methods here
 never ask *which* scheme they belong to; every difference between schemes lives in a field.
 
-Pure Python: no Flask, no database. The service that moves a case between statuses (and takes
+Pure Python: no database, no app (the words are lazy messages, rendered in the reader's
+language when shown; see ``cases.words``). The service that moves a case between statuses (and takes
 a QMAS quota place on approval) lives elsewhere and asks this module what is allowed.
 """
 
@@ -19,8 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from backoffice.cases.words import LazyCountry, LazyDate, LazyList, lazy_gettext
 from backoffice.core.dates import age_on, birthday
-from backoffice.core.identity import country_name
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -48,7 +49,14 @@ __all__ = [
 
 
 class PolicyError(Exception):
-    """A scheme rule was asked something it cannot answer; ``str(err)`` is a sentence to show."""
+    """A scheme rule was asked something it cannot answer; ``str(err)`` is a sentence to show.
+
+    ``err.message`` is the sentence itself (a lazy message, still to be rendered), for a
+    caller that refuses with it in turn."""
+
+    @property
+    def message(self) -> object:
+        return self.args[0] if self.args else ""
 
 
 class UnknownTransition(PolicyError):
@@ -83,18 +91,19 @@ class Scheme(StrEnum):
 
 # The en dashes are the official names' own punctuation, hence the RUF001 exemptions.
 _SCHEME_LABELS: dict[Scheme, str] = {
-    Scheme.QMAS: "Quality Migrant Admission Scheme",
-    Scheme.GEP_ENT: "General Employment Policy – Entrepreneur Scheme",  # noqa: RUF001
-    Scheme.GEP_PRO: "General Employment Policy – Professionals",  # noqa: RUF001
-    Scheme.ASSG: (
+    Scheme.QMAS: lazy_gettext("Quality Migrant Admission Scheme"),
+    Scheme.GEP_ENT: lazy_gettext(
+        "General Employment Policy – Entrepreneur Scheme"),  # noqa: RUF001
+    Scheme.GEP_PRO: lazy_gettext("General Employment Policy – Professionals"),  # noqa: RUF001
+    Scheme.ASSG: lazy_gettext(
         "Admission Scheme for the Second Generation of Chinese Hong Kong Permanent Residents"
     ),
 }
 _SCHEME_SHORT_LABELS: dict[Scheme, str] = {
-    Scheme.QMAS: "QMAS",
-    Scheme.GEP_ENT: "GEP (Entrepreneurs)",
-    Scheme.GEP_PRO: "GEP (Professionals)",
-    Scheme.ASSG: "ASSG",
+    Scheme.QMAS: lazy_gettext("QMAS"),
+    Scheme.GEP_ENT: lazy_gettext("GEP (Entrepreneurs)"),
+    Scheme.GEP_PRO: lazy_gettext("GEP (Professionals)"),
+    Scheme.ASSG: lazy_gettext("ASSG"),
 }
 
 
@@ -127,19 +136,19 @@ class CaseStatus(StrEnum):
 
 
 _STATUS_LABELS: dict[CaseStatus, str] = {
-    CaseStatus.DRAFT: "Draft",
-    CaseStatus.SUBMITTED: "Submitted",
-    CaseStatus.UNDER_REVIEW: "Under review",
-    CaseStatus.AWAITING_QUOTA: "Awaiting quota",
-    CaseStatus.APPROVED: "Approved",
-    CaseStatus.VISA_ISSUED: "Visa issued",
-    CaseStatus.IN_STAY: "In stay (arrived)",
-    CaseStatus.EXTENSION_REQUESTED: "Extension requested",
-    CaseStatus.EXTENDED: "Extended",
-    CaseStatus.REFUSED: "Refused",
-    CaseStatus.WITHDRAWN: "Withdrawn",
-    CaseStatus.LAPSED: "Lapsed",
-    CaseStatus.CLOSED: "Closed",
+    CaseStatus.DRAFT: lazy_gettext("Draft"),
+    CaseStatus.SUBMITTED: lazy_gettext("Submitted"),
+    CaseStatus.UNDER_REVIEW: lazy_gettext("Under review"),
+    CaseStatus.AWAITING_QUOTA: lazy_gettext("Awaiting quota"),
+    CaseStatus.APPROVED: lazy_gettext("Approved"),
+    CaseStatus.VISA_ISSUED: lazy_gettext("Visa issued"),
+    CaseStatus.IN_STAY: lazy_gettext("In stay (arrived)"),
+    CaseStatus.EXTENSION_REQUESTED: lazy_gettext("Extension requested"),
+    CaseStatus.EXTENDED: lazy_gettext("Extended"),
+    CaseStatus.REFUSED: lazy_gettext("Refused"),
+    CaseStatus.WITHDRAWN: lazy_gettext("Withdrawn"),
+    CaseStatus.LAPSED: lazy_gettext("Lapsed"),
+    CaseStatus.CLOSED: lazy_gettext("Closed"),
 }
 
 # Defined once and reused by queries (work queues, dashboards, "open cases" counts).
@@ -169,12 +178,16 @@ class GovernmentProgramme(StrEnum):
 
 
 _PROGRAMME_LABELS: dict[GovernmentProgramme, str] = {
-    GovernmentProgramme.STARTMEUPHK_VENTURE: "InvestHK StartmeupHK Venture Programme",
-    GovernmentProgramme.HKSTP_INCU_APP: "Hong Kong Science and Technology Parks Incu-App",
-    GovernmentProgramme.HKSTP_INCU_BIO: "Hong Kong Science and Technology Parks Incu-Bio",
-    GovernmentProgramme.HKSTP_INCU_TECH: "Hong Kong Science and Technology Parks Incu-Tech",
-    GovernmentProgramme.CYBERPORT_INCUBATION: "Cyberport Incubation Programme",
-    GovernmentProgramme.HKDC_DESIGN_INCUBATION: (
+    GovernmentProgramme.STARTMEUPHK_VENTURE: lazy_gettext(
+        "InvestHK StartmeupHK Venture Programme"),
+    GovernmentProgramme.HKSTP_INCU_APP: lazy_gettext(
+        "Hong Kong Science and Technology Parks Incu-App"),
+    GovernmentProgramme.HKSTP_INCU_BIO: lazy_gettext(
+        "Hong Kong Science and Technology Parks Incu-Bio"),
+    GovernmentProgramme.HKSTP_INCU_TECH: lazy_gettext(
+        "Hong Kong Science and Technology Parks Incu-Tech"),
+    GovernmentProgramme.CYBERPORT_INCUBATION: lazy_gettext("Cyberport Incubation Programme"),
+    GovernmentProgramme.HKDC_DESIGN_INCUBATION: lazy_gettext(
         "Hong Kong Design Centre Design Incubation Programme"
     ),
 }
@@ -214,6 +227,8 @@ class Transition:
     reason is recorded on the event and shown in the history), its ``guards``, the case
     column it ``stamps`` with the step's date or time, its ``effects`` in order, and
     ``when_quota_full``, the step the case takes instead when its quota place cannot be had.
+    ``label`` is the button's words and ``reason_prompt`` the sentence asking for the reason
+    of a step that needs one (both lazy messages).
     """
 
     name: str
@@ -225,6 +240,7 @@ class Transition:
     stamps: str | None = None
     effects: tuple[Effect, ...] = ()
     when_quota_full: str | None = None
+    reason_prompt: str | None = None
 
     def applies_from(self, status: CaseStatus | str) -> bool:
         """True when a case in ``status`` may take this transition."""
@@ -244,70 +260,80 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
     take = (Effect.TAKE_QUOTA_PLACE,) if quota_hold else ()
     give_back = (Effect.GIVE_BACK_QUOTA_PLACE,) if quota_hold else ()
     table = [
-        Transition("submit", "Submit", frozenset({s.DRAFT}), s.SUBMITTED,
+        Transition("submit", lazy_gettext("Submit"), frozenset({s.DRAFT}), s.SUBMITTED,
                    guards=(Guard.ELIGIBLE,), stamps="submitted_at",
                    effects=(Effect.JUDGE_SUBMISSION,)),
-        Transition("start_review", "Start review", frozenset({s.SUBMITTED}), s.UNDER_REVIEW,
-                   stamps="review_started_at"),
-        Transition("approve", "Approve", frozenset({s.UNDER_REVIEW}) | quota_stop, s.APPROVED,
-                   stamps="approved_on", effects=take,
+        Transition("start_review", lazy_gettext("Start review"), frozenset({s.SUBMITTED}),
+                   s.UNDER_REVIEW, stamps="review_started_at"),
+        Transition("approve", lazy_gettext("Approve"), frozenset({s.UNDER_REVIEW}) | quota_stop,
+                   s.APPROVED, stamps="approved_on", effects=take,
                    when_quota_full="hold_for_quota" if quota_hold else None),
-        Transition("issue_visa", "Record visa issued", frozenset({s.APPROVED}), s.VISA_ISSUED,
-                   stamps="visa_issued_on"),
-        Transition("record_arrival", "Record arrival", frozenset({s.VISA_ISSUED}), s.IN_STAY,
-                   guards=(Guard.ARRIVAL_DATE,), effects=(Effect.START_STAY,)),
+        Transition("issue_visa", lazy_gettext("Record visa issued"), frozenset({s.APPROVED}),
+                   s.VISA_ISSUED, stamps="visa_issued_on"),
+        Transition("record_arrival", lazy_gettext("Record arrival"), frozenset({s.VISA_ISSUED}),
+                   s.IN_STAY, guards=(Guard.ARRIVAL_DATE,), effects=(Effect.START_STAY,)),
         # Extended → extension requested again: each extension is applied for in turn.
         Transition(
             "request_extension",
-            "Request extension of stay",
+            lazy_gettext("Request extension of stay"),
             frozenset({s.IN_STAY, s.EXTENDED}),
             s.EXTENSION_REQUESTED,
             guards=(Guard.EXTENSION_WINDOW,),
         ),
         Transition(
-            "grant_extension", "Grant extension", frozenset({s.EXTENSION_REQUESTED}), s.EXTENDED,
+            "grant_extension", lazy_gettext("Grant extension"),
+            frozenset({s.EXTENSION_REQUESTED}), s.EXTENDED,
             effects=(Effect.EXTEND_STAY,),
         ),
         # A refused extension leaves the current stay running to its end (then it lapses);
         # it is a refusal, so the applicant is owed the reason.
         Transition(
             "refuse_extension",
-            "Refuse extension",
+            lazy_gettext("Refuse extension"),
             frozenset({s.EXTENSION_REQUESTED}),
             s.IN_STAY,
             needs_reason=True,
+            reason_prompt=lazy_gettext("Give a reason to refuse the extension; it is recorded "
+                                       "and shown in the case history."),
         ),
         Transition(
             "refuse",
-            "Refuse",
+            lazy_gettext("Refuse"),
             frozenset({s.SUBMITTED, s.UNDER_REVIEW}) | quota_stop,
             s.REFUSED,
             needs_reason=True,
             stamps="refused_at",
+            reason_prompt=lazy_gettext("Give a reason to refuse this case; it is recorded and "
+                                       "shown in the case history."),
         ),
         # Once the applicant has arrived the case ends by closing or lapsing, not withdrawal.
         Transition(
             "withdraw",
-            "Withdraw",
+            lazy_gettext("Withdraw"),
             frozenset({s.DRAFT, s.SUBMITTED, s.UNDER_REVIEW, s.APPROVED, s.VISA_ISSUED})
             | quota_stop,
             s.WITHDRAWN,
             needs_reason=True,
             stamps="withdrawn_at",
             effects=give_back,
+            reason_prompt=lazy_gettext("Give a reason to withdraw this case; it is recorded and "
+                                       "shown in the case history."),
         ),
         # Approved / visa issued: the approval was not taken up in time.
         # In stay / extension requested / extended: the stay expired without extension.
         # Recorded by the deadline sweep as well as by hand, so the dates are the reason.
         Transition(
             "lapse",
-            "Record lapse",
+            lazy_gettext("Record lapse"),
             frozenset({s.APPROVED, s.VISA_ISSUED, s.IN_STAY, s.EXTENSION_REQUESTED, s.EXTENDED}),
             s.LAPSED,
             effects=give_back,
         ),
         Transition(
-            "close", "Close", frozenset({s.IN_STAY, s.EXTENDED}), s.CLOSED, needs_reason=True
+            "close", lazy_gettext("Close"), frozenset({s.IN_STAY, s.EXTENDED}), s.CLOSED,
+            needs_reason=True,
+            reason_prompt=lazy_gettext("Give a reason to close this case; it is recorded and "
+                                       "shown in the case history."),
         ),
     ]
     if quota_hold:
@@ -315,7 +341,7 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
             2,
             Transition(
                 "hold_for_quota",
-                "Hold for quota",
+                lazy_gettext("Hold for quota"),
                 frozenset({s.UNDER_REVIEW}),
                 s.AWAITING_QUOTA,
             ),
@@ -421,10 +447,10 @@ class SchemePolicy:
         try:
             return self._by_name[name]
         except KeyError:
-            known = ", ".join(self._by_name)
-            raise UnknownTransition(
-                f"{self.scheme.short_label} has no step called {name!r}; the steps are: {known}."
-            ) from None
+            raise UnknownTransition(lazy_gettext(
+                "%(scheme)s has no step called “%(name)s”; the steps are: %(known)s.",
+                scheme=self.scheme.short_label, name=name, known=LazyList(self._by_name),
+            )) from None
 
     def transitions_from(self, status: CaseStatus | str) -> list[Transition]:
         """Return the transitions a case in ``status`` may take, in table order.
@@ -443,119 +469,127 @@ class SchemePolicy:
         """Return every reason the application cannot be submitted on ``on``; [] = eligible.
 
         ``on`` is the Hong Kong submission date. Each reason is a full sentence for the
-        caseworker. Checks run in a fixed order (age, nationality, business plan, job offer,
-        family background) so the list reads the same way every time. Raises
-        :class:`PolicyError` if this version was not yet in force on ``on``: the caller should
-        have picked the version with :func:`policy_for`.
+        caseworker (a lazy message: rendered in the reader's language when shown). Checks run
+        in a fixed order (age, nationality, business plan, job offer, family background) so
+        the list reads the same way every time. Raises :class:`PolicyError` if this version
+        was not yet in force on ``on``: the caller should have picked the version with
+        :func:`policy_for`.
         """
         if isinstance(on, datetime):
             raise TypeError("check_submission takes the Hong Kong date, e.g. hk_today().")
         if on < self.effective_from:
+            # A caller's mistake (the version is chosen by policy_for), so not translated.
             raise PolicyError(
                 f"{self.scheme.short_label} policy version {self.version} starts on "
                 f"{self.effective_from.isoformat()}, after the submission date {on.isoformat()}."
             )
+        scheme, name = self.scheme.label, self.scheme.short_label
         reasons: list[str] = []
         reasons.extend(self._age_reasons(facts.date_of_birth, on))
         reasons.extend(self._nationality_reasons(facts.nationality))
         if self.requires_business_plan and _blank(facts.business_plan):
-            reasons.append(f"A business plan is required for the {self.scheme.label}.")
+            reasons.append(lazy_gettext("A business plan is required for the %(scheme)s.",
+                                        scheme=scheme))
         if self.requires_job_offer:
             reasons.extend(self._job_offer_reasons(facts))
         if self.requires_hk_parent_and_emigration:
             if not facts.has_hk_parent:
-                reasons.append(
-                    f"{self.scheme.short_label} requires a parent who is a Chinese Hong Kong "
-                    "permanent resident."
-                )
+                reasons.append(lazy_gettext(
+                    "%(scheme)s requires a parent who is a Chinese Hong Kong permanent "
+                    "resident.", scheme=name))
             if not facts.emigrated_overseas:
-                reasons.append(
-                    f"{self.scheme.short_label} requires the applicant to have emigrated overseas."
-                )
+                reasons.append(lazy_gettext(
+                    "%(scheme)s requires the applicant to have emigrated overseas.",
+                    scheme=name))
         return reasons
-
-    def _age_requirement(self) -> str:
-        if self.min_age is not None and self.max_age is not None:
-            return f"{self.min_age} to {self.max_age}"
-        if self.min_age is not None:
-            return f"{self.min_age} or over"
-        return f"{self.max_age} or under"
 
     def _age_reasons(self, dob: date | None, on: date) -> list[str]:
         if self.min_age is None and self.max_age is None:
             return []
-        name = self.scheme.short_label
+        limits = {"scheme": self.scheme.short_label, "min_age": self.min_age,
+                  "max_age": self.max_age}
+        bounded = self.min_age is not None and self.max_age is not None
         if dob is None:
-            return [
-                f"The applicant's date of birth is missing; {name} requires "
-                f"{self._age_requirement()}."
-            ]
+            if bounded:
+                return [lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
+                                     "requires %(min_age)d to %(max_age)d.", **limits)]
+            if self.min_age is not None:
+                return [lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
+                                     "requires %(min_age)d or over.", **limits)]
+            return [lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
+                                 "requires %(max_age)d or under.", **limits)]
         if dob > on:
-            return [
-                f"The date of birth {dob.isoformat()} is after the submission date "
-                f"{on.isoformat()}."
-            ]
+            return [lazy_gettext("The date of birth %(dob)s is after the submission date "
+                                 "%(on)s.", dob=LazyDate(dob), on=LazyDate(on))]
         age = age_on(dob, on)
         too_young = self.min_age is not None and age < self.min_age
         too_old = self.max_age is not None and age > self.max_age
         if not (too_young or too_old):
             return []
-        if self.min_age is not None and self.max_age is not None:
+        if bounded:
             # A bounded range is stated as a range, with the birthday that crossed (or will
             # cross) the line, so the caseworker can see how near the applicant is.
-            prefix = f"{name} applicants must be {self._age_requirement()} on the submission date"
             if too_old:
-                crossed = birthday(dob, self.max_age + 1)
-                return [f"{prefix}; the applicant turned {self.max_age + 1} on {crossed}."]
-            due = birthday(dob, self.min_age)
-            return [f"{prefix}; the applicant is {age} and turns {self.min_age} on {due}."]
-        return [
-            f"The applicant is {age} on {on.isoformat()}; {name} requires "
-            f"{self._age_requirement()}."
-        ]
+                return [lazy_gettext(
+                    "%(scheme)s applicants must be %(min_age)d to %(max_age)d on the submission "
+                    "date; the applicant turned %(age)d on %(birthday)s.", **limits,
+                    age=self.max_age + 1,
+                    birthday=LazyDate(birthday(dob, self.max_age + 1)))]  # type: ignore[operator]
+            return [lazy_gettext(
+                "%(scheme)s applicants must be %(min_age)d to %(max_age)d on the submission "
+                "date; the applicant is %(age)d and turns %(min_age)d on %(birthday)s.",
+                **limits, age=age, birthday=LazyDate(birthday(dob, self.min_age)))]  # type: ignore[arg-type]
+        if too_young:
+            return [lazy_gettext("The applicant is %(age)d on %(on)s; %(scheme)s requires "
+                                 "%(min_age)d or over.", **limits, age=age, on=LazyDate(on))]
+        return [lazy_gettext("The applicant is %(age)d on %(on)s; %(scheme)s requires "
+                             "%(max_age)d or under.", **limits, age=age, on=LazyDate(on))]
 
     def _nationality_reasons(self, nationality: str | None) -> list[str]:
         if not self.excluded_nationalities:
             return []
         if _blank(nationality):
-            return [
-                f"The applicant's nationality is missing; it decides whether they may apply "
-                f"under the {self.scheme.label}."
-            ]
+            return [lazy_gettext("The applicant's nationality is missing; it decides whether "
+                                 "they may apply under the %(scheme)s.",
+                                 scheme=self.scheme.label)]
         code = nationality.strip().upper()  # type: ignore[union-attr]  # checked by _blank
         if code not in self.excluded_nationalities:
             return []
-        return [
-            f"Nationals of {country_name(code)} ({code}) cannot apply under the "
-            f"{self.scheme.label} (policy of {self.effective_from.isoformat()})."
-        ]
+        return [lazy_gettext(
+            "Nationals of %(country)s (%(code)s) cannot apply under the %(scheme)s (policy of "
+            "%(effective_from)s).", country=LazyCountry(code), code=code,
+            scheme=self.scheme.label, effective_from=LazyDate(self.effective_from))]
 
     def _job_offer_reasons(self, facts: SubmissionFacts) -> list[str]:
         missing = [
             label
             for label, blank in (
-                ("employer", _blank(facts.job_employer)),
-                ("post", _blank(facts.job_post)),
-                ("salary", facts.job_salary is None),
-                ("relevance to qualifications or experience", _blank(facts.job_relevance)),
-                (
-                    "why it cannot readily be filled locally",
-                    _blank(facts.job_local_unavailability),
-                ),
+                (_JOB_OFFER_PARTS["employer"], _blank(facts.job_employer)),
+                (_JOB_OFFER_PARTS["post"], _blank(facts.job_post)),
+                (_JOB_OFFER_PARTS["salary"], facts.job_salary is None),
+                (_JOB_OFFER_PARTS["relevance"], _blank(facts.job_relevance)),
+                (_JOB_OFFER_PARTS["local"], _blank(facts.job_local_unavailability)),
             )
             if blank
         ]
         reasons = []
         if missing:
-            reasons.append(
-                f"{self.scheme.short_label} requires a confirmed job offer; missing: "
-                + ", ".join(missing)
-                + "."
-            )
+            reasons.append(lazy_gettext(
+                "%(scheme)s requires a confirmed job offer; missing: %(missing)s.",
+                scheme=self.scheme.short_label, missing=LazyList(missing)))
         if facts.job_salary is not None and facts.job_salary <= 0:
-            reasons.append("The offered salary must be more than zero.")
+            reasons.append(lazy_gettext("The offered salary must be more than zero."))
         return reasons
 
+
+# The parts of a job offer a scheme may find missing, as the list after "missing:" names them.
+_JOB_OFFER_PARTS = {
+    "employer": lazy_gettext("employer"),
+    "post": lazy_gettext("post"),
+    "salary": lazy_gettext("salary"),
+    "relevance": lazy_gettext("relevance to qualifications or experience"),
+    "local": lazy_gettext("why it cannot readily be filled locally"),
+}
 
 # --- Registry -----------------------------------------------------------------------------------
 
@@ -595,17 +629,19 @@ def policy_for(
     try:
         scheme = Scheme(scheme)
     except ValueError:
-        raise PolicyError(f"There is no scheme with the code {scheme!r}.") from None
+        raise PolicyError(lazy_gettext("There is no scheme with the code “%(code)s”.",
+                                       code=scheme)) from None
     versions = list((POLICIES if registry is None else registry).get(scheme, ()))
     in_force = [p for p in versions if p.effective_from <= on]
     if not in_force:
         if versions:
             earliest = min(p.effective_from for p in versions)
-            raise NoPolicyInForce(
-                f"No {scheme.short_label} policy was in force on {on.isoformat()}; the earliest "
-                f"version starts on {earliest.isoformat()}."
-            )
-        raise NoPolicyInForce(f"No {scheme.short_label} policy has been defined.")
+            raise NoPolicyInForce(lazy_gettext(
+                "No %(scheme)s policy was in force on %(on)s; the earliest version starts on "
+                "%(earliest)s.", scheme=scheme.short_label, on=LazyDate(on),
+                earliest=LazyDate(earliest)))
+        raise NoPolicyInForce(lazy_gettext("No %(scheme)s policy has been defined.",
+                                           scheme=scheme.short_label))
     return max(in_force, key=lambda p: p.effective_from)
 
 

@@ -43,6 +43,7 @@ from backoffice.cases.schemes import (
     Scheme,
     policy_for,
 )
+from backoffice.cases.words import LazyDate, LazyList, LazyNumber, lazy_gettext
 from backoffice.core.dates import add_months, hk_today, utcnow
 from backoffice.core.i18n import DEFAULT_LANGUAGE
 from backoffice.extensions import db
@@ -98,8 +99,9 @@ def _assign(target: object, data: object) -> None:
 
 def _check_submitted_on(submitted_on: date, today: date) -> None:
     if submitted_on > today:
-        raise CaseError(f"The submission date {submitted_on} is in the future; "
-                        "enter the date the application was received.")
+        raise CaseError(lazy_gettext("The submission date %(submitted_on)s is in the future; "
+                                     "enter the date the application was received.",
+                                     submitted_on=LazyDate(submitted_on)))
 
 
 # --- Creating and editing -----------------------------------------------------------------
@@ -129,10 +131,13 @@ OLDEST_AGE = 120
 
 def _identity_problems(data: IdentityData, today: date) -> None:
     if data.date_of_birth > today:
-        raise CaseError(f"The date of birth {data.date_of_birth} is in the future.")
+        raise CaseError(lazy_gettext("The date of birth %(date_of_birth)s is in the future.",
+                                     date_of_birth=LazyDate(data.date_of_birth)))
     if data.date_of_birth < add_months(today, -12 * OLDEST_AGE):
-        raise CaseError(f"The date of birth {data.date_of_birth} would make the person older "
-                        f"than {OLDEST_AGE}; check the year.")
+        raise CaseError(lazy_gettext("The date of birth %(date_of_birth)s would make the person "
+                                     "older than %(oldest)d; check the year.",
+                                     date_of_birth=LazyDate(data.date_of_birth),
+                                     oldest=OLDEST_AGE))
 
 
 def _write_applicant(applicant: Applicant, data: ApplicantData) -> None:
@@ -145,13 +150,13 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
     """Open a draft case, assigned to the caseworker who created it."""
     today = today or hk_today()
     if not actor.can_work_cases():
-        raise CaseError("Only caseworkers and supervisors can create cases.")
+        raise CaseError(lazy_gettext("Only caseworkers and supervisors can create cases."))
     _check_submitted_on(facts.submitted_on, today)
     _identity_problems(applicant_data, today)
     try:
         policy_for(scheme, facts.submitted_on)
     except PolicyError as exc:
-        raise CaseError(str(exc)) from exc
+        raise CaseError(exc.message) from exc
     applicant = Applicant()
     _write_applicant(applicant, applicant_data)
     db.session.add(applicant)
@@ -188,9 +193,10 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
         fixed += [name for name in _JUDGED_IDENTITY
                   if getattr(case.applicant, name) != getattr(applicant_data, name)]
         if fixed:
-            raise CaseError("The submission date, the scheme facts, the date of birth and the "
-                            "nationality were judged at submission and cannot change after "
-                            "submission (changed: " + ", ".join(fixed) + ").")
+            raise CaseError(lazy_gettext(
+                "The submission date, the scheme facts, the date of birth and the nationality "
+                "were judged at submission and cannot change after submission (changed: "
+                "%(fields)s).", fields=LazyList(events.field_label(name) for name in fixed)))
     changed = [f.name for f in fields(applicant_data)
                if getattr(case.applicant, f.name) != getattr(applicant_data, f.name)]
     changed += [f.name for f in fields(facts) if getattr(case, f.name) != getattr(facts, f.name)]
@@ -199,7 +205,8 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
     _write_applicant(case.applicant, applicant_data)
     _assign(case, facts)
     case.updated_at = utcnow()  # bumps the version even when only the applicant row changed
-    events.record(case.id, actor, EventKind.EDITED, detail="Changed: " + ", ".join(changed))
+    events.record(case.id, actor, EventKind.EDITED,
+                  detail_data={"key": "fields_changed", "fields": changed})
     db.session.flush()
     return changed
 
@@ -226,7 +233,8 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
     case.updated_at = utcnow()
     db.session.flush()
     events.record(case.id, actor, EventKind.DEPENDANT_ADDED,
-                  detail=f"{relation.label}: {dependant.full_name}")
+                  detail_data={"key": "dependant_added", "relation": relation.value,
+                               "name": dependant.full_name})
     db.session.flush()
     return dependant
 
@@ -238,19 +246,22 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
     check_can_act(case, actor)
     check_open(case)
     if dependant.case_id != case.id or dependant.removed_at is not None:
-        raise CaseError("That dependant is not on this case.")
+        raise CaseError(lazy_gettext("That dependant is not on this case."))
     reason = (reason or "").strip()
     if not reason:
-        raise CaseError("Give a reason for removing the dependant.")
+        raise CaseError(lazy_gettext("Give a reason for removing the dependant."))
     if len(reason) > REMOVAL_REASON_LENGTH:
-        raise CaseError(f"Keep the reason for removing a dependant to {REMOVAL_REASON_LENGTH} "
-                        f"characters (it has {len(reason):,}).")
+        raise CaseError(lazy_gettext("Keep the reason for removing a dependant to %(most)s "
+                                     "characters (it has %(length)s).",
+                                     most=LazyNumber(REMOVAL_REASON_LENGTH),
+                                     length=LazyNumber(len(reason))))
     dependant.removed_at = utcnow()
     dependant.removed_by_id = actor.id
     dependant.removal_reason = reason
     case.updated_at = utcnow()
     events.record(case.id, actor, EventKind.DEPENDANT_REMOVED, reason=reason,
-                  detail=f"{dependant.relation.label}: {dependant.full_name}")
+                  detail_data={"key": "dependant_removed", "relation": dependant.relation.value,
+                               "name": dependant.full_name})
     db.session.flush()
 
 
@@ -279,21 +290,24 @@ def take_case(actor: User, case: Case, expected_version: int | None = None) -> N
     check_version(case, expected_version)
     if not case.can_take(actor):
         if case.assignee_id == actor.id:
-            raise CaseError("This case is already assigned to you.")
+            raise CaseError(lazy_gettext("This case is already assigned to you."))
         if case.assignee_id is not None:
-            raise CaseError(f"This case is already assigned to {case.assignee.full_name}.")
-        raise CaseError("This case cannot be taken.")
+            raise CaseError(lazy_gettext("This case is already assigned to %(name)s.",
+                                         name=case.assignee.full_name))
+        raise CaseError(lazy_gettext("This case cannot be taken."))
     _set_assignee(actor, case, actor)
     db.session.flush()
 
 
 def _set_assignee(actor: User, case: Case, assignee: User | None) -> None:
     previous_id = case.assignee_id
-    before = case.assignee.full_name if case.assignee else "nobody"
+    before = case.assignee.full_name if case.assignee else None
     case.assignee = assignee  # the relationship, so a later read in this transaction agrees
     case.updated_at = utcnow()
-    after = assignee.full_name if assignee else "nobody"
-    events.record(case.id, actor, EventKind.ASSIGNED, detail=f"{before} → {after}")
+    after = assignee.full_name if assignee else None
+    # None: nobody (the unassigned queue).
+    events.record(case.id, actor, EventKind.ASSIGNED,
+                  detail_data={"key": "assigned", "from": before, "to": after})
     signals.case_reassigned.send(case=case, actor=actor, previous_assignee_id=previous_id,
                                  assignee_id=assignee.id if assignee else None)
 
@@ -302,10 +316,11 @@ def reassign(actor: User, cases: Iterable[Case], assignee: User | None) -> int:
     """Supervisors: give one or many cases to a caseworker (or to nobody). Returns the count
     of cases that changed hands."""
     if not actor.can_supervise():
-        raise CaseError("Only supervisors can reassign cases.")
+        raise CaseError(lazy_gettext("Only supervisors can reassign cases."))
     if assignee is not None and (not assignee.active or not assignee.can_work_cases()):
-        raise CaseError(f"{assignee.full_name} cannot be given cases "
-                        "(the account is not an active caseworker or supervisor).")
+        raise CaseError(lazy_gettext("%(name)s cannot be given cases (the account is not an "
+                                     "active caseworker or supervisor).",
+                                     name=assignee.full_name))
     changed = 0
     for case in cases:
         if not case.is_open or case.assignee_id == (assignee.id if assignee else None):

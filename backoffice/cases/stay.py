@@ -29,10 +29,10 @@ from backoffice.cases.models import (
     JobOffer,
 )
 from backoffice.cases.schemes import SchemePolicy
+from backoffice.cases.words import LazyDate, lazy_gettext, lazy_ngettext
 from backoffice.core.dates import (
     add_months,
     birthday,
-    day_count,
     hk_holiday_name,
     is_weekend,
     utcnow,
@@ -42,7 +42,8 @@ from backoffice.extensions import db
 
 
 class StayError(Refusal):
-    """A stay rule refused the change; the message is shown as it is."""
+    """A stay rule refused the change; the message is shown as it is (a lazy message,
+    rendered in the reader's language by ``str()``)."""
 
 
 # --- Computing ------------------------------------------------------------------------------
@@ -163,12 +164,14 @@ def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
 
 def check_arrival(case: Case, arrived_on: date | None, today: date) -> None:
     if arrived_on is None:
-        raise StayError("Enter the arrival date.")
+        raise StayError(lazy_gettext("Enter the arrival date."))
     if arrived_on > today:
-        raise StayError(f"The arrival date {arrived_on} is in the future.")
+        raise StayError(lazy_gettext("The arrival date %(arrived_on)s is in the future.",
+                                     arrived_on=LazyDate(arrived_on)))
     if case.visa_issued_on and arrived_on < case.visa_issued_on:
-        raise StayError(f"The arrival date {arrived_on} is before the visa was issued "
-                        f"({case.visa_issued_on}).")
+        raise StayError(lazy_gettext(
+            "The arrival date %(arrived_on)s is before the visa was issued (%(visa_issued_on)s).",
+            arrived_on=LazyDate(arrived_on), visa_issued_on=LazyDate(case.visa_issued_on)))
 
 
 def check_extension_request(case: Case, today: date) -> None:
@@ -176,15 +179,18 @@ def check_extension_request(case: Case, today: date) -> None:
     QMAS needs a recorded job offer."""
     opens = case.extension_window_opens_on
     if today < opens:
-        raise StayError(
-            f"The extension window opens on {opens} ({case.extension_window_days} days before "
-            f"the stay ends on {case.stay_ends_on}); an extension cannot be requested before.")
+        raise StayError(lazy_ngettext(
+            "The extension window opens on %(opens)s (%(num)d day before the stay ends on "
+            "%(ends)s); an extension cannot be requested before.",
+            "The extension window opens on %(opens)s (%(num)d days before the stay ends on "
+            "%(ends)s); an extension cannot be requested before.",
+            case.extension_window_days, opens=LazyDate(opens), ends=LazyDate(case.stay_ends_on)))
     if today > case.stay_ends_on:
-        raise StayError(f"The stay ended on {case.stay_ends_on}; an extension can no longer "
-                        "be requested.")
+        raise StayError(lazy_gettext("The stay ended on %(ends)s; an extension can no longer be "
+                                     "requested.", ends=LazyDate(case.stay_ends_on)))
     if case.job_offer_needed_to_extend and not case.has_job_offer:
-        raise StayError("A job offer must be recorded before an extension can be requested "
-                        "under this scheme.")
+        raise StayError(lazy_gettext("A job offer must be recorded before an extension can be "
+                                     "requested under this scheme."))
 
 
 def grant_extension(case: Case, now: datetime) -> None:
@@ -200,12 +206,14 @@ def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, toda
     """Fix a wrongly recorded arrival date: the stay end and deadlines are recomputed."""
     now = now or utcnow()
     if not case.in_stay:
-        raise StayError("The arrival date can only be corrected while the stay runs.")
+        raise StayError(lazy_gettext("The arrival date can only be corrected while the stay "
+                                     "runs."))
     if not (reason or "").strip():
-        raise StayError("Give a reason for correcting the arrival date.")
+        raise StayError(lazy_gettext("Give a reason for correcting the arrival date."))
     check_arrival(case, arrived_on, today)
     if arrived_on == case.arrived_on:
-        raise StayError(f"The arrival date is already {arrived_on}.")
+        raise StayError(lazy_gettext("The arrival date is already %(arrived_on)s.",
+                                     arrived_on=LazyDate(arrived_on)))
     old_arrival, old_end = case.arrived_on, case.stay_ends_on
     case.arrived_on = arrived_on
     case.stay_ends_on = stay_end(arrived_on, case.stay_initial_months,
@@ -213,8 +221,10 @@ def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, toda
     case.updated_at = now
     sync_deadlines(case, now)
     events.record(case.id, actor, EventKind.EDITED, at=now, reason=reason.strip(),
-                  detail=f"Arrival corrected from {old_arrival} to {arrived_on}; the stay now "
-                         f"ends on {case.stay_ends_on} (was {old_end}).")
+                  detail_data={"key": "arrival_corrected", "from": old_arrival.isoformat(),
+                               "to": arrived_on.isoformat(),
+                               "stay_ends_on": case.stay_ends_on.isoformat(),
+                               "was": old_end.isoformat()})
     db.session.flush()
 
 
@@ -231,7 +241,7 @@ def record_job_offer(actor: User, case: Case, offer: JobOfferData,
     """Record a job offer; it meets the job-offer deadline."""
     now = now or utcnow()
     job = add_job_offer(case, offer, actor.id, now)
-    events.record(case.id, actor, EventKind.EDITED, at=now, detail=job_offer_detail(job))
+    events.record(case.id, actor, EventKind.EDITED, at=now, detail_data=job_offer_detail(job))
     db.session.flush()
     return job
 
@@ -243,7 +253,7 @@ def add_job_offer(case: Case, offer: JobOfferData, recorded_by_id: int | None,
     and flushes; the bulk loader calls this on a case it builds in memory, with a plain
     ``make_job_offer`` class, as for :func:`open_missing_deadlines`)."""
     if not case.in_stay:
-        raise StayError("A job offer is recorded once the applicant has arrived.")
+        raise StayError(lazy_gettext("A job offer is recorded once the applicant has arrived."))
     job = make_job_offer(case_id=case.id, employer=offer.employer.strip(),
                          post=offer.post.strip(), salary=offer.salary,
                          start_date=offer.start_date, recorded_by_id=recorded_by_id,
@@ -254,9 +264,11 @@ def add_job_offer(case: Case, offer: JobOfferData, recorded_by_id: int | None,
     return job
 
 
-def job_offer_detail(job: JobOffer) -> str:
-    """The case history's sentence for a recorded job offer."""
-    return f"Job offer recorded: {job.post} at {job.employer}, from {job.start_date}."
+def job_offer_detail(job: JobOffer) -> dict:
+    """The case history's words for a recorded job offer, as a message key and values
+    (``events.describe_event`` renders them)."""
+    return {"key": "job_offer", "post": job.post, "employer": job.employer,
+            "start_date": job.start_date.isoformat()}
 
 
 # --- Reading --------------------------------------------------------------------------------
@@ -268,6 +280,7 @@ class DeadlineView:
     urgency: str  # Bootstrap colour: danger (overdue), warning (≤ 7 days), info (≤ 30), light
     holiday: str | None  # the HK public holiday or "weekend" the date falls on
     countdown: str  # "3 days", "today", "2 days overdue"; "" once the deadline is closed
+    # (both lazy messages, rendered in the reader's language)
 
 
 def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
@@ -277,16 +290,19 @@ def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
         urgency = {"met": "success", "missed": "danger"}.get(deadline.state.value, "secondary")
     elif days < 0 and deadline.kind not in MISSABLE_DEADLINE_KINDS:
         # An extension window that has opened (the sweep will mark it met): news, not a fault.
-        urgency, countdown = "success", f"opened {day_count(days)} ago"
+        urgency = "success"
+        countdown = lazy_ngettext("opened %(num)d day ago", "opened %(num)d days ago", -days)
     elif days < 0:
-        urgency, countdown = "danger", f"{day_count(days)} overdue"
+        urgency = "danger"
+        countdown = lazy_ngettext("%(num)d day overdue", "%(num)d days overdue", -days)
     elif days == 0:
-        urgency, countdown = "warning", "today"
+        urgency, countdown = "warning", lazy_gettext("today")
     else:
         urgency = "warning" if days <= 7 else "info" if days <= 30 else "light"
-        countdown = day_count(days)
-    holiday = hk_holiday_name(deadline.due_on) or ("weekend" if is_weekend(deadline.due_on)
-                                                   else None)
+        countdown = lazy_ngettext("%(num)d day", "%(num)d days", days)
+    # The holiday's name is core.dates' (English only for now).
+    holiday = hk_holiday_name(deadline.due_on) or (lazy_gettext("weekend")
+                                                   if is_weekend(deadline.due_on) else None)
     return DeadlineView(deadline, days, urgency, holiday, countdown)
 
 

@@ -18,6 +18,7 @@ The rules cannot tell them apart: they only read and set attributes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import cache
@@ -56,7 +57,8 @@ PLACE_COLUMNS = _columns(QuotaAllocation, "id", "period_id")
 
 
 def text(value) -> str:
-    """One COPY text field: dates and instants in ISO form, booleans as t/f, enums by value."""
+    """One COPY text field: dates and instants in ISO form, booleans as t/f, enums by value,
+    a dict (an event's ``detail_data``) as JSON."""
     if value is None:
         return NULL
     # Identity tests, not isinstance: the only bools are these two, and this runs per field.
@@ -64,7 +66,16 @@ def text(value) -> str:
         return "t"
     if value is False:
         return "f"
+    if type(value) is dict:
+        return json_text(value)
     return str(value)
+
+
+def json_text(value: dict) -> str:
+    """A JSON column's COPY text field. JSON escapes tabs and newlines itself, so only its
+    backslashes need COPY's escaping (doubled); ``sinks.CoreSink`` reads it back the same way.
+    Non-ASCII stays as it is (a Chinese name is UTF-8, not JSON's escapes)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("\\", "\\\\")
 
 
 def walking(model: type) -> type:
@@ -158,12 +169,12 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
             job = stay.add_job_offer(case, move.offer, actor, move.at,
                                      make_job_offer=WalkingJobOffer)
             walked.events.append((move.at, EventKind.EDITED, None, None, None, None,
-                                  stay.job_offer_detail(job), None))
+                                  None, stay.job_offer_detail(job)))
             continue
         transition, reason = lifecycle.checked_step(case, move.name, move.reason)
         step = lifecycle.Step(case, case.policy, transition, None, reason, move.at,
                               hk_today(move.at), move.arrived_on)
-        from_status, detail = lifecycle.apply_step(step, effects)
+        from_status, detail_data = lifecycle.apply_step(step, effects)
         stay.open_missing_deadlines(case, stay.cancel_stale_deadlines(case, move.at),
                                     make_deadline=WalkingDeadline)
         for deadline in case.deadlines:
@@ -171,7 +182,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
                 deadline.created_at = move.at
         case.updated_at = move.at
         walked.events.append((move.at, EventKind.TRANSITION, transition.name, from_status,
-                              transition.target, reason, detail, None))
+                              transition.target, reason, None, detail_data))
     return walked
 
 

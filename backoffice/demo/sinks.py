@@ -4,12 +4,13 @@ and foreign keys, load, re-create" for big loads."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import JSON, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.cases.models import (
@@ -95,6 +96,8 @@ def lines(rows: Iterable[Sequence[str]]) -> str:
 
 def _from_text(column) -> Callable[[str], object]:
     """How to turn one COPY text field back into a Python value for ``column``."""
+    if isinstance(column.type, JSON):  # as rows.json_text wrote it (COPY-escaped backslashes)
+        return lambda v: json.loads(v.replace("\\\\", "\\"))
     python_type = column.type.python_type if not hasattr(column.type, "impl") else (
         column.type.impl.python_type)
     if python_type is bool:

@@ -30,15 +30,39 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class QuotaError(Refusal):
-    """A quota rule refused the change; the message is shown as it is."""
+    """A quota rule refused the change; the message is shown as it is (a lazy message,
+    rendered in the reader's language by ``str()``). ``message`` is that message, for a
+    caller that refuses with it in turn; ``detail_data`` the same words as a message key and
+    values, for a case event that records them (cases/events.py renders them)."""
+
+    detail_data: dict | None = None
+
+    @property
+    def message(self) -> object:
+        return self.args[0] if self.args else ""
 
 
 class QuotaFull(QuotaError):
     """No place is left in the year's quota."""
 
+    def __init__(self, period: QuotaPeriod) -> None:
+        super().__init__(lazy_gettext(
+            "The %(scheme)s quota for %(year)d is full (%(allocated)d of %(limit)d places "
+            "allocated). The case waits in the Awaiting quota queue until a place is released "
+            "or the limit is raised.", scheme=period.scheme, year=period.year,
+            allocated=period.allocated, limit=period.quota_limit))
+        self.detail_data = {"key": "quota_full", "scheme": period.scheme, "year": period.year,
+                            "allocated": period.allocated, "limit": period.quota_limit}
+
 
 class QuotaNotSet(QuotaError):
     """Nobody has set the year's quota yet."""
+
+    def __init__(self, scheme: str, year: int) -> None:
+        super().__init__(lazy_gettext(
+            "The %(scheme)s quota for %(year)d has not been set, so the case cannot be approved "
+            "yet. A supervisor sets it on the quota page.", scheme=scheme, year=year))
+        self.detail_data = {"key": "quota_not_set", "scheme": scheme, "year": year}
 
 
 def get_period(scheme: str, year: int) -> QuotaPeriod | None:
@@ -55,9 +79,7 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
     """
     period = get_period(scheme, on.year)
     if period is None:
-        raise QuotaNotSet(lazy_gettext(
-            "The %(scheme)s quota for %(year)s has not been set, so the case cannot be "
-            "approved yet. A supervisor sets it on the quota page.", scheme=scheme, year=on.year))
+        raise QuotaNotSet(scheme, on.year)
     taken = db.session.execute(
         update(QuotaPeriod)
         .where(QuotaPeriod.id == period.id,
@@ -68,11 +90,7 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
     ).scalar()
     db.session.refresh(period)
     if taken is None:
-        raise QuotaFull(lazy_gettext(
-            "The %(scheme)s quota for %(year)s is full (%(allocated)s of %(limit)s places "
-            "allocated). The case waits in the Awaiting quota queue until a place is released "
-            "or the limit is raised.",
-            scheme=scheme, year=on.year, allocated=period.allocated, limit=period.quota_limit))
+        raise QuotaFull(period)
     allocation = QuotaAllocation(period_id=period.id, case_id=case_id, nationality=nationality,
                                  allocated_at=now or utcnow(), allocated_on=on,
                                  allocated_by_id=actor.id if actor else None)
@@ -123,8 +141,8 @@ def set_limit(actor: User, scheme: str, year: int, limit: int | None,
     if limit is not None and limit < 0:
         raise QuotaError(lazy_gettext("The limit cannot be negative."))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise QuotaError(lazy_gettext("Choose a year between %(first)s and %(last)s.",
-                            first=FIRST_YEAR, last=LAST_YEAR))
+        raise QuotaError(lazy_gettext("Choose a year between %(first)d and %(last)d.",
+                                      first=FIRST_YEAR, last=LAST_YEAR))
     period = get_period(scheme, year)
     if period is None:
         period = _create_period(actor, scheme, year, limit)
@@ -158,9 +176,9 @@ def _create_period(actor: User, scheme: str, year: int, limit: int | None) -> Qu
     except IntegrityError:
         # Another supervisor created the year at the same moment; theirs stands, and this
         # supervisor sees it before deciding again.
-        raise QuotaError(lazy_gettext(
-            "The %(scheme)s quota for %(year)s was just set by someone else; reload the page "
-            "to see it.", scheme=scheme, year=year)) from None
+        raise QuotaError(lazy_gettext("The %(scheme)s quota for %(year)d was just set by "
+                                      "someone else; reload the page to see it.",
+                                      scheme=scheme, year=year)) from None
     return period
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from backoffice.auth.models import Role
 from backoffice.cases import deadline_sweep, lifecycle, services, signals
+from backoffice.cases.events import describe_event
 from backoffice.cases.models import Case, CaseEvent, Deadline, DeadlineState, EventKind
 from backoffice.cases.schemes import (
     POLICIES,
@@ -94,8 +95,13 @@ def test_a_policy_version_with_another_effect_needs_no_change_to_the_service(db,
         POLICIES.update(original)
     # 24 months, then one extension of 24 months, both from the arrival.
     assert (case.stay_ends_on, case.extensions_granted) == (date(2034, 6, 1), 1)
-    assert transition_events(case.id)[-1][-1] == ("Arrived on 2030-06-01; the stay ends on "
-                                                  "2032-06-01. Stay extended to 2034-06-01.")
+    last = _db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                               .order_by(CaseEvent.id.desc())).first()
+    assert last.detail_data == {"key": "several", "parts": [
+        {"key": "arrived", "arrived_on": "2030-06-01", "stay_ends_on": "2032-06-01"},
+        {"key": "stay_extended", "stay_ends_on": "2034-06-01"}]}
+    assert describe_event(last) == ("Arrived on 1 Jun 2030; the stay ends on 1 Jun 2032. "
+                                    "Stay extended to 1 Jun 2034.")
 
 
 # --- The same step, set-based -------------------------------------------------------------

@@ -288,7 +288,7 @@ def test_the_case_forms_refusals_in_chinese(client, as_role, db, overrides, labe
     assert response.status_code == 422
     text = words(response)
     assert message in text
-    assert f"{label}: {message}" in text  # the summary names the field in Chinese too
+    assert f"{label}：{message}" in text  # the summary names the field in Chinese too
 
 
 # --- Messages after a change ---------------------------------------------------------------------
@@ -388,9 +388,9 @@ def test_the_calendar_page_in_chinese(client, as_role, db):
     pytest.param("en", "zh-HK", "Deadlines — {name}", "{kind}: {ref} CHAN, Mei Ling",
                  "{kind} for case {ref} (QMAS).", id="english-owner-chinese-app"),
     pytest.param(ZH, "en", "限期 — {name}", "{kind}：{ref} CHAN, Mei Ling",
-                 "個案 {ref}（QMAS）的{kind}。", id="chinese-owner-english-app"),
+                 "個案 {ref}（優才計劃）的{kind}。", id="chinese-owner-english-app"),
     pytest.param(ZH, "zh-HK", "限期 — {name}", "{kind}：{ref} CHAN, Mei Ling",
-                 "個案 {ref}（QMAS）的{kind}。", id="chinese-owner-chinese-app"),
+                 "個案 {ref}（優才計劃）的{kind}。", id="chinese-owner-chinese-app"),
 ])
 def test_the_feed_is_written_in_its_owners_language(app, db, make_user, owner, asked_for,
                                                     calendar_name, summary, description):

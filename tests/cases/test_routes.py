@@ -120,7 +120,8 @@ def test_edit_records_changed_fields(client, as_role, new_case, db):
     db.session.refresh(case)
     assert case.applicant.family_name == "Li"
     event = db.session.scalar(select(CaseEvent).where(CaseEvent.kind == EventKind.EDITED))
-    assert event.detail == "Changed: family_name"
+    assert event.detail_data == {"key": "fields_changed", "fields": ["family_name"]}
+    assert "Changed: Family name" in page_text(client.get(f"/cases/{case.id}"))
 
 
 def test_stale_edit_is_refused_and_nothing_overwritten(client, as_role, new_case, db):
@@ -167,7 +168,7 @@ def test_step_moves_the_case_and_writes_the_event(client, as_role, new_case, db)
     ("steps", "step", "data", "message"),
     [
         (("submit",), "refuse", {}, "Give a reason to refuse this case"),
-        ((), "approve", {}, "is not possible for a case that is draft"),
+        ((), "approve", {}, "is not possible for a case with the status “Draft”"),
         ((), "fly_to_moon", {}, "has no step called"),
         ((), "submit", {"version": "0"}, "changed by someone else"),
     ],
@@ -246,7 +247,7 @@ def test_add_child_spouse_and_refusals(client, as_role, new_case, db):
     too_old = client.post_form(url, dependant_form(case.version, given_names="Bea",
                                                    date_of_birth="2008-02-15"))
     assert too_old.status_code == 422
-    assert ("Turned 18 on 2026-02-15, before the submission date (2026-03-01)"
+    assert ("Turned 18 on 15 Feb 2026, before the submission date (1 Mar 2026)"
             in page_text(too_old))
     second_spouse = client.post_form(url, dependant_form(case.version, relation="spouse",
                                                          given_names="Sam"))

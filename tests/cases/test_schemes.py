@@ -301,14 +301,14 @@ def test_eligible_facts_pass(scheme):
         # QMAS: 18 or over.
         pytest.param(
             Scheme.QMAS, date(2008, 3, 3), date(2026, 3, 2),
-            ["The applicant is 17 on 2026-03-02; QMAS requires 18 or over."],
+            ["The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over."],
             id="qmas-day-before-18th",
         ),
         pytest.param(Scheme.QMAS, date(2008, 3, 2), date(2026, 3, 2), [], id="qmas-18th"),
         pytest.param(Scheme.QMAS, date(1940, 1, 1), date(2026, 3, 2), [], id="qmas-no-max"),
         pytest.param(
             Scheme.QMAS, date(2008, 2, 29), date(2026, 2, 28),
-            ["The applicant is 17 on 2026-02-28; QMAS requires 18 or over."],
+            ["The applicant is 17 on 28 Feb 2026; QMAS requires 18 or over."],
             id="qmas-29feb-not-yet-on-28feb",
         ),
         pytest.param(
@@ -319,7 +319,7 @@ def test_eligible_facts_pass(scheme):
             Scheme.ASSG, date(2008, 3, 3), date(2026, 3, 2),
             [
                 "ASSG applicants must be 18 to 40 on the submission date; "
-                "the applicant is 17 and turns 18 on 2026-03-03."
+                "the applicant is 17 and turns 18 on 3 Mar 2026."
             ],
             id="assg-day-before-18th",
         ),
@@ -332,7 +332,7 @@ def test_eligible_facts_pass(scheme):
             Scheme.ASSG, date(1985, 1, 1), date(2026, 1, 1),
             [
                 "ASSG applicants must be 18 to 40 on the submission date; "
-                "the applicant turned 41 on 2026-01-01."
+                "the applicant turned 41 on 1 Jan 2026."
             ],
             id="assg-41st",
         ),
@@ -343,7 +343,7 @@ def test_eligible_facts_pass(scheme):
             Scheme.ASSG, date(1984, 2, 29), date(2025, 3, 1),
             [
                 "ASSG applicants must be 18 to 40 on the submission date; "
-                "the applicant turned 41 on 2025-03-01."
+                "the applicant turned 41 on 1 Mar 2025."
             ],
             id="assg-29feb-41-on-1mar",
         ),
@@ -376,7 +376,7 @@ def test_missing_date_of_birth_is_fine_without_age_rules():
 def test_date_of_birth_after_submission_is_a_reason():
     facts = eligible_facts(Scheme.QMAS, date_of_birth=date(2026, 3, 3))
     assert seed(Scheme.QMAS).check_submission(facts, TODAY) == [
-        "The date of birth 2026-03-03 is after the submission date 2026-03-02."
+        "The date of birth 3 Mar 2026 is after the submission date 2 Mar 2026."
     ]
 
 
@@ -390,15 +390,15 @@ ENT = "General Employment Policy \u2013 Entrepreneur Scheme"
     [
         (
             Scheme.GEP_ENT, "LA",
-            [f"Nationals of Laos (LA) cannot apply under the {ENT} (policy of 2006-06-28)."],
+            [f"Nationals of Laos (LA) cannot apply under the {ENT} (policy of 28 Jun 2006)."],
         ),
         (
             Scheme.GEP_ENT, "VN",
-            [f"Nationals of Vietnam (VN) cannot apply under the {ENT} (policy of 2006-06-28)."],
+            [f"Nationals of Vietnam (VN) cannot apply under the {ENT} (policy of 28 Jun 2006)."],
         ),
         (
             Scheme.GEP_ENT, " vn ",
-            [f"Nationals of Vietnam (VN) cannot apply under the {ENT} (policy of 2006-06-28)."],
+            [f"Nationals of Vietnam (VN) cannot apply under the {ENT} (policy of 28 Jun 2006)."],
         ),
         (Scheme.GEP_ENT, "TH", []),
         (Scheme.GEP_ENT, "CN", []),
@@ -557,12 +557,12 @@ def test_seed_policies_cover_every_scheme(scheme):
 
 
 def test_no_policy_before_the_seed_baseline():
-    with pytest.raises(NoPolicyInForce, match="No QMAS policy was in force on 2006-06-27"):
+    with pytest.raises(NoPolicyInForce, match="No QMAS policy was in force on 27 Jun 2006"):
         policy_for(Scheme.QMAS, date(2006, 6, 27))
 
 
 def test_unknown_scheme_code():
-    with pytest.raises(PolicyError, match="no scheme with the code 'TTPS'"):
+    with pytest.raises(PolicyError, match="no scheme with the code “TTPS”"):
         policy_for("TTPS", TODAY)
 
 
@@ -588,7 +588,7 @@ def test_a_later_version_changes_later_submissions_only(registry):
     before = policy_for(Scheme.GEP_ENT, date(2023, 10, 24), registry)
     assert before.version == "2006-06-28"
     assert before.check_submission(facts, date(2023, 10, 24)) == [
-        f"Nationals of Laos (LA) cannot apply under the {ENT} (policy of 2006-06-28)."
+        f"Nationals of Laos (LA) cannot apply under the {ENT} (policy of 28 Jun 2006)."
     ]
     on_the_day = policy_for(Scheme.GEP_ENT, date(2023, 10, 25), registry)
     assert on_the_day.version == "2023-10-25"
@@ -628,7 +628,7 @@ def test_any_rule_can_change_by_data_alone(registry):
     )
     assert policy_for(Scheme.GEP_PRO, date(2030, 1, 1), registry).check_submission(
         facts, date(2030, 1, 1)
-    ) == ["The applicant is 20 on 2030-01-01; GEP (Professionals) requires 21 or over."]
+    ) == ["The applicant is 20 on 1 Jan 2030; GEP (Professionals) requires 21 or over."]
 
 
 def test_versions_may_be_registered_in_any_order(registry):

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Role
 from backoffice.cases import schemes, services, stay
+from backoffice.cases.events import describe_event, field_label
 from backoffice.cases.models import (
     Applicant,
     Case,
@@ -146,22 +147,22 @@ def test_references_count_per_scheme_and_year(db, caseworker):
     [
         pytest.param({}, {"submitted_on": TODAY}, None, id="submitted-today"),
         pytest.param({}, {"submitted_on": TODAY + timedelta(days=1)},
-                     "The submission date 2026-03-17 is in the future; enter the date the "
+                     "The submission date 17 Mar 2026 is in the future; enter the date the "
                      "application was received.", id="submitted-tomorrow"),
         pytest.param({"date_of_birth": TODAY}, {}, None, id="born-today"),
         pytest.param({"date_of_birth": TODAY + timedelta(days=1)}, {},
-                     "The date of birth 2026-03-17 is in the future.", id="born-tomorrow"),
+                     "The date of birth 17 Mar 2026 is in the future.", id="born-tomorrow"),
         # TODAY is 2026-03-16: 120 years back is the earliest plausible date of birth.
         pytest.param({"date_of_birth": date(1906, 3, 16)}, {}, None, id="born-120-years-ago"),
         pytest.param({"date_of_birth": date(1906, 3, 15)}, {},
-                     "The date of birth 1906-03-15 would make the person older than 120; "
+                     "The date of birth 15 Mar 1906 would make the person older than 120; "
                      "check the year.", id="born-over-120-years-ago"),
         pytest.param({"date_of_birth": date(1, 1, 1)}, {},
-                     "The date of birth 0001-01-01 would make the person older than 120; "
+                     "The date of birth 1 Jan 1 would make the person older than 120; "
                      "check the year.", id="born-in-year-1"),
         pytest.param({}, {"submitted_on": date(2006, 6, 27)},
-                     "No QMAS policy was in force on 2006-06-27; the earliest version starts on "
-                     "2006-06-28.", id="submitted-before-any-policy"),
+                     "No QMAS policy was in force on 27 Jun 2006; the earliest version starts on "
+                     "28 Jun 2006.", id="submitted-before-any-policy"),
     ],
 )
 def test_create_case_refuses_impossible_dates(db, caseworker, applicant, facts, message):
@@ -349,7 +350,7 @@ def assert_refused_step(case, name, actor) -> None:
         services.transition(case, name, actor, reason="A reason, so that is not the problem.",
                             expected_version=case.version, now=NOW)
     assert str(refused.value) == (
-        f"“{label}” is not possible for a case that is {case.status.label.lower()}.")
+        f"“{label}” is not possible for a case with the status “{case.status.label}”.")
     assert snapshot(case) == before
 
 
@@ -378,7 +379,7 @@ def test_a_step_the_scheme_does_not_have_is_refused_in_words(db, caseworker):
     case = make_case(caseworker, Scheme.GEP_ENT, S.UNDER_REVIEW)
     before = snapshot(case)
     with pytest.raises(CaseError, match="GEP \\(Entrepreneurs\\) has no step called "
-                                        "'hold_for_quota'"):
+                                        "“hold_for_quota”"):
         services.transition(case, "hold_for_quota", caseworker, now=NOW)
     assert snapshot(case) == before
 
@@ -398,10 +399,12 @@ def test_steps_that_need_a_reason_are_refused_without_one(db, caseworker, scheme
                                                          reason):
     case = make_case(caseworker, scheme, status)
     before = snapshot(case)
-    label = case.policy.transition(name).label
+    prompt = case.policy.transition(name).reason_prompt
     with pytest.raises(CaseError) as refused:
         services.transition(case, name, caseworker, reason=reason, now=NOW)
-    assert str(refused.value).startswith(f"Give a reason to {label.lower()} this case")
+    assert str(refused.value) == str(prompt)
+    assert str(refused.value).startswith("Give a reason to ")
+    assert str(refused.value).endswith("; it is recorded and shown in the case history.")
     assert snapshot(case) == before
 
 
@@ -430,19 +433,19 @@ def test_only_the_assignee_or_a_supervisor_may_move_a_case(db, caseworker, make_
 ELIGIBILITY = [
     # QMAS: 18 or over on the submission date (2026-03-02).
     pytest.param(Scheme.QMAS, {"date_of_birth": date(2009, 1, 10)},
-                 "The applicant is 17 on 2026-03-02; QMAS requires 18 or over.", id="qmas-17"),
+                 "The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over.", id="qmas-17"),
     pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 2)}, None,
                  id="qmas-18-on-the-submission-date"),
     pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 3)},
-                 "The applicant is 17 on 2026-03-02; QMAS requires 18 or over.",
+                 "The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over.",
                  id="qmas-day-before-18th-birthday"),
     # Judged on the submission date, not on the day the step is taken (NOW is 2026-03-16).
     pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 10)},
-                 "The applicant is 17 on 2026-03-02; QMAS requires 18 or over.",
+                 "The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over.",
                  id="qmas-18-by-the-step-but-not-on-the-submission-date"),
     pytest.param(Scheme.QMAS,
                  {"date_of_birth": date(2008, 2, 29), "submitted_on": date(2026, 2, 28)},
-                 "The applicant is 17 on 2026-02-28; QMAS requires 18 or over.",
+                 "The applicant is 17 on 28 Feb 2026; QMAS requires 18 or over.",
                  id="qmas-born-29-feb-on-28-feb"),
     pytest.param(Scheme.QMAS,
                  {"date_of_birth": date(2008, 2, 29), "submitted_on": date(2026, 3, 1)},
@@ -451,11 +454,11 @@ ELIGIBILITY = [
     pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 3)}, None, id="assg-40"),
     pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 2)},
                  "ASSG applicants must be 18 to 40 on the submission date; the applicant turned "
-                 "41 on 2026-03-02.", id="assg-41st-birthday"),
+                 "41 on 2 Mar 2026.", id="assg-41st-birthday"),
     pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 2)}, None, id="assg-18"),
     pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 3)},
                  "ASSG applicants must be 18 to 40 on the submission date; the applicant is 17 "
-                 "and turns 18 on 2026-03-03.", id="assg-17"),
+                 "and turns 18 on 3 Mar 2026.", id="assg-17"),
     pytest.param(Scheme.ASSG, {"has_hk_parent": False},
                  "ASSG requires a parent who is a Chinese Hong Kong permanent resident.",
                  id="assg-no-hk-parent"),
@@ -670,25 +673,25 @@ DEPENDANTS = [
     pytest.param(Relationship.CHILD, date(2008, 3, 3), False, date(2026, 3, 2), None,
                  id="child-day-before-18th-birthday"),
     pytest.param(Relationship.CHILD, date(2008, 3, 2), False, date(2026, 3, 2),
-                 "Turned 18 on 2026-03-02, on the submission date (2026-03-02); children must "
+                 "Turned 18 on 2 Mar 2026, on the submission date (2 Mar 2026); children must "
                  "be under 18 on that date.", id="child-18th-birthday-on-submission-date"),
     pytest.param(Relationship.CHILD, date(2008, 3, 2), False, date(2026, 3, 10),
-                 "Turned 18 on 2026-03-02, before the submission date (2026-03-10); children "
+                 "Turned 18 on 2 Mar 2026, before the submission date (10 Mar 2026); children "
                  "must be under 18 on that date.", id="child-18-before-submission-date"),
     pytest.param(Relationship.CHILD, date(2008, 2, 29), False, date(2026, 2, 28), None,
                  id="child-born-29-feb-17-on-28-feb"),
     pytest.param(Relationship.CHILD, date(2008, 2, 29), False, date(2026, 3, 1),
-                 "Turned 18 on 2026-03-01, on the submission date (2026-03-01); children must "
+                 "Turned 18 on 1 Mar 2026, on the submission date (1 Mar 2026); children must "
                  "be under 18 on that date.", id="child-born-29-feb-18-on-1-mar"),
     pytest.param(Relationship.CHILD, date(2008, 2, 29), False, date(2026, 3, 2),
-                 "Turned 18 on 2026-03-01, before the submission date (2026-03-02); children "
+                 "Turned 18 on 1 Mar 2026, before the submission date (2 Mar 2026); children "
                  "must be under 18 on that date.", id="child-born-29-feb-18-before"),
     pytest.param(Relationship.CHILD, date(2012, 1, 1), True, SUBMITTED_ON,
                  "Only unmarried children can be dependants.", id="married-child"),
     pytest.param(Relationship.CHILD, date(2026, 3, 5), False, date(2026, 3, 2), None,
                  id="child-born-after-submission"),
     pytest.param(Relationship.CHILD, date(2026, 3, 20), False, SUBMITTED_ON,
-                 "The date of birth 2026-03-20 is in the future.", id="child-born-in-future"),
+                 "The date of birth 20 Mar 2026 is in the future.", id="child-born-in-future"),
 ]
 
 
@@ -708,7 +711,9 @@ def test_who_can_be_a_dependant(db, caseworker, relation, born, married, submitt
         assert (dependant.relation, dependant.married, dependant.added_by_id) == (
             relation, False if relation == Relationship.CHILD else None, caseworker.id)
         [added] = events(case, EventKind.DEPENDANT_ADDED)
-        assert (added.actor_id, added.detail) == (caseworker.id, f"{relation.label}: CHAN, Ka Ho")
+        assert (added.actor_id, added.detail_data) == (caseworker.id, {
+            "key": "dependant_added", "relation": relation.value, "name": "CHAN, Ka Ho"})
+        assert describe_event(added) == f"{relation.label}: CHAN, Ka Ho"
         return
     before = snapshot(case)
     with pytest.raises(CaseError) as refused:
@@ -754,8 +759,10 @@ def test_a_removed_dependant_stays_on_record_and_a_new_spouse_can_follow(db, cas
     assert removed.removed_at is not None
     assert (removed.removed_by_id, removed.removal_reason) == (caseworker.id, "Divorced in 2025.")
     [removal] = events(case, EventKind.DEPENDANT_REMOVED)
-    assert (removal.actor_id, removal.reason, removal.detail) == (
-        caseworker.id, "Divorced in 2025.", "Spouse: CHAN, Siu Ming")
+    assert (removal.actor_id, removal.reason, removal.detail_data) == (
+        caseworker.id, "Divorced in 2025.",
+        {"key": "dependant_removed", "relation": "spouse", "name": "CHAN, Siu Ming"})
+    assert describe_event(removal) == "Spouse: CHAN, Siu Ming"
     assert len(events(case, EventKind.DEPENDANT_ADDED)) == 2
 
 
@@ -811,8 +818,8 @@ def test_submitting_checks_the_dependants_again(db, caseworker):
         submit(case, caseworker)
 
     assert str(refused.value) == (
-        "This case cannot be submitted: CHAN, Ka Yan: Turned 18 on 2026-03-05, before the "
-        "submission date (2026-03-10); children must be under 18 on that date.")
+        "This case cannot be submitted: CHAN, Ka Yan: Turned 18 on 5 Mar 2026, before the "
+        "submission date (10 Mar 2026); children must be under 18 on that date.")
     assert snapshot(case) == before
 
 
@@ -850,8 +857,10 @@ def test_update_case_records_the_changed_fields(db, caseworker, applicant, facts
         assert (edits, case.version) == ([], version)
         return
     assert case.version == version + 1
-    assert [(e.actor_id, e.detail) for e in edits] == [
-        (caseworker.id, "Changed: " + ", ".join(changed))]
+    assert [(e.actor_id, e.detail_data) for e in edits] == [
+        (caseworker.id, {"key": "fields_changed", "fields": changed})]
+    assert describe_event(edits[0]) == "Changed: " + ", ".join(map(str, map(field_label,
+                                                                           changed)))
     for name, value in (applicant | facts).items():
         assert getattr(case.applicant if name in applicant else case, name) == value
 
@@ -882,7 +891,8 @@ def test_after_submission_the_decision_facts_cannot_change(db, caseworker, schem
                              case_facts(scheme, **facts), expected_version=case.version,
                              today=TODAY)
     assert str(refused.value).startswith("The submission date")
-    assert str(refused.value).endswith(f"cannot change after submission (changed: {named}).")
+    assert str(refused.value).endswith(
+        f"cannot change after submission (changed: {field_label(named)}).")
     assert snapshot(case) == before
 
 
@@ -904,7 +914,8 @@ def test_after_submission_the_facts_the_policy_judged_cannot_change(db, casework
     with pytest.raises(CaseError) as refused:
         services.update_case(caseworker, case, applicant_data(**applicant), case_facts(scheme),
                              expected_version=case.version, today=TODAY)
-    assert str(refused.value).endswith(f"cannot change after submission (changed: {named}).")
+    assert str(refused.value).endswith(
+        f"cannot change after submission (changed: {field_label(named)}).")
     assert snapshot(case) == before
 
 
@@ -912,7 +923,10 @@ def test_after_submission_the_facts_the_policy_judged_cannot_change(db, casework
 def test_a_closed_case_cannot_be_edited(db, caseworker, status):
     case = make_case(caseworker, Scheme.GEP_ENT, status)
     before = snapshot(case)
-    message = f"This case is {status.label.lower()}; it can no longer be changed."
+    message = {S.REFUSED: "This case was refused; it can no longer be changed.",
+               S.WITHDRAWN: "This case was withdrawn; it can no longer be changed.",
+               S.LAPSED: "This case has lapsed; it can no longer be changed.",
+               S.CLOSED: "This case is closed; it can no longer be changed."}[status]
     with pytest.raises(CaseError) as refused:
         services.update_case(caseworker, case, applicant_data(email="new@example.org"),
                              case_facts(Scheme.GEP_ENT), expected_version=case.version,
@@ -938,10 +952,14 @@ def test_a_caseworker_takes_an_unassigned_case(db, supervisor, caseworker):
     db.session.commit()
 
     assert db.session.get(Case, case.id).assignee_id == caseworker.id
-    assert [(e.actor_id, e.detail) for e in events(case, EventKind.ASSIGNED)] == [
-        (supervisor.id, f"{supervisor.full_name} → nobody"),
-        (caseworker.id, f"nobody → {caseworker.full_name}"),
+    assigned = events(case, EventKind.ASSIGNED)
+    assert [(e.actor_id, e.detail_data) for e in assigned] == [
+        (supervisor.id, {"key": "assigned", "from": supervisor.full_name, "to": None}),
+        (caseworker.id, {"key": "assigned", "from": None, "to": caseworker.full_name}),
     ]
+    assert [describe_event(e) for e in assigned] == [
+        f"Returned to the unassigned queue (was {supervisor.full_name}).",
+        f"Assigned to {caseworker.full_name}."]
 
 
 def test_assignment_changes_in_one_transaction_name_the_right_people(db, supervisor,
@@ -953,8 +971,9 @@ def test_assignment_changes_in_one_transaction_name_the_right_people(db, supervi
     assert case.assignee is None
     services.take_case(caseworker, case)
     assert case.assignee == caseworker
-    assert [e.detail for e in events(case, EventKind.ASSIGNED)] == [
-        f"{supervisor.full_name} → nobody", f"nobody → {caseworker.full_name}"]
+    assert [e.detail_data for e in events(case, EventKind.ASSIGNED)] == [
+        {"key": "assigned", "from": supervisor.full_name, "to": None},
+        {"key": "assigned", "from": None, "to": caseworker.full_name}]
 
 
 def test_taking_an_assigned_case_is_refused_naming_the_assignee(db, caseworker, make_user):
@@ -992,8 +1011,10 @@ def test_a_supervisor_reassigns_several_cases_at_once(db, supervisor, caseworker
     for case in moving:
         assert db.session.get(Case, case.id).assignee_id == target.id
         [event] = events(case, EventKind.ASSIGNED)
-        assert (event.actor_id, event.detail) == (
-            supervisor.id, f"{caseworker.full_name} → {target.full_name}")
+        assert (event.actor_id, event.detail_data) == (supervisor.id, {
+            "key": "assigned", "from": caseworker.full_name, "to": target.full_name})
+        assert describe_event(event) == (
+            f"Reassigned from {caseworker.full_name} to {target.full_name}.")
     assert db.session.get(Case, closed.id).assignee_id == caseworker.id
     assert events(closed, EventKind.ASSIGNED) == events(already, EventKind.ASSIGNED) == []
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from backoffice.auth.models import Role
 from backoffice.cases import deadline_sweep, schemes, services, stay
+from backoffice.cases.events import describe_event
 from backoffice.cases.models import (
     Case,
     CaseEvent,
@@ -29,6 +30,7 @@ from backoffice.cases.models import (
 from backoffice.cases.schemes import CaseStatus, Scheme, policy_for, register
 from backoffice.cases.services import CaseError
 from backoffice.core.dates import HK_TZ
+from backoffice.core.i18n import format_date
 from tests.cases.factories import NOW, TODAY, dependant_data, make_case
 
 S = CaseStatus
@@ -164,14 +166,17 @@ def test_recording_arrival_starts_the_stay_and_opens_its_deadlines(
     assert deadlines(case) == expected
     assert (event.transition, event.from_status, event.to_status) == (
         "record_arrival", S.VISA_ISSUED, S.IN_STAY)
-    assert event.detail == f"Arrived on {arrived_on}; the stay ends on {ends_on}."
+    assert event.detail_data == {"key": "arrived", "arrived_on": arrived_on.isoformat(),
+                                 "stay_ends_on": ends_on.isoformat()}
+    assert describe_event(event) == (
+        f"Arrived on {format_date(arrived_on)}; the stay ends on {format_date(ends_on)}.")
 
 
 @pytest.mark.parametrize(("arrived_on", "message"), [
     pytest.param(None, "Enter the arrival date.", id="missing"),
-    pytest.param(date(2026, 3, 17), "The arrival date 2026-03-17 is in the future.", id="future"),
-    pytest.param(date(2026, 3, 9), "The arrival date 2026-03-09 is before the visa was issued "
-                                   "(2026-03-10).", id="before-visa"),
+    pytest.param(date(2026, 3, 17), "The arrival date 17 Mar 2026 is in the future.", id="future"),
+    pytest.param(date(2026, 3, 9), "The arrival date 9 Mar 2026 is before the visa was issued "
+                                   "(10 Mar 2026).", id="before-visa"),
 ])
 def test_an_impossible_arrival_date_is_refused_and_changes_nothing(db, caseworker, arrived_on,
                                                                   message):
@@ -254,24 +259,24 @@ def test_a_granted_stay_keeps_its_values_when_the_policy_changes(db, caseworker,
 
 WINDOW_EDGES = [
     pytest.param(Scheme.QMAS, date(2027, 2, 15), True,
-                 "The extension window opens on 2027-02-16 (28 days before the stay ends on "
-                 "2027-03-16); an extension cannot be requested before.", id="qmas-day-before"),
+                 "The extension window opens on 16 Feb 2027 (28 days before the stay ends on "
+                 "16 Mar 2027); an extension cannot be requested before.", id="qmas-day-before"),
     pytest.param(Scheme.QMAS, date(2027, 2, 16), True, None, id="qmas-opening-day"),
     pytest.param(Scheme.QMAS, date(2027, 3, 16), True, None, id="qmas-last-day-of-stay"),
     pytest.param(Scheme.QMAS, date(2027, 3, 17), True,
-                 "The stay ended on 2027-03-16; an extension can no longer be requested.",
+                 "The stay ended on 16 Mar 2027; an extension can no longer be requested.",
                  id="qmas-day-after"),
     pytest.param(Scheme.QMAS, date(2027, 3, 1), False,
                  "A job offer must be recorded before an extension can be requested under this "
                  "scheme.", id="qmas-without-job-offer"),
     pytest.param(Scheme.GEP_ENT, date(2028, 2, 16), False,
-                 "The extension window opens on 2028-02-17 (28 days before the stay ends on "
-                 "2028-03-16); an extension cannot be requested before.", id="gep-ent-day-before"),
+                 "The extension window opens on 17 Feb 2028 (28 days before the stay ends on "
+                 "16 Mar 2028); an extension cannot be requested before.", id="gep-ent-day-before"),
     pytest.param(Scheme.GEP_ENT, date(2028, 2, 17), False, None, id="gep-ent-no-offer-needed"),
     pytest.param(Scheme.GEP_PRO, date(2028, 3, 16), False, None, id="gep-pro-no-offer-needed"),
     pytest.param(Scheme.ASSG, date(2028, 2, 17), False, None, id="assg-no-offer-needed"),
     pytest.param(Scheme.ASSG, date(2028, 3, 17), False,
-                 "The stay ended on 2028-03-16; an extension can no longer be requested.",
+                 "The stay ended on 16 Mar 2028; an extension can no longer be requested.",
                  id="assg-day-after"),
 ]
 
@@ -326,8 +331,10 @@ def test_recording_a_job_offer_meets_the_job_offer_deadline(db, caseworker):
                                K.EXTENSION_WINDOW: date(2027, 2, 16)}
     last = events(case)[-1]
     assert (last.kind, last.actor_id) == (EventKind.EDITED, caseworker.id)
-    assert last.detail == "Job offer recorded: Data engineer at Harbour Analytics Ltd, " \
-                          "from 2026-06-01."
+    assert last.detail_data == {"key": "job_offer", "post": "Data engineer",
+                                "employer": "Harbour Analytics Ltd", "start_date": "2026-06-01"}
+    assert describe_event(last) == "Job offer recorded: Data engineer at Harbour Analytics " \
+                                   "Ltd, from 1 Jun 2026."
 
 
 @pytest.mark.parametrize("status", [S.APPROVED, S.VISA_ISSUED])
@@ -360,7 +367,8 @@ def test_granting_an_extension_sets_a_new_stay_end_and_new_deadlines(
         S.EXTENDED, 1, extended_to)
     assert case.stay_ends_on == stay.stay_end(TODAY, case.stay_initial_months,
                                               case.stay_extension_months, 1)
-    assert event.detail == f"Stay extended to {extended_to}."
+    assert event.detail_data == {"key": "stay_extended", "stay_ends_on": extended_to.isoformat()}
+    assert describe_event(event) == f"Stay extended to {format_date(extended_to)}."
     assert deadlines(case) == {K.STAY_END: extended_to, K.EXTENSION_WINDOW: window}
     kinds = states(case)
     assert kinds[K.STAY_END] == [ST.MET, ST.OPEN]
@@ -457,8 +465,11 @@ def test_correcting_the_arrival_recomputes_the_stay_and_its_deadlines(db, casewo
     last = events(case)[-1]
     assert (last.kind, last.actor_id, last.reason) == (
         EventKind.EDITED, caseworker.id, "Typo in the landing date.")
-    assert last.detail == ("Arrival corrected from 2026-03-16 to 2026-03-20; the stay now ends "
-                           "on 2027-03-20 (was 2027-03-16).")
+    assert last.detail_data == {"key": "arrival_corrected", "from": "2026-03-16",
+                                "to": "2026-03-20", "stay_ends_on": "2027-03-20",
+                                "was": "2027-03-16"}
+    assert describe_event(last) == ("Arrival corrected from 16 Mar 2026 to 20 Mar 2026; the "
+                                    "stay now ends on 20 Mar 2027 (was 16 Mar 2027).")
 
 
 def test_correcting_the_arrival_of_an_extended_stay_keeps_its_extensions(db, caseworker):
@@ -480,11 +491,11 @@ def test_correcting_the_arrival_of_an_extended_stay_keeps_its_extensions(db, cas
     pytest.param(S.IN_STAY, date(2026, 3, 20), "   ",
                  "Give a reason for correcting the arrival date.", id="blank-reason"),
     pytest.param(S.IN_STAY, date(2026, 3, 16), "Checked.", "The arrival date is already "
-                 "2026-03-16.", id="same-date"),
-    pytest.param(S.IN_STAY, date(2026, 4, 2), "Checked.", "The arrival date 2026-04-02 is in "
+                 "16 Mar 2026.", id="same-date"),
+    pytest.param(S.IN_STAY, date(2026, 4, 2), "Checked.", "The arrival date 2 Apr 2026 is in "
                  "the future.", id="future"),
-    pytest.param(S.IN_STAY, date(2026, 3, 15), "Checked.", "The arrival date 2026-03-15 is "
-                 "before the visa was issued (2026-03-16).", id="before-visa"),
+    pytest.param(S.IN_STAY, date(2026, 3, 15), "Checked.", "The arrival date 15 Mar 2026 is "
+                 "before the visa was issued (16 Mar 2026).", id="before-visa"),
     pytest.param(S.VISA_ISSUED, date(2026, 3, 20), "Checked.",
                  "The arrival date can only be corrected while the stay runs.", id="not-arrived"),
     pytest.param(S.CLOSED, date(2026, 3, 20), "Checked.",
@@ -540,7 +551,7 @@ def test_withdrawing_before_arrival_leaves_no_deadlines(db, caseworker, status):
 
 def test_a_case_in_stay_cannot_be_withdrawn(db, caseworker):
     case = make_case(caseworker, Scheme.QMAS, S.IN_STAY)
-    with pytest.raises(CaseError, match="not possible for a case that is in stay"):
+    with pytest.raises(CaseError, match="not possible for a case with the status “In stay"):
         services.transition(case, "withdraw", caseworker, reason="Changed mind.", now=NOW)
 
 
@@ -548,7 +559,7 @@ def test_a_case_in_stay_cannot_be_withdrawn(db, caseworker):
 
 SWEEP_DAY = date(2027, 3, 17)
 SWEEP_AT = hk_morning(SWEEP_DAY)
-LAPSE_REASON = "The stay ended without an extension (deadline sweep)."
+LAPSE_WORDS = "The stay ended without an extension (deadline sweep)."
 
 
 def _version(case_id: int) -> int:
@@ -579,9 +590,12 @@ def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker)
     assert (lapsed.status, lapsed.ended_at, lapsed.version) == (
         S.LAPSED, SWEEP_AT, versions[ended.id] + 1)
     new_events = events(lapsed)[events_before[ended.id]:]
-    assert [(e.kind, e.transition, e.from_status, e.to_status, e.actor_id, e.reason, e.at)
+    # Nobody typed a reason: the event says why as a message key, worded when it is shown.
+    assert [(e.kind, e.transition, e.from_status, e.to_status, e.actor_id, e.reason,
+             e.detail, e.detail_data, e.at)
             for e in new_events] == [(EventKind.TRANSITION, "lapse", S.IN_STAY, S.LAPSED, None,
-                                      LAPSE_REASON, SWEEP_AT)]
+                                      None, None, {"key": "lapsed"}, SWEEP_AT)]
+    assert describe_event(new_events[0]) == LAPSE_WORDS
     assert states(lapsed) == {K.STAY_END: [ST.MISSED], K.JOB_OFFER: [ST.MISSED],
                               K.EXTENSION_WINDOW: [ST.CANCELLED]}
     closed_at = {d.closed_at for d in lapsed.deadlines}

@@ -80,7 +80,8 @@ def snapshot(db, case_id: int) -> dict:
         "dependants": [(d.relation, d.family_name, d.given_names, d.date_of_birth, d.married)
                        for d in case.dependants],
         "events": [(e.kind, e.transition, e.from_status, e.to_status, e.reason, e.detail,
-                    e.at, e.actor_id) for e in events if e.kind not in NOT_WRITTEN_BY_BULK],
+                    e.detail_data, e.at, e.actor_id)
+                   for e in events if e.kind not in NOT_WRITTEN_BY_BULK],
         "deadlines": sorted((d.kind, d.due_on, d.state, d.outstanding, d.closed_at)
                             for d in deadlines),
         "job_offers": [(j.employer, j.post, j.salary, j.start_date, j.recorded_at,

@@ -24,7 +24,7 @@ from backoffice.cases.models import (
     JobOffer,
 )
 from backoffice.cases.schemes import CaseStatus, Scheme
-from backoffice.demo import rows
+from backoffice.demo import rows, sinks
 
 STAND_INS = [(Case, rows.WalkingCase), (Applicant, rows.WalkingApplicant),
              (Dependant, rows.WalkingDependant), (Deadline, rows.WalkingDeadline),
@@ -113,3 +113,14 @@ def test_event_columns_are_the_ones_the_walk_fills():
                                   "from_status", "to_status", "reason", "detail",
                                   "detail_data")
     assert {c.name for c in CaseEvent.__table__.columns} - {"id"} == set(rows.EVENT_COLUMNS)
+
+
+def test_an_events_detail_data_is_json_text_that_copy_and_the_core_sink_read_back():
+    """COPY's text format takes a backslash as an escape: JSON's own (a quote or a backslash
+    in a name) are doubled, and the Core sink undoes exactly that."""
+    data = {"key": "job_offer", "post": 'Engineer "lead"', "employer": "A\\B 有限公司",
+            "start_date": "2026-06-01"}
+    field = rows.text(data)
+    assert "\t" not in field and "\n" not in field
+    assert "有限公司" in field  # UTF-8, not \u escapes
+    assert sinks._from_text(rows.CaseEvent.__table__.c.detail_data)(field) == data

@@ -733,8 +733,8 @@ def test_the_snapshot_contexts_are_what_the_rows_give(db, make_user, monkeypatch
 @pytest.mark.parametrize(("days", "language", "phrase"), [
     (30, "en", "(in 30 days)"), (2, "en", "(in 2 days)"), (1, "en", "(in 1 day)"),
     (0, "en", "(today)"), (-1, "en", "(1 day ago)"), (-3, "en", "(3 days ago)"),
-    (30, "zh_Hant_HK", "（30 日後）"), (1, "zh_Hant_HK", "（1 日後）"),  # noqa: RUF001
-    (0, "zh_Hant_HK", "（今日）"), (-3, "zh_Hant_HK", "（3 日前）"),  # noqa: RUF001
+    (30, "zh_Hant_HK", "（30 日後）"), (1, "zh_Hant_HK", "（1 日後）"),
+    (0, "zh_Hant_HK", "（今日）"), (-3, "zh_Hant_HK", "（3 日前）"),
 ])
 def test_the_days_to_the_deadline_read_in_the_recipients_language(
         db, caseworker, monkeypatch, days, language, phrase):
@@ -748,7 +748,7 @@ def test_the_days_to_the_deadline_read_in_the_recipients_language(
                         lambda now=None: deadline.due_on - timedelta(days=days))
     subject = services.render_reminder(message_context(reminder)).subject
     assert phrase in subject
-    colon = ": " if language == "en" else "："  # noqa: RUF001  (Chinese punctuation)
+    colon = ": " if language == "en" else "："
     assert subject.endswith(f"{colon}{case.reference}")
 
 

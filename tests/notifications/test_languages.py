@@ -86,8 +86,8 @@ def test_the_dispatch_task_writes_each_email_in_its_recipients_language(
         with app.app_context(), force_language(language):
             due = format_date(deadline.due_on)
         if language == ZH:
-            assert message["Subject"] == f"逗留期限於{due}屆滿（3 日後）：{case.reference}"  # noqa: RUF001
-            assert text.startswith(f"提示：個案 {case.reference} 的逗留期限於{due}屆滿")  # noqa: RUF001
+            assert message["Subject"] == f"逗留期限於{due}屆滿（3 日後）：{case.reference}"
+            assert text.startswith(f"提示：個案 {case.reference} 的逗留期限於{due}屆滿")
             assert '<html lang="zh-Hant-HK">' in html
             assert "Reminder" not in text and "Hong Kong dates" not in text
         else:
@@ -112,9 +112,9 @@ def _delivered_in_app(db, caseworker) -> tuple[Notification, str]:
 
 @pytest.mark.parametrize(("delivered_in", "read_in", "title", "absent"), [
     ("en", "en", "Stay ends on 5 Apr 2026 (in 20 days): {ref}", "逗留期限"),
-    ("en", ZH, "逗留期限於2026年4月5日屆滿（20 日後）：{ref}", "Stay ends on"),  # noqa: RUF001
+    ("en", ZH, "逗留期限於2026年4月5日屆滿（20 日後）：{ref}", "Stay ends on"),
     (ZH, "en", "Stay ends on 5 Apr 2026 (in 20 days): {ref}", "逗留期限"),
-    (ZH, ZH, "逗留期限於2026年4月5日屆滿（20 日後）：{ref}", "Stay ends on"),  # noqa: RUF001
+    (ZH, ZH, "逗留期限於2026年4月5日屆滿（20 日後）：{ref}", "Stay ends on"),
 ])
 def test_the_centre_writes_a_reminder_in_the_readers_language(
         db, client, as_role, frozen_today, delivered_in, read_in, title, absent):
@@ -133,7 +133,7 @@ def test_the_centre_writes_a_reminder_in_the_readers_language(
     assert absent not in html
     if read_in == ZH:
         for words in ("<h1 class=\"h3 m-0\">通知</h1>", "全部標示為已讀", "標示為已讀", "開啟個案",
-                      "未讀："):  # noqa: RUF001
+                      "未讀："):
             assert words in html
         for english in ("Mark all as read", "Mark as read", "Open the case", "Unread:"):
             assert english not in html

@@ -51,9 +51,9 @@ def _a_year_with_allocations(reader, caseworker) -> None:
           "已分配上限的 0%。", "優秀人才入境計劃個案現況",
           "2026 年優秀人才入境計劃每月分配名額", '<th scope="row">2026年6月</th>',
           ">1月</text>", ">12月</text>",
-          "2026年6月：已分配 1 個，累計 1 個",  # noqa: RUF001
-          "2026 年上限的更改記錄", "設為 4,000", "2026 年的名額分配，最新的先列",  # noqa: RUF001
-          "2026年6月1日", "匯出 CSV", "儲存上限", "配額上限（名額）"],  # noqa: RUF001
+          "2026年6月：已分配 1 個，累計 1 個",
+          "2026 年上限的更改記錄", "設為 4,000", "2026 年的名額分配，最新的先列",
+          "2026年6月1日", "匯出 CSV", "儲存上限", "配額上限（名額）"],
      ["Places in", "QMAS pipeline now", "allocations per month", ">Jan<", ">Jun<", "Dec",
       "Changes to the", "set to", "newest first", "Export CSV", "Save the limit",
       "of the limit allocated", "Running total", "Allocated in the month", "Limit (places)",
@@ -80,17 +80,17 @@ def test_the_projection_is_a_chinese_sentence_with_a_chinese_date(client, reader
     html = page(client)
     projection = html[html.index('id="projection"'):]
     projection = projection[:projection.index("</p>")]
-    assert "按目前進度，預計配額將於" in projection  # noqa: RUF001
+    assert "按目前進度，預計配額將於" in projection
     assert '<time datetime="2026-06-29">2026年6月29日</time>' in projection
-    assert "（今年至今 90 日內已分配 5 個名額。）" in projection  # noqa: RUF001
+    assert "（今年至今 90 日內已分配 5 個名額。）" in projection
     assert "Projected" not in projection and "so far this year" not in projection
 
 
 @pytest.mark.parametrize(("reader", "header"), [
     ("en", ["Reference", "Family name", "Given names", "Chinese name", "Nationality",
             "Allocated (Hong Kong time)", "Released (Hong Kong time)", "Release reason"]),
-    (ZH, ["檔案編號", "姓", "名", "中文姓名", "國籍", "分配時間（香港時間）",  # noqa: RUF001
-          "釋出時間（香港時間）", "釋出理由"]),  # noqa: RUF001
+    (ZH, ["檔案編號", "姓", "名", "中文姓名", "國籍", "分配時間（香港時間）",
+          "釋出時間（香港時間）", "釋出理由"]),
 ], indirect=["reader"], ids=["en", "zh"])
 def test_the_csv_headers_follow_the_reader_and_the_data_stays_as_stored(
         client, reader, caseworker, header):
@@ -106,7 +106,7 @@ def test_the_csv_headers_follow_the_reader_and_the_data_stays_as_stored(
     ("en", "4000", "The QMAS quota for 2026 is now 4,000 places."),
     (ZH, "4000", "2026 年的 QMAS 配額現為 4,000 個名額。"),
     ("en", "", "The QMAS quota for 2026 is now no limit (quota suspended)."),
-    (ZH, "", "2026 年的 QMAS 配額現已不設上限（暫停配額限制）。"),  # noqa: RUF001
+    (ZH, "", "2026 年的 QMAS 配額現已不設上限（暫停配額限制）。"),
 ], indirect=["reader"])
 def test_saving_the_limit_says_so_in_the_readers_language(client, reader, limit, message):
     response = post_limit(client, year=str(YEAR), limit=limit)
@@ -115,10 +115,10 @@ def test_saving_the_limit_says_so_in_the_readers_language(client, reader, limit,
 
 
 @pytest.mark.parametrize(("reader", "year", "limit", "message"), [
-    (ZH, str(YEAR), "2", "2026 年的 QMAS 配額已分配 3 個名額，"  # noqa: RUF001
+    (ZH, str(YEAR), "2", "2026 年的 QMAS 配額已分配 3 個名額，"
                          "因此上限不可設為 2。請設為 3 或以上。"),
-    (ZH, str(YEAR), "abc", "請以整數輸入名額上限，例如 4000；如不設上限，請留空。"),  # noqa: RUF001
-    (ZH, str(YEAR), "-1", "請輸入 0 至 1,000,000 個名額之間的上限；如不設上限，請留空。"),  # noqa: RUF001
+    (ZH, str(YEAR), "abc", "請以整數輸入名額上限，例如 4000；如不設上限，請留空。"),
+    (ZH, str(YEAR), "-1", "請輸入 0 至 1,000,000 個名額之間的上限；如不設上限，請留空。"),
     (ZH, "", "100", "請輸入年份。"),
     (ZH, "1999", "100", "請選擇 2000 至 2100 年之間的年份。"),
     ("en", str(YEAR), "2", "The QMAS quota for 2026 already has 3 places allocated, so the "
