@@ -33,7 +33,6 @@ from backoffice.cases.schemes import (
 )
 from backoffice.cases.words import Sentences, lazy_gettext
 from backoffice.core.dates import hk_today, utcnow
-from backoffice.core.i18n import DEFAULT_LANGUAGE, force_language
 from backoffice.extensions import db
 from backoffice.quota import services as quota
 
@@ -200,14 +199,6 @@ def _take_quota_place(step: Step) -> None:
                      case.applicant.nationality, step.now)
 
 
-def release_reason(transition: Transition, reason: str | None) -> str:
-    """What a released quota place keeps as its reason: stored text, so written in the
-    default language whoever gave the place back (the same for the bulk loader's rows)."""
-    with force_language(DEFAULT_LANGUAGE):
-        label = str(transition.label)
-    return f"{label}: {reason}" if reason else label
-
-
 def place_not_taken_up(case: Case) -> bool:
     """True when the case's approval has not been taken up (no arrival yet): only then does
     ending it give its quota place back; after arrival the place was used."""
@@ -216,8 +207,8 @@ def place_not_taken_up(case: Case) -> bool:
 
 def _give_back_quota_place(step: Step) -> None:
     if place_not_taken_up(step.case):
-        quota.release_place(step.case.id, step.actor,
-                            release_reason(step.transition, step.reason), step.now)
+        quota.release_place(step.case.id, step.actor, step.transition.name, step.reason,
+                            step.now)
 
 
 def _start_stay(step: Step) -> dict:
@@ -250,8 +241,8 @@ def _give_back_in_bulk(transition: Transition, chosen: ColumnElement[bool], reas
                        now: datetime) -> None:
     # place_not_taken_up, as a condition on the chosen rows.
     not_taken_up = and_(chosen, Case.approved_on.is_not(None), Case.arrived_on.is_(None))
-    quota.release_places(select(Case.id).where(not_taken_up), None,
-                         release_reason(transition, reason), now)
+    quota.release_places(select(Case.id).where(not_taken_up), None, transition.name, reason,
+                         now)
 
 
 # The effects a step may have and still be taken by many cases at once: each in set form,

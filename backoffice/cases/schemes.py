@@ -709,3 +709,14 @@ POLICIES: dict[Scheme, tuple[SchemePolicy, ...]] = {}
 for _policy in (_QMAS, _GEP_ENT, _GEP_PRO, _ASSG):
     register(_policy, POLICIES)
 del _policy
+
+
+# Every step's label by its name (the steps are named alike in every scheme's lifecycle), for
+# records that keep only the name (a quota place given back).
+_STEP_LABELS = {t.name: t.label for t in _lifecycle(quota_hold=True)}
+
+
+def step_label(name: str) -> str:
+    """The label of the step called ``name``, in the reader's language (the name itself for
+    a step no lifecycle has)."""
+    return str(_STEP_LABELS.get(name, name))

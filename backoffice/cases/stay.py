@@ -33,10 +33,10 @@ from backoffice.cases.words import LazyDate, lazy_gettext, lazy_ngettext
 from backoffice.core.dates import (
     add_months,
     birthday,
-    hk_holiday_name,
     is_weekend,
     utcnow,
 )
+from backoffice.core.i18n import holiday_name
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 
@@ -300,8 +300,7 @@ def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
     else:
         urgency = "warning" if days <= 7 else "info" if days <= 30 else "light"
         countdown = lazy_ngettext("%(num)d day", "%(num)d days", days)
-    # The holiday's name is core.dates' (English only for now).
-    holiday = hk_holiday_name(deadline.due_on) or (lazy_gettext("weekend")
+    holiday = holiday_name(deadline.due_on) or (lazy_gettext("weekend")
                                                    if is_weekend(deadline.due_on) else None)
     return DeadlineView(deadline, days, urgency, holiday, countdown)
 

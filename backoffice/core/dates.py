@@ -124,29 +124,31 @@ def age_on(dob: date, on: date) -> int:
 
 
 @lru_cache(maxsize=64)
-def _hk_holidays(year: int) -> MappingProxyType[date, str]:
-    """Return Hong Kong general holidays for ``year`` as a read-only mapping.
+def _hk_holidays(year: int, language: str = _HK_HOLIDAY_LANGUAGE) -> MappingProxyType[date, str]:
+    """Return Hong Kong general holidays for ``year`` as a read-only mapping, named in
+    ``language`` (the `holidays` package's: en_HK, zh_HK).
 
-    Cached per year because building a year's calendar (lunar dates included) is far slower
-    than a lookup and the answer never changes within a process. The mapping is read-only so
-    a caller cannot corrupt the cache.
+    Cached per year and language because building a year's calendar (lunar dates included)
+    is far slower than a lookup and the answer never changes within a process. The mapping
+    is read-only so a caller cannot corrupt the cache.
     """
     calendar_year = holidays.country_holidays(
         "HK",
         years=year,
         categories=_HK_HOLIDAY_CATEGORIES,
-        language=_HK_HOLIDAY_LANGUAGE,
+        language=language,
     )
     return MappingProxyType(dict(calendar_year.items()))
 
 
-def hk_holiday_name(d: date) -> str | None:
-    """Return the English name of the Hong Kong general holiday on ``d``, or ``None``.
+def hk_holiday_name(d: date, language: str = _HK_HOLIDAY_LANGUAGE) -> str | None:
+    """Return the name of the Hong Kong general holiday on ``d`` (in English unless
+    ``language`` says otherwise: "zh_HK" for the gazetted Chinese names), or ``None``.
 
     Sundays are general holidays in Hong Kong too but are not named here; combine with
     :func:`is_weekend` to decide whether a day is a working day.
     """
-    return _hk_holidays(d.year).get(d)
+    return _hk_holidays(d.year, language).get(d)
 
 
 def is_weekend(d: date) -> bool:

@@ -25,7 +25,7 @@ from flask_babel import Babel, force_locale, get_locale, refresh
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
-from backoffice.core.dates import HK_TZ
+from backoffice.core.dates import HK_TZ, hk_holiday_name
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -166,6 +166,15 @@ def _escaped_like_text(value):
     declares itself safe HTML (``__html__``), so a refusal carrying a person's name would
     otherwise reach the page unescaped; as plain text, autoescaping applies to it."""
     return str(value) if isinstance(value, LazyString) else value
+
+
+# The `holidays` package's name for each language's holiday names.
+_HOLIDAY_LANGUAGES = {"en": "en_HK", "zh_Hant_HK": "zh_HK"}
+
+
+def holiday_name(day: date) -> str | None:
+    """The Hong Kong general holiday on ``day``, named in the reader's language, or None."""
+    return hk_holiday_name(day, _HOLIDAY_LANGUAGES[current_language().code])
 
 
 def init_app(app: Flask) -> None:

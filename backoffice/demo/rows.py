@@ -6,7 +6,7 @@ checked by ``lifecycle.checked_step``, the guards, effects, stamp, end and statu
 deadlines by the two halves of ``stay.sync_deadlines``, a job offer by ``stay.add_job_offer``.
 Only the two quota effects have a row form here: a place is noted with the step's date, time
 and actor, and given back where ``lifecycle.place_not_taken_up`` says so, with
-``lifecycle.release_reason``. The result is the COPY text of every row the services would have
+the step's name and reason. The result is the COPY text of every row the services would have
 written (applicant, case, dependants, events, deadlines, job offers, quota places), except the
 reassignment and dependant events (see ``bulk``).
 
@@ -127,6 +127,7 @@ class Place:
     nationality: str
     released_at: datetime | None = None
     released_by_id: int | None = None
+    release_step: str | None = None
     release_reason: str | None = None
 
 
@@ -207,7 +208,7 @@ def _give_back_place(walked: Walked, step: lifecycle.Step, actor: int) -> None:
     for place in walked.places:
         if place.released_at is None:
             place.released_at, place.released_by_id = step.now, actor
-            place.release_reason = lifecycle.release_reason(step.transition, step.reason)
+            place.release_step, place.release_reason = step.transition.name, step.reason
 
 
 # --- COPY text -----------------------------------------------------------------------------

@@ -9,9 +9,7 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
-from functools import lru_cache
 
-import holidays
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
@@ -24,7 +22,12 @@ from backoffice.cases import signals as case_signals
 from backoffice.cases.models import Applicant, Case, Deadline, DeadlineKind, DeadlineState
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
-from backoffice.core.i18n import current_language, force_language, format_date, language_for
+from backoffice.core.i18n import (
+    force_language,
+    format_date,
+    holiday_name,
+    language_for,
+)
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 from backoffice.notifications import mail
@@ -492,22 +495,6 @@ def _opening(kind: str, escalation: bool, due_on: date, days: int, reference: st
         "(%(num)d day ago).",
         "Reminder: the extension window of case %(reference)s opened on %(date)s "
         "(%(num)d days ago).", -days, **v)
-
-
-# The general holidays by name, in each language the `holidays` package writes them in
-# (core.dates names them in English only). Cached per year, as core.dates does.
-_HOLIDAY_LANGUAGES = {"en": "en_HK", "zh_Hant_HK": "zh_HK"}
-
-
-@lru_cache(maxsize=32)
-def _holidays(year: int, language: str) -> dict[date, str]:
-    return dict(holidays.country_holidays("HK", years=year, categories=("optional",),
-                                          language=_HOLIDAY_LANGUAGES[language]).items())
-
-
-def holiday_name(day: date) -> str | None:
-    """The Hong Kong general holiday on ``day`` in the language being rendered, or None."""
-    return _holidays(day.year, current_language().code).get(day)
 
 
 @dataclass(frozen=True)

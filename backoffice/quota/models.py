@@ -84,6 +84,9 @@ class QuotaAllocation(db.Model):
     allocated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The step that gave the place back (a case step's name, worded in the reader's language
+    # where it is shown) and the reason a person gave for it, as typed.
+    release_step: Mapped[str | None] = mapped_column(String(40))
     release_reason: Mapped[str | None] = mapped_column(String(500))
 
     period: Mapped[QuotaPeriod] = relationship()

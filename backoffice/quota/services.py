@@ -99,27 +99,28 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
     return allocation
 
 
-def release_place(case_id: int, actor: User | None, reason: str,
+def release_place(case_id: int, actor: User | None, step: str, reason: str | None,
                   now: datetime | None = None) -> QuotaAllocation | None:
     """Give back the case's place, if it holds one; return the released allocation. Safe to
     call twice: the second call finds no active allocation and changes nothing."""
-    if not release_places([case_id], actor, reason, now):
+    if not release_places([case_id], actor, step, reason, now):
         return None
     return db.session.scalar(select(QuotaAllocation).where(QuotaAllocation.case_id == case_id)
                              .order_by(QuotaAllocation.released_at.desc()).limit(1))
 
 
-def release_places(case_ids: Sequence[int] | Select, actor: User | None, reason: str,
-                   now: datetime | None = None) -> int:
+def release_places(case_ids: Sequence[int] | Select, actor: User | None, step: str,
+                   reason: str | None, now: datetime | None = None) -> int:
     """Give back the places held by ``case_ids`` (a list, or a select of one id column for a
     set-based change); return how many were given back. A case holding no place is skipped,
-    so a release is never counted twice."""
+    so a release is never counted twice. ``step`` names the case step that gave the places
+    back and ``reason`` is what a person typed for it (both kept on the allocation)."""
     now = now or utcnow()
     periods = db.session.scalars(
         update(QuotaAllocation)
         .where(QuotaAllocation.case_id.in_(case_ids), QuotaAllocation.released_at.is_(None))
         .values(released_at=now, released_by_id=actor.id if actor else None,
-                release_reason=reason[:500])
+                release_step=step, release_reason=reason[:500] if reason else None)
         .returning(QuotaAllocation.period_id)
         .execution_options(synchronize_session=False)).all()
     for period_id, count in Counter(periods).items():

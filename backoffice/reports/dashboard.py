@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton, get_month_names
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from backoffice.cases.models import Applicant, Case
-from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.cases.schemes import CaseStatus, Scheme, step_label
 from backoffice.core.dates import to_hk
 from backoffice.core.export import csv_text
 from backoffice.core.identity import country_name
@@ -288,9 +288,22 @@ def nationality_counts(summary: YearSummary, top: int = TOP_NATIONALITIES
 
 # --- The list of allocations and its export -----------------------------------------------
 
+def release_text(row) -> str:
+    """Why a place was given back, in the reader's language: the step that gave it back and
+    the reason typed for it ("Withdraw: The applicant took a job elsewhere."); an older row
+    keeps the text it was stored with."""
+    if row.release_step is None:
+        return row.release_reason or ""
+    step = step_label(row.release_step)
+    if not row.release_reason:
+        return step
+    return gettext("%(step)s: %(reason)s", step=step, reason=row.release_reason)
+
+
 def _allocations_query(period_id: int):
     return (select(QuotaAllocation.id, QuotaAllocation.case_id, QuotaAllocation.allocated_at,
-                   QuotaAllocation.released_at, QuotaAllocation.release_reason, Case.reference,
+                   QuotaAllocation.released_at, QuotaAllocation.release_step,
+                   QuotaAllocation.release_reason, Case.reference,
                    Applicant.family_name, Applicant.given_names, Applicant.chinese_name,
                    Applicant.nationality)
             .select_from(QuotaAllocation)
@@ -334,7 +347,7 @@ def csv_rows(year: int, scheme: Scheme = SCHEME, batch: int = 1000) -> Iterator[
     for row in db.session.execute(query):
         yield [row.reference, csv_text(row.family_name), csv_text(row.given_names),
                csv_text(row.chinese_name), row.nationality, _hk_iso(row.allocated_at),
-               _hk_iso(row.released_at), csv_text(row.release_reason)]
+               _hk_iso(row.released_at), csv_text(release_text(row))]
 
 
 # --- History of the limit -----------------------------------------------------------------

@@ -50,7 +50,7 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
     page_number = request.args.get("page", 1, type=int) or 1
     return render_template(
         "reports/quota_dashboard.html",
-        year=year, today=today, summary=summary,
+        year=year, today=today, summary=summary, release_text=dashboard.release_text,
         first_year=services.FIRST_YEAR, last_year=services.LAST_YEAR,
         year_form=year_form or YearForm(formdata=None, year=year),
         limit_form=limit_form,

@@ -1,4 +1,5 @@
-"""languages of accounts and applicants; event details as a message key and its values
+"""languages of accounts and applicants; event details as a message key and its values;
+the step that gave a quota place back
 
 Revision ID: 3f7a9c2e5b10
 Revises: 6e1c0b9d4f2a
@@ -29,8 +30,14 @@ def upgrade():
     with op.batch_alter_table('security_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('detail_data', sa.JSON(), nullable=True))
 
+    with op.batch_alter_table('quota_allocations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('release_step', sa.String(length=40), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table('quota_allocations', schema=None) as batch_op:
+        batch_op.drop_column('release_step')
+
     with op.batch_alter_table('security_events', schema=None) as batch_op:
         batch_op.drop_column('detail_data')
 

@@ -170,3 +170,14 @@ def test_a_lazy_message_carrying_a_name_is_escaped_like_any_text(app, template):
         html = render_template_string(template, message=message)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(("language", "day", "name"), [
+    ("en", date(2026, 12, 25), "Christmas Day"),
+    ("zh_Hant_HK", date(2026, 12, 25), "聖誕節"),
+    ("zh_Hant_HK", date(2026, 10, 1), "國慶日"),
+    ("en", date(2026, 12, 3), None),
+])
+def test_holidays_are_named_in_the_readers_language(app, language, day, name):
+    with app.app_context(), i18n.force_language(language):
+        assert i18n.holiday_name(day) == name

@@ -88,7 +88,8 @@ def snapshot(db, case_id: int) -> dict:
                         j.recorded_by_id) for j in offers],
         "places": [(year, a.allocated_on,
                     a.allocated_at, a.nationality, a.allocated_by_id, a.released_at is None,
-                    a.released_at, a.released_by_id, a.release_reason)
+                    a.released_at, a.released_by_id, a.release_step,
+                     a.release_reason)
                    for a, year in places],
     }
 

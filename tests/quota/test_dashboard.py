@@ -57,7 +57,7 @@ def approve(caseworker, at: datetime | None = None, **applicant) -> Case:
 
 
 def release(case: Case, actor, reason: str = "Approval withdrawn") -> None:
-    quota.release_place(case.id, actor, reason)
+    quota.release_place(case.id, actor, "withdraw", reason)
     _db.session.commit()
 
 
@@ -435,7 +435,7 @@ def test_csv_export_lists_the_years_allocations(client, supervisor, caseworker):
     set_limit(supervisor, 10)
     kept = approve(caseworker, at=datetime(YEAR, 4, 1, 2, tzinfo=UTC), family_name="Wong")
     gone = approve(caseworker, at=datetime(YEAR, 5, 1, 2, tzinfo=UTC), family_name="=Lee")
-    release(gone, supervisor, "Withdrawn: applicant declined")
+    release(gone, supervisor, "applicant declined")
     other_year = 2027
     set_limit(supervisor, 10, other_year)
     approve(caseworker, at=datetime(other_year, 4, 1, 2, tzinfo=UTC))
@@ -450,7 +450,7 @@ def test_csv_export_lists_the_years_allocations(client, supervisor, caseworker):
     assert [r[0] for r in rows[1:]] == [gone.reference, kept.reference]
     newest, oldest = rows[1], rows[2]
     assert newest[1] == "'=Lee"  # a spreadsheet must not run it as a formula
-    assert newest[6] and newest[7] == "Withdrawn: applicant declined"
+    assert newest[6] and newest[7] == "Withdraw: applicant declined"
     assert oldest[1:6] == ["Wong", "Mei Ling", "陳美玲", "CA", "2026-04-01T10:00:00+08:00"]
     assert oldest[6:] == ["", ""]
 

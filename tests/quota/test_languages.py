@@ -148,3 +148,16 @@ def test_month_labels_are_babels_in_the_readers_locale(app, language, months):
     bars = dashboard.months_of(YEAR, [])
     with app.app_context(), force_language(language):
         assert [bar.label for bar in bars] == months
+
+
+@pytest.mark.parametrize(("reader", "shown"), [
+    ("en", "Withdraw: Approval withdrawn"),
+    (ZH, "撤回：Approval withdrawn"),  # the step in the reader's words, the reason as typed
+], indirect=["reader"])
+def test_a_place_given_back_says_which_step_and_why_in_the_readers_language(
+        client, reader, caseworker, shown):
+    _a_year_with_allocations(reader, caseworker)
+    assert shown in page(client)
+    rows = list(csv.reader(io.StringIO(
+        client.get(f"/quota/export.csv?year={YEAR}").get_data(as_text=True).lstrip("\ufeff"))))
+    assert shown in {cell for row in rows for cell in row}
