@@ -56,7 +56,7 @@ cat <<MSG
     admin@example.org        demo-admin-password        (accounts)
     supervisor@example.org   demo-supervisor-password   (cases, quota, worker status)
     caseworker@example.org   demo-caseworker-password   (cases)
-    caseworker2@example.org  demo-caseworker-password   (cases)
+    caseworker2@example.org  demo-caseworker-password   (cases, reads in 繁體中文)
 
   Email is written to instance/mail/*.eml; logs are in instance/logs/.
   Web, worker and beat stop with Ctrl-C.

@@ -16,6 +16,8 @@ DEMO_ACCOUNTS = [
     ("caseworker@example.org", "Chan Tai Man", Role.CASEWORKER, "demo-caseworker-password"),
     ("caseworker2@example.org", "Wong Siu Ling", Role.CASEWORKER, "demo-caseworker-password"),
 ]
+# One demo caseworker reads the office in Chinese, so the first `make run` shows both.
+DEMO_LANGUAGES = {"caseworker2@example.org": "zh_Hant_HK"}
 DEMO_SUPERVISOR = "supervisor@example.org"
 DEMO_CASEWORKERS = ("caseworker@example.org", "caseworker2@example.org")
 
@@ -37,7 +39,7 @@ def seed_demo_accounts() -> list[str]:
         if accounts.get_user_by_email(email) is None:
             # Published demo passwords: chosen already, so `make run` signs straight in.
             accounts.create_user(None, email=email, full_name=name, role=role, password=password,
-                                 temporary=False)
+                                 temporary=False, language=DEMO_LANGUAGES.get(email, "en"))
             created.append(email)
     return created
 

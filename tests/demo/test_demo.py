@@ -34,6 +34,9 @@ def test_seed_demo_creates_cases_in_many_statuses_once(app, db):
     assert any(case.assignee_id is None for case in cases)
     assert {case.assignee.email for case in cases if case.assignee} == {
         "caseworker@example.org", "caseworker2@example.org"}
+    # One demo caseworker reads in Chinese, the others in English.
+    assert {case.assignee.email: case.assignee.language for case in cases if case.assignee} == {
+        "caseworker@example.org": "en", "caseworker2@example.org": "zh_Hant_HK"}
     # The Vietnamese entrepreneur stays a draft, and the command says why.
     blocked = [c for c in cases if c.scheme == Scheme.GEP_ENT and c.applicant.nationality == "VN"]
     assert [c.status for c in blocked] == [CaseStatus.DRAFT]
