@@ -6,8 +6,8 @@ import importlib
 from pathlib import Path
 
 from flask import Flask
-from flask_babel import lazy_gettext
 
+from backoffice.core.i18n import lazy_gettext
 from config import Config, ProductionConfig, config_for
 
 # The feature packages, lowest first: each imports only core and the features before it

@@ -15,6 +15,7 @@ It writes nothing but its own three sign-in accounts.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -30,6 +31,7 @@ import flask_babel
 from backoffice import create_app
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
+from backoffice.core import i18n
 from backoffice.extensions import db
 from bench.bench_pages import sample_ids
 from config import DevelopmentConfig
@@ -47,7 +49,8 @@ def build(url: str):
             user = accounts.get_user_by_email(email)
             if user is None:
                 user = accounts.create_user(None, email=email, full_name=f"Bench {language}",
-                                            role=Role.SUPERVISOR, password=PASSWORD)
+                                            role=Role.SUPERVISOR, password=PASSWORD,
+                                            temporary=False)
             user.language = "en" if language == "none" else language
         db.session.commit()
     return app
@@ -63,17 +66,24 @@ def signed_in(app, email: str):
     return client
 
 
+class _NullDomain(flask_babel.Domain):
+    def get_translations(self):
+        return NULL
+
+
+NULL = NullTranslations()
+
+
 class NoLookup:
-    """Flask-Babel's translations replaced by ones that look nothing up (the floor)."""
+    """The app's message domain replaced by one that looks nothing up (the floor)."""
 
     def __enter__(self):
-        self.original = flask_babel.Domain.get_translations
-        null = NullTranslations()
-        flask_babel.Domain.get_translations = lambda _self: null
+        self.original = i18n.babel.domain_instance
+        i18n.babel.domain_instance = _NullDomain()
         return self
 
     def __exit__(self, *exc):
-        flask_babel.Domain.get_translations = self.original
+        i18n.babel.domain_instance = self.original
 
 
 def main() -> None:
@@ -85,6 +95,8 @@ def main() -> None:
     if not url or not url.startswith("postgresql"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database loaded with `flask seed-demo`.")
     app = build(url)
+    # The request log line is the same in every language; keep it off the terminal.
+    logging.getLogger("backoffice.request").setLevel(logging.WARNING)
     clients = {language: signed_in(app, email) for language, email in ACCOUNTS.items()}
     sample = sample_ids(app)
     pages = {

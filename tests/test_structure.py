@@ -9,6 +9,7 @@ below it, never above or beside.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,17 @@ def test_the_writer_check_sees_a_stray_status_and_event(tmp_path):
     stray.write_text("case.status = 'lapsed'\nupdate(Case).values(status='lapsed')\n"
                      "CaseEvent(case_id=1)\n")
     assert _writes(stray) == ["status:1", "status:2", "event:3"]
+
+
+def test_lazy_messages_come_from_core_only():
+    """Flask-Babel's LazyString calls itself safe HTML, so a name inside one would reach a page
+    unescaped; core.i18n's lazy messages escape themselves. No module takes Flask-Babel's."""
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.relative_to(ROOT).as_posix() == "core/i18n.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if line.startswith("from flask_babel") and re.search(
+                    r"\b(lazy_gettext|lazy_ngettext|lazy_pgettext|LazyString)\b", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}")
+    assert offenders == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -32,6 +31,7 @@ from backoffice.auth.services import (
 )
 from backoffice.core.forms import BaseForm, SelectField, choices_of, none_if_blank
 from backoffice.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_choices
+from backoffice.core.i18n import lazy_gettext as _l
 
 # Labels are lazy: each select shows them in the reader's language.
 ROLE_CHOICES = choices_of((role.value, role.label) for role in Role)

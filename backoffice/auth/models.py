@@ -6,7 +6,6 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +14,7 @@ from sqlalchemy.sql.expression import false
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
 from backoffice.core.i18n import DEFAULT_LANGUAGE
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.extensions import db
 
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
@@ -18,6 +17,7 @@ from backoffice.auth.models import SecurityEvent, SecurityEventKind, User
 from backoffice.auth.services import describe_detail
 from backoffice.core.dates import HK_TZ, to_hk
 from backoffice.core.export import csv_text
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.extensions import db
 
 PAGE_SIZE = 100

@@ -6,7 +6,6 @@ import math
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, func, select
@@ -28,6 +27,7 @@ from backoffice.core import signals
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.core.export import csv_response
 from backoffice.core.i18n import force_language, language_for
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.pagination import paginate
 from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem

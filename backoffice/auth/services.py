@@ -21,8 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_babel import LazyString, gettext, ngettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, ngettext
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -36,6 +35,8 @@ from backoffice.auth.models import (
 )
 from backoffice.core.dates import utcnow
 from backoffice.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_datetime
+from backoffice.core.i18n import LazyText as LazyString
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 

@@ -21,10 +21,11 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, g, make_response, render_template, request
-from flask_babel import LazyString, ngettext
+from flask_babel import ngettext
 from flask_limiter import Limiter, RequestLimit
 
 from backoffice.auth.services import address_key
+from backoffice.core.i18n import LazyText as LazyString
 
 
 def per_address_message(minutes: int) -> str:

@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 import wtforms
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -41,6 +40,7 @@ from backoffice.core.forms import (
     strip,
 )
 from backoffice.core.i18n import DEFAULT_LANGUAGE, language_choices, language_for
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.identity import (
     normalise_country,
     normalise_hkid,

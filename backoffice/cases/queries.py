@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import Select, bindparam, inspect, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,6 +30,8 @@ from backoffice.cases.models import (
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
 from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.export import csv_text
+from backoffice.core.i18n import LazyText
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
 from backoffice.extensions import db
 
@@ -86,7 +86,7 @@ class Queue(StrEnum):
     ALL = "all"
 
     @property
-    def label(self) -> LazyString:
+    def label(self) -> LazyText:
         """The queue's name in the reader's language (a lazy string)."""
         return _QUEUE_LABELS[self]
 

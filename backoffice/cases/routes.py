@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -43,6 +42,7 @@ from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
 from backoffice.core.i18n import format_date, language_for
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.refusals import check_form, refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required

@@ -13,38 +13,20 @@ from datetime import date
 from decimal import Decimal
 
 from babel import Locale
-from flask_babel import gettext, ngettext
-from flask_babel.speaklater import LazyString
-from markupsafe import escape
 
-from backoffice.core.i18n import DEFAULT_LANGUAGE, current_language, format_date, format_number
+# The lazy messages are core's (escaped on a page, looked up through the request's catalogue).
+from backoffice.core.i18n import (
+    DEFAULT_LANGUAGE,
+    current_language,
+    format_date,
+    format_number,
+    lazy_gettext,
+    lazy_ngettext,
+)
 from backoffice.core.identity import country_name
 
-__all__ = ["LazyCountry", "LazyDate", "LazyList", "LazyNumber", "Message", "Sentences",
+__all__ = ["LazyCountry", "LazyDate", "LazyList", "LazyNumber", "Sentences",
            "lazy_gettext", "lazy_ngettext"]
-
-
-class Message(LazyString):
-    """flask_babel's LazyString, escaped like any text when a template shows it.
-
-    flask_babel's own declares itself safe HTML (``__html__`` returns the text as is), and
-    these sentences carry what people typed (names, employers): a page must escape them.
-    """
-
-    def __html__(self) -> str:
-        return str(escape(str(self)))
-
-
-# Named like flask_babel's so that ``pybabel extract -k lazy_gettext -k lazy_ngettext:1,2``
-# (the Makefile's keywords) finds every message written with them.
-def lazy_gettext(string: str, **variables) -> Message:
-    """A message id and its values, translated when rendered (flask_babel's lazy_gettext)."""
-    return Message(gettext, string, **variables)
-
-
-def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> Message:
-    """The plural form of :func:`lazy_gettext`; ``%(num)d`` is ``num``."""
-    return Message(ngettext, singular, plural, num, **variables)
 
 
 def _in_default_language() -> bool:

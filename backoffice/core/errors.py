@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.extensions import db
 
 # (title, text) of each error page; lazy, so each is shown in the reader's language.

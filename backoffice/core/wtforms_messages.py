@@ -10,7 +10,7 @@ fields/*.py); tests/core/test_wtforms_messages.py checks that each is still writ
 
 from __future__ import annotations
 
-from flask_babel import lazy_ngettext
+from backoffice.core.i18n import lazy_ngettext
 
 
 def N_(message: str) -> str:  # the name pybabel extracts

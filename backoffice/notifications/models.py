@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
+from backoffice.core.i18n import lazy_gettext
 from backoffice.extensions import db
 
 

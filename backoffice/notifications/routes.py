@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import ngettext
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
@@ -13,6 +13,7 @@ from backoffice.cases.models import Case
 from backoffice.core import signals
 from backoffice.core.dates import utcnow
 from backoffice.core.forms import BaseForm
+from backoffice.core.i18n import lazy_gettext
 from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required

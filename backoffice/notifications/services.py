@@ -12,7 +12,7 @@ from email.utils import format_datetime
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import ngettext
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
@@ -27,6 +27,7 @@ from backoffice.core.i18n import (
     format_date,
     holiday_name,
     language_for,
+    lazy_gettext,
 )
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db

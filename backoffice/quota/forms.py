@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext
 from wtforms import IntegerField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
 from backoffice.core.forms import BaseForm, none_if_blank
+from backoffice.core.i18n import lazy_gettext
 from backoffice.quota.services import FIRST_YEAR, LAST_YEAR
 
 MAX_LIMIT = 1_000_000

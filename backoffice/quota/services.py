@@ -15,12 +15,12 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext, lazy_ngettext
 from sqlalchemy import Select, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import User
 from backoffice.core.dates import utcnow
+from backoffice.core.i18n import lazy_gettext, lazy_ngettext
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod

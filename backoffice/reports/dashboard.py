@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton, get_month_names
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +23,7 @@ from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import CaseStatus, Scheme, step_label
 from backoffice.core.dates import to_hk
 from backoffice.core.export import csv_text
+from backoffice.core.i18n import lazy_gettext
 from backoffice.core.identity import country_name
 from backoffice.core.pagination import MAX_PAGE, Page
 from backoffice.extensions import db

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import ngettext
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
@@ -17,7 +17,7 @@ from backoffice.cases.queries import Queue
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
-from backoffice.core.i18n import format_number
+from backoffice.core.i18n import format_number, lazy_gettext
 from backoffice.core.refusals import refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -159,10 +160,11 @@ def test_a_stored_code_names_a_language_or_the_default(code, locale):
     "{% for m in [message] %}{{ m }}{% endfor %}",
 ])
 def test_a_lazy_message_carrying_a_name_is_escaped_like_any_text(app, template):
-    """Flask-Babel's lazy strings call themselves safe HTML; a name in a refusal must not
-    become markup on the page."""
+    """Flask-Babel's lazy strings call themselves safe HTML; ours are escaped, so a name in a
+    refusal never becomes markup on the page."""
     from flask import render_template_string
-    from flask_babel import lazy_gettext
+
+    from backoffice.core.i18n import lazy_gettext
 
     message = lazy_gettext("The case already has a spouse (%(name)s).",
                            name='<script>alert("x")</script>')
@@ -181,3 +183,49 @@ def test_a_lazy_message_carrying_a_name_is_escaped_like_any_text(app, template):
 def test_holidays_are_named_in_the_readers_language(app, language, day, name):
     with app.app_context(), i18n.force_language(language):
         assert i18n.holiday_name(day) == name
+
+
+def _catalogue_messages():
+    from babel.messages.pofile import read_po
+
+    with open(Path(i18n.__file__).parent.parent / "translations" / "zh_Hant_HK" / "LC_MESSAGES"
+              / "messages.po", "rb") as po:
+        return [m for m in read_po(po) if m.id]
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hant_HK"])
+def test_our_lookups_word_every_message_as_flask_babel_does(app, language):
+    """The request's kept catalogue and the lazy messages give exactly what Flask-Babel's own
+    gettext and ngettext give, for every message of the catalogue."""
+    import flask_babel
+
+    with app.test_request_context("/"), i18n.force_language(language):
+        for message in _catalogue_messages():
+            if isinstance(message.id, str):
+                ours = str(i18n.lazy_gettext(message.id))
+                assert ours == flask_babel.gettext(message.id)
+            else:
+                singular, plural = message.id
+                for n in (1, 2, 5):
+                    values = {name: 1 for name in _names(singular + plural) - {"num"}}
+                    ours = str(i18n.lazy_ngettext(singular, plural, n, **values))
+                    assert ours == flask_babel.ngettext(singular, plural, n, **values)
+
+
+def _names(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"%\((\w+)\)", text))
+
+
+def test_the_kept_catalogue_follows_a_forced_language_and_back(app):
+    message = i18n.lazy_gettext("Sign out")
+    with app.test_request_context("/"), i18n.force_language("en"):
+        assert str(message) == "Sign out"
+        with i18n.force_language("zh_Hant_HK"):
+            assert str(message) == "登出"
+        assert str(message) == "Sign out"
+    with app.test_request_context("/", headers={"Accept-Language": "zh-HK"}):
+        assert str(message) == "登出"
+    with app.app_context():
+        assert str(message) == "Sign out"  # no request: the default language
