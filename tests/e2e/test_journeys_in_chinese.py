@@ -18,8 +18,10 @@ from datetime import date, timedelta
 
 from babel.dates import format_date, format_skeleton
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from backoffice.auth.models import Role, User
+from backoffice.cases.models import Case
 from backoffice.core.dates import add_months, birthday, hk_today
 from backoffice.core.i18n import force_language
 from backoffice.extensions import db
@@ -239,7 +241,9 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
     def a_reminder() -> None:
         with force_language(ZH):
             title = reminder_subject("stay_end", False, today + timedelta(days=7), 7, reference)
-        db.session.add(Notification(user_id=supervisor.id, title=title, body=title))
+        case_id = db.session.scalar(select(Case.id).where(Case.reference == reference))
+        db.session.add(Notification(user_id=supervisor.id, case_id=case_id, title=title,
+                                    body=title))
 
     scene(a_reminder)
     office.reload()
@@ -247,6 +251,7 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
     expect(office.get_by_role("heading", name="通知", level=1)).to_be_visible()
     expect(office.get_by_role("main").get_by_role("listitem").first).to_contain_text(
         f"未讀： 逗留期限於{shown(today + timedelta(days=7))}屆滿（7 日後）：{reference}")
+    expect(office.get_by_role("main").get_by_role("link", name="開啟個案")).to_be_visible()
     pages.keep(office, "notification-centre")
     camera.shoot(office, "notification-centre", readme="zh-notification-centre")
 
