@@ -5,7 +5,8 @@ PYTHON ?= python3
 NPM ?= npm
 VENV := .venv
 BIN := $(VENV)/bin
-README_SCREENSHOTS := queue case quota-dashboard due-soon
+README_SCREENSHOTS := queue case quota-dashboard due-soon \
+  zh-queue zh-case zh-new-case zh-quota-dashboard zh-due-soon zh-notification-centre
 
 .PHONY: run test lint bandit install install-dev screenshots clean translations translations-update
 
@@ -63,10 +64,11 @@ bandit: install-dev
 test: install-dev lint bandit translations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Refresh the README's screenshots: the journeys take them (test-artifacts/screenshots/readme/).
+# Refresh the README's screenshots, in English and in Chinese (zh-*): the journeys take them
+# (test-artifacts/screenshots/readme/).
 screenshots: install-dev translations
 	rm -rf test-artifacts/screenshots/readme
-	$(BIN)/pytest tests/e2e/test_journeys.py
+	$(BIN)/pytest tests/e2e/test_journeys.py tests/e2e/test_journeys_in_chinese.py
 	@for name in $(README_SCREENSHOTS); do \
 	  cp test-artifacts/screenshots/readme/$$name.png docs/screenshots/$$name.png || exit 1; \
 	done

@@ -230,6 +230,9 @@ LABELS = [
      "輸入中國籍香港永久性居民第二代計劃"),
     (lambda: Scheme.GEP_PRO.short_label, "GEP (Professionals)", "一般就業政策（專業人士）"),
     (lambda: CaseStatus.DRAFT.label, "Draft", "草擬"),
+    # "Submitted", "Created" and "Assigned" were once also column headers meaning a date or
+    # a person (遞交日期, 開立日期, 負責人員); those headers have messages of their own now.
+    (lambda: CaseStatus.SUBMITTED.label, "Submitted", "已遞交"),
     (lambda: CaseStatus.UNDER_REVIEW.label, "Under review", "審核中"),
     (lambda: CaseStatus.AWAITING_QUOTA.label, "Awaiting quota", "等候名額"),
     (lambda: CaseStatus.VISA_ISSUED.label, "Visa issued", "已發簽證"),
@@ -242,6 +245,8 @@ LABELS = [
     (lambda: DeadlineState.CANCELLED.label, "Cancelled", "已取消"),
     (lambda: Relationship.SPOUSE.label, "Spouse", "配偶"),
     (lambda: EventKind.DEPENDANT_ADDED.label, "Dependant added", "已加入受養人"),
+    (lambda: EventKind.CREATED.label, "Created", "已開立"),
+    (lambda: EventKind.ASSIGNED.label, "Assigned", "已分派"),
 ]
 
 

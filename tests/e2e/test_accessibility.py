@@ -1,8 +1,15 @@
-"""axe-core over the main pages, as each role sees them, with and without form errors.
+"""axe-core over the main pages, as each role sees them, with and without form errors, in
+English and in Traditional Chinese.
 
 axe runs the WCAG 2.0 A and AA rules; a serious or critical violation fails the test and is
 printed rule by rule, with the elements and how to fix them. Forms folded into <details> are
 unfolded first so their controls are checked too.
+
+A signed-in account's own preference decides the language of its pages, so before each check
+the role's account is set to read the page's language (and every account is set back to
+English when the module ends: the other journeys read the demo accounts in English); a
+visitor's language is the switcher's cookie. The English pass runs first, then the Chinese one,
+so an account's language changes once per role.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from flask_babel import gettext
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backoffice.auth import services as accounts
@@ -21,6 +29,7 @@ from backoffice.cases import services as cases
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today, utcnow
+from backoffice.core.i18n import LANGUAGE_COOKIE, force_language
 from backoffice.extensions import db
 from backoffice.notifications.models import Notification
 from tests.cases.factories import dependant_data, make_case
@@ -56,6 +65,9 @@ TEMPORARY = ("temporary.password@example.org", "Tam Po Yee", Role.CASEWORKER,
 
 
 FAILURE_SCREENSHOTS = SCREENSHOTS / "accessibility"
+ACCOUNTS_BY_ROLE = {"caseworker": DEMO_CASEWORKER, "supervisor": DEMO_SUPERVISOR,
+                    "admin": DEMO_ADMIN, "temporary": TEMPORARY}
+LANGUAGES = ("en", "zh_Hant_HK")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -90,46 +102,89 @@ def facts(live_server: LiveServer) -> Facts:
     return found
 
 
-@pytest.fixture(scope="module")
-def signed_in(browser: Browser, live_server: LiveServer) -> Iterator[Callable]:
-    """One signed-in browser context per role for the module (signing in is not under test
-    here)."""
-    contexts: dict[str, BrowserContext] = {}
-    accounts_by_role = {"caseworker": DEMO_CASEWORKER, "supervisor": DEMO_SUPERVISOR,
-                        "admin": DEMO_ADMIN, "temporary": TEMPORARY}
+def _set_language(live_server: LiveServer, role: str, language: str) -> None:
+    with live_server.app.app_context():
+        user = accounts.get_user_by_email(ACCOUNTS_BY_ROLE[role][0])
+        if user is not None and user.language != language:
+            accounts.set_language(user, language)
+            db.session.commit()
+        db.session.remove()
 
-    def context_for(role: str | None) -> BrowserContext:
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Browser, live_server: LiveServer, facts: Facts) -> Iterator[Callable]:
+    """``signed_in(role, language)``: one browser context per role for the module, signed in
+    (signing in is not under test here) in English, with the role's account then set to read
+    ``language``; a visitor's context (role None) per language, with the switcher's cookie."""
+    contexts: dict[str | None, BrowserContext] = {}
+    visitors: dict[str, BrowserContext] = {}
+
+    def context_for(role: str | None, language: str = "en") -> BrowserContext:
+        if role is None:
+            if language not in visitors:
+                visitors[language] = browser.new_context(base_url=live_server.url,
+                                                         **CONTEXT_OPTIONS)
+                visitors[language].add_cookies([{"name": LANGUAGE_COOKIE, "value": language,
+                                                 "url": live_server.url}])
+            return visitors[language]
         if role not in contexts:
+            _set_language(live_server, role, "en")  # sign_in reads the English page
             context = browser.new_context(base_url=live_server.url, **CONTEXT_OPTIONS)
-            if role is not None:
-                page = context.new_page()
-                sign_in(page, demo_person(live_server, accounts_by_role[role]))
-                page.close()
+            page = context.new_page()
+            sign_in(page, demo_person(live_server, ACCOUNTS_BY_ROLE[role]))
+            page.close()
             contexts[role] = context
+        _set_language(live_server, role, language)
         return contexts[role]
 
     yield context_for
-    for context in contexts.values():
+    for context in [*contexts.values(), *visitors.values()]:
         context.close()
+    for role in ACCOUNTS_BY_ROLE:
+        _set_language(live_server, role, "en")
+
+
+@pytest.fixture(scope="module")
+def say(live_server: LiveServer) -> Callable[[str, str], str]:
+    """``say(language, "Save")``: a button's or a message's words as a page in ``language``
+    shows them (the catalogue's translation), so the acts find controls by their names."""
+    said: dict[tuple[str, str], str] = {}
+
+    def words(language: str, english: str) -> str:
+        if (language, english) not in said:
+            with live_server.app.test_request_context(), force_language(language):
+                said[language, english] = gettext(english)
+        return said[language, english]
+
+    return words
 
 
 def unfold(page: Page) -> None:
     page.locator("details").evaluate_all("all => all.forEach(d => { d.open = true; })")
 
 
-def submit_empty(button: str) -> Callable[[Page], None]:
-    def act(page: Page) -> None:
+# An act: ``act(page, say)``, where ``say("Save")`` is the word in the page's language.
+Act = Callable[[Page, Callable[[str], str]], None]
+
+
+def unfolded(page: Page, _say: Callable[[str], str]) -> None:
+    unfold(page)
+
+
+def submit_empty(button: str) -> Act:
+    def act(page: Page, say: Callable[[str], str]) -> None:
         unfold(page)
-        page.get_by_role("button", name=button, exact=True).click()
-        expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+        page.get_by_role("button", name=say(button), exact=True).click()
+        expect(page.get_by_role("alert").filter(has_text=say("There is a problem"))
+               ).to_be_visible()
 
     return act
 
 
-def lower_limit(page: Page) -> None:
-    page.get_by_label("Limit (places)").fill("0")
-    page.get_by_role("button", name="Save the limit").click()
-    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+def lower_limit(page: Page, say: Callable[[str], str]) -> None:
+    page.get_by_label(say("Limit (places)"), exact=True).fill("0")
+    page.get_by_role("button", name=say("Save the limit")).click()
+    expect(page.get_by_role("alert").filter(has_text=say("There is a problem"))).to_be_visible()
 
 
 # (name, role, address, what to do before checking)
@@ -141,7 +196,7 @@ PAGES = [
      "/cases/queue/mine?submitted_from=2026-05-01&submitted_to=2026-01-01", None),
     ("unassigned", "caseworker", "/cases/queue/unassigned", None),
     ("due-soon", "caseworker", "/cases/due-soon", None),
-    ("case-page", "caseworker", "/cases/{case_id}", unfold),
+    ("case-page", "caseworker", "/cases/{case_id}", unfolded),
     ("case-page-dependant-errors", "caseworker", "/cases/{case_id}",
      submit_empty("Add dependant")),
     ("case-page-job-offer-errors", "caseworker", "/cases/{case_id}",
@@ -175,26 +230,36 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "role", "address", "act"), PAGES, ids=[p[0] for p in PAGES])
+HTML_LANG = {"en": "en-HK", "zh_Hant_HK": "zh-Hant-HK"}
+# Every page in each language, English first (see the module's docstring).
+PAGES_IN_EACH_LANGUAGE = [
+    pytest.param(language, *page, id=f"{language}-{page[0]}")
+    for language in LANGUAGES for page in PAGES
+]
+
+
+@pytest.mark.parametrize(("language", "name", "role", "address", "act"), PAGES_IN_EACH_LANGUAGE)
 def test_no_serious_or_critical_accessibility_violations(
-        signed_in, facts, axe_source, name, role, address, act):
-    page = signed_in(role).new_page()
+        signed_in, say, facts, axe_source, language, name, role, address, act):
+    page = signed_in(role, language).new_page()
     try:
         response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id))
         # 422: the page shows a form with errors, which is part of what is checked.
         assert response is not None and response.status in (200, 422), \
             f"{address} answered {response and response.status}"
+        expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
         if act is not None:
-            act(page)
+            act(page, lambda english: say(language, english))
         violations = axe_violations(page, axe_source)
         REPORT.parent.mkdir(parents=True, exist_ok=True)
         with REPORT.open("a") as report:
-            report.write(f"== {name} ({address}): {len(violations)} violation(s)\n"
-                         f"{describe_violations(violations)}\n")
+            report.write(f"== {name} in {language} ({address}): {len(violations)} "
+                         f"violation(s)\n{describe_violations(violations)}\n")
         failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
         if failing:
             FAILURE_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=FAILURE_SCREENSHOTS / f"{name}.png", full_page=True)
+            page.screenshot(path=FAILURE_SCREENSHOTS / f"{name}-{language}.png",
+                            full_page=True)
         assert not failing, (f"axe found serious or critical violations on {name} "
                              f"({page.url}):\n{describe_violations(failing)}")
     finally:
@@ -204,7 +269,7 @@ def test_no_serious_or_critical_accessibility_violations(
 def test_the_check_finds_a_violation_when_there_is_one(signed_in, axe_source):
     """Guards the guard: with a label removed, axe must report it (so a silent axe, a wrong
     rule set or a page that never loaded cannot pass the tests above)."""
-    page = signed_in(None).new_page()
+    page = signed_in(None, "en").new_page()
     try:
         page.goto("/login")
         page.locator("label[for=email]").evaluate("label => label.remove()")

@@ -16,6 +16,7 @@ from datetime import time as clock
 from email import policy
 from email.parser import BytesParser
 
+from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
 from backoffice.auth import services as accounts
@@ -31,6 +32,11 @@ REFERENCE = re.compile(r"(QMAS|GEP_ENT|GEP_PRO|ASSG)-\d{4}-\d{6}")
 
 
 # --- Reading and doing, as a person would -----------------------------------------------------
+
+def shown(day: date) -> str:
+    """A date as an English page shows it (Babel's medium date for en_HK: "22 Dec 2025")."""
+    return format_date(day, "medium", locale="en_HK")
+
 
 def nav(page: Page, item: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=item, exact=True).click()
@@ -190,8 +196,8 @@ def test_2_a_caseworker_takes_a_qmas_family_from_draft_to_approval_and_a_quota_p
     eighteenth = add_months(submitted_on, -18 * 12) - timedelta(days=3)
     add_dependant(page, "Child", family="Okafor", given="Adaeze", born=eighteenth,
                   nationality="Nigeria", passport="A05555555")
-    refusal = (f"Turned 18 on {birthday(eighteenth, 18)}, before the submission date "
-               f"({submitted_on}); children must be under 18 on that date.")
+    refusal = (f"Turned 18 on {shown(birthday(eighteenth, 18))}, before the submission date "
+               f"({shown(submitted_on)}); children must be under 18 on that date.")
     # Said once, in the add-dependant form's summary, which is open with the entered values.
     expect(page.get_by_role("alert").filter(has_text=refusal)).to_have_count(1)
     expect(page.get_by_role("alert").filter(has_text=refusal)).to_be_visible()
@@ -326,16 +332,16 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
     page.get_by_label("Arrival date (required)").fill(arrived_on.isoformat())
     take_step(page, "Record arrival")
     flash(page, f"{reference} moved to “In stay (arrived)”.")
-    expect(definition(page, "Arrived")).to_have_text(arrived_on.isoformat())
+    expect(definition(page, "Arrived")).to_have_text(shown(arrived_on))
     expect(definition(page, "Stay ends")).to_contain_text(
-        f"{stay_ends_on.isoformat()} (12 months initial stay)")
+        f"{shown(stay_ends_on)} (12 months initial stay)")
     window_opens = stay_ends_on - timedelta(days=28)
     expect(definition(page, "Extension window")).to_have_text(
-        f"{window_opens} to {stay_ends_on} (28 days)")
-    expect(deadline_row(page, "Stay ends")).to_contain_text(f"{stay_ends_on}")
+        f"{shown(window_opens)} to {shown(stay_ends_on)} (28 days)")
+    expect(deadline_row(page, "Stay ends")).to_contain_text(shown(stay_ends_on))
     expect(deadline_row(page, "Stay ends")).to_contain_text(f"{(stay_ends_on - today).days} days")
-    expect(deadline_row(page, "Job offer due")).to_contain_text(f"{stay_ends_on}")
-    expect(deadline_row(page, "Extension window opens")).to_contain_text(f"{window_opens}")
+    expect(deadline_row(page, "Job offer due")).to_contain_text(shown(stay_ends_on))
+    expect(deadline_row(page, "Extension window opens")).to_contain_text(shown(window_opens))
     # The window has been open for about a week: news, not an overdue deadline.
     expect(deadline_row(page, "Extension window opens")).to_contain_text(
         f"opened {(today - window_opens).days} days ago")
@@ -403,7 +409,7 @@ def test_5_a_due_reminder_reaches_the_notification_centre_and_the_mailbox(
                     and live_server.emails_to(applicant_email)), \
         "no reminder email within 30 s; see test-artifacts/logs/worker.log"
 
-    subject = f"Stay ends on {stay_ends_on} (in {days} days): {reference}"
+    subject = f"Stay ends on {shown(stay_ends_on)} (in {days} days): {reference}"
     (envelope,) = live_server.emails_to(caseworker.email)
     message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
     assert message["Subject"] == subject
@@ -436,7 +442,7 @@ def test_5_a_due_reminder_reaches_the_notification_centre_and_the_mailbox(
     upcoming = supervisor.get_by_role("table", name="Deadlines in the next 30 days")
     row = upcoming.get_by_role("row").filter(has=supervisor.get_by_role("link", name=reference))
     expect(row.get_by_role("cell")).to_have_text([
-        str(stay_ends_on), str(days), "Stay ends", reference, "RAMAN, Priya", "In stay (arrived)",
+        shown(stay_ends_on), str(days), "Stay ends", reference, "RAMAN, Priya", "In stay (arrived)",
         "Mak Tsz Ching"])
     camera.shoot(supervisor, "due-soon-office", full_page=False, readme="due-soon")
 
@@ -460,7 +466,7 @@ def test_6_a_gep_entrepreneur_from_an_excluded_country_cannot_be_submitted_and_s
     flash(page, re.compile(r"Case GEP_ENT-\d{4}-\d{6} created as a draft"))
 
     reason = ("Nationals of Vietnam (VN) cannot apply under the General Employment Policy – "  # noqa: RUF001
-              "Entrepreneur Scheme (policy of 2006-06-28).")
+              f"Entrepreneur Scheme (policy of {shown(date(2006, 6, 28))}).")
     warning = page.get_by_role("status").filter(has_text="This case cannot be submitted yet")
     expect(warning.get_by_role("listitem")).to_have_text([reason])
     camera.shoot(page, "cannot-be-submitted")
