@@ -166,7 +166,7 @@ def test_a_case_page_names_the_nationality_in_chinese(client, make_user, login):
     case = make_case(worker, nationality="GB")
     login(worker)
     page = unescape(client.get(f"/cases/{case.id}").get_data(as_text=True))
-    assert "英國 (GB)" in page
+    assert "英國（GB）" in page
     # (The dependant form's select is cases/forms.py's, cached per wording: see
     # country_options for the per-language list it is to use.)
     assert "United Kingdom (GB)" not in page
