@@ -22,6 +22,7 @@ from babel.dates import format_datetime as _babel_format_datetime
 from babel.numbers import format_decimal as _babel_format_decimal
 from babel.support import NullTranslations
 from flask import Flask, g, has_request_context, request
+from flask.globals import _cv_app  # Flask's own app-context variable (tests pin its meaning)
 from flask_babel import Babel, Domain, force_locale, get_locale, refresh
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -95,9 +96,19 @@ _NOTHING_TO_LOOK_UP = NullTranslations()
 
 
 def _catalogue() -> NullTranslations:
-    """The catalogue of the language being rendered; outside any app, none (as Flask-Babel)."""
-    if not g:
+    """The catalogue of the language being rendered; outside any app, none (as Flask-Babel).
+
+    Read straight off the app context's Babel state (one context-variable read) when
+    :class:`RequestCachedDomain` has kept it there for the current locale: a page looks up
+    a few hundred words, and the ``g`` proxy alone costs a microsecond a read.
+    """
+    app_context = _cv_app.get(None)
+    if app_context is None:
         return _NOTHING_TO_LOOK_UP
+    state = getattr(app_context.g, "_flask_babel", None)
+    kept = getattr(state, "catalogue", None)
+    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+        return kept[1]
     return babel.domain_instance.get_translations()
 
 
@@ -122,7 +133,7 @@ class LazyText(LazyString):
     """
 
     def __html__(self) -> str:
-        return str(escape(str(self)))
+        return escape(str(self))
 
 
 def lazy_gettext(string: str, **variables) -> LazyText:
@@ -176,8 +187,18 @@ def force_language(code: str | None):
 
 
 def _locale() -> str:
-    """The locale being rendered in (the default outside any app context)."""
-    return str(get_locale() or LANGUAGES[DEFAULT_LANGUAGE].locale)
+    """The name of the locale being rendered in (the default outside any app context).
+
+    Kept beside the chosen locale on the context's Babel state: every date on a page asks,
+    and Babel builds the name afresh each time (about a microsecond)."""
+    locale = get_locale()
+    if locale is None:
+        return LANGUAGES[DEFAULT_LANGUAGE].locale
+    state = g._flask_babel  # get_locale() answered, so the state exists
+    kept = getattr(state, "locale_name", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.locale_name = (locale, str(locale))
+    return kept[1]
 
 
 def current_language() -> Language:

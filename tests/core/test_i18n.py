@@ -229,3 +229,16 @@ def test_the_kept_catalogue_follows_a_forced_language_and_back(app):
         assert str(message) == "登出"
     with app.app_context():
         assert str(message) == "Sign out"  # no request: the default language
+
+
+def test_the_app_context_variable_is_the_one_flask_g_reads(app):
+    """_catalogue reads Flask's own context variable instead of the ``g`` proxy; it must be
+    the same object the proxy answers with, or words would come from another context."""
+    from flask import g
+    from flask.globals import _cv_app
+
+    assert _cv_app.get(None) is None
+    with app.app_context():
+        assert _cv_app.get().g is g._get_current_object()
+        with app.test_request_context("/"):
+            assert _cv_app.get().g is g._get_current_object()
