@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import flash, redirect
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 
 from backoffice.extensions import db
@@ -68,7 +69,7 @@ def first_error(form: FlaskForm) -> str:
     for errors in form.errors.values():
         if errors:
             return errors[0]
-    return "The form could not be read; reload the page and try again."
+    return gettext("The form could not be read; reload the page and try again.")
 
 
 def saved(message: str, url: str):

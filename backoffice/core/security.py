@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, session
+from flask_babel import gettext
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -91,7 +92,7 @@ def enforce_absolute_session_lifetime() -> None:
     if expired:
         logout_user()
         session.clear()
-        flash("Your session has ended. Please sign in again.", "info")
+        flash(gettext("Your session has ended. Please sign in again."), "info")
 
 
 def trust_proxies(app: Flask) -> None:
