@@ -33,7 +33,7 @@ from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
 from backoffice.core import i18n
 from backoffice.extensions import db
-from bench.bench_pages import sample_ids
+from bench.bench_pages import sample_ids, signed_in_client
 from config import DevelopmentConfig
 
 PASSWORD = "bench-language-password"  # noqa: S105  (local benchmark accounts)
@@ -54,16 +54,6 @@ def build(url: str):
             user.language = "en" if language == "none" else language
         db.session.commit()
     return app
-
-
-def signed_in(app, email: str):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": token})
-    assert response.status_code == 302, "bench sign-in failed"
-    return client
 
 
 class _NullDomain(flask_babel.Domain):
@@ -97,7 +87,8 @@ def main() -> None:
     app = build(url)
     # The request log line is the same in every language; keep it off the terminal.
     logging.getLogger("backoffice.request").setLevel(logging.WARNING)
-    clients = {language: signed_in(app, email) for language, email in ACCOUNTS.items()}
+    clients = {language: signed_in_client(app, email, PASSWORD)
+               for language, email in ACCOUNTS.items()}
     sample = sample_ids(app)
     pages = {
         "All cases, QMAS under review": "/cases/queue/all?scheme=QMAS&status=under_review",

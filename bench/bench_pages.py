@@ -77,11 +77,11 @@ def ensure_account(app) -> None:
             db.session.commit()
 
 
-def signed_in_client(app):
+def signed_in_client(app, email: str = BENCH_EMAIL, password: str = BENCH_PASSWORD):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD,
+    response = client.post("/login", data={"email": email, "password": password,
                                            "csrf_token": token})
     assert response.status_code == 302, "bench sign-in failed"
     return client
