@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
-from backoffice.auth.models import Role
+from backoffice.auth.models import Role, User
 from backoffice.cases import services
 from backoffice.cases.models import Case, Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme
@@ -650,7 +650,7 @@ def scene(db, make_user, as_role):
     def build(form: Form) -> dict[str, str]:
         me = as_role(form.role) or make_user(CW, email="known@example.org")
         other = make_user(CW)
-        values = {"user": str(other.id), "id": NO_SUCH_ID}
+        values = {"user": str(other.id), "id": NO_SUCH_ID, "me": str(me.id)}
         if form.case is None:
             return values
         # A supervisor acts on a caseworker's case (not the one it is given to).
@@ -816,6 +816,64 @@ def test_odd_but_harmless_text_is_kept_exactly_and_shown_escaped(client, as_role
     assert stored == value
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page.lower()
+
+
+def _a_row_for_id(form_name: str, values: dict[str, str]) -> dict[str, str]:
+    """The forms whose ``{id}`` names no row (so their bad-input rows change nothing) get a
+    real one to act on: a notification of the signed-in user, a reminder that failed."""
+    from datetime import timedelta
+
+    from backoffice.notifications.models import Notification, Reminder, ReminderState
+    from tests.cases.factories import TODAY
+    from tests.notifications.test_planning import plan, stay_case
+
+    if form_name == "mark read":
+        row = Notification(user_id=int(values["me"]), title="Due soon", body="Due soon.")
+        _db.session.add(row)
+    elif form_name == "retry":
+        stay_case(_db.session.get(User, int(values["user"])), TODAY + timedelta(days=14))
+        plan()
+        row = _db.session.scalars(select(Reminder)).first()
+        row.state, row.attempts = ReminderState.FAILED, 5
+    else:
+        return values
+    _db.session.commit()
+    return values | {"id": str(row.id)}
+
+
+@pytest.mark.parametrize("form_name", list(FORMS))
+def test_every_form_answers_its_valid_submission_with_a_redirect(client, scene, form_name):
+    """Post/redirect/get: a submission that is accepted goes to a page by GET (302/303), so a
+    refresh or the back button never posts it again; only a refusal is shown in place."""
+    form = FORMS[form_name]
+    values = _a_row_for_id(form_name, scene(form))
+    before = snapshot()
+    response = client.post_form(form.url.format(**values), submission(form, "", MISSING, values),
+                                token_from=form.token_from.format(**values))
+    assert response.status_code in (302, 303), text_of(response)[:2000]
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//")
+    assert client.get(location).status_code < 400
+    assert before != snapshot(), "accepted, but nothing was written"
+
+
+# POST routes that are not in FORMS (they send only their token, or are tested elsewhere):
+# where their success is checked to be a redirect.
+REDIRECT_CHECKED_ELSEWHERE = {
+    "/logout": "tests/test_routes_by_role.py (302 to /login)",
+    "/admin/users/{user}/reactivate": "tests/test_routes_by_role.py (302 to the account)",
+    "/notifications/read-all": "tests/test_routes_by_role.py (302 to the centre)",
+    "/language": "tests/test_routes_by_role.py (302 back), tests/core/test_i18n.py",
+    "/admin/users/{user}/unlock": "tests/auth/test_throttling.py (an admin unlocks: 302)",
+}
+
+
+def test_every_post_route_is_checked_for_post_redirect_get():
+    from tests.test_routes_by_role import ROUTES
+
+    posted = {url for method, url, _ in ROUTES if method == "POST"}
+    walked = {form.url.replace("{id}", NO_SUCH_ID) for form in FORMS.values()}
+    assert posted - walked == set(REDIRECT_CHECKED_ELSEWHERE)
 
 
 # The longest (and widest) value each form accepts must fit where it is stored: a value the

@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Permission, User
-from backoffice.cases import bp, calendar, queries, services, stay
+from backoffice.cases import bp, calendar, guards, queries, services, stay
 from backoffice.cases.forms import (
     BulkReassignForm,
     CaseForm,
@@ -43,7 +43,7 @@ from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
 from backoffice.core.i18n import format_date, language_for
 from backoffice.core.i18n import lazy_gettext as _l
-from backoffice.core.refusals import check_form, refusals, saved
+from backoffice.core.refusals import Refused, check_form, kept, refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db
@@ -81,6 +81,26 @@ def _load_case(case_id: int) -> Case:
 
 def _saved(message: str, case: Case):
     return saved(message, url_for("cases.show", case_id=case.id))
+
+
+def _check_can_change(case: Case, *, acting: bool = True) -> None:
+    """Authorise a change to the case before its form is read. A case that ended since the
+    page was shown, or (``acting``) that is not the user's to change, is refused for that
+    reason: not as a stale form, and not for what was typed into a form the page, shown
+    again, no longer offers."""
+    guards.check_open(case)
+    if acting:
+        guards.check_can_act(case, current_user)
+
+
+def _refused(case_id: int, refused: Refused, **forms):
+    """The one way out of a refused case form. A refusal that kept a change is a change: go
+    to the case with its reason (303). One that changed nothing shows the case again in
+    place (422) with its reason at the top, whichever forms the case now offers, and the
+    refused form as it was typed."""
+    if refused.kept:
+        return kept(refused.message, url_for("cases.show", case_id=case_id))
+    return _render_case(_load_case(case_id), 422, error=refused.message, **forms)
 
 
 def _stale() -> dict[type[Exception], str]:
@@ -189,11 +209,13 @@ def _case_forms(case: Case, **given) -> dict:
         "reason_form": ReasonForm(version=case.version, formdata=None),
         "reassign_form": None,
     }
-    if case.can_reassign(current_user):
+    if case.can_reassign(current_user) and case.is_open:
         form = ReassignForm(version=case.version, assignee=case.assignee_id, formdata=None)
         form.assignee.choices = assignee_choices(services.active_caseworkers())
         forms["reassign_form"] = form
     forms.update(given)
+    # A form that came back (refused, or with errors) is shown open, as it was typed.
+    forms["returned"] = set(given)
     return forms
 
 
@@ -276,12 +298,13 @@ def step(case_id: int, step: str):
     case = _load_case(case_id)
     form = ReasonForm()
     with refusals(also=_stale()) as refused:
+        _check_can_change(case)
         check_form(form)
         event = services.transition(case, step, current_user, reason=form.reason.data,
                                     expected_version=form.version.data,
                                     arrived_on=form.arrived_on.data)
     if refused:
-        return _render_case(_load_case(case_id), 422, error=refused.message, reason_form=form)
+        return _refused(case_id, refused, reason_form=form)
     return _saved(_("%(reference)s moved to “%(status)s”.", reference=case.reference,
                     status=event.to_status.label), case)
 
@@ -291,14 +314,17 @@ def step(case_id: int, step: str):
 def add_dependant(case_id: int):
     case = _load_case(case_id)
     form = DependantForm()
-    if not form.validate_on_submit():
-        return _render_case(case, 422, dependant_form=form)
-    with refusals(form.form_errors, also=_stale()) as refused:
-        dependant = services.add_dependant(
-            current_user, case, Relationship(form.relation.data), form.data_for_service(),
-            form.married.data, form.version.data)
+    with refusals(also=_stale()) as refused:
+        _check_can_change(case)
+        valid = form.validate_on_submit()
+        if valid:
+            dependant = services.add_dependant(
+                current_user, case, Relationship(form.relation.data), form.data_for_service(),
+                form.married.data, form.version.data)
     if refused:
-        return _render_case(_load_case(case_id), 422, dependant_form=form)
+        return _refused(case_id, refused, dependant_form=form)
+    if not valid:
+        return _render_case(case, 422, dependant_form=form)
     return _saved(_("%(relationship)s %(name)s added.", relationship=dependant.relation.label,
                     name=dependant.full_name), case)
 
@@ -312,11 +338,12 @@ def remove_dependant(case_id: int, dependant_id: int):
         abort(404)
     form = ReasonForm()
     with refusals(also=_stale()) as refused:
+        _check_can_change(case)
         check_form(form)
         services.remove_dependant(current_user, case, dependant, form.reason.data or "",
                                   form.version.data)
     if refused:
-        return _render_case(_load_case(case_id), 422, error=refused.message)
+        return _refused(case_id, refused)
     return _saved(_("%(name)s removed from the case.", name=dependant.full_name), case)
 
 
@@ -326,10 +353,11 @@ def take(case_id: int):
     case = _load_case(case_id)
     form = TakeForm()
     with refusals(also=_stale()) as refused:
+        _check_can_change(case, acting=False)  # taking is how one comes to act on it
         check_form(form)
         services.take_case(current_user, case, form.version.data)
     if refused:
-        return _render_case(_load_case(case_id), 422, error=refused.message)
+        return _refused(case_id, refused)
     return _saved(_("%(reference)s is now assigned to you.", reference=case.reference), case)
 
 
@@ -340,11 +368,12 @@ def reassign(case_id: int):
     form = ReassignForm()
     form.assignee.choices = assignee_choices(services.active_caseworkers())
     with refusals(also=_stale()) as refused:
+        _check_can_change(case)
         check_form(form)
         assignee = db.session.get(User, form.assignee.data)
         services.reassign_case(current_user, case, assignee, form.version.data)
     if refused:
-        return _render_case(_load_case(case_id), 422, error=refused.message)
+        return _refused(case_id, refused)
     return _saved(_("%(reference)s reassigned to %(name)s.", reference=case.reference,
                     name=assignee.full_name), case)
 
@@ -356,14 +385,16 @@ def reassign(case_id: int):
 def correct_arrival(case_id: int):
     case = _load_case(case_id)
     form = CorrectArrivalForm()
-    if not form.validate_on_submit():
-        return _render_case(case, 422, correct_arrival_form=form)
     with refusals(also=_stale()) as refused:
-        services.correct_arrival(current_user, case, form.arrived_on.data, form.reason.data,
-                                 form.version.data, hk_today())
+        _check_can_change(case)
+        valid = form.validate_on_submit()
+        if valid:
+            services.correct_arrival(current_user, case, form.arrived_on.data,
+                                     form.reason.data, form.version.data, hk_today())
     if refused:
-        return _render_case(_load_case(case_id), 422, error=refused.message,
-                            correct_arrival_form=form)
+        return _refused(case_id, refused, correct_arrival_form=form)
+    if not valid:
+        return _render_case(case, 422, correct_arrival_form=form)
     return _saved(_("Arrival date corrected; the stay now ends on %(date)s.",
                     date=format_date(case.stay_ends_on)), case)
 
@@ -373,15 +404,17 @@ def correct_arrival(case_id: int):
 def record_job_offer(case_id: int):
     case = _load_case(case_id)
     form = JobOfferForm()
-    if not form.validate_on_submit():
-        return _render_case(case, 422, job_offer_form=form)
     with refusals(also=_stale()) as refused:
-        services.record_job_offer(current_user, case, stay.JobOfferData(
-            employer=form.employer.data, post=form.post.data, salary=form.salary.data,
-            start_date=form.start_date.data), form.version.data)
+        _check_can_change(case)
+        valid = form.validate_on_submit()
+        if valid:
+            services.record_job_offer(current_user, case, stay.JobOfferData(
+                employer=form.employer.data, post=form.post.data, salary=form.salary.data,
+                start_date=form.start_date.data), form.version.data)
     if refused:
-        return _render_case(_load_case(case_id), 422, error=refused.message,
-                            job_offer_form=form)
+        return _refused(case_id, refused, job_offer_form=form)
+    if not valid:
+        return _render_case(case, 422, job_offer_form=form)
     return _saved(_("Job offer recorded."), case)
 
 

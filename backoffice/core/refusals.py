@@ -26,9 +26,11 @@ class Refusal(Exception):
 
 @dataclass
 class Refused:
-    """What :func:`refusals` caught: false while nothing was refused."""
+    """What :func:`refusals` caught: false while nothing was refused. ``kept``: the refusal
+    kept what it recorded (committed), so the state did change: answer with :func:`kept`."""
 
     message: str | None = None
+    kept: bool = False
 
     def __bool__(self) -> bool:
         return self.message is not None
@@ -50,7 +52,8 @@ def refusals(errors: list[str] | None = None,
     try:
         yield refused
     except caught as exc:
-        if getattr(exc, "keeps_changes", False):
+        refused.kept = bool(getattr(exc, "keeps_changes", False))
+        if refused.kept:
             db.session.commit()
         else:
             db.session.rollback()
@@ -70,6 +73,15 @@ def first_error(form: FlaskForm) -> str:
         if errors:
             return errors[0]
     return gettext("The form could not be read; reload the page and try again.")
+
+
+def kept(message: str, url: str):
+    """A refusal that kept a change (a full quota moved the case to wait) is answered like a
+    success, not shown in place: go to ``url`` (303 See Other, so a refresh does not post
+    again) and say there why the step asked for did not happen. Only a refusal that changed
+    nothing is shown again on its page (422). :func:`refusals` has already committed."""
+    flash(message, "warning")
+    return redirect(url, 303)
 
 
 def saved(message: str, url: str):

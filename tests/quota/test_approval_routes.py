@@ -1,5 +1,6 @@
 """Approving from the case page when the quota is full: a clear message, and the case waits in
-the Awaiting quota queue."""
+the Awaiting quota queue. The move is a change, so the answer is a redirect to the case (303,
+post/redirect/get) with the reason on the page it lands on, not the form shown again (422)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def test_full_quota_moves_the_case_to_awaiting_quota(client, as_role, make_user,
 
     response = client.post_form(f"/cases/{waiting.id}/step/approve",
                                 {"version": waiting.version}, token_from=f"/cases/{waiting.id}")
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/cases/{waiting.id}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"The QMAS quota for {year} is full (1 of 1 places allocated)." in page
     assert "It has been moved to the Awaiting quota queue." in page
     db.session.refresh(waiting)
@@ -39,7 +41,8 @@ def test_quota_not_set_keeps_the_case_and_says_why(client, as_role, db):
     case = make_case(me, Scheme.QMAS, CaseStatus.UNDER_REVIEW, now=datetime.now(UTC))
     response = client.post_form(f"/cases/{case.id}/step/approve", {"version": case.version},
                                 token_from=f"/cases/{case.id}")
-    assert response.status_code == 422
-    assert "has not been set" in response.get_data(as_text=True)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/cases/{case.id}"
+    assert "has not been set" in client.get(response.headers["Location"]).get_data(as_text=True)
     db.session.refresh(case)
     assert case.status == CaseStatus.AWAITING_QUOTA
