@@ -2,24 +2,37 @@
 words.
 
 What the system says about an event is stored as a message key and its values in
-``detail_data`` (e.g. ``{"key": "fields_changed", "fields": ["phone"]}``), never as a
-sentence, so :func:`describe_event` says it in the reader's language whenever the history is
-shown. ``detail`` keeps words as they were written: an older event's English.
+``detail_data`` (e.g. ``{"key": "fields_changed", "changes": [{"field": "phone", "from":
+None, "to": "+852 5555 0000"}]}``), never as a sentence, so :func:`describe_event` says it
+in the reader's language whenever the history is shown. ``detail`` keeps words as they were
+written: an older event's English.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 
 from sqlalchemy import Select, literal
 
 from backoffice.auth.models import User
 from backoffice.cases import bp
 from backoffice.cases.models import CaseEvent, EventKind
-from backoffice.cases.words import LazyDate, LazyList, Sentences, lazy_gettext
+from backoffice.cases.schemes import GovernmentProgramme
+from backoffice.cases.words import (
+    LazyCountry,
+    LazyDate,
+    LazyList,
+    LazyNumber,
+    Sentences,
+    lazy_gettext,
+)
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime
+from backoffice.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
+from backoffice.core.identity import mask_hkid, mask_passport
 from backoffice.extensions import db
 
 
@@ -63,6 +76,27 @@ def combined(details: Iterable[dict]) -> dict | None:
     return {"key": "several", "parts": details}
 
 
+def stored_value(value: object) -> object:
+    """A field's value as the history keeps it (JSON): a date in ISO form, an amount as its
+    digits, a code (an enum) by its value; text, booleans and None as they are."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def fields_changed(changes: Iterable[tuple[str, object, object]]) -> dict:
+    """An edit's ``detail_data``: each changed field (by its name) with its old and new value,
+    in the order given. Identity numbers are kept whole (the record is the audit) and masked
+    only when shown."""
+    return {"key": "fields_changed",
+            "changes": [{"field": name, "from": stored_value(before), "to": stored_value(after)}
+                        for name, before, after in changes]}
+
+
 # --- In words -----------------------------------------------------------------------------
 
 # The fields an edit can change (services.ApplicantData and CaseFacts), as the history
@@ -101,6 +135,78 @@ def _day(iso: str) -> LazyDate:
     return LazyDate(date.fromisoformat(iso))
 
 
+_YES_NO = {True: lazy_gettext("Yes"), False: lazy_gettext("No")}
+# Long texts (a business plan) are shown by their beginning; the event keeps them whole.
+SHOWN_TEXT_LENGTH = 80
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SHOWN_TEXT_LENGTH:
+        return text
+    return text[:SHOWN_TEXT_LENGTH - 1].rstrip() + "…"
+
+
+def _language(code: str) -> str:
+    language = LANGUAGES.get(code)
+    return language.name if language else code
+
+
+# How a changed field's stored value is shown, by field (text as it is, for the others).
+_SHOWN_VALUES: dict[str, Callable[[object], object]] = {
+    "date_of_birth": _day,
+    "submitted_on": _day,
+    "nationality": LazyCountry,
+    "passport_number": mask_passport,
+    "hkid": mask_hkid,
+    "language": _language,
+    "email_consent": _YES_NO.__getitem__,
+    "has_hk_parent": _YES_NO.__getitem__,
+    "emigrated_overseas": _YES_NO.__getitem__,
+    "programme": lambda code: GovernmentProgramme(code).label,
+    "job_salary": lambda digits: LazyNumber(Decimal(digits)),
+    "business_plan": _shortened,
+    "job_relevance": _shortened,
+    "job_local_unavailability": _shortened,
+}
+
+
+def _shown_value(name: str, value: object) -> object:
+    if value is None or value == "":
+        return lazy_gettext("(none)")
+    show = _SHOWN_VALUES.get(name)
+    return show(value) if show else value
+
+
+def _change_line(change: dict) -> object:
+    name = change["field"]
+    return lazy_gettext("%(field)s: %(before)s → %(after)s", field=field_label(name),
+                        before=_shown_value(name, change["from"]),
+                        after=_shown_value(name, change["to"]))
+
+
+class Lines:
+    """Lines a page shows one under another (:func:`describe_lines`); as one piece of text,
+    separated the reader's way ("; " in English, "；" in Chinese)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[object]) -> None:
+        self.items = tuple(items)
+
+    def __str__(self) -> str:
+        separator = "; " if current_language().code == DEFAULT_LANGUAGE else "；"
+        return separator.join(str(item) for item in self.items)
+
+
+def _fields_changed(data: dict) -> object:
+    if "changes" in data:
+        return Lines(_change_line(change) for change in data["changes"])
+    # An older edit's event names the fields only.
+    return lazy_gettext("Changed: %(fields)s",
+                        fields=LazyList(field_label(name) for name in data["fields"]))
+
+
 def _dependant(data: dict) -> str:
     if data.get("relation") == "spouse":
         return lazy_gettext("Spouse: %(name)s", name=data["name"])
@@ -123,8 +229,7 @@ def _assigned(data: dict) -> str:
 
 
 _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
-    "fields_changed": lambda d: lazy_gettext(
-        "Changed: %(fields)s", fields=LazyList(field_label(name) for name in d["fields"])),
+    "fields_changed": _fields_changed,
     "dependant_added": _dependant,
     "dependant_removed": _dependant,
     "assigned": _assigned,
@@ -153,11 +258,19 @@ _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
 
 
 def _described(data: dict | None) -> str | None:
+    lines = _described_lines(data)
+    return None if lines is None else str(Lines(lines))
+
+
+def _described_lines(data: dict | None) -> list[str] | None:
     describe = _DESCRIPTIONS.get(data.get("key")) if isinstance(data, dict) else None
     if describe is None:
         return None
     try:
-        return str(describe(data))
+        described = describe(data)
+        if isinstance(described, Lines):
+            return [str(line) for line in described.items]
+        return [str(described)]
     except (KeyError, TypeError, ValueError):
         return None  # a row written by other code: shown by its stored words instead
 
@@ -172,6 +285,16 @@ def describe_event(event: CaseEvent) -> str:
     return event.detail or ""
 
 
-# The case page's history calls it (``{{ describe_event(e) }}``); registered here, with the
-# words it renders, so no view needs to pass it in.
+def describe_lines(event: CaseEvent) -> list[str]:
+    """:func:`describe_event` as the lines a page shows one under another (an edit: one line
+    per changed field, "Family name: CHAN → CHEN"); [] when there is nothing to say."""
+    lines = _described_lines(event.detail_data)
+    if lines is not None:
+        return lines
+    return [event.detail] if event.detail else []
+
+
+# The case page's history calls them (``{{ describe_lines(e) }}``); registered here, with the
+# words they render, so no view needs to pass them in.
 bp.add_app_template_global(describe_event, "describe_event")
+bp.add_app_template_global(describe_lines, "describe_lines")

@@ -176,7 +176,8 @@ _JUDGED_IDENTITY = ("date_of_birth", "nationality")
 
 def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: CaseFacts,
                 expected_version: int, today: date | None = None) -> list[str]:
-    """Save an edit; return the names of the fields that changed (recorded on the event).
+    """Save an edit; return the names of the fields that changed (the event records each
+    one's old and new value).
 
     After submission the submission date and the facts the policy judged (scheme facts, date
     of birth, nationality) are fixed: changing them would change the decision basis behind
@@ -197,18 +198,21 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
                 "The submission date, the scheme facts, the date of birth and the nationality "
                 "were judged at submission and cannot change after submission (changed: "
                 "%(fields)s).", fields=LazyList(events.field_label(name) for name in fixed)))
-    changed = [f.name for f in fields(applicant_data)
-               if getattr(case.applicant, f.name) != getattr(applicant_data, f.name)]
-    changed += [f.name for f in fields(facts) if getattr(case, f.name) != getattr(facts, f.name)]
-    if not changed:
+    changes = _changes(case.applicant, applicant_data) + _changes(case, facts)
+    if not changes:
         return []
     _write_applicant(case.applicant, applicant_data)
     _assign(case, facts)
     case.updated_at = utcnow()  # bumps the version even when only the applicant row changed
-    events.record(case.id, actor, EventKind.EDITED,
-                  detail_data={"key": "fields_changed", "fields": changed})
+    events.record(case.id, actor, EventKind.EDITED, detail_data=events.fields_changed(changes))
     db.session.flush()
-    return changed
+    return [name for name, _before, _after in changes]
+
+
+def _changes(target: object, data: object) -> list[tuple[str, object, object]]:
+    """(name, old value, new value) of each field of ``data`` that differs on ``target``."""
+    return [(f.name, getattr(target, f.name), getattr(data, f.name)) for f in fields(data)
+            if getattr(target, f.name) != getattr(data, f.name)]
 
 
 # --- Dependants ---------------------------------------------------------------------------

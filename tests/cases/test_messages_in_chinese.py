@@ -271,6 +271,17 @@ def test_every_status_scheme_and_deadline_label_is_translated(app):
 EVENTS = [
     ({"key": "fields_changed", "fields": ["phone", "email"]},
      "Changed: Phone, Email", "已更改：電話、電郵"),
+    ({"key": "fields_changed", "changes": [
+        {"field": "family_name", "from": "CHAN", "to": "CHEN"},
+        {"field": "date_of_birth", "from": "1990-05-17", "to": "1990-05-18"},
+        {"field": "nationality", "from": "CA", "to": "PH"},
+        {"field": "hkid", "from": None, "to": "A123456(3)"},
+        {"field": "email_consent", "from": True, "to": False}]},
+     "Family name: CHAN → CHEN; Date of birth: 17 May 1990 → 18 May 1990; Nationality: "
+     "Canada → Philippines; HKID number: (none) → A123***(*); Consent to email reminders: "
+     "Yes → No",
+     "姓：CHAN → CHEN；出生日期：1990年5月17日 → 1990年5月18日；國籍：加拿大 → 菲律賓；"
+     "香港身份證號碼：（無） → A123***(*)；同意以電郵接收提示：是 → 否"),
     ({"key": "dependant_added", "relation": "spouse", "name": "CHAN, Tai Man"},
      "Spouse: CHAN, Tai Man", "配偶：CHAN, Tai Man"),
     ({"key": "dependant_removed", "relation": "child", "name": "CHAN, Ka Ho"},
@@ -359,7 +370,9 @@ def test_the_case_page_shows_refusals_and_history_in_chinese(client, as_role, db
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "個案狀況為「草擬」時，不能「批准」。" in page
-    assert "已更改：電郵、電話、同意以電郵接收提示" in page
+    assert "電郵：mei.ling.chan@example.com → （無）" in page
+    assert "電話：+1 604 555 0100 → +852 5555 0000" in page
+    assert "同意以電郵接收提示：是 → 否" in page
     assert "is not possible" not in page
     assert "Changed:" not in page
 

@@ -120,8 +120,9 @@ def test_edit_records_changed_fields(client, as_role, new_case, db):
     db.session.refresh(case)
     assert case.applicant.family_name == "Li"
     event = db.session.scalar(select(CaseEvent).where(CaseEvent.kind == EventKind.EDITED))
-    assert event.detail_data == {"key": "fields_changed", "fields": ["family_name"]}
-    assert "Changed: Family name" in page_text(client.get(f"/cases/{case.id}"))
+    assert event.detail_data == {"key": "fields_changed", "changes": [
+        {"field": "family_name", "from": "Lee", "to": "Li"}]}
+    assert "Family name: Lee → Li" in page_text(client.get(f"/cases/{case.id}"))
 
 
 def test_stale_edit_is_refused_and_nothing_overwritten(client, as_role, new_case, db):

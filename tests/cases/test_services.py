@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Role
 from backoffice.cases import schemes, services, stay
-from backoffice.cases.events import describe_event, field_label
+from backoffice.cases.events import describe_event, describe_lines, field_label
 from backoffice.cases.models import (
     Applicant,
     Case,
@@ -827,21 +828,51 @@ def test_submitting_checks_the_dependants_again(db, caseworker):
 
 
 @pytest.mark.parametrize(
-    ("applicant", "facts", "changed"),
+    ("applicant", "facts", "changes", "lines"),
     [
-        pytest.param({"family_name": "Wong"}, {}, ["family_name"], id="name"),
-        pytest.param({"email": "mei@example.org", "phone": None}, {}, ["email", "phone"],
-                     id="contact"),
-        pytest.param({}, {"submitted_on": date(2026, 3, 9)}, ["submitted_on"],
+        pytest.param({"family_name": "Wong"}, {}, [("family_name", "Chan", "Wong")],
+                     ["Family name: Chan → Wong"], id="name"),
+        pytest.param({"email": "mei@example.org", "phone": None}, {},
+                     [("email", "mei.ling.chan@example.com", "mei@example.org"),
+                      ("phone", "+1 604 555 0100", None)],
+                     ["Email: mei.ling.chan@example.com → mei@example.org",
+                      "Phone: +1 604 555 0100 → (none)"], id="contact"),
+        pytest.param({}, {"submitted_on": date(2026, 3, 9)},
+                     [("submitted_on", "2026-03-02", "2026-03-09")],
+                     ["Submission date: 2 Mar 2026 → 9 Mar 2026"],
                      id="submission-date-of-a-draft"),
         pytest.param({"date_of_birth": date(1990, 5, 18)},
                      {"job_salary": Decimal("50000.00"), "emigrated_overseas": True},
-                     ["date_of_birth", "job_salary", "emigrated_overseas"],
+                     [("date_of_birth", "1990-05-17", "1990-05-18"),
+                      ("job_salary", None, "50000.00"), ("emigrated_overseas", False, True)],
+                     ["Date of birth: 17 May 1990 → 18 May 1990",
+                      "Monthly salary (HKD): (none) → 50,000",
+                      "Emigrated overseas: No → Yes"],
                      id="applicant-and-facts"),
-        pytest.param({}, {}, [], id="nothing"),
+        pytest.param({"passport_number": "XY7654321", "hkid": "A123456(3)"}, {},
+                     [("passport_number", "AB1234567", "XY7654321"),
+                      ("hkid", None, "A123456(3)")],
+                     ["Passport number: •••••567 → •••••321",
+                      "HKID number: (none) → A123***(*)"], id="identity-numbers-masked"),
+        pytest.param({"nationality": "PH", "language": "zh_Hant_HK", "email_consent": False},
+                     {"programme": GovernmentProgramme.CYBERPORT_INCUBATION},
+                     [("nationality", "CA", "PH"), ("email_consent", True, False),
+                      ("language", "en", "zh_Hant_HK"),
+                      ("programme", None, "cyberport_incubation")],
+                     ["Nationality: Canada → Philippines",
+                      "Consent to email reminders: Yes → No",
+                      "Preferred language for correspondence: English → 繁體中文",
+                      "Government-backed programme: (none) → Cyberport Incubation Programme"],
+                     id="codes-by-their-names"),
+        pytest.param({}, {"business_plan": "A tea house " * 20},
+                     [("business_plan", None, "A tea house " * 20)],
+                     ["Business plan: (none) → " + "A tea house " * 6 + "A tea h…"],
+                     id="long-text-shortened"),
+        pytest.param({}, {}, [], [], id="nothing"),
     ],
 )
-def test_update_case_records_the_changed_fields(db, caseworker, applicant, facts, changed):
+def test_update_case_records_each_fields_old_and_new_value(db, caseworker, applicant, facts,
+                                                          changes, lines):
     case = make_case(caseworker)
     version = case.version
 
@@ -850,19 +881,33 @@ def test_update_case_records_the_changed_fields(db, caseworker, applicant, facts
     db.session.commit()
     db.session.expire_all()
 
-    assert result == changed
+    assert result == [name for name, _before, _after in changes]
     case = db.session.get(Case, case.id)
     edits = events(case, EventKind.EDITED)
-    if not changed:
+    if not changes:
         assert (edits, case.version) == ([], version)
         return
     assert case.version == version + 1
     assert [(e.actor_id, e.detail_data) for e in edits] == [
-        (caseworker.id, {"key": "fields_changed", "fields": changed})]
-    assert describe_event(edits[0]) == "Changed: " + ", ".join(map(str, map(field_label,
-                                                                           changed)))
+        (caseworker.id, {"key": "fields_changed", "changes": [
+            {"field": name, "from": before, "to": after} for name, before, after in changes]})]
+    assert describe_lines(edits[0]) == lines
+    assert describe_event(edits[0]) == "; ".join(lines)
     for name, value in (applicant | facts).items():
         assert getattr(case.applicant if name in applicant else case, name) == value
+
+
+def test_every_editable_field_has_a_label_in_the_history():
+    editable = [f.name for kind in (services.ApplicantData, services.CaseFacts)
+                for f in dataclasses.fields(kind)]
+    assert [name for name in editable if field_label(name) == name] == []
+
+
+def test_an_older_edit_event_still_names_its_fields(app):
+    older = SimpleNamespace(detail_data={"key": "fields_changed",
+                                         "fields": ["phone", "submitted_on"]}, detail=None)
+    with app.test_request_context():
+        assert describe_lines(older) == ["Changed: Phone, Submission date"]
 
 
 def test_contact_details_can_still_change_after_submission(db, caseworker):
@@ -876,11 +921,13 @@ def test_contact_details_can_still_change_after_submission(db, caseworker):
 @pytest.mark.parametrize(
     ("scheme", "facts", "named"),
     [
-        (Scheme.QMAS, {"submitted_on": date(2026, 3, 3)}, "submitted_on"),
-        (Scheme.GEP_ENT, {"business_plan": "Another plan."}, "business_plan"),
-        (Scheme.GEP_ENT, {"programme": GovernmentProgramme.HKSTP_INCU_BIO}, "programme"),
-        (Scheme.GEP_PRO, {"job_salary": Decimal("90000.00")}, "job_salary"),
-        (Scheme.ASSG, {"has_hk_parent": False}, "has_hk_parent"),
+        (Scheme.QMAS, {"submitted_on": date(2026, 3, 3)}, "Submission date"),
+        (Scheme.GEP_ENT, {"business_plan": "Another plan."}, "Business plan"),
+        (Scheme.GEP_ENT, {"programme": GovernmentProgramme.HKSTP_INCU_BIO},
+         "Government-backed programme"),
+        (Scheme.GEP_PRO, {"job_salary": Decimal("90000.00")}, "Monthly salary (HKD)"),
+        (Scheme.ASSG, {"has_hk_parent": False},
+         "Parent who is a Chinese Hong Kong permanent resident"),
     ],
 )
 def test_after_submission_the_decision_facts_cannot_change(db, caseworker, scheme, facts, named):
@@ -892,7 +939,7 @@ def test_after_submission_the_decision_facts_cannot_change(db, caseworker, schem
                              today=TODAY)
     assert str(refused.value).startswith("The submission date")
     assert str(refused.value).endswith(
-        f"cannot change after submission (changed: {field_label(named)}).")
+        f"cannot change after submission (changed: {named}).")
     assert snapshot(case) == before
 
 
@@ -900,9 +947,9 @@ def test_after_submission_the_decision_facts_cannot_change(db, caseworker, schem
     ("scheme", "applicant", "named"),
     [
         # Would make the applicant 17 on the submission date.
-        (Scheme.QMAS, {"date_of_birth": date(2008, 3, 3)}, "date_of_birth"),
+        (Scheme.QMAS, {"date_of_birth": date(2008, 3, 3)}, "Date of birth"),
         # Would make the applicant a national the scheme excludes.
-        (Scheme.GEP_ENT, {"nationality": "VN"}, "nationality"),
+        (Scheme.GEP_ENT, {"nationality": "VN"}, "Nationality"),
     ],
 )
 def test_after_submission_the_facts_the_policy_judged_cannot_change(db, caseworker, scheme,
@@ -915,7 +962,7 @@ def test_after_submission_the_facts_the_policy_judged_cannot_change(db, casework
         services.update_case(caseworker, case, applicant_data(**applicant), case_facts(scheme),
                              expected_version=case.version, today=TODAY)
     assert str(refused.value).endswith(
-        f"cannot change after submission (changed: {field_label(named)}).")
+        f"cannot change after submission (changed: {named}).")
     assert snapshot(case) == before
 
 
