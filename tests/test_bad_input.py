@@ -27,6 +27,7 @@ import csv
 import html
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import parse_qs
 
 import pytest
@@ -329,6 +330,9 @@ FORMS = {
                    {"version": "{version}"}, case="draft"),
     "withdraw": Form("/cases/{case}/step/withdraw", CW, "/cases/{case}",
                      {"reason": "The applicant asked.", "version": "{version}"}, case="draft"),
+    "refuse as ineligible": Form("/cases/{case}/step/refuse_ineligible", CW, "/cases/{case}",
+                                 {"reason": "Under 18 on the submission date.",
+                                  "version": "{version}"}, case="ineligible"),
     "record arrival": Form("/cases/{case}/step/record_arrival", CW, "/cases/{case}",
                            {"arrived_on": "2026-03-20", "version": "{version}"},
                            case="visa_issued"),
@@ -365,6 +369,7 @@ NAME = "Enter the family name."
 LANGUAGE = "Choose one of the languages offered."
 SALARY = "Enter a monthly salary above 0 and at most 10,000,000."
 REASON_TO_WITHDRAW = "Give a reason to withdraw this case"
+REASON_TO_REFUSE_INELIGIBLE = "Give a reason to refuse this application as ineligible"
 TICK = "Tick at least one case."
 NONE_REASSIGNED = "0 cases reassigned"
 PASSPORT = "passport"
@@ -504,6 +509,13 @@ POST_FIELDS = [
         (MISSING, refused(REASON_TO_WITHDRAW)), (HUGE, refused(too_long(2000))),
         (NUL, refused(CONTROL)), (EMOJI, SAVED), (SCRIPT, SAVED), (SQL, SAVED),
     ]),
+    ("refuse as ineligible", "reason", [
+        (EMPTY, refused(REASON_TO_REFUSE_INELIGIBLE)),
+        (BLANK, refused(REASON_TO_REFUSE_INELIGIBLE)),
+        (MISSING, refused(REASON_TO_REFUSE_INELIGIBLE)), (HUGE, refused(too_long(2000))),
+        (NUL, refused(CONTROL)), (EMOJI, SAVED), (SCRIPT, SAVED),
+    ]),
+    ("refuse as ineligible", "version", VERSION),
     ("record arrival", "arrived_on", [
         (EMPTY, refused("Enter the arrival date.")), ("2026-02-30", refused(NOT_A_DATE)),
         ("0001-01-01", refused("before the visa was issued")),
@@ -657,6 +669,8 @@ def scene(db, make_user, as_role):
         owner = make_user(CW) if form.role is SUP or form.case == "unassigned" else me
         if form.case in ("draft", "unassigned"):
             case = make_case(owner)
+        elif form.case == "ineligible":  # QMAS, under 18 on the submission date: permanent
+            case = make_case(owner, date_of_birth=date(2010, 1, 1))
         else:
             # GEP professionals: a scheme without a quota, so no year needs opening.
             status = CaseStatus.VISA_ISSUED if form.case == "visa_issued" else CaseStatus.IN_STAY
@@ -890,6 +904,7 @@ LONGEST = [
     ("add dependant", {"family_name": "F" * 100, "given_names": "G" * 150,
                        "chinese_name": "陳" * 50}),
     ("withdraw", {"reason": "R" * 2000}),
+    ("refuse as ineligible", {"reason": "R" * 2000}),
     ("remove dependant", {"reason": "R" * 500}),
     ("correct arrival", {"reason": "R" * 2000}),
     ("job offer", {"employer": "E" * 200, "post": "P" * 200, "salary": "10000000"}),

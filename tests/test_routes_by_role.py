@@ -75,6 +75,7 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("GET", "/cases/{case}/edit", expect(302, 403, 200, 403)),
     ("POST", "/cases/{case}/edit", expect(302, 403, 422, 403)),
     ("POST", "/cases/{case}/step/submit", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/step/refuse_ineligible", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/dependants", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/dependants/{dependant}/remove", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/take", expect(302, 422, 422, 403)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from backoffice.cases.models import Case, Relationship
-from backoffice.cases.schemes import SubmissionFacts
+from backoffice.cases.schemes import Ground, SubmissionFacts
 from backoffice.cases.words import LazyDate, lazy_gettext
 from backoffice.core.dates import age_on, birthday
 
@@ -25,17 +25,29 @@ def submission_facts(case: Case) -> SubmissionFacts:
         has_hk_parent=case.has_hk_parent, emigrated_overseas=case.emigrated_overseas)
 
 
-def submission_problems(case: Case) -> list[str]:
-    """Every reason the case cannot be submitted now, in words ([] = it can); a dependant's
-    reason names the dependant."""
-    problems = case.policy.check_submission(submission_facts(case), case.submitted_on)
+def submission_grounds(case: Case) -> list[Ground]:
+    """Every reason the case cannot be submitted now, each saying whether it is permanent
+    ([] = it can). A dependant's reason names the dependant and is never permanent: the
+    dependant can be removed, and the principal's application stands on its own."""
+    grounds = case.policy.submission_grounds(submission_facts(case), case.submitted_on)
     for dependant in case.active_dependants:
         problem = dependant_problem(case, dependant.relation, dependant.date_of_birth,
                                     dependant.married, exclude_id=dependant.id,
                                     name=dependant.full_name)
         if problem:
-            problems.append(problem)
-    return problems
+            grounds.append(Ground(problem))
+    return grounds
+
+
+def submission_problems(case: Case) -> list[str]:
+    """Every reason the case cannot be submitted now, in words ([] = it can)."""
+    return [ground.message for ground in submission_grounds(case)]
+
+
+def permanent_grounds(case: Case) -> list[Ground]:
+    """The reasons the application can never be accepted as it stands, on which a draft may
+    be refused as ineligible ([] = none)."""
+    return [ground for ground in submission_grounds(case) if ground.permanent]
 
 
 def dependant_problem(case: Case, relation: Relationship, date_of_birth: date,

@@ -20,7 +20,7 @@ from sqlalchemy import Select, literal
 from backoffice.auth.models import User
 from backoffice.cases import bp
 from backoffice.cases.models import CaseEvent, EventKind
-from backoffice.cases.schemes import GovernmentProgramme
+from backoffice.cases.schemes import GovernmentProgramme, describe_ground
 from backoffice.cases.words import (
     LazyCountry,
     LazyDate,
@@ -253,6 +253,9 @@ _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
     "quota_not_set": lambda d: lazy_gettext(
         "The %(scheme)s quota for %(year)d had not been set.", scheme=d["scheme"],
         year=d["year"]),
+    "refused_ineligible": lambda d: lazy_gettext(
+        "Refused as ineligible: %(grounds)s",
+        grounds=Sentences(describe_ground(ground) for ground in d["grounds"])),
     "several": lambda d: Sentences(_described(part) or "" for part in d["parts"]),
 }
 

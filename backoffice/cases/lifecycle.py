@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Date, and_, false, or_, select, true, upda
 
 from backoffice.auth.models import User
 from backoffice.cases import events, signals, stay
-from backoffice.cases.eligibility import submission_facts, submission_problems
+from backoffice.cases.eligibility import permanent_grounds, submission_facts, submission_grounds
 from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, check_version
 from backoffice.cases.models import Case, CaseEvent, EventKind
 from backoffice.cases.schemes import (
@@ -52,10 +52,47 @@ class Step:
 
 
 def available_transitions(case: Case, user: User) -> list[Transition]:
-    """The steps ``user`` may take on ``case`` now (the case page shows only these)."""
+    """The steps ``user`` may take on ``case`` from its status (before any guard is asked)."""
     if not case.can_act(user):
         return []
     return case.policy.transitions_from(case.status)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A step as the case page offers it: ``blocked`` is why it cannot succeed now, in words
+    (the page shows it disabled with that sentence), None when nothing known stops it."""
+
+    transition: Transition
+    blocked: str | None = None
+
+
+# The guards that read only the case, so they can be asked before the click; the others need
+# the step's own data (an arrival date) or the moment it is taken, and are checked then.
+_ASKED_BEFORE = frozenset({Guard.ELIGIBLE, Guard.INELIGIBLE})
+
+
+def step_offers(case: Case, user: User, now: datetime | None = None) -> list[Offer]:
+    """The steps the case page offers ``user`` on ``case``, in table order, each with what
+    already stops it. A step meant only for exceptional cases (``only_when_possible``) is
+    left out, not shown disabled, when its guards fail."""
+    now = now or utcnow()
+    offers = []
+    for step in available_transitions(case, user):
+        blocked = _blocked(Step(case, case.policy, step, user, None, now, hk_today(now), None))
+        if blocked is None or not step.only_when_possible:
+            offers.append(Offer(step, blocked))
+    return offers
+
+
+def _blocked(step: Step) -> str | None:
+    for guard in step.transition.guards:
+        if guard in _ASKED_BEFORE:
+            try:
+                _GUARDS[guard](step)
+            except CaseError as exc:
+                return exc.args[0]
+    return None
 
 
 def transition(case: Case, name: str, actor: User, reason: str | None = None,
@@ -162,10 +199,30 @@ def _is_date(column: str) -> bool:
 # --- Guards: each raises CaseError with the reason in words ------------------------------
 
 def _eligible(step: Step) -> None:
-    problems = submission_problems(step.case)
-    if problems:
+    grounds = submission_grounds(step.case)
+    permanent = [ground.message for ground in grounds if ground.permanent]
+    if permanent:
+        # No "yet": no later day or added document changes it (schemes.Ground).
+        raise CaseError(lazy_gettext(
+            "This application cannot be accepted: %(grounds)s It can be refused as "
+            "ineligible instead, so that the refusal is on record with its reason.",
+            grounds=Sentences(permanent)))
+    if grounds:
         raise CaseError(lazy_gettext("This case cannot be submitted: %(problems)s",
-                                     problems=Sentences(problems)))
+                                     problems=Sentences(g.message for g in grounds)))
+
+
+def _ineligible(step: Step) -> None:
+    if permanent_grounds(step.case):
+        return
+    problems = [ground.message for ground in submission_grounds(step.case)]
+    if problems:
+        raise CaseError(lazy_gettext(
+            "This application can still be completed, so it cannot be refused as ineligible: "
+            "%(problems)s", problems=Sentences(problems)))
+    raise CaseError(lazy_gettext(
+        "This application meets the scheme's rules, so it cannot be refused as ineligible. "
+        "Submit it; a refusal after review gives its own reason."))
 
 
 def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
@@ -179,6 +236,7 @@ def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
 
 _GUARDS: dict[Guard, Callable[[Step], None]] = {
     Guard.ELIGIBLE: _eligible,
+    Guard.INELIGIBLE: _ineligible,
     Guard.ARRIVAL_DATE: _stay_rule(lambda s: stay.check_arrival(s.case, s.arrived_on, s.today)),
     Guard.EXTENSION_WINDOW: _stay_rule(lambda s: stay.check_extension_request(s.case, s.today)),
 }
@@ -190,6 +248,17 @@ def _judge_submission(step: Step) -> None:
     step.case.policy_version = step.policy.version
     step.case.favourable_consideration = step.policy.favourable_consideration(
         submission_facts(step.case))
+
+
+def _receive(step: Step) -> None:
+    step.case.submitted_at = step.now
+    step.case.policy_version = step.policy.version
+
+
+def _record_grounds(step: Step) -> dict:
+    # The grounds as keys and values, so the history words them in its reader's language.
+    return {"key": "refused_ineligible",
+            "grounds": [dict(ground.data) for ground in permanent_grounds(step.case)]}
 
 
 def _take_quota_place(step: Step) -> None:
@@ -224,7 +293,9 @@ def _extend_stay(step: Step) -> dict:
 
 # The effects that change only the case and its rows in memory (the bulk loader's too).
 CASE_EFFECTS: dict[Effect, Callable[[Step], dict | None]] = {
+    Effect.RECEIVE: _receive,
     Effect.JUDGE_SUBMISSION: _judge_submission,
+    Effect.RECORD_GROUNDS: _record_grounds,
     Effect.START_STAY: _start_stay,
     Effect.EXTEND_STAY: _extend_stay,
 }

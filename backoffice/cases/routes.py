@@ -37,6 +37,7 @@ from backoffice.cases.forms import (
 from backoffice.cases.models import Case, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.cases.words import Sentences
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
@@ -222,8 +223,10 @@ def _case_forms(case: Case, **given) -> dict:
 def _render_case(case: Case, status: int = 200, error: str | None = None, **forms):
     events = queries.case_events(case.id)
     queries.load_case_lists(case)
-    submission_problems = (services.submission_problems(case)
-                           if case.status == CaseStatus.DRAFT else [])
+    draft = case.status == CaseStatus.DRAFT
+    permanent = [ground.message for ground in services.permanent_grounds(case)] if draft else []
+    # A permanent ground is shown alone: what else is missing cannot change the outcome.
+    submission_problems = services.submission_problems(case) if draft and not permanent else []
     today = hk_today()
     return render_template(
         "cases/show.html", case=case, events=events, error=error, today=today,
@@ -231,8 +234,9 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
                              for d in case.active_dependants},
         policy=case.policy, applicant_language=language_for(case.applicant.language),
-        transitions=services.available_transitions(case, current_user),
-        submission_problems=submission_problems, Relationship=Relationship,
+        offers=services.step_offers(case, current_user),
+        submission_problems=submission_problems, permanent_grounds=permanent,
+        ineligible_reason=str(Sentences(permanent)), Relationship=Relationship,
         **_case_forms(case, **forms)), status
 
 

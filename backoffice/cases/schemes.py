@@ -31,6 +31,7 @@ __all__ = [
     "CaseStatus",
     "Effect",
     "GovernmentProgramme",
+    "Ground",
     "Guard",
     "NoPolicyInForce",
     "PolicyError",
@@ -40,6 +41,7 @@ __all__ = [
     "SubmissionFacts",
     "Transition",
     "UnknownTransition",
+    "describe_ground",
     "policy_for",
     "register",
 ]
@@ -205,6 +207,8 @@ class Guard(StrEnum):
     ELIGIBLE = "eligible"  # the policy's submission rules and the dependants' rules
     ARRIVAL_DATE = "arrival_date"  # a real arrival date: not in the future, not before the visa
     EXTENSION_WINDOW = "extension_window"  # the window is open (and a job offer where needed)
+    # A permanent ground (see Ground): the application can never be accepted as it stands.
+    INELIGIBLE = "ineligible"
 
 
 class Effect(StrEnum):
@@ -216,6 +220,10 @@ class Effect(StrEnum):
     GIVE_BACK_QUOTA_PLACE = "give_back_quota_place"  # the place, if held and not yet taken up
     START_STAY = "start_stay"  # the stay from the arrival date, with the policy's values
     EXTEND_STAY = "extend_stay"  # the stay end moves by the extension length
+    # Received without being submitted (a refusal on a permanent ground): the submission time
+    # and the judging policy version, which go together, but no favourable consideration.
+    RECEIVE = "receive"
+    RECORD_GROUNDS = "record_grounds"  # the permanent grounds, kept on the step's event
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +236,9 @@ class Transition:
     column it ``stamps`` with the step's date or time, its ``effects`` in order, and
     ``when_quota_full``, the step the case takes instead when its quota place cannot be had.
     ``label`` is the button's words and ``reason_prompt`` the sentence asking for the reason
-    of a step that needs one (both lazy messages).
+    of a step that needs one (both lazy messages). ``only_when_possible`` is for a step meant
+    for exceptional cases (refusing an application that can never be accepted): the case page
+    offers it only when its guards pass, where another step would be shown disabled with why.
     """
 
     name: str
@@ -241,6 +251,7 @@ class Transition:
     effects: tuple[Effect, ...] = ()
     when_quota_full: str | None = None
     reason_prompt: str | None = None
+    only_when_possible: bool = False
 
     def applies_from(self, status: CaseStatus | str) -> bool:
         """True when a case in ``status`` may take this transition."""
@@ -305,6 +316,23 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
             stamps="refused_at",
             reason_prompt=lazy_gettext("Give a reason to refuse this case; it is recorded and "
                                        "shown in the case history."),
+        ),
+        # An application that can never be accepted (a permanent ground, see Ground) is
+        # received and refused in one step, so the refusal is on record with its ground; one
+        # that lacks something is completed instead, so the step exists only for the former.
+        Transition(
+            "refuse_ineligible",
+            lazy_gettext("Refuse as ineligible"),
+            frozenset({s.DRAFT}),
+            s.REFUSED,
+            needs_reason=True,
+            guards=(Guard.INELIGIBLE,),
+            stamps="refused_at",
+            effects=(Effect.RECEIVE, Effect.RECORD_GROUNDS),
+            only_when_possible=True,
+            reason_prompt=lazy_gettext("Give a reason to refuse this application as "
+                                       "ineligible; it is recorded with the ground and shown in "
+                                       "the case history."),
         ),
         # Once the applicant has arrived the case ends by closing or lapsing, not withdrawal.
         Transition(
@@ -375,6 +403,76 @@ class SubmissionFacts:
 
 def _blank(text: str | None) -> bool:
     return text is None or not text.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Ground:
+    """One reason an application cannot be submitted, and whether it can ever be put right.
+
+    A *permanent* ground is judged on what no longer changes once the application is received:
+    its submission date (fixed at receipt) and who the applicant is (nationality, date of
+    birth). No later day and no added document makes such an application acceptable, so it
+    can be refused on that ground ("Refuse as ineligible"); a fact typed wrongly is corrected
+    by an edit, after which the case is judged again. Every other ground is something missing
+    or impossible that can be added or corrected (a business plan, a job offer's parts, a date
+    of birth not entered or after the submission date, a dependant to remove).
+
+    ``message`` is the sentence (a lazy message). ``data`` is a permanent ground's message key
+    and values (JSON), what a refusal's event keeps so the history says the ground in its
+    reader's language (:func:`describe_ground`); None for a remediable ground.
+    """
+
+    message: str
+    data: Mapping[str, object] | None = None
+
+    @property
+    def permanent(self) -> bool:
+        return self.data is not None
+
+    @classmethod
+    def fixed(cls, key: str, **values: object) -> Ground:
+        """A permanent ground, its sentence made from the same key and values it keeps."""
+        data = {"key": key, **values}
+        return cls(describe_ground(data), data)
+
+
+def _day(iso: object) -> LazyDate:
+    return LazyDate(date.fromisoformat(str(iso)))
+
+
+# Each permanent ground's sentence from its stored values (codes and ISO dates, so that the
+# event that keeps them is plain JSON). The one wording of these grounds, page and history.
+_PERMANENT_GROUNDS = {
+    "excluded_nationality": lambda d: lazy_gettext(
+        "Nationals of %(country)s (%(code)s) cannot apply under the %(scheme)s (policy of "
+        "%(effective_from)s).", country=LazyCountry(d["code"]), code=d["code"],
+        scheme=Scheme(d["scheme"]).label, effective_from=_day(d["effective_from"])),
+    # A bounded range is stated as a range, with the birthday that crossed (or will cross)
+    # the line, so the caseworker can see how near the applicant is.
+    "above_age_range": lambda d: lazy_gettext(
+        "%(scheme)s applicants must be %(min_age)d to %(max_age)d on the submission date; the "
+        "applicant turned %(age)d on %(birthday)s.", scheme=Scheme(d["scheme"]).short_label,
+        min_age=d["min_age"], max_age=d["max_age"], age=d["age"], birthday=_day(d["birthday"])),
+    "below_age_range": lambda d: lazy_gettext(
+        "%(scheme)s applicants must be %(min_age)d to %(max_age)d on the submission date; the "
+        "applicant is %(age)d and turns %(min_age)d on %(birthday)s.",
+        scheme=Scheme(d["scheme"]).short_label, min_age=d["min_age"], max_age=d["max_age"],
+        age=d["age"], birthday=_day(d["birthday"])),
+    "below_min_age": lambda d: lazy_gettext(
+        "The applicant is %(age)d on %(on)s; %(scheme)s requires %(min_age)d or over.",
+        age=d["age"], on=_day(d["on"]), scheme=Scheme(d["scheme"]).short_label,
+        min_age=d["min_age"]),
+    "above_max_age": lambda d: lazy_gettext(
+        "The applicant is %(age)d on %(on)s; %(scheme)s requires %(max_age)d or under.",
+        age=d["age"], on=_day(d["on"]), scheme=Scheme(d["scheme"]).short_label,
+        max_age=d["max_age"]),
+}
+
+
+def describe_ground(data: Mapping[str, object]) -> str:
+    """A permanent ground's sentence (a lazy message) from its key and values; KeyError for a
+    key or value this version does not know."""
+    return _PERMANENT_GROUNDS[str(data["key"])](data)
 
 
 # --- Policy -------------------------------------------------------------------------------------
@@ -468,12 +566,19 @@ class SchemePolicy:
     def check_submission(self, facts: SubmissionFacts, on: date) -> list[str]:
         """Return every reason the application cannot be submitted on ``on``; [] = eligible.
 
-        ``on`` is the Hong Kong submission date. Each reason is a full sentence for the
-        caseworker (a lazy message: rendered in the reader's language when shown). Checks run
-        in a fixed order (age, nationality, business plan, job offer, family background) so
-        the list reads the same way every time. Raises :class:`PolicyError` if this version
-        was not yet in force on ``on``: the caller should have picked the version with
-        :func:`policy_for`.
+        Each reason is a full sentence for the caseworker (a lazy message: rendered in the
+        reader's language when shown): the messages of :meth:`submission_grounds`.
+        """
+        return [ground.message for ground in self.submission_grounds(facts, on)]
+
+    def submission_grounds(self, facts: SubmissionFacts, on: date) -> list[Ground]:
+        """Every reason the application cannot be submitted on ``on``, each saying whether it
+        is permanent (:class:`Ground`); [] = eligible.
+
+        ``on`` is the Hong Kong submission date. Checks run in a fixed order (age,
+        nationality, business plan, job offer, family background) so the list reads the same
+        way every time. Raises :class:`PolicyError` if this version was not yet in force on
+        ``on``: the caller should have picked the version with :func:`policy_for`.
         """
         if isinstance(on, datetime):
             raise TypeError("check_submission takes the Hong Kong date, e.g. hk_today().")
@@ -484,14 +589,17 @@ class SchemePolicy:
                 f"{self.effective_from.isoformat()}, after the submission date {on.isoformat()}."
             )
         scheme, name = self.scheme.label, self.scheme.short_label
+        grounds: list[Ground] = []
+        grounds.extend(self._age_grounds(facts.date_of_birth, on))
+        grounds.extend(self._nationality_grounds(facts.nationality))
         reasons: list[str] = []
-        reasons.extend(self._age_reasons(facts.date_of_birth, on))
-        reasons.extend(self._nationality_reasons(facts.nationality))
         if self.requires_business_plan and _blank(facts.business_plan):
             reasons.append(lazy_gettext("A business plan is required for the %(scheme)s.",
                                         scheme=scheme))
         if self.requires_job_offer:
             reasons.extend(self._job_offer_reasons(facts))
+        # Remediable, though about the applicant's family: the case records them as two
+        # boxes ticked or not, and an unticked box cannot tell "no" from "not yet answered".
         if self.requires_hk_parent_and_emigration:
             if not facts.has_hk_parent:
                 reasons.append(lazy_gettext(
@@ -501,9 +609,11 @@ class SchemePolicy:
                 reasons.append(lazy_gettext(
                     "%(scheme)s requires the applicant to have emigrated overseas.",
                     scheme=name))
-        return reasons
+        return grounds + [Ground(reason) for reason in reasons]
 
-    def _age_reasons(self, dob: date | None, on: date) -> list[str]:
+    def _age_grounds(self, dob: date | None, on: date) -> list[Ground]:
+        """An age outside the limits on the (fixed) submission date is permanent; a date of
+        birth missing or after the submission date is a record to complete or correct."""
         if self.min_age is None and self.max_age is None:
             return []
         limits = {"scheme": self.scheme.short_label, "min_age": self.min_age,
@@ -511,54 +621,50 @@ class SchemePolicy:
         bounded = self.min_age is not None and self.max_age is not None
         if dob is None:
             if bounded:
-                return [lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
-                                     "requires %(min_age)d to %(max_age)d.", **limits)]
+                return [Ground(lazy_gettext("The applicant's date of birth is missing; "
+                                            "%(scheme)s requires %(min_age)d to %(max_age)d.",
+                                            **limits))]
             if self.min_age is not None:
-                return [lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
-                                     "requires %(min_age)d or over.", **limits)]
-            return [lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
-                                 "requires %(max_age)d or under.", **limits)]
+                return [Ground(lazy_gettext("The applicant's date of birth is missing; "
+                                            "%(scheme)s requires %(min_age)d or over.",
+                                            **limits))]
+            return [Ground(lazy_gettext("The applicant's date of birth is missing; %(scheme)s "
+                                        "requires %(max_age)d or under.", **limits))]
         if dob > on:
-            return [lazy_gettext("The date of birth %(dob)s is after the submission date "
-                                 "%(on)s.", dob=LazyDate(dob), on=LazyDate(on))]
+            return [Ground(lazy_gettext("The date of birth %(dob)s is after the submission "
+                                        "date %(on)s.", dob=LazyDate(dob), on=LazyDate(on)))]
         age = age_on(dob, on)
         too_young = self.min_age is not None and age < self.min_age
         too_old = self.max_age is not None and age > self.max_age
         if not (too_young or too_old):
             return []
+        fixed = {"scheme": self.scheme.value, "min_age": self.min_age, "max_age": self.max_age}
+        if bounded and too_old:
+            crossed = birthday(dob, self.max_age + 1)  # type: ignore[operator]
+            return [Ground.fixed("above_age_range", **fixed, age=self.max_age + 1,
+                                 birthday=crossed.isoformat())]
         if bounded:
-            # A bounded range is stated as a range, with the birthday that crossed (or will
-            # cross) the line, so the caseworker can see how near the applicant is.
-            if too_old:
-                return [lazy_gettext(
-                    "%(scheme)s applicants must be %(min_age)d to %(max_age)d on the submission "
-                    "date; the applicant turned %(age)d on %(birthday)s.", **limits,
-                    age=self.max_age + 1,
-                    birthday=LazyDate(birthday(dob, self.max_age + 1)))]  # type: ignore[operator]
-            return [lazy_gettext(
-                "%(scheme)s applicants must be %(min_age)d to %(max_age)d on the submission "
-                "date; the applicant is %(age)d and turns %(min_age)d on %(birthday)s.",
-                **limits, age=age, birthday=LazyDate(birthday(dob, self.min_age)))]  # type: ignore[arg-type]
+            return [Ground.fixed("below_age_range", **fixed, age=age,
+                                 birthday=birthday(dob, self.min_age).isoformat())]  # type: ignore[arg-type]
         if too_young:
-            return [lazy_gettext("The applicant is %(age)d on %(on)s; %(scheme)s requires "
-                                 "%(min_age)d or over.", **limits, age=age, on=LazyDate(on))]
-        return [lazy_gettext("The applicant is %(age)d on %(on)s; %(scheme)s requires "
-                             "%(max_age)d or under.", **limits, age=age, on=LazyDate(on))]
+            return [Ground.fixed("below_min_age", scheme=self.scheme.value,
+                                 min_age=self.min_age, age=age, on=on.isoformat())]
+        return [Ground.fixed("above_max_age", scheme=self.scheme.value, max_age=self.max_age,
+                             age=age, on=on.isoformat())]
 
-    def _nationality_reasons(self, nationality: str | None) -> list[str]:
+    def _nationality_grounds(self, nationality: str | None) -> list[Ground]:
+        """An excluded nationality is permanent; a nationality not entered is remediable."""
         if not self.excluded_nationalities:
             return []
         if _blank(nationality):
-            return [lazy_gettext("The applicant's nationality is missing; it decides whether "
-                                 "they may apply under the %(scheme)s.",
-                                 scheme=self.scheme.label)]
+            return [Ground(lazy_gettext("The applicant's nationality is missing; it decides "
+                                        "whether they may apply under the %(scheme)s.",
+                                        scheme=self.scheme.label))]
         code = nationality.strip().upper()  # type: ignore[union-attr]  # checked by _blank
         if code not in self.excluded_nationalities:
             return []
-        return [lazy_gettext(
-            "Nationals of %(country)s (%(code)s) cannot apply under the %(scheme)s (policy of "
-            "%(effective_from)s).", country=LazyCountry(code), code=code,
-            scheme=self.scheme.label, effective_from=LazyDate(self.effective_from))]
+        return [Ground.fixed("excluded_nationality", code=code, scheme=self.scheme.value,
+                             effective_from=self.effective_from.isoformat())]
 
     def _job_offer_reasons(self, facts: SubmissionFacts) -> list[str]:
         missing = [

@@ -15,7 +15,11 @@ from sqlalchemy import func, select, update
 
 from backoffice.auth.models import Permission, User, roles_with
 from backoffice.cases import events, signals, stay
-from backoffice.cases.eligibility import dependant_problem, submission_problems
+from backoffice.cases.eligibility import (
+    dependant_problem,
+    permanent_grounds,
+    submission_problems,
+)
 from backoffice.cases.guards import (
     CaseError,
     QuotaBlocked,
@@ -24,7 +28,7 @@ from backoffice.cases.guards import (
     check_open,
     check_version,
 )
-from backoffice.cases.lifecycle import available_transitions, transition
+from backoffice.cases.lifecycle import available_transitions, step_offers, transition
 from backoffice.cases.models import (
     REMOVAL_REASON_LENGTH,
     Applicant,
@@ -51,7 +55,8 @@ from backoffice.extensions import db
 # What callers of the case rules use, wherever in the feature it is defined.
 __all__ = [
     "CaseError", "QuotaBlocked", "StaleCase", "available_transitions", "check_version",
-    "dependant_problem", "submission_problems", "transition",
+    "dependant_problem", "permanent_grounds", "step_offers", "submission_problems",
+    "transition",
 ]
 
 

@@ -116,7 +116,9 @@ class CasePlan:
 def steps_between(scheme: Scheme, version: str, start: CaseStatus, goal: CaseStatus
                   ) -> tuple[str, ...] | None:
     """The shortest road of step names from ``start`` to ``goal`` in the policy's lifecycle
-    (breadth first over ``transitions_from``, table order first), or None if there is none."""
+    (breadth first over ``transitions_from``, table order first), or None if there is none.
+    Steps for exceptional cases only (refusing an ineligible draft) are never on a road: bulk
+    applications are eligible."""
     policy = next(p for p in POLICIES[scheme] if p.version == version)
     came_from: dict[CaseStatus, tuple[CaseStatus, str] | None] = {start: None}
     queue = deque([start])
@@ -129,7 +131,7 @@ def steps_between(scheme: Scheme, version: str, start: CaseStatus, goal: CaseSta
                 names.append(name)
             return tuple(reversed(names))
         for transition in policy.transitions_from(status):
-            if transition.target not in came_from:
+            if transition.target not in came_from and not transition.only_when_possible:
                 came_from[transition.target] = (status, transition.name)
                 queue.append(transition.target)
     return None

@@ -21,7 +21,9 @@ from backoffice.auth.models import User
 from backoffice.cases import services, stay
 from backoffice.cases.models import Applicant, Case, CaseEvent, Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme, SchemePolicy, policy_for
+from backoffice.cases.words import Sentences
 from backoffice.core.dates import HK_TZ, hk_today
+from backoffice.core.i18n import force_language
 from backoffice.demo.facts import job_offer, reason_for, scheme_facts
 from backoffice.demo.people import (
     ASSG_NATIONS,
@@ -81,15 +83,17 @@ def _scenarios() -> tuple[Scenario, ...]:
         sc(pro, S.EXTENSION_REQUESTED), sc(pro, S.EXTENDED),
         sc(pro, S.REFUSED), sc(pro, S.WITHDRAWN, via="submitted"),
         sc(pro, S.LAPSED, via="in_stay"), sc(pro, S.CLOSED),
-        # GEP (Entrepreneurs) (12): one Vietnamese national who cannot be submitted.
-        sc(ent, S.DRAFT, via="blocked", nationality="VN"), sc(ent, S.DRAFT),
+        # GEP (Entrepreneurs) (12): one Vietnamese national, whose application can never be
+        # accepted under the seed policy, received and refused on that ground.
+        sc(ent, S.REFUSED, via="ineligible", nationality="VN"), sc(ent, S.DRAFT),
         sc(ent, S.SUBMITTED),
         sc(ent, S.UNDER_REVIEW), sc(ent, S.UNDER_REVIEW, unassigned=True),
         sc(ent, S.APPROVED), sc(ent, S.VISA_ISSUED),
         sc(ent, S.IN_STAY, via="ext_refused"), sc(ent, S.EXTENDED),
         sc(ent, S.REFUSED, via="submitted"), sc(ent, S.WITHDRAWN, via="draft"),
         sc(ent, S.LAPSED, via="approved"),
-        # ASSG (11): one applicant already 41, who stays a draft with the reason shown.
+        # ASSG (11): one applicant already 41, still a draft: the page says why it can never
+        # be accepted and offers to refuse it as ineligible.
         sc(assg, S.DRAFT, via="blocked", age=41), sc(assg, S.SUBMITTED, unassigned=True),
         sc(assg, S.UNDER_REVIEW), sc(assg, S.APPROVED), sc(assg, S.IN_STAY),
         sc(assg, S.EXTENSION_REQUESTED), sc(assg, S.EXTENDED),
@@ -133,6 +137,8 @@ def steps_for(sc: Scenario) -> list[str]:
     if final == S.EXTENDED:
         return [*_arrival_road(sc), "request_extension", "grant_extension"]
     if final == S.REFUSED:
+        if via == "ineligible":
+            return ["refuse_ineligible"]
         if via == "submitted":
             return ["submit", "refuse"]
         if via == "awaiting_quota":
@@ -152,7 +158,8 @@ def steps_for(sc: Scenario) -> list[str]:
 _GAPS: dict[str, tuple[int, int]] = {
     "submit": (1, 6), "start_review": (3, 21), "hold_for_quota": (10, 40), "approve": (20, 70),
     "issue_visa": (5, 20), "record_arrival": (14, 80), "grant_extension": (14, 40),
-    "refuse_extension": (5, 12), "refuse": (15, 60), "withdraw": (5, 60), "close": (60, 300),
+    "refuse_extension": (5, 12), "refuse": (15, 60), "refuse_ineligible": (1, 10),
+    "withdraw": (5, 60), "close": (60, 300),
 }
 # Days between the last step and today, by final status: open cases look current.
 _SLACK: dict[CaseStatus, tuple[int, int]] = {
@@ -238,7 +245,8 @@ def seed_demo_cases(caseworkers: Sequence[User], supervisor: User, *, seed: int 
     ``caseworkers`` share the assigned cases; ``supervisor`` hands a few back to the queue
     (unassigned) and moves a few between caseworkers, as happens in a real office. A step a
     rule refuses is not forced: the case stays where it is and the reason is reported (the
-    Vietnamese GEP entrepreneur and the 41-year-old ASSG applicant are meant to show this).
+    41-year-old ASSG applicant is meant to show this; the Vietnamese GEP entrepreneur is
+    refused on the same kind of ground, with the ground's words as the reason).
     """
     report = DemoReport()
     if demo_cases_exist():
@@ -315,6 +323,13 @@ def _family(rng: random.Random, sc: Scenario, principal: Person,
     return family
 
 
+def _ground_words(case: Case, actor: User) -> str:
+    """The reason a caseworker gives to refuse an ineligible application: the ground's words
+    the case page offers, in the caseworker's language."""
+    with force_language(actor.language):
+        return str(Sentences(ground.message for ground in services.permanent_grounds(case)))
+
+
 def _build_demo_case(rng: random.Random, index: int, sc: Scenario, caseworkers: Sequence[User],
                      supervisor: User, today: date, report: DemoReport) -> Case:
     policy = policy_for(sc.scheme, today)
@@ -348,7 +363,8 @@ def _build_demo_case(rng: random.Random, index: int, sc: Scenario, caseworkers: 
                 if name == "request_extension" and case.job_offer_needed_to_extend \
                         and not case.has_job_offer:
                     stay.record_job_offer(actor, case, job_offer(rng, case.arrived_on), now=at)
-                reason = reason_for(rng, name, needed=False)
+                reason = (_ground_words(case, actor) if name == "refuse_ineligible"
+                          else reason_for(rng, name, needed=False))
                 event = services.transition(case, name, actor, reason=reason, now=at, **extra)
                 event.at = at
         except services.CaseError as exc:

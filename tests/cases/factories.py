@@ -101,7 +101,8 @@ def path_to(policy: SchemePolicy, status: CaseStatus) -> list[Transition]:
     """The shortest list of steps that takes a draft to ``status`` under ``policy``.
 
     Ties are broken by the policy's table order, so the path is the same every run
-    (e.g. QMAS awaiting quota: submit, start_review, hold_for_quota).
+    (e.g. QMAS awaiting quota: submit, start_review, hold_for_quota). Steps for exceptional
+    cases only (refusing an ineligible draft) are not on any path: factory cases are eligible.
     """
     previous: dict[CaseStatus, tuple[CaseStatus, Transition] | None] = {CaseStatus.DRAFT: None}
     queue = deque([CaseStatus.DRAFT])
@@ -110,7 +111,7 @@ def path_to(policy: SchemePolicy, status: CaseStatus) -> list[Transition]:
         if current == status:
             break
         for step in policy.transitions_from(current):
-            if step.target not in previous:
+            if step.target not in previous and not step.only_when_possible:
                 previous[step.target] = (current, step)
                 queue.append(step.target)
     if status not in previous:

@@ -52,6 +52,7 @@ def transition_events(case_id: int) -> list[tuple]:
     ("record_arrival", (Guard.ARRIVAL_DATE,), (Effect.START_STAY,)),
     ("request_extension", (Guard.EXTENSION_WINDOW,), ()),
     ("grant_extension", (), (Effect.EXTEND_STAY,)),
+    ("refuse_ineligible", (Guard.INELIGIBLE,), (Effect.RECEIVE, Effect.RECORD_GROUNDS)),
     ("withdraw", (), (Effect.GIVE_BACK_QUOTA_PLACE,)),
     ("lapse", (), (Effect.GIVE_BACK_QUOTA_PLACE,)),
     ("close", (), ()),

@@ -178,19 +178,54 @@ def test_each_refusal_renders_in_the_readers_language(app, make, english, chines
 
 def test_the_reasons_a_case_cannot_be_submitted_are_one_message_in_each_language(
         db, caseworker):
-    case = make_case(caseworker, date_of_birth=date(2009, 1, 10))
+    case = make_case(caseworker, Scheme.GEP_ENT, business_plan=None)
     with pytest.raises(services.CaseError) as refused:
         services.transition(case, "submit", caseworker, now=NOW)
     message = refused.value.args[0]
-    assert str(message) == ("This case cannot be submitted: The applicant is 17 on 2 Mar 2026; "
-                            "QMAS requires 18 or over.")
+    assert str(message) == ("This case cannot be submitted: A business plan is required for "
+                            "the General Employment Policy \u2013 Entrepreneur Scheme.")
     with force_language(ZH):
-        assert str(message) == ("此個案未能遞交：申請人於2026年3月2日為17歲；"
-                                "優才計劃規定申請人須年滿18歲或以上。")
+        assert str(message) == "此個案未能遞交：申請一般就業政策 \u2013 企業家須提交業務計劃。"
     # The case page lists them one by one: still lazy, each rendered where it is shown.
     [problem] = services.submission_problems(case)
     with force_language(ZH):
-        assert str(problem).startswith("申請人於2026年3月2日")
+        assert str(problem).startswith("申請一般就業政策")
+
+
+# A permanent ground is worded as final (no "yet"), in each language, and the step that
+# refuses on it is named in the reader's language.
+PERMANENT = [
+    pytest.param(
+        {"date_of_birth": date(2009, 1, 10)},
+        "This application cannot be accepted: The applicant is 17 on 2 Mar 2026; QMAS requires "
+        "18 or over. It can be refused as ineligible instead, so that the refusal is on record "
+        "with its reason.",
+        "此申請不獲接納：申請人於2026年3月2日為17歲；優才計劃規定申請人須年滿18歲或以上。"
+        "可改為以不符合資格為由拒絕，使拒絕決定連同理由記錄在案。",
+        id="qmas-under-18"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "english", "chinese"), PERMANENT)
+def test_a_permanent_ground_is_final_in_each_language(db, caseworker, overrides, english,
+                                                      chinese):
+    case = make_case(caseworker, **overrides)
+    with pytest.raises(services.CaseError) as refused:
+        services.transition(case, "submit", caseworker, now=NOW)
+    message = refused.value.args[0]
+    assert str(message) == english
+    with force_language(ZH):
+        assert str(message) == chinese
+        assert "尚未" not in str(message)
+    assert " yet" not in english
+    event = services.transition(case, "refuse_ineligible", caseworker, reason="Under 18.",
+                                now=NOW)
+    assert str(describe_event(event)) == ("Refused as ineligible: The applicant is 17 on 2 Mar "
+                                          "2026; QMAS requires 18 or over.")
+    with force_language(ZH):
+        assert str(describe_event(event)) == (
+            "以不符合資格為由拒絕：申請人於2026年3月2日為17歲；優才計劃規定申請人須年滿18歲或以上。")
+        assert str(case.policy.transition("refuse_ineligible").label) == "以不符合資格為由拒絕"
 
 
 def test_a_full_quota_is_refused_in_the_readers_language_and_the_hold_says_why(

@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from backoffice.auth.models import Role
@@ -187,17 +188,86 @@ def test_refused_step_explains_on_the_case_page(client, as_role, new_case, db, s
     assert case.status == before
 
 
-def test_ineligible_case_shows_why_it_cannot_be_submitted(client, as_role, new_case, db):
+def actions_of(response) -> BeautifulSoup:
+    html = BeautifulSoup(page_text(response), "html.parser")
+    return html.find(id="actions-heading").find_parent("section")
+
+
+# A case page's words in each language, for the ineligible draft below.
+INELIGIBLE_PAGE = {
+    "en": {"heading": "This application cannot be accepted",
+           "ground": "Nationals of Vietnam (VN) cannot apply", "submit": "Submit",
+           "refuse": "Refuse as ineligible", "yet": "cannot be submitted yet",
+           "history": "Refused as ineligible: Nationals of Vietnam (VN) cannot apply"},
+    "zh_Hant_HK": {"heading": "此申請不獲接納", "ground": "越南（VN）國民不可根據",
+                   "submit": "遞交", "refuse": "以不符合資格為由拒絕", "yet": "尚未能遞交",
+                   "history": "以不符合資格為由拒絕：越南（VN）國民不可根據"},
+}
+
+
+@pytest.mark.parametrize("language", list(INELIGIBLE_PAGE))
+def test_an_ineligible_draft_is_refused_on_its_ground_from_the_case_page(
+        client, as_role, new_case, db, language):
+    words = INELIGIBLE_PAGE[language]
     me = as_role(Role.CASEWORKER)
+    me.language = language  # the account's choice is the language its pages are in
+    db.session.commit()
+    # A Vietnamese entrepreneur, and no business plan either: the permanent ground is what
+    # the page says, since adding the plan would change nothing.
     case = new_case(me, scheme=Scheme.GEP_ENT, nationality="VN")
-    page = page_text(client.get(f"/cases/{case.id}"))
-    assert "This case cannot be submitted yet" in page
-    assert "Nationals of Viet Nam (VN) cannot apply" in page or "(VN) cannot apply" in page
-    response = client.post_form(f"/cases/{case.id}/step/submit", {"version": case.version})
-    assert response.status_code == 422
-    assert "cannot apply" in page_text(response)
+    response = client.get(f"/cases/{case.id}")
+    html = BeautifulSoup(page_text(response), "html.parser")
+    box = html.find(id="ineligible").get_text()
+    assert words["heading"] in box and words["ground"] in box
+    assert words["yet"] not in html.get_text()
+    # Submit is shown as impossible, with why; the refusal on the ground is offered instead.
+    actions = actions_of(response)
+    submit = actions.find("button", string=words["submit"])
+    assert submit.has_attr("disabled")
+    assert words["ground"] in actions.find(id=submit["aria-describedby"]).get_text()
+    assert actions.find("form", action=f"/cases/{case.id}/step/submit") is None
+    form = actions.find("form", action=f"/cases/{case.id}/step/refuse_ineligible")
+    assert form.find("button").get_text(strip=True) == words["refuse"]
+    assert "btn-outline-danger" in form.find("button")["class"]
+    reason = form.find("textarea", attrs={"name": "reason"}).get_text()
+    assert words["ground"] in reason  # pre-filled with the ground, in the reader's words
+
+    response = client.post_form(form["action"], {"version": case.version, "reason": reason},
+                                token_from=f"/cases/{case.id}")
+
+    assert response.status_code == 302
     db.session.refresh(case)
-    assert case.status == CaseStatus.DRAFT
+    assert case.status == CaseStatus.REFUSED and case.submitted_at is not None
+    html = BeautifulSoup(page_text(client.get(f"/cases/{case.id}")), "html.parser")
+    history = html.find(id="timeline-heading").find_parent("section").get_text()
+    assert words["history"] in history
+    assert html.find(id="ineligible") is None
+
+
+@pytest.mark.parametrize(("overrides", "box", "submit_blocked"), [
+    # Something missing: worded as not yet, Submit shown disabled with it, no refusal offered.
+    ({"scheme": Scheme.GEP_ENT}, "This case cannot be submitted yet", True),
+    # Eligible: Submit is a real button, no refusal offered either.
+    ({"scheme": Scheme.QMAS}, None, False),
+])
+def test_a_draft_that_can_still_be_submitted_is_not_offered_a_refusal(
+        client, as_role, new_case, overrides, box, submit_blocked):
+    me = as_role(Role.CASEWORKER)
+    case = new_case(me, **overrides)
+    response = client.get(f"/cases/{case.id}")
+    text = page_text(response)
+    assert "This application cannot be accepted" not in text
+    assert (box in text) if box else ("cannot be submitted" not in text)
+    actions = actions_of(response)
+    assert actions.find("form", action=f"/cases/{case.id}/step/refuse_ineligible") is None
+    assert "Refuse as ineligible" not in actions.get_text()
+    assert (actions.find("form", action=f"/cases/{case.id}/step/submit") is None) \
+        is submit_blocked
+    response = client.post_form(f"/cases/{case.id}/step/refuse_ineligible",
+                                {"version": case.version, "reason": "Ineligible."},
+                                token_from=f"/cases/{case.id}")
+    assert response.status_code == 422
+    assert "so it cannot be refused as ineligible" in page_text(response)
 
 
 def test_other_caseworker_sees_no_actions_and_cannot_act(client, as_role, new_case, make_user,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -27,6 +28,7 @@ from backoffice.cases.schemes import (
     SubmissionFacts,
     Transition,
     UnknownTransition,
+    describe_ground,
     policy_for,
     register,
 )
@@ -49,6 +51,9 @@ COMMON_EDGES = [
     ("refuse_extension", S.EXTENSION_REQUESTED, S.IN_STAY),
     ("refuse", S.SUBMITTED, S.REFUSED),
     ("refuse", S.UNDER_REVIEW, S.REFUSED),
+    # A draft is refused only on a permanent ground (the step's guard), received and refused
+    # in one step; any other draft is completed and submitted, or withdrawn.
+    ("refuse_ineligible", S.DRAFT, S.REFUSED),
     ("withdraw", S.DRAFT, S.WITHDRAWN),
     ("withdraw", S.SUBMITTED, S.WITHDRAWN),
     ("withdraw", S.UNDER_REVIEW, S.WITHDRAWN),
@@ -75,7 +80,7 @@ EXPECTED_EDGES = {
     Scheme.GEP_PRO: COMMON_EDGES,
     Scheme.ASSG: COMMON_EDGES,
 }
-NEEDS_REASON = {"refuse", "withdraw", "close", "refuse_extension"}
+NEEDS_REASON = {"refuse", "refuse_ineligible", "withdraw", "close", "refuse_extension"}
 
 
 def seed(scheme: Scheme) -> SchemePolicy:
@@ -145,7 +150,6 @@ def test_nothing_else_is_allowed(scheme):
         (Scheme.QMAS, S.SUBMITTED, S.APPROVED),
         (Scheme.QMAS, S.SUBMITTED, S.AWAITING_QUOTA),  # quota wait only after review
         (Scheme.QMAS, S.IN_STAY, S.WITHDRAWN),  # after arrival: close or lapse, not withdraw
-        (Scheme.QMAS, S.DRAFT, S.REFUSED),  # a draft is withdrawn, never refused
         (Scheme.QMAS, S.APPROVED, S.REFUSED),  # approval is revoked by withdraw/lapse only
         (Scheme.QMAS, S.AWAITING_QUOTA, S.UNDER_REVIEW),
         (Scheme.QMAS, S.REFUSED, S.SUBMITTED),  # closed statuses are final
@@ -378,6 +382,43 @@ def test_date_of_birth_after_submission_is_a_reason():
     assert seed(Scheme.QMAS).check_submission(facts, TODAY) == [
         "The date of birth 3 Mar 2026 is after the submission date 2 Mar 2026."
     ]
+
+
+# --- eligibility: which grounds are permanent -----------------------------------------------------
+
+# Permanent: judged on the fixed submission date and who the applicant is, so no later day or
+# added document changes it. Remediable: something to add or correct.
+@pytest.mark.parametrize(("scheme", "changes", "permanent"), [
+    pytest.param(Scheme.GEP_ENT, {"nationality": "VN"}, [True], id="excluded-nationality"),
+    pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 2)}, [True], id="assg-41"),
+    pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 3)}, [True], id="assg-17"),
+    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 3)}, [True], id="qmas-17"),
+    pytest.param(Scheme.GEP_ENT, {"nationality": None}, [False], id="nationality-missing"),
+    pytest.param(Scheme.QMAS, {"date_of_birth": None}, [False], id="birth-date-missing"),
+    pytest.param(Scheme.QMAS, {"date_of_birth": date(2026, 3, 3)}, [False],
+                 id="born-after-submission-a-typo"),
+    pytest.param(Scheme.GEP_ENT, {"business_plan": None}, [False], id="no-business-plan"),
+    pytest.param(Scheme.GEP_PRO, {"job_post": None}, [False], id="job-offer-incomplete"),
+    pytest.param(Scheme.GEP_PRO, {"job_salary": 0}, [False], id="salary-zero"),
+    pytest.param(Scheme.ASSG, {"has_hk_parent": False}, [False], id="hk-parent-unticked"),
+    pytest.param(Scheme.GEP_ENT, {"nationality": "LA", "business_plan": " "}, [True, False],
+                 id="both-kinds"),
+])  # fmt: skip
+def test_which_grounds_are_permanent(scheme, changes, permanent):
+    policy = seed(scheme)
+    facts = eligible_facts(scheme, **changes)
+    grounds = policy.submission_grounds(facts, TODAY)
+    assert [ground.permanent for ground in grounds] == permanent
+    assert [str(g.message) for g in grounds] == [str(m) for m in
+                                                  policy.check_submission(facts, TODAY)]
+    for ground in grounds:
+        if ground.permanent:
+            # Kept as plain JSON on the refusal's event, and worded from it the same way.
+            assert json.loads(json.dumps(ground.data)) == ground.data
+            assert str(describe_ground(ground.data)) == str(ground.message)
+            assert " yet" not in str(ground.message)
+        else:
+            assert ground.data is None
 
 
 # --- eligibility: nationality -------------------------------------------------------------------

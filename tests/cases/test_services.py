@@ -201,11 +201,12 @@ TARGET = {
     "grant_extension": S.EXTENDED,
     "refuse_extension": S.IN_STAY,
     "refuse": S.REFUSED,
+    "refuse_ineligible": S.REFUSED,
     "withdraw": S.WITHDRAWN,
     "lapse": S.LAPSED,
     "close": S.CLOSED,
 }
-NEEDS_REASON = {"refuse", "withdraw", "close", "refuse_extension"}
+NEEDS_REASON = {"refuse", "refuse_ineligible", "withdraw", "close", "refuse_extension"}
 # The column each step stamps; approved_on and visa_issued_on are Hong Kong dates.
 STAMP = {
     "submit": "submitted_at",
@@ -259,7 +260,9 @@ def step_time(i: int) -> tuple[datetime, date]:
 
 @pytest.mark.parametrize("scheme", list(Scheme))
 def test_the_paths_cover_every_allowed_step(scheme):
-    """The table below walks every (step, from) pair of the scheme's lifecycle at least once."""
+    """The table below walks every (step, from) pair of the scheme's lifecycle at least once
+    (but refusing an ineligible draft, which needs an ineligible case: see
+    test_only_a_permanent_ground_lets_a_draft_be_refused_as_ineligible)."""
     walked = set()
     for path in PATHS[scheme]:
         status = S.DRAFT
@@ -267,7 +270,8 @@ def test_the_paths_cover_every_allowed_step(scheme):
             walked.add((name, status))
             status = TARGET[name]
     policy = policy_for(scheme, SUBMITTED_ON)
-    assert walked == {(t.name, src) for t in policy.transitions for src in t.sources}
+    assert walked == {(t.name, src) for t in policy.transitions for src in t.sources
+                      if t.name != "refuse_ineligible"}
 
 
 @pytest.mark.parametrize(
@@ -431,68 +435,74 @@ def test_only_the_assignee_or_a_supervisor_may_move_a_case(db, caseworker, make_
 
 # --- submission eligibility, through the service ------------------------------------------------
 
+# How a refusal to submit begins: a permanent ground (judged on the fixed submission date and
+# the applicant's identity) is final, anything else can still be completed or corrected.
+FINAL = "This application cannot be accepted: "
+INCOMPLETE = "This case cannot be submitted: "
+
 ELIGIBILITY = [
     # QMAS: 18 or over on the submission date (2026-03-02).
-    pytest.param(Scheme.QMAS, {"date_of_birth": date(2009, 1, 10)},
+    pytest.param(Scheme.QMAS, {"date_of_birth": date(2009, 1, 10)}, FINAL,
                  "The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over.", id="qmas-17"),
-    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 2)}, None,
+    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 2)}, None, None,
                  id="qmas-18-on-the-submission-date"),
-    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 3)},
+    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 3)}, FINAL,
                  "The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over.",
                  id="qmas-day-before-18th-birthday"),
     # Judged on the submission date, not on the day the step is taken (NOW is 2026-03-16).
-    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 10)},
+    pytest.param(Scheme.QMAS, {"date_of_birth": date(2008, 3, 10)}, FINAL,
                  "The applicant is 17 on 2 Mar 2026; QMAS requires 18 or over.",
                  id="qmas-18-by-the-step-but-not-on-the-submission-date"),
     pytest.param(Scheme.QMAS,
-                 {"date_of_birth": date(2008, 2, 29), "submitted_on": date(2026, 2, 28)},
+                 {"date_of_birth": date(2008, 2, 29), "submitted_on": date(2026, 2, 28)}, FINAL,
                  "The applicant is 17 on 28 Feb 2026; QMAS requires 18 or over.",
                  id="qmas-born-29-feb-on-28-feb"),
     pytest.param(Scheme.QMAS,
-                 {"date_of_birth": date(2008, 2, 29), "submitted_on": date(2026, 3, 1)},
+                 {"date_of_birth": date(2008, 2, 29), "submitted_on": date(2026, 3, 1)}, None,
                  None, id="qmas-born-29-feb-on-1-mar"),
     # ASSG: 18 to 40 inclusive; a parent who is a Chinese HK permanent resident; emigrated.
-    pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 3)}, None, id="assg-40"),
-    pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 2)},
+    pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 3)}, None, None, id="assg-40"),
+    pytest.param(Scheme.ASSG, {"date_of_birth": date(1985, 3, 2)}, FINAL,
                  "ASSG applicants must be 18 to 40 on the submission date; the applicant turned "
                  "41 on 2 Mar 2026.", id="assg-41st-birthday"),
-    pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 2)}, None, id="assg-18"),
-    pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 3)},
+    pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 2)}, None, None, id="assg-18"),
+    pytest.param(Scheme.ASSG, {"date_of_birth": date(2008, 3, 3)}, FINAL,
                  "ASSG applicants must be 18 to 40 on the submission date; the applicant is 17 "
                  "and turns 18 on 3 Mar 2026.", id="assg-17"),
-    pytest.param(Scheme.ASSG, {"has_hk_parent": False},
+    pytest.param(Scheme.ASSG, {"has_hk_parent": False}, INCOMPLETE,
                  "ASSG requires a parent who is a Chinese Hong Kong permanent resident.",
                  id="assg-no-hk-parent"),
-    pytest.param(Scheme.ASSG, {"emigrated_overseas": False},
+    pytest.param(Scheme.ASSG, {"emigrated_overseas": False}, INCOMPLETE,
                  "ASSG requires the applicant to have emigrated overseas.",
                  id="assg-not-emigrated"),
     # GEP (Entrepreneurs): not nationals of Laos or Vietnam; a business plan.
-    pytest.param(Scheme.GEP_ENT, {"nationality": "LA"},
+    pytest.param(Scheme.GEP_ENT, {"nationality": "LA"}, FINAL,
                  "Nationals of Laos (LA) cannot apply under the General Employment Policy",
                  id="gep-ent-laos"),
-    pytest.param(Scheme.GEP_ENT, {"nationality": "VN"},
+    pytest.param(Scheme.GEP_ENT, {"nationality": "VN"}, FINAL,
                  "Nationals of Vietnam (VN) cannot apply under the General Employment Policy",
                  id="gep-ent-vietnam"),
-    pytest.param(Scheme.GEP_ENT, {"nationality": "TH"}, None, id="gep-ent-thailand"),
-    pytest.param(Scheme.GEP_ENT, {"business_plan": " "}, "A business plan is required",
+    pytest.param(Scheme.GEP_ENT, {"nationality": "TH"}, None, None, id="gep-ent-thailand"),
+    pytest.param(Scheme.GEP_ENT, {"business_plan": " "}, INCOMPLETE, "A business plan is required",
                  id="gep-ent-no-business-plan"),
     # GEP (Professionals): a confirmed job offer, every part of it named when missing.
-    pytest.param(Scheme.GEP_PRO, {"job_employer": None, "job_salary": None},
+    pytest.param(Scheme.GEP_PRO, {"job_employer": None, "job_salary": None}, INCOMPLETE,
                  "GEP (Professionals) requires a confirmed job offer; missing: employer, salary.",
                  id="gep-pro-no-employer-no-salary"),
     pytest.param(Scheme.GEP_PRO, {"job_relevance": "  ", "job_local_unavailability": None},
+                 INCOMPLETE,
                  "GEP (Professionals) requires a confirmed job offer; missing: relevance to "
                  "qualifications or experience, why it cannot readily be filled locally.",
                  id="gep-pro-no-justification"),
-    pytest.param(Scheme.GEP_PRO, {"job_post": ""},
+    pytest.param(Scheme.GEP_PRO, {"job_post": ""}, INCOMPLETE,
                  "GEP (Professionals) requires a confirmed job offer; missing: post.",
                  id="gep-pro-no-post"),
-    pytest.param(Scheme.GEP_PRO, {}, None, id="gep-pro-complete-offer"),
+    pytest.param(Scheme.GEP_PRO, {}, None, None, id="gep-pro-complete-offer"),
 ]
 
 
-@pytest.mark.parametrize(("scheme", "overrides", "problem"), ELIGIBILITY)
-def test_submission_eligibility(db, caseworker, scheme, overrides, problem):
+@pytest.mark.parametrize(("scheme", "overrides", "kind", "problem"), ELIGIBILITY)
+def test_submission_eligibility(db, caseworker, scheme, overrides, kind, problem):
     case = make_case(caseworker, scheme, **overrides)
     if problem is None:
         submit(case, caseworker)
@@ -503,10 +513,65 @@ def test_submission_eligibility(db, caseworker, scheme, overrides, problem):
     before = snapshot(case)
     with pytest.raises(CaseError) as refused:
         submit(case, caseworker)
-    assert str(refused.value).startswith("This case cannot be submitted: ")
+    assert str(refused.value).startswith(kind)
     assert problem in str(refused.value)
+    assert " yet" not in str(refused.value)
     assert snapshot(case) == before
     assert case.submitted_at is None
+
+
+def offered(case: Case, actor) -> dict[str, str | None]:
+    """The steps the case page offers, by name, with why each cannot be taken (None: it can)."""
+    return {offer.transition.name: offer.blocked and str(offer.blocked)
+            for offer in services.step_offers(case, actor, NOW)}
+
+
+@pytest.mark.parametrize(("scheme", "overrides", "kind", "problem"), ELIGIBILITY)
+def test_only_a_permanent_ground_lets_a_draft_be_refused_as_ineligible(
+        db, caseworker, scheme, overrides, kind, problem):
+    # Backed by a programme where the scheme favours one: a refusal does not earn it.
+    backed = {"programme": GovernmentProgramme.CYBERPORT_INCUBATION} \
+        if scheme == Scheme.GEP_ENT else {}
+    case = make_case(caseworker, scheme, **backed, **overrides)
+    steps = offered(case, caseworker)
+    if kind != FINAL:
+        # Offered only on a permanent ground; asked for anyway, refused in words.
+        assert "refuse_ineligible" not in steps
+        if kind is None:
+            assert steps["submit"] is None
+        else:
+            assert steps["submit"].startswith(INCOMPLETE) and problem in steps["submit"]
+        before = snapshot(case)
+        with pytest.raises(CaseError, match="so it cannot be refused as ineligible"):
+            services.transition(case, "refuse_ineligible", caseworker, reason="Ineligible.",
+                                expected_version=case.version, now=NOW)
+        assert snapshot(case) == before
+        return
+    # Submit is shown as impossible, with the ground; the refusal is offered instead.
+    assert steps["submit"].startswith(FINAL) and problem in steps["submit"]
+    assert steps["refuse_ineligible"] is None
+    with pytest.raises(CaseError, match="Give a reason to refuse this application as "
+                                        "ineligible"):
+        services.transition(case, "refuse_ineligible", caseworker, reason=" ", now=NOW)
+
+    event = services.transition(case, "refuse_ineligible", caseworker, reason="Not eligible.",
+                                expected_version=case.version, now=NOW)
+
+    # Received and refused in one step: one event, both stamps, the judging policy kept.
+    assert events(case, EventKind.TRANSITION) == [event]
+    assert (event.transition, event.from_status, event.to_status, event.reason) == (
+        "refuse_ineligible", S.DRAFT, S.REFUSED, "Not eligible.")
+    assert (case.status, case.submitted_at, case.refused_at, case.ended_at) == (
+        S.REFUSED, NOW, NOW, NOW)
+    assert (case.policy_version, case.favourable_consideration) == (SEED_VERSION, False)
+    # The ground is kept as a key and values, and the history says it in words.
+    assert event.detail_data["key"] == "refused_ineligible"
+    assert describe_event(event).startswith("Refused as ineligible: ")
+    assert problem in describe_event(event)
+    database.session.commit()  # the status's CHECK constraints hold
+    database.session.expire_all()
+    assert database.session.get(Case, case.id).status == S.REFUSED
+    assert offered(case, caseworker) == {}
 
 
 @pytest.mark.parametrize(("scheme", "programme", "favourable"), [
@@ -568,7 +633,7 @@ def test_a_later_policy_version_judges_cases_submitted_from_its_date(
             submit(case, caseworker)
             assert (case.status, case.policy_version) == (S.SUBMITTED, version), submitted_on
         else:
-            with pytest.raises(CaseError, match="This case cannot be submitted"):
+            with pytest.raises(CaseError, match="This application cannot be accepted"):
                 submit(case, caseworker)
             assert (case.status, case.policy_version) == (S.DRAFT, None), submitted_on
 

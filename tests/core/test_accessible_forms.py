@@ -239,7 +239,7 @@ def test_a_refusal_on_the_case_page_takes_the_focus(client, as_role):
     assert alert.attrs["role"] == "alert"
     assert alert.attrs["tabindex"] == "-1"
     assert "data-focus-on-load" in alert.attrs
-    assert alert.text.startswith("This case cannot be submitted: Nationals of Vietnam (VN)")
+    assert alert.text.startswith("This application cannot be accepted: Nationals of Vietnam (VN)")
 
 
 def test_every_page_loads_the_script_that_moves_the_focus(client):

@@ -37,10 +37,21 @@ def test_seed_demo_creates_cases_in_many_statuses_once(app, db):
     # One demo caseworker reads in Chinese, the others in English.
     assert {case.assignee.email: case.assignee.language for case in cases if case.assignee} == {
         "caseworker@example.org": "en", "caseworker2@example.org": "zh_Hant_HK"}
-    # The Vietnamese entrepreneur stays a draft, and the command says why.
-    blocked = [c for c in cases if c.scheme == Scheme.GEP_ENT and c.applicant.nationality == "VN"]
-    assert [c.status for c in blocked] == [CaseStatus.DRAFT]
-    assert "Nationals of Vietnam (VN) cannot apply" in first.output
+    # The Vietnamese entrepreneur is received and refused on the permanent ground, which
+    # the refusal's event keeps; the 41-year-old ASSG applicant stays a draft, and the
+    # command says why, worded as final.
+    [refused] = [c for c in cases if c.scheme == Scheme.GEP_ENT and c.applicant.nationality == "VN"]
+    assert refused.status == CaseStatus.REFUSED and refused.submitted_at is not None
+    [event] = [e for e in db.session.scalars(select(CaseEvent).where(
+        CaseEvent.case_id == refused.id)) if e.transition]
+    assert event.transition == "refuse_ineligible"
+    assert event.detail_data["grounds"][0] | {"key": "excluded_nationality", "code": "VN"} \
+        == event.detail_data["grounds"][0]
+    assert event.reason  # the ground's words, as the caseworker's reason
+    assert "Nationals of Vietnam (VN) cannot apply" not in first.output
+    assert "This application cannot be accepted: ASSG applicants must be 18 to 40" in first.output
+    assert [c.status for c in cases if c.scheme == Scheme.ASSG and c.applicant.date_of_birth
+            .year < hk_today().year - 41] == [CaseStatus.DRAFT]
     # Real services: every case has its history, HKIDs are valid, dependants were added.
     assert count(db, CaseEvent) > 3 * len(cases)
     hkids = [c.applicant.hkid for c in cases if c.applicant.hkid]

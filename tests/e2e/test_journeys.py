@@ -449,7 +449,7 @@ def test_5_a_due_reminder_reaches_the_notification_centre_and_the_mailbox(
 
 # --- 6. An excluded nationality -----------------------------------------------------------------
 
-def test_6_a_gep_entrepreneur_from_an_excluded_country_cannot_be_submitted_and_says_why(
+def test_6_a_gep_entrepreneur_from_an_excluded_country_is_refused_on_that_ground(
         live_server, browse, make_person, camera):
     caseworker = make_person(Role.CASEWORKER, "Tang Siu Fung")
     page = browse(caseworker)
@@ -465,14 +465,24 @@ def test_6_a_gep_entrepreneur_from_an_excluded_country_cannot_be_submitted_and_s
     page.get_by_role("button", name="Save").click()
     flash(page, re.compile(r"Case GEP_ENT-\d{4}-\d{6} created as a draft"))
 
+    # A permanent ground: worded as final, Submit shown as impossible, the refusal offered.
     reason = ("Nationals of Vietnam (VN) cannot apply under the General Employment Policy – "  # noqa: RUF001
               f"Entrepreneur Scheme (policy of {shown(date(2006, 6, 28))}).")
-    warning = page.get_by_role("status").filter(has_text="This case cannot be submitted yet")
+    warning = page.get_by_role("status").filter(has_text="This application cannot be accepted")
     expect(warning.get_by_role("listitem")).to_have_text([reason])
-    camera.shoot(page, "cannot-be-submitted")
+    expect(page.get_by_text("cannot be submitted yet")).to_have_count(0)
+    actions = page.get_by_role("region", name="Actions")
+    expect(actions.get_by_role("button", name="Submit", exact=True)).to_be_disabled()
+    expect(actions.get_by_role("button", name="Submit", exact=True)).to_have_accessible_description(
+        re.compile(r"^This application cannot be accepted: Nationals of Vietnam \(VN\)"))
+    camera.shoot(page, "cannot-be-accepted")
 
-    take_step(page, "Submit")
-    expect(page.get_by_role("alert")).to_have_text(f"This case cannot be submitted: {reason}")
-    expect(page.get_by_role("alert")).to_be_focused()
-    expect(status_of_case(page)).to_have_text("Draft")
-    camera.shoot(page, "submit-refused")
+    # Received and refused in one step, the ground's words as the reason.
+    expect(actions.get_by_label("Reason for “Refuse as ineligible” (required)")).to_have_value(
+        reason)
+    take_step(page, "Refuse as ineligible")
+    flash(page, re.compile(r"GEP_ENT-\d{4}-\d{6} moved to “Refused”"))
+    expect(status_of_case(page)).to_have_text("Refused")
+    history = page.get_by_role("region", name="History")
+    expect(history.get_by_text(f"Refused as ineligible: {reason}")).to_be_visible()
+    camera.shoot(page, "refused-as-ineligible")
