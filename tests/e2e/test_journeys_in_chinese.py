@@ -169,7 +169,7 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
     refusal = (f"已於{shown(birthday(eighteenth, 18))}年滿18歲，即在遞交日期"
                f"（{shown(submitted_on)}）之前；子女在該日須未滿18歲。")
     expect(page.get_by_role("alert").filter(has_text=refusal)).to_have_count(1)
-    expect(page.get_by_role("alert").filter(has_text="出現問題")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text=refusal)).to_be_visible()
     pages.keep(page, "child-refused")
     camera.shoot(page, "child-refused")
     dependants = page.get_by_role("table", name="受養人")
