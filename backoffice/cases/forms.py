@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
 
@@ -28,9 +30,25 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from backoffice.cases.models import Relationship
-from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
-from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
+from backoffice.cases.models import Case, Relationship
+from backoffice.cases.schemes import (
+    CaseStatus,
+    GovernmentProgramme,
+    PolicyError,
+    Scheme,
+    SchemePolicy,
+    policy_for,
+)
+from backoffice.cases.services import (
+    FIXED_REASON,
+    ApplicantData,
+    CaseFacts,
+    IdentityData,
+    current_value,
+    fixed_fields,
+)
+from backoffice.cases.words import LazyCountry, LazyDate, LazyList, LazyNumber
+from backoffice.core.dates import hk_today
 from backoffice.core.forms import (
     BaseForm,
     SelectField,
@@ -150,11 +168,78 @@ class IdentityFields:
         }
 
 
+@dataclass(frozen=True)
+class FactSection:
+    """A group of scheme facts on the case form, shown for the schemes whose policy asks for
+    them (read from the policy's fields, so a new policy version needs no change here)."""
+
+    key: str
+    title: object
+    fields: tuple[str, ...]
+    asked_by: Callable[[SchemePolicy], bool]
+
+    def schemes(self, on: date) -> list[Scheme]:
+        """The schemes whose policy in force ``on`` asks for this section."""
+        return [s for s in Scheme if _asks(self, s, on)]
+
+
+def _asks(section: FactSection, scheme: Scheme, on: date | None) -> bool:
+    """Whether ``scheme``'s policy in force ``on`` asks for ``section`` (yes, when no policy
+    answers: the service refuses such a case in words, and nothing typed is dropped first)."""
+    if on is None:
+        return True
+    try:
+        return section.asked_by(policy_for(scheme, on))
+    except PolicyError:
+        return True
+
+
+FACT_SECTIONS = (
+    FactSection("entrepreneur", _l("Entrepreneurs (GEP)"), ("business_plan", "programme"),
+                lambda p: p.requires_business_plan or bool(p.favourable_programmes)),
+    FactSection("job-offer", _l("Professionals (GEP): confirmed job offer"),
+                ("job_employer", "job_post", "job_salary", "job_relevance",
+                 "job_local_unavailability"),
+                lambda p: p.requires_job_offer),
+    FactSection("family", _l("Second generation (ASSG)"), ("has_hk_parent", "emigrated_overseas"),
+                lambda p: p.requires_hk_parent_and_emigration),
+)
+
+
+@dataclass(frozen=True)
+class FixedField:
+    """A field the case no longer lets change, shown as text with the reason."""
+
+    name: str
+    label: object
+    value: object
+    reason: object = FIXED_REASON
+
+
+def _shown(name: str, value: object) -> object:
+    """A stored value as the edit form shows a fixed field."""
+    if value is None or value == "":
+        return _l("(none)")
+    if isinstance(value, bool):
+        return _l("Yes") if value else _l("No")
+    if isinstance(value, date):
+        return LazyDate(value)
+    if isinstance(value, Decimal):
+        return LazyNumber(value)
+    if isinstance(value, GovernmentProgramme):
+        return value.label
+    if name == "nationality":
+        return _l("%(country)s (%(code)s)", country=LazyCountry(str(value)), code=value)
+    return value
+
+
 class CaseForm(IdentityFields, BaseForm):
     """New case and edit case. The scheme is chosen once, at creation."""
 
     scheme = SelectField(_l("Scheme"), choices=SCHEME_CHOICES, validators=[
-        InputRequired(_l("Choose the scheme."))])
+        InputRequired(_l("Choose the scheme."))],
+        description=_l("Only the chosen scheme's section below is saved."),
+        render_kw={"data-scheme-sections": "true"})
     submitted_on = DateField(_l("Submission date"), validators=[
         InputRequired(_l("Enter the date the application was received, as YYYY-MM-DD."))],
         description=_l("The date the application was received. Eligibility and the policy "
@@ -199,25 +284,77 @@ class CaseForm(IdentityFields, BaseForm):
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, case: Case | None = None, **kwargs) -> None:
+        """``case``: the case edited (None for a new case). Its form keeps only the fields of
+        its scheme, shows the fields it no longer lets change as text (:attr:`fixed`) and
+        takes every field it does not show from the case, whatever was posted."""
         super().__init__(*args, **kwargs)
         self.fill_countries()
+        self.case = case
+        self.fixed: dict[str, FixedField] = {}
+        self.sections = FACT_SECTIONS
+        if case is None:
+            return
+        del self.scheme  # chosen once, at creation
+        policy = case.policy
+        self.sections = tuple(s for s in FACT_SECTIONS if s.asked_by(policy))
+        shown = {name for s in self.sections for name in s.fields}
+        for name in fixed_fields(case):
+            if name in self and (name in shown or name not in _SECTION_FIELDS):
+                self.fixed[name] = FixedField(name, self[name].label.text,
+                                              _shown(name, current_value(case, name)))
+            if name in self:
+                del self[name]
+        for name in _SECTION_FIELDS - shown:
+            if name in self:
+                del self[name]
+
+    def _value(self, name: str, default: object = None) -> object:
+        """A field's data, or, for a field the form does not have, the case's own value."""
+        if name in self:
+            return self[name].data
+        return current_value(self.case, name) if self.case is not None else default
 
     def applicant_data(self) -> ApplicantData:
-        return ApplicantData(**self.identity_data(), email=self.email.data,
-                             phone=self.phone.data, email_consent=bool(self.email_consent.data),
-                             language=self.language.data or DEFAULT_LANGUAGE)
+        names = [f.name for f in fields(ApplicantData)]
+        values = {name: self._value(name) for name in names}
+        values["email_consent"] = bool(values["email_consent"])
+        values["language"] = values["language"] or DEFAULT_LANGUAGE
+        return ApplicantData(**values)
 
-    def case_facts(self) -> CaseFacts:
-        programme = self.programme.data
-        return CaseFacts(
-            submitted_on=self.submitted_on.data, business_plan=self.business_plan.data,
-            programme=GovernmentProgramme(programme) if programme else None,
-            job_employer=self.job_employer.data, job_post=self.job_post.data,
-            job_salary=self.job_salary.data, job_relevance=self.job_relevance.data,
-            job_local_unavailability=self.job_local_unavailability.data,
-            has_hk_parent=bool(self.has_hk_parent.data),
-            emigrated_overseas=bool(self.emigrated_overseas.data))
+    def case_facts(self, scheme: Scheme | None = None) -> CaseFacts:
+        """The scheme facts; for a new case of ``scheme``, only the sections that scheme's
+        policy asks for (another scheme's section, filled before the scheme was changed, is
+        not kept)."""
+        values = {name: self._value(name, default) for name, default in _FACT_DEFAULTS.items()}
+        if scheme is not None:
+            for section in FACT_SECTIONS:
+                if not _asks(section, scheme, values["submitted_on"]):
+                    values.update((name, _FACT_DEFAULTS[name]) for name in section.fields)
+        programme = values["programme"]
+        if programme and not isinstance(programme, GovernmentProgramme):
+            values["programme"] = GovernmentProgramme(programme)
+        values["programme"] = values["programme"] or None
+        values["has_hk_parent"] = bool(values["has_hk_parent"])
+        values["emigrated_overseas"] = bool(values["emigrated_overseas"])
+        return CaseFacts(**values)
+
+    def section_schemes(self, section: FactSection) -> LazyList:
+        """The schemes a section is for, as the new-case form heads it."""
+        return LazyList(s.short_label for s in section.schemes(self._today()))
+
+    def section_codes(self, section: FactSection) -> str:
+        """The scheme codes a section is for (the script that hides the other schemes'
+        sections reads them)."""
+        return " ".join(s.value for s in section.schemes(self._today()))
+
+    def _today(self) -> date:
+        submitted_on = self.submitted_on.data if "submitted_on" in self else None
+        return submitted_on if isinstance(submitted_on, date) else hk_today()
+
+
+_SECTION_FIELDS = frozenset(name for s in FACT_SECTIONS for name in s.fields)
+_FACT_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(CaseFacts)}
 
 
 class DependantForm(IdentityFields, VersionedForm):

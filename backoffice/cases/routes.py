@@ -254,8 +254,9 @@ def create():
         form.submitted_on.data = hk_today()
     if form.validate_on_submit():
         with refusals(form.form_errors) as refused:
-            case = services.create_case(current_user, Scheme(form.scheme.data),
-                                        form.applicant_data(), form.case_facts())
+            scheme = Scheme(form.scheme.data)
+            case = services.create_case(current_user, scheme, form.applicant_data(),
+                                        form.case_facts(scheme))
         if not refused:
             return _saved(_("Case %(reference)s created as a draft, assigned to you.",
                             reference=case.reference), case)
@@ -269,11 +270,12 @@ def edit(case_id: int):
     case = _load_case(case_id)
     if not case.can_act(current_user):
         abort(403)
+    # Only the case's scheme's fields; those fixed after submission are shown as text and
+    # taken from the case, whatever is posted for them.
     if request.method == "GET":
-        form = CaseForm(formdata=None, obj=case, data=_applicant_values(case))
+        form = CaseForm(formdata=None, obj=case, data=_applicant_values(case), case=case)
     else:
-        form = CaseForm()
-    del form.scheme  # chosen once, at creation
+        form = CaseForm(case=case)
     if form.validate_on_submit():
         with refusals(form.form_errors, also=_stale()) as refused:
             changed = services.update_case(current_user, case, form.applicant_data(),

@@ -178,6 +178,29 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
 # Identity facts the policy judged at submission (age limits, excluded nationalities).
 _JUDGED_IDENTITY = ("date_of_birth", "nationality")
 
+# What is fixed once a case is submitted: the submission date and every scheme fact (all of
+# CaseFacts) and the identity facts the policy judged. The one rule behind ``update_case``'s
+# refusal and the edit form's read-only fields.
+FIXED_AFTER_SUBMISSION: tuple[str, ...] = (*(f.name for f in fields(CaseFacts)),
+                                           *_JUDGED_IDENTITY)
+
+
+def fixed_fields(case: Case) -> tuple[str, ...]:
+    """The names of the fields (of ApplicantData and CaseFacts) ``case`` no longer lets change:
+    none on a draft, :data:`FIXED_AFTER_SUBMISSION` once submitted."""
+    return () if case.status == CaseStatus.DRAFT else FIXED_AFTER_SUBMISSION
+
+
+# Why a fixed field cannot change, as the edit form says it beside each one.
+FIXED_REASON = lazy_gettext("Judged at submission; cannot change after submission.")
+
+_CASE_FACT_NAMES = frozenset(f.name for f in fields(CaseFacts))
+
+
+def current_value(case: Case, name: str) -> object:
+    """The stored value of an ApplicantData or CaseFacts field of ``case``."""
+    return getattr(case if name in _CASE_FACT_NAMES else case.applicant, name)
+
 
 def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: CaseFacts,
                 expected_version: int, today: date | None = None) -> list[str]:
@@ -194,15 +217,14 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
     check_open(case)
     _check_submitted_on(facts.submitted_on, today)
     _identity_problems(applicant_data, today)
-    if case.status != CaseStatus.DRAFT:
-        fixed = [f.name for f in fields(facts) if getattr(case, f.name) != getattr(facts, f.name)]
-        fixed += [name for name in _JUDGED_IDENTITY
-                  if getattr(case.applicant, name) != getattr(applicant_data, name)]
-        if fixed:
-            raise CaseError(lazy_gettext(
-                "The submission date, the scheme facts, the date of birth and the nationality "
-                "were judged at submission and cannot change after submission (changed: "
-                "%(fields)s).", fields=LazyList(events.field_label(name) for name in fixed)))
+    given = {**{f.name: getattr(applicant_data, f.name) for f in fields(applicant_data)},
+             **{f.name: getattr(facts, f.name) for f in fields(facts)}}
+    fixed = [name for name in fixed_fields(case) if current_value(case, name) != given[name]]
+    if fixed:
+        raise CaseError(lazy_gettext(
+            "The submission date, the scheme facts, the date of birth and the nationality "
+            "were judged at submission and cannot change after submission (changed: "
+            "%(fields)s).", fields=LazyList(events.field_label(name) for name in fixed)))
     changes = _changes(case.applicant, applicant_data) + _changes(case, facts)
     if not changes:
         return []

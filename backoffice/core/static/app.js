@@ -26,3 +26,22 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// 3. A form that shows every scheme's section (the new-case form: without a script all show)
+//    hides the sections of the schemes not chosen, as the scheme select changes. A section
+//    with an error stays in view, so the error can be read and put right.
+document.addEventListener("DOMContentLoaded", () => {
+  const select = document.querySelector("select[data-scheme-sections]");
+  if (!select) {
+    return;
+  }
+  const sections = select.form.querySelectorAll("fieldset[data-schemes]");
+  const show = () => {
+    sections.forEach((section) => {
+      const forScheme = section.dataset.schemes.split(" ").includes(select.value);
+      section.hidden = !forScheme && !section.querySelector(".is-invalid");
+    });
+  };
+  select.addEventListener("change", show);
+  show();
+});
