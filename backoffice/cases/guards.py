@@ -6,6 +6,8 @@ language when the edge calls ``str()`` on the refusal.
 
 from __future__ import annotations
 
+from datetime import date
+
 from backoffice.auth.models import User
 from backoffice.cases.models import Case
 from backoffice.cases.schemes import CaseStatus
@@ -14,7 +16,12 @@ from backoffice.core.refusals import Refusal
 
 
 class CaseError(Refusal):
-    """A case rule refused the change. The message is a sentence shown to the caseworker."""
+    """A case rule refused the change. The message is a sentence shown to the caseworker.
+    ``possible_from``: the date from which the rule will allow it, where it knows one."""
+
+    def __init__(self, message: object, possible_from: date | None = None) -> None:
+        super().__init__(message)
+        self.possible_from = possible_from
 
 
 class QuotaBlocked(CaseError):

@@ -52,47 +52,74 @@ class Step:
 
 
 def available_transitions(case: Case, user: User) -> list[Transition]:
-    """The steps ``user`` may take on ``case`` from its status (before any guard is asked)."""
+    """The steps the case's status allows ``user`` to take (whether or not their guards
+    pass now: :func:`step_options` says which can)."""
     if not case.can_act(user):
         return []
     return case.policy.transitions_from(case.status)
 
 
 @dataclass(frozen=True)
-class Offer:
-    """A step as the case page offers it: ``blocked`` is why it cannot succeed now, in words
-    (the page shows it disabled with that sentence), None when nothing known stops it."""
+class StepOption:
+    """A step the case's status allows, as the case page offers it: ``refusal`` is why it
+    cannot be taken now (a lazy message; None when it can), ``possible_from`` the date from
+    which it can, where the rule knows one, and ``note`` what taking it now will do instead
+    of what its name says (an approval with no quota place left waits for one)."""
 
     transition: Transition
-    blocked: str | None = None
+    refusal: object | None = None
+    possible_from: date | None = None
+    note: object | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def name(self) -> str:
+        return self.transition.name
+
+    @property
+    def label(self) -> str:
+        return self.transition.label
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.transition.needs_reason
+
+    @property
+    def guards(self):
+        return self.transition.guards
 
 
-# The guards that read only the case, so they can be asked before the click; the others need
-# the step's own data (an arrival date) or the moment it is taken, and are checked then.
-_ASKED_BEFORE = frozenset({Guard.ELIGIBLE, Guard.INELIGIBLE})
-
-
-def step_offers(case: Case, user: User, now: datetime | None = None) -> list[Offer]:
-    """The steps the case page offers ``user`` on ``case``, in table order, each with what
-    already stops it. A step meant only for exceptional cases (``only_when_possible``) is
-    left out, not shown disabled, when its guards fail."""
+def step_options(case: Case, user: User, now: datetime | None = None) -> list[StepOption]:
+    """For each step the case's status lets ``user`` take, whether it can be taken now, and
+    if not why and from when. Reads only, and asks the same checks :func:`transition` runs:
+    the step's guards (with the step data the page proposes: arrival today) and, for a step
+    that takes a quota place, whether the quota has one (:func:`quota.place_refusal`). A step
+    whose quota place is missing but that has a fallback from here stays offered, with the
+    quota's words as its note; without one it is refused with them."""
     now = now or utcnow()
-    offers = []
-    for step in available_transitions(case, user):
-        blocked = _blocked(Step(case, case.policy, step, user, None, now, hk_today(now), None))
-        if blocked is None or not step.only_when_possible:
-            offers.append(Offer(step, blocked))
-    return offers
-
-
-def _blocked(step: Step) -> str | None:
-    for guard in step.transition.guards:
-        if guard in _ASKED_BEFORE:
-            try:
-                _GUARDS[guard](step)
-            except CaseError as exc:
-                return exc.args[0]
-    return None
+    today = hk_today(now)
+    options = []
+    for transition_ in available_transitions(case, user):
+        step = Step(case, case.policy, transition_, user, None, now, today, today)
+        try:
+            check_guards(step)
+        except CaseError as exc:
+            # A step meant only for exceptional cases is left out, not shown disabled.
+            if not transition_.only_when_possible:
+                options.append(StepOption(transition_, exc.args[0], exc.possible_from))
+            continue
+        blocked = (quota.place_refusal(case.scheme.value, today)
+                   if Effect.TAKE_QUOTA_PLACE in transition_.effects else None)
+        if blocked is None:
+            options.append(StepOption(transition_))
+        elif _fallback(step) is not None:
+            options.append(StepOption(transition_, note=blocked.message))
+        else:
+            options.append(StepOption(transition_, blocked.message))
+    return options
 
 
 def transition(case: Case, name: str, actor: User, reason: str | None = None,
@@ -142,8 +169,7 @@ def apply_step(step: Step, effects: dict[Effect, Callable[[Step], dict | None]]
     message keys and values; see ``events.describe_event``). :func:`transition` runs it with
     the effects below; the bulk loader runs it on a case it builds in memory, with the row
     form of the quota effects."""
-    for guard in step.transition.guards:
-        _GUARDS[guard](step)
+    check_guards(step)
     details = [detail for effect in step.transition.effects
                if (detail := effects[effect](step))]
     case, target = step.case, step.transition.target
@@ -180,14 +206,22 @@ def _quota_blocked(step: Step, refusal: quota.QuotaError) -> QuotaBlocked:
 
     The fallback's event keeps why (the quota's words, as a message key and values), not a
     reason: nobody typed one."""
-    fallback_name = step.transition.when_quota_full
-    fallback = step.policy.transition(fallback_name) if fallback_name else None
-    if fallback is None or not fallback.applies_from(step.case.status):
+    fallback = _fallback(step)
+    if fallback is None:
         return QuotaBlocked(refusal.message, held=False)
     _run(Step(step.case, step.policy, fallback, step.actor, None, step.now, step.today, None),
          detail_data=refusal.detail_data)
     return QuotaBlocked(lazy_gettext("%(refusal)s It has been moved to the Awaiting quota "
                                      "queue.", refusal=refusal.message), held=True)
+
+
+def _fallback(step: Step) -> Transition | None:
+    """The step the case takes instead when this step's quota place cannot be had, if it
+    has one that applies from the case's status."""
+    name = step.transition.when_quota_full
+    fallback = step.policy.transition(name) if name else None
+    return fallback if fallback is not None and fallback.applies_from(step.case.status) \
+        else None
 
 
 def _is_date(column: str) -> bool:
@@ -230,8 +264,15 @@ def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
         try:
             check(step)
         except stay.StayError as exc:
-            raise CaseError(exc.args[0]) from exc
+            raise CaseError(exc.args[0], exc.possible_from) from exc
     return guard
+
+
+def check_guards(step: Step) -> None:
+    """Run the step's guards in order; the first that fails raises CaseError. They only
+    read, so :func:`step_options` runs them to preview a step."""
+    for guard in step.transition.guards:
+        _GUARDS[guard](step)
 
 
 _GUARDS: dict[Guard, Callable[[Step], None]] = {

@@ -234,7 +234,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
                              for d in case.active_dependants},
         policy=case.policy, applicant_language=language_for(case.applicant.language),
-        offers=services.step_offers(case, current_user),
+        steps=services.step_options(case, current_user),
         submission_problems=submission_problems, permanent_grounds=permanent,
         ineligible_reason=str(Sentences(permanent)), Relationship=Relationship,
         **_case_forms(case, **forms)), status

@@ -28,7 +28,12 @@ from backoffice.cases.guards import (
     check_open,
     check_version,
 )
-from backoffice.cases.lifecycle import available_transitions, step_offers, transition
+from backoffice.cases.lifecycle import (
+    StepOption,
+    available_transitions,
+    step_options,
+    transition,
+)
 from backoffice.cases.models import (
     REMOVAL_REASON_LENGTH,
     Applicant,
@@ -54,9 +59,9 @@ from backoffice.extensions import db
 
 # What callers of the case rules use, wherever in the feature it is defined.
 __all__ = [
-    "CaseError", "QuotaBlocked", "StaleCase", "available_transitions", "check_version",
-    "dependant_problem", "permanent_grounds", "step_offers", "submission_problems",
-    "transition",
+    "CaseError", "QuotaBlocked", "StaleCase", "StepOption", "available_transitions",
+    "check_version", "dependant_problem", "permanent_grounds", "step_options",
+    "submission_problems", "transition",
 ]
 
 

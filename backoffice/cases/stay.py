@@ -43,7 +43,12 @@ from backoffice.extensions import db
 
 class StayError(Refusal):
     """A stay rule refused the change; the message is shown as it is (a lazy message,
-    rendered in the reader's language by ``str()``)."""
+    rendered in the reader's language by ``str()``). ``possible_from``: the date from which
+    the rule will allow it, where the rule knows one (the extension window's opening)."""
+
+    def __init__(self, message: object, possible_from: date | None = None) -> None:
+        super().__init__(message)
+        self.possible_from = possible_from
 
 
 # --- Computing ------------------------------------------------------------------------------
@@ -184,7 +189,8 @@ def check_extension_request(case: Case, today: date) -> None:
             "%(ends)s); an extension cannot be requested before.",
             "The extension window opens on %(opens)s (%(num)d days before the stay ends on "
             "%(ends)s); an extension cannot be requested before.",
-            case.extension_window_days, opens=LazyDate(opens), ends=LazyDate(case.stay_ends_on)))
+            case.extension_window_days, opens=LazyDate(opens), ends=LazyDate(case.stay_ends_on)),
+            possible_from=opens)
     if today > case.stay_ends_on:
         raise StayError(lazy_gettext("The stay ended on %(ends)s; an extension can no longer be "
                                      "requested.", ends=LazyDate(case.stay_ends_on)))

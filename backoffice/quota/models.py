@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    or_,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.auth.models import User
@@ -50,6 +61,18 @@ class QuotaPeriod(db.Model):
     @property
     def remaining(self) -> int | None:
         return None if self.quota_limit is None else self.quota_limit - self.allocated
+
+    @hybrid_property
+    def has_room(self) -> bool:
+        """A place can be taken: no limit, or fewer places allocated than the limit. The
+        same rule as a condition (``QuotaPeriod.has_room``) is what the taking UPDATE
+        checks; this form answers a question about a period already read."""
+        return self.quota_limit is None or self.allocated < self.quota_limit
+
+    @has_room.inplace.expression
+    @classmethod
+    def _has_room_condition(cls) -> ColumnElement[bool]:
+        return or_(cls.quota_limit.is_(None), cls.allocated < cls.quota_limit)
 
 
 class QuotaAllocation(db.Model):

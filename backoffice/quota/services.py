@@ -82,9 +82,7 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
         raise QuotaNotSet(scheme, on.year)
     taken = db.session.execute(
         update(QuotaPeriod)
-        .where(QuotaPeriod.id == period.id,
-               (QuotaPeriod.quota_limit.is_(None))
-               | (QuotaPeriod.allocated < QuotaPeriod.quota_limit))
+        .where(QuotaPeriod.id == period.id, QuotaPeriod.has_room)
         .values(allocated=QuotaPeriod.allocated + 1)
         .returning(QuotaPeriod.allocated)
     ).scalar()
@@ -97,6 +95,19 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
     db.session.add(allocation)
     db.session.flush()
     return allocation
+
+
+def place_refusal(scheme: str, on: date) -> QuotaError | None:
+    """Why :func:`take_place` would refuse a place in ``scheme``'s quota for the year of
+    ``on`` now (QuotaNotSet or QuotaFull, with the numbers in words), or None when a place is
+    free. Reads only: a preview for a page that offers the step; the taking itself still
+    decides, atomically, who gets the last place."""
+    period = get_period(scheme, on.year)
+    if period is None:
+        return QuotaNotSet(scheme, on.year)
+    if not period.has_room:
+        return QuotaFull(period)
+    return None
 
 
 def release_place(case_id: int, actor: User | None, step: str, reason: str | None,

@@ -522,8 +522,8 @@ def test_submission_eligibility(db, caseworker, scheme, overrides, kind, problem
 
 def offered(case: Case, actor) -> dict[str, str | None]:
     """The steps the case page offers, by name, with why each cannot be taken (None: it can)."""
-    return {offer.transition.name: offer.blocked and str(offer.blocked)
-            for offer in services.step_offers(case, actor, NOW)}
+    return {option.name: option.refusal and str(option.refusal)
+            for option in services.step_options(case, actor, NOW)}
 
 
 @pytest.mark.parametrize(("scheme", "overrides", "kind", "problem"), ELIGIBILITY)

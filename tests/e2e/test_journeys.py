@@ -348,9 +348,11 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
     expect(deadline_row(page, "Extension window opens")).not_to_contain_text("overdue")
     camera.shoot(page, "arrived")
 
-    # No job offer yet: the extension is refused with the reason.
-    take_step(page, "Request extension of stay")
-    expect(page.get_by_role("alert")).to_have_text(
+    # No job offer yet: the extension is not offered as a step, and the page says why.
+    request = page.get_by_role("region", name="Actions").get_by_role(
+        "button", name="Request extension of stay", exact=True)
+    expect(request).to_be_disabled()
+    expect(request).to_have_accessible_description(
         "A job offer must be recorded before an extension can be requested under this scheme.")
     expect(status_of_case(page)).to_have_text("In stay (arrived)")
 
@@ -477,6 +479,10 @@ def test_6_a_gep_entrepreneur_from_an_excluded_country_is_refused_on_that_ground
         re.compile(r"^This application cannot be accepted: Nationals of Vietnam \(VN\)"))
     camera.shoot(page, "cannot-be-accepted")
 
+    # Submit is shown disabled, with why next to it.
+    submit = page.get_by_role("region", name="Actions").get_by_role("button", name="Submit",
+                                                                    exact=True)
+    expect(submit).to_be_disabled()
     # Received and refused in one step, the ground's words as the reason.
     expect(actions.get_by_label("Reason for “Refuse as ineligible” (required)")).to_have_value(
         reason)

@@ -332,3 +332,27 @@ def test_fifty_approvers_five_places_exactly_five_win(race_app, db, supervisor, 
     approved = db.session.scalar(select(func.count()).select_from(Case).where(
         Case.id.in_(case_ids), Case.status == CaseStatus.APPROVED))
     assert approved == PLACES_LEFT
+
+
+@pytest.mark.parametrize(("limit", "allocated", "room", "refusal"), [
+    (None, 0, True, None),
+    (None, 7, True, None),
+    (3, 2, True, None),
+    (3, 3, False, quota.QuotaFull),
+    (0, 0, False, quota.QuotaFull),
+])
+def test_has_room_is_the_same_rule_read_and_as_the_taking_condition(db, make_user, limit,
+                                                                     allocated, room, refusal):
+    """``QuotaPeriod.has_room`` on a period read and as the SQL condition the taking UPDATE
+    uses agree; ``place_refusal`` (the case page's preview) follows it."""
+    setter = make_user(Role.SUPERVISOR)
+    period = QuotaPeriod(scheme="QMAS", year=YEAR, quota_limit=limit, allocated=allocated,
+                         set_by_id=setter.id)
+    _db.session.add(period)
+    _db.session.flush()
+    assert period.has_room is room
+    assert _db.session.scalar(select(func.count()).select_from(QuotaPeriod).where(
+        QuotaPeriod.id == period.id, QuotaPeriod.has_room)) == int(room)
+    found = quota.place_refusal("QMAS", date(YEAR, 6, 1))
+    assert type(found) is refusal if refusal else found is None
+    assert isinstance(quota.place_refusal("QMAS", date(YEAR + 1, 6, 1)), quota.QuotaNotSet)
