@@ -40,7 +40,13 @@ from tests.cases.factories import (
     make_case,
     prepare_step,
 )
-from tests.test_pages_by_language import LANGUAGES, stored_values, untranslated, visible_text
+from tests.test_pages_by_language import (
+    LANGUAGES,
+    read_as,
+    stored_values,
+    untranslated,
+    visible_text,
+)
 from tests.test_routes_by_role import ALL_ROLES, ROUTES
 
 pytestmark = pytest.mark.one_backend  # the words on a page do not depend on the database
@@ -129,18 +135,7 @@ def test_no_page_shows_a_raw_name(client, make_user, as_role, method, url, role,
         make_case(user, Scheme.QMAS, CaseStatus.AWAITING_QUOTA)
     path = (url.replace("{user}", str(target.id)).replace("{case}", str(case.id))
             .replace("{dependant}", str(dependant.id)))
-    if user is not None:
-        user.language = language
-        _db.session.commit()
-        # The sign-in's own confirmation was written in the language of that moment; read it.
-        client.get("/account/password")
-    else:
-        client.set_cookie("lang", language)
-    if method == "GET":
-        response = client.get(path)
-    else:
-        token_from = "/login" if role is None else "/account/password"
-        response = client.post_form(path, {}, token_from=token_from)
+    response = read_as(client, user, language, method, path)
 
     assert response.status_code < 500
     _db.session.rollback()

@@ -111,15 +111,9 @@ def test_the_scan_finds_english_and_spares_data_and_codes():
                                                                     "Open the case"]
 
 
-@pytest.mark.parametrize(("method", "url", "role", "language"), PAGES)
-def test_every_page_renders_in_each_language(client, make_user, as_role, method, url, role,
-                                             language):
-    user = as_role(role)
-    target = make_user() if "{" in url else None
-    path = url.replace("{user}", str(target.id)) if target else url
-    if "{case}" in url:
-        case, dependant = _case_with_dependant(target)
-        path = path.replace("{case}", str(case.id)).replace("{dependant}", str(dependant.id))
+def read_as(client, user: User | None, language: str, method: str, path: str):
+    """The page at ``path`` as ``user`` (None: a visitor) reads it in ``language``: a GET, or
+    a POST of the form's token alone (its refusal page)."""
     if user is not None:
         user = _db.session.get(User, user.id)
         user.language = language
@@ -129,10 +123,21 @@ def test_every_page_renders_in_each_language(client, make_user, as_role, method,
     else:
         client.set_cookie("lang", language)
     if method == "GET":
-        response = client.get(path)
-    else:
-        token_from = "/login" if role is None else "/account/password"
-        response = client.post_form(path, {}, token_from=token_from)
+        return client.get(path)
+    token_from = "/login" if user is None else "/account/password"
+    return client.post_form(path, {}, token_from=token_from)
+
+
+@pytest.mark.parametrize(("method", "url", "role", "language"), PAGES)
+def test_every_page_renders_in_each_language(client, make_user, as_role, method, url, role,
+                                             language):
+    user = as_role(role)
+    target = make_user() if "{" in url else None
+    path = url.replace("{user}", str(target.id)) if target else url
+    if "{case}" in url:
+        case, dependant = _case_with_dependant(target)
+        path = path.replace("{case}", str(case.id)).replace("{dependant}", str(dependant.id))
+    response = read_as(client, user, language, method, path)
 
     assert response.status_code < 500
     html = response.get_data(as_text=True)
