@@ -41,27 +41,17 @@ from tests.cases.factories import (
     prepare_step,
 )
 from tests.test_pages_by_language import (
-    LANGUAGES,
+    PAGES,
     read_as,
     stored_values,
     untranslated,
     visible_text,
 )
-from tests.test_routes_by_role import ALL_ROLES, ROUTES
 
 pytestmark = pytest.mark.one_backend  # the words on a page do not depend on the database
 
 SNAKE_CASE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
 
-PAGES = [
-    pytest.param(method, url, role, language,
-                 id=f"{language} {method} {url} {role.value if role else 'anonymous'}")
-    for method, url, statuses in ROUTES
-    for role in ALL_ROLES
-    if statuses[role] in (200, 403, 422, 404) and not url.endswith((".csv", ".ics"))
-    and url not in ("/healthz", "/readyz")
-    for language in LANGUAGES
-]
 
 
 def raw_names_in(pieces: list[str], data: list[str]) -> list[str]:

@@ -67,6 +67,16 @@ _ACCEPTED = {"en": "en", "zh": "zh_Hant_HK", "zh-hant": "zh_Hant_HK", "zh-hk": "
              "zh-tw": "zh_Hant_HK", "zh-mo": "zh_Hant_HK", "zh-hant-hk": "zh_Hant_HK",
              "zh-hans": "zh_Hant_HK", "zh-cn": "zh_Hant_HK"}
 
+
+def _kept_catalogue(state) -> NullTranslations | None:
+    """The catalogue kept on a context's Babel state, if it was kept for the locale the
+    state now has (a forced or refreshed locale finds none)."""
+    kept = getattr(state, "catalogue", None)
+    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+        return kept[1]
+    return None
+
+
 class RequestCachedDomain(Domain):
     """Flask-Babel's message domain, with the catalogue it finds kept on the context's Babel
     state for the locale it was found for (forcing another locale finds the other one).
@@ -80,18 +90,15 @@ class RequestCachedDomain(Domain):
         state = g.get("_flask_babel")
         if state is None:
             return super().get_translations()
-        kept = getattr(state, "catalogue", None)
-        locale = getattr(state, "babel_locale", None)
-        if kept is not None and locale is not None and kept[0] is locale:
-            return kept[1]
+        kept = _kept_catalogue(state)
+        if kept is not None:
+            return kept
         translations = super().get_translations()  # chooses the locale if not yet chosen
         state.catalogue = (state.babel_locale, translations)
         return translations
 
 
 babel = Babel()
-
-
 _NOTHING_TO_LOOK_UP = NullTranslations()
 
 
@@ -105,11 +112,8 @@ def _catalogue() -> NullTranslations:
     app_context = _cv_app.get(None)
     if app_context is None:
         return _NOTHING_TO_LOOK_UP
-    state = getattr(app_context.g, "_flask_babel", None)
-    kept = getattr(state, "catalogue", None)
-    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
-        return kept[1]
-    return babel.domain_instance.get_translations()
+    kept = _kept_catalogue(getattr(app_context.g, "_flask_babel", None))
+    return kept if kept is not None else babel.domain_instance.get_translations()
 
 
 def _gettext(string: str, **variables) -> str:
