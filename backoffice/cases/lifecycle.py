@@ -20,7 +20,7 @@ from backoffice.auth.models import User
 from backoffice.cases import events, signals, stay
 from backoffice.cases.eligibility import permanent_grounds, submission_facts, submission_grounds
 from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, check_version
-from backoffice.cases.models import Case, CaseEvent, EventKind
+from backoffice.cases.models import VISA_NUMBER_LENGTH, Case, CaseEvent, EventKind
 from backoffice.cases.schemes import (
     POLICIES,
     CaseStatus,
@@ -31,10 +31,26 @@ from backoffice.cases.schemes import (
     SchemePolicy,
     Transition,
 )
-from backoffice.cases.words import Sentences, lazy_gettext
+from backoffice.cases.words import LazyDate, Sentences, lazy_gettext
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.extensions import db
 from backoffice.quota import services as quota
+
+
+@dataclass(frozen=True)
+class StepData:
+    """What the caseworker gives for a step besides its reason. ``on``: the Hong Kong date it
+    happened (None: today), for the arrival its date. The rest belongs to one step each: the
+    visa's number and last day of entry (visa issued), the months asked, the grounds and the
+    job offer an extension request rests on, the months an extension is granted for (None:
+    the request's, within the policy's length)."""
+
+    on: date | None = None
+    visa_number: str | None = None
+    visa_valid_until: date | None = None
+    months: int | None = None
+    grounds: str | None = None
+    job_offer_id: int | None = None
 
 
 @dataclass
@@ -48,7 +64,16 @@ class Step:
     reason: str | None
     now: datetime
     today: date
-    arrived_on: date | None  # the step data of a step that starts the stay
+    data: StepData = StepData()
+
+    @property
+    def on(self) -> date:
+        """The date the step happened: the date given (default today); for a step that is
+        not dated, the case's submission date."""
+        if not self.transition.dated:
+            return self.case.submitted_on
+        return self.data.on or self.today
+
 
 
 def available_transitions(case: Case, user: User) -> list[Transition]:
@@ -103,9 +128,9 @@ def step_options(case: Case, user: User, now: datetime | None = None) -> list[St
     today = hk_today(now)
     options = []
     for transition_ in available_transitions(case, user):
-        step = Step(case, case.policy, transition_, user, None, now, today, today)
+        step = Step(case, case.policy, transition_, user, None, now, today, StepData(on=today))
         try:
-            check_guards(step)
+            check_guards(step, preview=True)
         except CaseError as exc:
             # A step meant only for exceptional cases is left out, not shown disabled.
             if not transition_.only_when_possible:
@@ -124,13 +149,14 @@ def step_options(case: Case, user: User, now: datetime | None = None) -> list[St
 
 def transition(case: Case, name: str, actor: User, reason: str | None = None,
                expected_version: int | None = None, now: datetime | None = None,
-               arrived_on: date | None = None) -> CaseEvent:
+               data: StepData | None = None, *, on: date | None = None) -> CaseEvent:
     """Move ``case`` by the step called ``name``: the only way one case's status changes.
 
     Checks the form's version, the actor's right to act, that the policy allows the step
     from the current status and that a reason is given where one is needed; then the step's
-    guards, its effects, its date stamp, the status, the deadlines, the event and the
-    signal, and flushes. ``arrived_on`` is the step data of a step that starts the stay.
+    guards (its date among them: never in the future, never before the step it follows),
+    its effects, its date stamp, the status, the deadlines, the event and the signal, and
+    flushes. ``data`` is what the caseworker gave for the step; ``on`` alone is its date.
 
     When the step's quota place cannot be had and the step names a step to take instead
     (approval → awaiting quota), the case takes that one, and :class:`QuotaBlocked` says so
@@ -140,7 +166,9 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     check_version(case, expected_version)
     check_can_act(case, actor)
     step, reason = checked_step(case, name, reason)
-    return _run(Step(case, case.policy, step, actor, reason, now, hk_today(now), arrived_on))
+    if data is None:
+        data = StepData(on=on)
+    return _run(Step(case, case.policy, step, actor, reason, now, hk_today(now), data))
 
 
 def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition, str | None]:
@@ -175,9 +203,10 @@ def apply_step(step: Step, effects: dict[Effect, Callable[[Step], dict | None]]
     case, target = step.case, step.transition.target
     if step.transition.stamps:
         column = step.transition.stamps
-        setattr(case, column, step.today if _is_date(column) else step.now)
+        setattr(case, column, step.on if _is_date(column) else step.now)
     if not target.is_open:
         case.ended_at = step.now
+    case.status_since = step.on
     from_status = case.status
     case.status = target
     return from_status, events.combined(details)
@@ -189,11 +218,10 @@ def _run(step: Step, detail_data: dict | None = None) -> CaseEvent:
     except quota.QuotaError as exc:
         raise _quota_blocked(step, exc) from exc
     case, target = step.case, step.transition.target
-    if case.arrived_on is not None:
-        stay.sync_deadlines(case, step.now)
+    stay.sync_deadlines(case, step.now)
     event = events.record(case.id, step.actor, EventKind.TRANSITION, at=step.now,
                           transition=step.transition.name, from_status=from_status,
-                          to_status=target, reason=step.reason,
+                          to_status=target, reason=step.reason, occurred_on=step.on,
                           detail_data=events.combined([d for d in (detail_data, said) if d]))
     db.session.flush()
     signals.case_status_changed.send(step.transition, case_ids=[case.id], actor=step.actor,
@@ -209,8 +237,8 @@ def _quota_blocked(step: Step, refusal: quota.QuotaError) -> QuotaBlocked:
     fallback = _fallback(step)
     if fallback is None:
         return QuotaBlocked(refusal.message, held=False)
-    _run(Step(step.case, step.policy, fallback, step.actor, None, step.now, step.today, None),
-         detail_data=refusal.detail_data)
+    _run(Step(step.case, step.policy, fallback, step.actor, None, step.now, step.today,
+              step.data), detail_data=refusal.detail_data)
     return QuotaBlocked(lazy_gettext("%(refusal)s It has been moved to the Awaiting quota "
                                      "queue.", refusal=refusal.message), held=True)
 
@@ -268,19 +296,89 @@ def _stay_rule(check: Callable[[Step], None]) -> Callable[[Step], None]:
     return guard
 
 
-def check_guards(step: Step) -> None:
-    """Run the step's guards in order; the first that fails raises CaseError. They only
-    read, so :func:`step_options` runs them to preview a step."""
+def earliest_step_date(case: Case) -> date:
+    """The earliest date the case's next step may be given: the day its current status
+    began (the date given for the step that led to it), or for a draft and for a case
+    recorded before steps were dated, its submission date."""
+    if case.status_since is None or case.status == CaseStatus.DRAFT:
+        return case.submitted_on
+    return max(case.status_since, case.submitted_on)
+
+
+def _step_date(step: Step) -> None:
+    """Every step's own guard: the date it happened is not in the future and not before the
+    step it follows (nor before the submission date)."""
+    on, label = step.on, step.transition.label
+    if on > step.today:
+        raise CaseError(lazy_gettext("The date of “%(step)s”, %(date)s, is in the future. Give "
+                                     "the date it happened (today at the latest).",
+                                     step=label, date=LazyDate(on)))
+    earliest = earliest_step_date(step.case)
+    if on < earliest:
+        if step.case.status == CaseStatus.DRAFT or step.case.status_since is None:
+            raise CaseError(lazy_gettext(
+                "The date of “%(step)s”, %(date)s, is before the submission date "
+                "(%(submitted)s).", step=label, date=LazyDate(on),
+                submitted=LazyDate(step.case.submitted_on)))
+        raise CaseError(lazy_gettext(
+            "The date of “%(step)s”, %(date)s, is before the step it follows: the case "
+            "became “%(status)s” on %(since)s.", step=label, date=LazyDate(on),
+            status=step.case.status.label, since=LazyDate(earliest)))
+
+
+# Guards that judge what the caseworker gives for the step, not the case: a preview of the
+# step, before anything is given, leaves them to the step's own page.
+_DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT})
+
+
+def check_guards(step: Step, *, preview: bool = False) -> None:
+    """Run the step's guards in order, then its date's; the first that fails raises
+    CaseError. They only read, so :func:`step_options` runs them (``preview``: without those
+    that judge the step's data) to preview a step."""
     for guard in step.transition.guards:
-        _GUARDS[guard](step)
+        if not (preview and guard in _DATA_GUARDS):
+            _GUARDS[guard](step)
+    _step_date(step)
+
+
+def _visa_details(step: Step) -> None:
+    data = step.data
+    number = (data.visa_number or "").strip()
+    if not number:
+        raise CaseError(lazy_gettext("Enter the visa or entry permit number."))
+    if len(number) > VISA_NUMBER_LENGTH:
+        raise CaseError(lazy_gettext("The visa or entry permit number is at most %(most)d "
+                                     "characters.", most=VISA_NUMBER_LENGTH))
+    if data.visa_valid_until is None:
+        raise CaseError(lazy_gettext("Enter the last day the visa allows entry (its validity "
+                                     "end)."))
+    if data.visa_valid_until < step.on:
+        raise CaseError(lazy_gettext(
+            "The visa's validity end, %(until)s, is before the day it was issued (%(issued)s).",
+            until=LazyDate(data.visa_valid_until), issued=LazyDate(step.on)))
 
 
 _GUARDS: dict[Guard, Callable[[Step], None]] = {
     Guard.ELIGIBLE: _eligible,
     Guard.INELIGIBLE: _ineligible,
-    Guard.ARRIVAL_DATE: _stay_rule(lambda s: stay.check_arrival(s.case, s.arrived_on, s.today)),
-    Guard.EXTENSION_WINDOW: _stay_rule(lambda s: stay.check_extension_request(s.case, s.today)),
+    # The arrival's date is asked for, never assumed (a missing one is refused).
+    Guard.ARRIVAL_DATE: _stay_rule(lambda s: stay.check_arrival(s.case, s.data.on, s.today)),
+    Guard.EXTENSION_WINDOW: _stay_rule(lambda s: stay.check_extension_request(s.case, s.on)),
+    Guard.VISA_DETAILS: _visa_details,
+    Guard.EXTENSION_REQUEST: _stay_rule(lambda s: stay.check_request_details(
+        s.case, s.data.months, s.data.grounds, s.data.job_offer_id)),
+    Guard.EXTENSION_GRANT: _stay_rule(lambda s: stay.check_grant(
+        s.case, s.policy, granted_months(s))),
 }
+
+
+def granted_months(step: Step) -> int:
+    """The months an extension is granted for: the caseworker's, or by default what was
+    asked (never more than the length the stay allows)."""
+    if step.data.months is not None:
+        return step.data.months
+    asked = step.case.extension_months_requested or step.case.stay_extension_months
+    return min(asked, step.case.stay_extension_months)
 
 
 # --- Effects: each changes the case (and rows beside it) and may add a sentence to the event
@@ -304,8 +402,9 @@ def _record_grounds(step: Step) -> dict:
 
 def _take_quota_place(step: Step) -> None:
     case = step.case
-    # The place is taken in this same transaction as the status change: both or neither.
-    quota.take_place(case.id, case.scheme.value, step.today, step.actor,
+    # The place is taken in this same transaction as the status change: both or neither;
+    # in the quota of the approval date's year.
+    quota.take_place(case.id, case.scheme.value, step.on, step.actor,
                      case.applicant.nationality, step.now)
 
 
@@ -322,14 +421,35 @@ def _give_back_quota_place(step: Step) -> None:
 
 
 def _start_stay(step: Step) -> dict:
-    stay.start_stay(step.case, step.policy, step.arrived_on)
+    stay.start_stay(step.case, step.policy, step.on, step.now)
     return {"key": "arrived", "arrived_on": step.case.arrived_on.isoformat(),
             "stay_ends_on": step.case.stay_ends_on.isoformat()}
 
 
 def _extend_stay(step: Step) -> dict:
-    stay.grant_extension(step.case, step.now)
-    return {"key": "stay_extended", "stay_ends_on": step.case.stay_ends_on.isoformat()}
+    was = step.case.stay_ends_on
+    months = granted_months(step)
+    stay.grant_extension(step.case, months, step.now)
+    return {"key": "stay_extended", "stay_ends_on": step.case.stay_ends_on.isoformat(),
+            "was": was.isoformat(), "months": months}
+
+
+def _record_visa(step: Step) -> dict:
+    case = step.case
+    case.visa_number = step.data.visa_number.strip()
+    case.visa_valid_until = step.data.visa_valid_until
+    return {"key": "visa_issued", "number": case.visa_number,
+            "valid_until": case.visa_valid_until.isoformat()}
+
+
+def _record_extension_request(step: Step) -> dict:
+    offer = stay.record_extension_request(step.case, step.on, step.data.months,
+                                          step.data.grounds, step.data.job_offer_id)
+    detail = {"key": "extension_requested", "months": step.case.extension_months_requested,
+              "grounds": step.case.extension_grounds}
+    if offer is not None:
+        detail |= {"post": offer.post, "employer": offer.employer}
+    return detail
 
 
 # The effects that change only the case and its rows in memory (the bulk loader's too).
@@ -339,6 +459,8 @@ CASE_EFFECTS: dict[Effect, Callable[[Step], dict | None]] = {
     Effect.RECORD_GROUNDS: _record_grounds,
     Effect.START_STAY: _start_stay,
     Effect.EXTEND_STAY: _extend_stay,
+    Effect.RECORD_VISA: _record_visa,
+    Effect.RECORD_EXTENSION_REQUEST: _record_extension_request,
 }
 _EFFECTS: dict[Effect, Callable[[Step], dict | None]] = {
     **CASE_EFFECTS,
@@ -394,14 +516,15 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
             select(Case.id.label("case_id"), Case.status.label("from_status"))
             .where(chosen).with_for_update(),
             kind=EventKind.TRANSITION, at=now, transition=transition.name,
-            to_status=transition.target.value, reason=reason, detail_data=detail_data)
+            to_status=transition.target.value, reason=reason, detail_data=detail_data,
+            occurred_on=hk_today(now))
         if chosen_count == 0:  # psycopg reports -1 (unknown) for INSERT ... SELECT here
             continue
         for effect in transition.effects:
             _BULK_EFFECTS[effect](transition, chosen, reason, now)
         stay.end_deadlines(select(Case.id).where(chosen), now)
         values = {"status": transition.target, "ended_at": now, "updated_at": now,
-                  "version": Case.version + 1}
+                  "status_since": hk_today(now), "version": Case.version + 1}
         if transition.stamps:
             values[transition.stamps] = hk_today(now) if _is_date(transition.stamps) else now
         count = db.session.execute(update(Case).where(chosen).values(**values)

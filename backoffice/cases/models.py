@@ -54,6 +54,7 @@ _PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STA
                   CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
 NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search
 REMOVAL_REASON_LENGTH = 500  # the length of dependants.removal_reason
+VISA_NUMBER_LENGTH = 30  # the length of cases.visa_number
 
 
 class IdentityMixin:
@@ -137,6 +138,10 @@ class Case(db.Model):
         CheckConstraint(f"NOT ({_in('status', CLOSED_STATUSES)}) OR ended_at IS NOT NULL",
                         name="ended_has_date"),
         CheckConstraint("job_salary IS NULL OR job_salary >= 0", name="salary_not_negative"),
+        CheckConstraint("visa_valid_until IS NULL OR visa_valid_until >= visa_issued_on",
+                        name="visa_valid_after_issue"),
+        CheckConstraint("extension_months_requested IS NULL OR extension_months_requested > 0",
+                        name="extension_months_positive"),
         CheckConstraint(f"NOT ({_in('status', _IN_STAY)}) OR (arrived_on IS NOT NULL AND "
                         "stay_ends_on IS NOT NULL)", name="in_stay_has_dates"),
         CheckConstraint("stay_ends_on IS NULL OR stay_ends_on > arrived_on",
@@ -178,6 +183,9 @@ class Case(db.Model):
     review_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_on: Mapped[date | None] = mapped_column(Date)  # HK date: the quota year
     visa_issued_on: Mapped[date | None] = mapped_column(Date)
+    # The visa or entry permit: its number and the last day it allows entry (a deadline).
+    visa_number: Mapped[str | None] = mapped_column(String(VISA_NUMBER_LENGTH))
+    visa_valid_until: Mapped[date | None] = mapped_column(Date)
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -191,6 +199,21 @@ class Case(db.Model):
     extension_window_days: Mapped[int | None] = mapped_column()
     job_offer_needed_to_extend: Mapped[bool | None] = mapped_column()
     extensions_granted: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Months added to the initial stay by every extension granted (each may be shorter than
+    # the policy's length), so the stay end can be recomputed from the arrival date.
+    extension_months_total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # The last extension request: what was asked, on what grounds, on which job offer. Each
+    # request and its decision is also in the history, with these values.
+    extension_requested_on: Mapped[date | None] = mapped_column(Date)
+    extension_months_requested: Mapped[int | None] = mapped_column()
+    extension_grounds: Mapped[str | None] = mapped_column(Text)
+    # The id of one of the case's own job offers. Not a foreign key: job offers already
+    # point at their case, and a key both ways would make each table wait for the other.
+    extension_job_offer_id: Mapped[int | None] = mapped_column()
+    # The Hong Kong date the current status began: the date the caseworker gave for the step
+    # that led to it. A later step may not be dated before it. None for a draft and for cases
+    # recorded before step dates were entered (the submission date bounds those).
+    status_since: Mapped[date | None] = mapped_column(Date)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -341,6 +364,9 @@ class CaseEvent(db.Model):
     # renders it in the reader's language); None when there is nothing to add.
     # None is SQL NULL (not JSON null) on every path: the ORM, Core inserts and the bulk rows.
     detail_data: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # The Hong Kong date a step happened, as the caseworker gave it (``at`` is when it was
+    # recorded); a correction changes it here and records the old value in its own event.
+    occurred_on: Mapped[date | None] = mapped_column(Date)
 
     actor: Mapped[User | None] = relationship()
 
@@ -370,6 +396,7 @@ class JobOffer(db.Model):
     post: Mapped[str] = mapped_column(String(200))
     salary: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # HKD per month
     start_date: Mapped[date] = mapped_column(Date)
+    offered_on: Mapped[date | None] = mapped_column(Date)  # the offer's date, as entered
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
@@ -378,6 +405,7 @@ class DeadlineKind(StrEnum):
     STAY_END = "stay_end"
     JOB_OFFER = "job_offer"
     EXTENSION_WINDOW = "extension_window"
+    ENTRY = "entry"  # the visa allows entry until then: the applicant must arrive by it
 
     @property
     def label(self) -> str:
@@ -388,12 +416,13 @@ _DEADLINE_KIND_LABELS: dict[DeadlineKind, str] = {
     DeadlineKind.STAY_END: lazy_gettext("Stay ends"),
     DeadlineKind.JOB_OFFER: lazy_gettext("Job offer due"),
     DeadlineKind.EXTENSION_WINDOW: lazy_gettext("Extension window opens"),
+    DeadlineKind.ENTRY: lazy_gettext("Entry by (visa valid until)"),
 }
 
 
 # The deadlines that can be missed. An extension window is the day a window opens: the sweep
 # marks it met when the day comes, and it is never overdue.
-MISSABLE_DEADLINE_KINDS = (DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER)
+MISSABLE_DEADLINE_KINDS = (DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER, DeadlineKind.ENTRY)
 
 
 class DeadlineState(StrEnum):

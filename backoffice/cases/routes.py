@@ -308,7 +308,7 @@ def step(case_id: int, step: str):
         check_form(form)
         event = services.transition(case, step, current_user, reason=form.reason.data,
                                     expected_version=form.version.data,
-                                    arrived_on=form.arrived_on.data)
+                                    on=form.arrived_on.data)
     if refused:
         return _refused(case_id, refused, reason_form=form)
     return _saved(_("%(reference)s moved to “%(status)s”.", reference=case.reference,

@@ -209,6 +209,9 @@ class Guard(StrEnum):
     EXTENSION_WINDOW = "extension_window"  # the window is open (and a job offer where needed)
     # A permanent ground (see Ground): the application can never be accepted as it stands.
     INELIGIBLE = "ineligible"
+    VISA_DETAILS = "visa_details"  # the visa's number and the last day it allows entry
+    EXTENSION_REQUEST = "extension_request"  # the length asked, the grounds, the job offer
+    EXTENSION_GRANT = "extension_grant"  # the length granted: the policy's, or shorter
 
 
 class Effect(StrEnum):
@@ -224,6 +227,8 @@ class Effect(StrEnum):
     # and the judging policy version, which go together, but no favourable consideration.
     RECEIVE = "receive"
     RECORD_GROUNDS = "record_grounds"  # the permanent grounds, kept on the step's event
+    RECORD_VISA = "record_visa"  # the visa's number and validity (entry is due by its end)
+    RECORD_EXTENSION_REQUEST = "record_extension_request"  # what was asked, kept on the case
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +244,8 @@ class Transition:
     of a step that needs one (both lazy messages). ``only_when_possible`` is for a step meant
     for exceptional cases (refusing an application that can never be accepted): the case page
     offers it only when its guards pass, where another step would be shown disabled with why.
+    ``dated``: the caseworker gives the date the step happened (default today); a step that
+    is not dated happens on the case's submission date (submitting it).
     """
 
     name: str
@@ -252,6 +259,29 @@ class Transition:
     when_quota_full: str | None = None
     reason_prompt: str | None = None
     only_when_possible: bool = False
+    dated: bool = True
+    confirm: bool = False  # asks for confirmation whatever its effects (a decision)
+
+    @property
+    def ends_case(self) -> bool:
+        return not self.target.is_open
+
+    @property
+    def moves_quota(self) -> bool:
+        """Takes or gives back a quota place."""
+        return bool({Effect.TAKE_QUOTA_PLACE, Effect.GIVE_BACK_QUOTA_PLACE} & set(self.effects))
+
+    @property
+    def destructive(self) -> bool:
+        """Ends the case or refuses what was asked: shown as such, set apart from the rest."""
+        return self.ends_case or self.needs_reason
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Cannot be undone by another step, ends the case, or takes or gives back a quota
+        place: the caseworker checks the consequences on a page of their own first."""
+        return (self.confirm or self.destructive or self.moves_quota
+                or bool({Effect.EXTEND_STAY, Effect.START_STAY} & set(self.effects)))
 
     def applies_from(self, status: CaseStatus | str) -> bool:
         """True when a case in ``status`` may take this transition."""
@@ -273,14 +303,15 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
     table = [
         Transition("submit", lazy_gettext("Submit"), frozenset({s.DRAFT}), s.SUBMITTED,
                    guards=(Guard.ELIGIBLE,), stamps="submitted_at",
-                   effects=(Effect.JUDGE_SUBMISSION,)),
+                   effects=(Effect.JUDGE_SUBMISSION,), dated=False),
         Transition("start_review", lazy_gettext("Start review"), frozenset({s.SUBMITTED}),
                    s.UNDER_REVIEW, stamps="review_started_at"),
         Transition("approve", lazy_gettext("Approve"), frozenset({s.UNDER_REVIEW}) | quota_stop,
-                   s.APPROVED, stamps="approved_on", effects=take,
+                   s.APPROVED, stamps="approved_on", effects=take, confirm=True,
                    when_quota_full="hold_for_quota" if quota_hold else None),
         Transition("issue_visa", lazy_gettext("Record visa issued"), frozenset({s.APPROVED}),
-                   s.VISA_ISSUED, stamps="visa_issued_on"),
+                   s.VISA_ISSUED, stamps="visa_issued_on", guards=(Guard.VISA_DETAILS,),
+                   effects=(Effect.RECORD_VISA,)),
         Transition("record_arrival", lazy_gettext("Record arrival"), frozenset({s.VISA_ISSUED}),
                    s.IN_STAY, guards=(Guard.ARRIVAL_DATE,), effects=(Effect.START_STAY,)),
         # Extended → extension requested again: each extension is applied for in turn.
@@ -289,12 +320,13 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
             lazy_gettext("Request extension of stay"),
             frozenset({s.IN_STAY, s.EXTENDED}),
             s.EXTENSION_REQUESTED,
-            guards=(Guard.EXTENSION_WINDOW,),
+            guards=(Guard.EXTENSION_WINDOW, Guard.EXTENSION_REQUEST),
+            effects=(Effect.RECORD_EXTENSION_REQUEST,),
         ),
         Transition(
             "grant_extension", lazy_gettext("Grant extension"),
             frozenset({s.EXTENSION_REQUESTED}), s.EXTENDED,
-            effects=(Effect.EXTEND_STAY,),
+            guards=(Guard.EXTENSION_GRANT,), effects=(Effect.EXTEND_STAY,),
         ),
         # A refused extension leaves the current stay running to its end (then it lapses);
         # it is a refusal, so the applicant is owed the reason.
@@ -505,6 +537,8 @@ class SchemePolicy:
     initial_stay_months: int = 24
     extension_months: int = 24
     extension_window_days: int = 28
+    # An extension may be granted for fewer months than ``extension_months`` (never more).
+    shorter_extension_allowed: bool = True
     job_offer_needed_to_extend: bool = False
     transitions: tuple[Transition, ...] = ()
     _by_name: Mapping[str, Transition] = field(

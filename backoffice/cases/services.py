@@ -29,6 +29,7 @@ from backoffice.cases.guards import (
     check_version,
 )
 from backoffice.cases.lifecycle import (
+    StepData,
     StepOption,
     available_transitions,
     step_options,
@@ -59,7 +60,7 @@ from backoffice.extensions import db
 
 # What callers of the case rules use, wherever in the feature it is defined.
 __all__ = [
-    "CaseError", "QuotaBlocked", "StaleCase", "StepOption", "available_transitions",
+    "CaseError", "QuotaBlocked", "StaleCase", "StepData", "StepOption", "available_transitions",
     "check_version", "dependant_problem", "permanent_grounds", "step_options",
     "submission_problems", "transition",
 ]

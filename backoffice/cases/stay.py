@@ -28,7 +28,7 @@ from backoffice.cases.models import (
     EventKind,
     JobOffer,
 )
-from backoffice.cases.schemes import SchemePolicy
+from backoffice.cases.schemes import CaseStatus, SchemePolicy
 from backoffice.cases.words import LazyDate, lazy_gettext, lazy_ngettext
 from backoffice.core.dates import (
     add_months,
@@ -39,6 +39,9 @@ from backoffice.core.dates import (
 from backoffice.core.i18n import holiday_name
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
+
+
+GROUNDS_LENGTH = 2000  # the most an extension request's grounds may say
 
 
 class StayError(Refusal):
@@ -53,30 +56,34 @@ class StayError(Refusal):
 
 # --- Computing ------------------------------------------------------------------------------
 
-def stay_end(arrived_on: date, initial_months: int, extension_months: int,
-             extensions: int) -> date:
-    """The last day of the stay: arrival plus the initial months, then each extension added
-    to the previous end (month ends clamp: 29 Feb + 12 months = 28 Feb)."""
+def stay_end(arrived_on: date, initial_months: int, extension_months: int = 0) -> date:
+    """The last day of the stay: the end of the initial stay (arrival plus the initial
+    months) with the months of every extension granted added to it (month ends clamp:
+    29 Feb + 12 months = 28 Feb). Counting the extensions from the initial stay's end, not
+    one after another, lets the end be recomputed from the arrival and one total."""
     end = add_months(arrived_on, initial_months)
-    for _ in range(extensions):
-        end = add_months(end, extension_months)
-    return end
+    return add_months(end, extension_months) if extension_months else end
 
 
-def start_stay(case: Case, policy: SchemePolicy, arrived_on: date) -> None:
-    """Stamp the stay on the case, keeping the policy values used."""
+def start_stay(case: Case, policy: SchemePolicy, arrived_on: date,
+               now: datetime | None = None) -> None:
+    """Stamp the stay on the case, keeping the policy values used. The arrival meets the
+    entry deadline the visa opened."""
     case.arrived_on = arrived_on
     case.stay_initial_months = policy.initial_stay_months
     case.stay_extension_months = policy.extension_months
     case.extension_window_days = policy.extension_window_days
     case.job_offer_needed_to_extend = policy.job_offer_needed_to_extend
     case.extensions_granted = 0
-    case.stay_ends_on = stay_end(arrived_on, policy.initial_stay_months,
-                                 policy.extension_months, 0)
+    case.extension_months_total = 0
+    case.stay_ends_on = stay_end(arrived_on, policy.initial_stay_months)
+    _meet(case, DeadlineKind.ENTRY, now or utcnow())
 
 
 def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:
     """The deadlines the case should have open now, by kind."""
+    if case.status == CaseStatus.VISA_ISSUED and case.visa_valid_until is not None:
+        return {DeadlineKind.ENTRY: case.visa_valid_until}
     if not case.in_stay or case.stay_ends_on is None:
         return {}
     wanted = {DeadlineKind.STAY_END: case.stay_ends_on,
@@ -177,6 +184,12 @@ def check_arrival(case: Case, arrived_on: date | None, today: date) -> None:
         raise StayError(lazy_gettext(
             "The arrival date %(arrived_on)s is before the visa was issued (%(visa_issued_on)s).",
             arrived_on=LazyDate(arrived_on), visa_issued_on=LazyDate(case.visa_issued_on)))
+    if case.visa_valid_until and arrived_on > case.visa_valid_until:
+        raise StayError(lazy_gettext(
+            "The arrival date %(arrived_on)s is after the last day the visa allowed entry "
+            "(%(until)s). Correct the visa's validity end if it was recorded wrongly; "
+            "otherwise the approval was not taken up in time.",
+            arrived_on=LazyDate(arrived_on), until=LazyDate(case.visa_valid_until)))
 
 
 def check_extension_request(case: Case, today: date) -> None:
@@ -199,10 +212,67 @@ def check_extension_request(case: Case, today: date) -> None:
                                      "requested under this scheme."))
 
 
-def grant_extension(case: Case, now: datetime) -> None:
+def check_request_details(case: Case, months: int | None, grounds: str | None,
+                          job_offer_id: int | None) -> None:
+    """What an extension request must say: a length within the stay's extension length,
+    its grounds, and the recorded job offer it rests on where the scheme needs one."""
+    most = case.stay_extension_months
+    if months is not None and not 1 <= months <= most:
+        raise StayError(lazy_ngettext(
+            "An extension can be asked for %(num)d month at most.",
+            "An extension can be asked for between 1 and %(num)d months.", most))
+    if not (grounds or "").strip():
+        raise StayError(lazy_gettext("Give the grounds of the extension request (what the "
+                                     "applicant does in Hong Kong and why the stay should "
+                                     "continue)."))
+    if len(grounds.strip()) > GROUNDS_LENGTH:
+        raise StayError(lazy_gettext("Keep the grounds to %(most)d characters.",
+                                     most=GROUNDS_LENGTH))
+    if job_offer_id is not None and job_offer_id not in {j.id for j in case.job_offers}:
+        raise StayError(lazy_gettext("That job offer is not recorded on this case."))
+
+
+def record_extension_request(case: Case, on: date, months: int | None, grounds: str,
+                             job_offer_id: int | None) -> JobOffer | None:
+    """Keep what was asked on the case (the history keeps every request); return the job
+    offer it rests on: the one chosen, or else the latest recorded (the one a scheme that
+    needs an offer to extend has checked for)."""
+    offer = next((j for j in case.job_offers if j.id == job_offer_id), None) \
+        if job_offer_id is not None else (case.job_offers[-1] if case.job_offers else None)
+    case.extension_requested_on = on
+    case.extension_months_requested = months or case.stay_extension_months
+    case.extension_grounds = grounds.strip()
+    case.extension_job_offer_id = offer.id if offer is not None else None
+    return offer
+
+
+def check_grant(case: Case, policy: SchemePolicy, months: int) -> None:
+    """An extension is granted for the stay's extension length, or for fewer months where
+    the policy allows a shorter one; never for more."""
+    most = case.stay_extension_months
+    if months == most:
+        return
+    if not policy.shorter_extension_allowed:
+        raise StayError(lazy_ngettext(
+            "This scheme grants extensions of %(num)d month only.",
+            "This scheme grants extensions of %(num)d months only.", most))
+    if not 1 <= months <= most:
+        raise StayError(lazy_ngettext(
+            "An extension is granted for %(num)d month at most.",
+            "An extension is granted for between 1 and %(num)d months.", most))
+
+
+def extended_end(case: Case, months: int) -> date:
+    """The stay end an extension of ``months`` would give."""
+    return stay_end(case.arrived_on, case.stay_initial_months,
+                    case.extension_months_total + months)
+
+
+def grant_extension(case: Case, months: int, now: datetime) -> None:
     _meet(case, DeadlineKind.STAY_END, now)
+    case.stay_ends_on = extended_end(case, months)
     case.extensions_granted += 1
-    case.stay_ends_on = add_months(case.stay_ends_on, case.stay_extension_months)
+    case.extension_months_total += months
 
 
 # --- Caseworker actions outside the lifecycle ---------------------------------------------------
@@ -223,7 +293,7 @@ def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, toda
     old_arrival, old_end = case.arrived_on, case.stay_ends_on
     case.arrived_on = arrived_on
     case.stay_ends_on = stay_end(arrived_on, case.stay_initial_months,
-                                 case.stay_extension_months, case.extensions_granted)
+                                 case.extension_months_total)
     case.updated_at = now
     sync_deadlines(case, now)
     events.record(case.id, actor, EventKind.EDITED, at=now, reason=reason.strip(),

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from backoffice.cases import services, stay
-from backoffice.cases.schemes import GovernmentProgramme, Scheme
+from backoffice.cases.lifecycle import StepData
+from backoffice.cases.schemes import Guard, GovernmentProgramme, Scheme, Transition
 from backoffice.demo.people import load_data
 
 _TEXTS = load_data("texts")
@@ -21,6 +22,8 @@ REASONS: dict[str, tuple[str, ...]] = {name: tuple(texts)
                                        for name, texts in _TEXTS["reasons"].items()}
 # Offers recorded during a stay (QMAS needs one to extend).
 JOB_OFFERS: tuple[tuple[str, str], ...] = tuple(tuple(j) for j in _TEXTS["job_offers"])
+EXTENSION_GROUNDS: tuple[str, ...] = tuple(_TEXTS["extension_grounds"])
+_VISA_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 # For a step that needs a reason the texts have none for (a step added to a policy later).
 _ANY_REASON = "Recorded with the demo data."
 
@@ -58,3 +61,16 @@ def job_offer(rng: random.Random, arrived_on: date) -> stay.JobOfferData:
     return stay.JobOfferData(employer=employer, post=post,
                              salary=Decimal(rng.randrange(30_000, 120_000, 500)),
                              start_date=arrived_on + timedelta(days=rng.randint(20, 120)))
+
+
+def step_data(rng: random.Random, transition: Transition, on: date) -> StepData:
+    """What a caseworker gives for ``transition`` taken on ``on``: the date, and for a visa
+    its number and a validity of three to six months, for an extension request its grounds
+    (the length asked is the policy's, on the latest job offer)."""
+    if Guard.VISA_DETAILS in transition.guards:
+        number = f"{rng.choice(_VISA_LETTERS)}{rng.randrange(10 ** 7):07d}"
+        return StepData(on=on, visa_number=number,
+                        visa_valid_until=on + timedelta(days=rng.randint(90, 180)))
+    if Guard.EXTENSION_REQUEST in transition.guards:
+        return StepData(on=on, grounds=rng.choice(EXTENSION_GROUNDS))
+    return StepData(on=on)

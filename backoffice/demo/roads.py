@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from functools import cache
 
 from backoffice.cases import stay
+from backoffice.cases.lifecycle import StepData
 from backoffice.cases.models import Relationship
 from backoffice.cases.schemes import (
     POLICIES,
@@ -86,13 +87,14 @@ _LAPSE_AFTER_STAY = (1, 20)  # days after the stay end
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """One thing done to a case: the lifecycle step ``name`` (with its reason and, for an
-    arrival, the arrival date), or, with ``offer``, a job offer recorded during the stay."""
+    """One thing done to a case: the lifecycle step ``name`` (with its reason and what the
+    caseworker gives for it: its date, a visa's details, an extension's grounds), or, with
+    ``offer``, a job offer recorded during the stay."""
 
     at: datetime
     name: str | None = None
     reason: str | None = None
-    arrived_on: date | None = None
+    data: StepData | None = None
     offer: stay.JobOfferData | None = None
 
 
@@ -243,8 +245,8 @@ class Planner:
         for name in names:
             transition = policy.transition(name)
             ends = None if arrival is None else stay.stay_end(
-                arrival, policy.initial_stay_months, policy.extension_months,
-                extensions).toordinal()
+                arrival, policy.initial_stay_months,
+                policy.extension_months * extensions).toordinal()
             if Guard.EXTENSION_WINDOW in transition.guards and ends is not None:
                 next_day = max(day + 1, ends - self.between(3, policy.extension_window_days - 1))
                 if next_day > ends:
@@ -265,15 +267,15 @@ class Planner:
                 break
             day = next_day
             at = self.at(day)
-            arrived_on = None
             if Effect.START_STAY in transition.effects:
-                arrival = arrived_on = date.fromordinal(day)
+                arrival = date.fromordinal(day)
                 wanted = offer_needed or (policy.job_offer_needed_to_extend and self.r() < 0.4)
                 offer_day = day + self.between(20, 200) if wanted else None
             if Effect.EXTEND_STAY in transition.effects:
                 extensions += 1
             reason = facts.reason_for(self.rng, name) if transition.needs_reason else None
-            moves.append(Move(at, name, reason, arrived_on))
+            moves.append(Move(at, name, reason,
+                              facts.step_data(self.rng, transition, date.fromordinal(day))))
             status = transition.target
         if offer_day is not None and offer_day <= today and arrival is not None \
                 and status.is_open:  # still in the stay

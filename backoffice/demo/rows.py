@@ -153,6 +153,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
                        applicant=applicant, applicant_id=applicant_id,
                        assignee_id=plan.assignee, created_by_id=actor,
                        favourable_consideration=False, extensions_granted=0,
+                       extension_months_total=0,
                        created_at=plan.created_at, updated_at=plan.created_at, version=1,
                        dependants=[], deadlines=[], job_offers=[], **_values(plan.facts))
     for relation, identity, married in plan.dependants:
@@ -161,7 +162,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
             added_by_id=actor, **_values(identity)))
     walked = Walked(case)
     walked.events.append((plan.created_at, EventKind.CREATED, None, None, CaseStatus.DRAFT,
-                          None, None, None))
+                          None, None, None, None))
     effects = lifecycle.CASE_EFFECTS | {
         Effect.TAKE_QUOTA_PLACE: lambda step: _take_place(walked, step, actor),
         Effect.GIVE_BACK_QUOTA_PLACE: lambda step: _give_back_place(walked, step, actor)}
@@ -170,11 +171,11 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
             job = stay.add_job_offer(case, move.offer, actor, move.at,
                                      make_job_offer=WalkingJobOffer)
             walked.events.append((move.at, EventKind.EDITED, None, None, None, None,
-                                  None, stay.job_offer_detail(job)))
+                                  None, stay.job_offer_detail(job), None))
             continue
         transition, reason = lifecycle.checked_step(case, move.name, move.reason)
         step = lifecycle.Step(case, case.policy, transition, None, reason, move.at,
-                              hk_today(move.at), move.arrived_on)
+                              hk_today(move.at), move.data or lifecycle.StepData())
         from_status, detail_data = lifecycle.apply_step(step, effects)
         stay.open_missing_deadlines(case, stay.cancel_stale_deadlines(case, move.at),
                                     make_deadline=WalkingDeadline)
@@ -183,7 +184,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
                 deadline.created_at = move.at
         case.updated_at = move.at
         walked.events.append((move.at, EventKind.TRANSITION, transition.name, from_status,
-                              transition.target, reason, None, detail_data))
+                              transition.target, reason, None, detail_data, step.on))
     return walked
 
 

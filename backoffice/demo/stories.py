@@ -24,7 +24,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme, SchemePolicy, policy_fo
 from backoffice.cases.words import Sentences
 from backoffice.core.dates import HK_TZ, hk_today
 from backoffice.core.i18n import force_language
-from backoffice.demo.facts import job_offer, reason_for, scheme_facts
+from backoffice.demo.facts import job_offer, reason_for, scheme_facts, step_data
 from backoffice.demo.people import (
     ASSG_NATIONS,
     Person,
@@ -359,13 +359,13 @@ def _build_demo_case(rng: random.Random, index: int, sc: Scenario, caseworkers: 
         at = max(_moment(received + timedelta(days=offset), rng), last_at + timedelta(minutes=5))
         try:
             with db.session.begin_nested():
-                extra = {"arrived_on": to_hk_date(at)} if name == "record_arrival" else {}
+                data = step_data(rng, case.policy.transition(name), to_hk_date(at))
                 if name == "request_extension" and case.job_offer_needed_to_extend \
                         and not case.has_job_offer:
                     stay.record_job_offer(actor, case, job_offer(rng, case.arrived_on), now=at)
                 reason = (_ground_words(case, actor) if name == "refuse_ineligible"
                           else reason_for(rng, name, needed=False))
-                event = services.transition(case, name, actor, reason=reason, now=at, **extra)
+                event = services.transition(case, name, actor, reason=reason, now=at, data=data)
                 event.at = at
         except services.CaseError as exc:
             report.notes.append(f"{case.reference} ({sc.scheme.short_label}) stays "

@@ -150,17 +150,32 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
     return case
 
 
+# What make_case gives a visa and an extension request.
+FACTORY_VISA_NUMBER = "FV1234567"
+FACTORY_GROUNDS = "Working for the same employer; recorded by the test factory."
+
+
+def step_data(name: str, on: date) -> services.StepData:
+    """Valid step data for the step called ``name`` taken on ``on``: the date, and for a
+    visa a number and three months' validity, for an extension request its grounds."""
+    if name == "issue_visa":
+        return services.StepData(on=on, visa_number=FACTORY_VISA_NUMBER,
+                                 visa_valid_until=on + timedelta(days=90))
+    if name == "request_extension":
+        return services.StepData(on=on, grounds=FACTORY_GROUNDS)
+    return services.StepData(on=on)
+
+
 def prepare_step(case: Case, name: str, actor: User, now: datetime) -> tuple[dict, datetime]:
-    """What a step needs besides a reason: the arrival date for "record_arrival"; for
-    "request_extension" a moment inside the extension window (a week before the stay ends)
-    and, where the scheme needs one, a recorded job offer. Returns (extra kwargs, when)."""
-    if name == "record_arrival":
-        return {"arrived_on": hk_today(now)}, now
+    """What a step needs besides a reason: its data (:func:`step_data`, dated the day of
+    ``now``); for "request_extension" a moment inside the extension window (a week before the
+    stay ends) and, where the scheme needs one, a recorded job offer. Returns (extra kwargs,
+    when)."""
     if name == "request_extension":
         if case.job_offer_needed_to_extend and not case.has_job_offer:
             stay.record_job_offer(actor, case, stay.JobOfferData(
                 employer="Factory Ltd", post="Engineer", salary=Decimal("50000"),
                 start_date=case.arrived_on), now=now)
         inside = case.stay_ends_on - timedelta(days=7)
-        return {}, datetime.combine(inside, time(10), tzinfo=HK_TZ).astimezone(UTC)
-    return {}, now
+        now = datetime.combine(inside, time(10), tzinfo=HK_TZ).astimezone(UTC)
+    return {"data": step_data(name, hk_today(now))}, now

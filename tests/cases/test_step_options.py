@@ -25,7 +25,7 @@ from backoffice.core.dates import HK_TZ
 from backoffice.core.i18n import force_language
 from backoffice.extensions import db as _db
 from backoffice.quota.models import QuotaPeriod
-from tests.cases.factories import NOW, make_case
+from tests.cases.factories import NOW, make_case, step_data
 
 S = CaseStatus
 ZH = "zh_Hant_HK"
@@ -182,7 +182,7 @@ def test_the_answer_is_what_taking_the_step_does(situation):
         nested = _db.session.begin_nested()
         try:
             services.transition(case, option.name, caseworker, reason="A reason.", now=at,
-                                arrived_on=at.astimezone(HK_TZ).date())
+                                data=step_data(option.name, at.astimezone(HK_TZ).date()))
         except services.QuotaBlocked as exc:
             assert exc.held == option.available, option.name
             assert str(exc.args[0]) == str(option.refusal or exc.args[0])

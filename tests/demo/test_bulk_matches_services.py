@@ -57,7 +57,7 @@ def through_services(db, plan: bulk.CasePlan, users: dict, supervisor) -> Case:
             stay.record_job_offer(worker, case, move.offer, now=move.at)
         else:
             services.transition(case, move.name, worker, reason=move.reason, now=move.at,
-                                arrived_on=move.arrived_on)
+                                data=move.data)
     if plan.assignee is None:
         services.reassign(supervisor, [case], None)
     return case
