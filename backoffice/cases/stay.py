@@ -40,7 +40,6 @@ from backoffice.core.i18n import holiday_name
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
 
-
 GROUNDS_LENGTH = 2000  # the most an extension request's grounds may say
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from backoffice.cases import services, stay
 from backoffice.cases.lifecycle import StepData
-from backoffice.cases.schemes import Guard, GovernmentProgramme, Scheme, Transition
+from backoffice.cases.schemes import GovernmentProgramme, Guard, Scheme, Transition
 from backoffice.demo.people import load_data
 
 _TEXTS = load_data("texts")
