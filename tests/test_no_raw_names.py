@@ -36,6 +36,7 @@ from tests.cases.factories import (
     TODAY,
     applicant_data,
     case_facts,
+    correct_step_date,
     dependant_data,
     make_case,
     prepare_step,
@@ -99,8 +100,8 @@ def case_with_history(owner) -> tuple:
     for days_ago, step in zip(range(len(steps) + 1, 1, -1), steps, strict=True):
         extra, at = prepare_step(case, step, owner, NOW - timedelta(days=days_ago))
         services.transition(case, step, owner, now=at, **extra)
-    stay.correct_arrival(owner, case, TODAY - timedelta(days=1), "Arrived a day earlier.",
-                         today=TODAY, now=NOW)
+    correct_step_date(owner, case, "record_arrival", TODAY - timedelta(days=1),
+                      "Arrived a day earlier.")
     stay.record_job_offer(owner, case, stay.JobOfferData(
         employer="Harbour Analytics Ltd", post="Data engineer", salary=Decimal("70000"),
         start_date=TODAY), now=NOW)

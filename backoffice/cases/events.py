@@ -20,7 +20,7 @@ from sqlalchemy import Select, literal
 from backoffice.auth.models import User
 from backoffice.cases import bp
 from backoffice.cases.models import CaseEvent, EventKind
-from backoffice.cases.schemes import GovernmentProgramme, describe_ground
+from backoffice.cases.schemes import GovernmentProgramme, describe_ground, step_label
 from backoffice.cases.words import (
     LazyCountry,
     LazyDate,
@@ -28,6 +28,7 @@ from backoffice.cases.words import (
     LazyNumber,
     Sentences,
     lazy_gettext,
+    lazy_ngettext,
 )
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime
@@ -63,6 +64,12 @@ def record_many(rows: Select, *, kind: EventKind, at: datetime, **constants) -> 
     select_from = rows.add_columns(*(value.label(name) for name, value in shared.items()))
     columns = [c.name for c in select_from.selected_columns]
     return db.session.execute(table.insert().from_select(columns, select_from)).rowcount
+
+
+def redate(event: CaseEvent, on: date) -> None:
+    """The one change an event ever takes: its step's date, corrected. The correction is an
+    event of its own that keeps the old date (``corrections``)."""
+    event.occurred_on = on
 
 
 def combined(details: Iterable[dict]) -> dict | None:
@@ -228,6 +235,34 @@ def _assigned(data: dict) -> str:
     return lazy_gettext("Left unassigned.")
 
 
+def _stay_extended(data: dict) -> object:
+    if "was" not in data:  # an older event
+        return lazy_gettext("Stay extended to %(ends)s.", ends=_day(data["stay_ends_on"]))
+    return lazy_ngettext(
+        "Stay extended by %(num)d month, to %(ends)s (was %(was)s).",
+        "Stay extended by %(num)d months, to %(ends)s (was %(was)s).", data["months"],
+        ends=_day(data["stay_ends_on"]), was=_day(data["was"]))
+
+
+def _extension_requested(data: dict) -> object:
+    asked = lazy_ngettext("Extension of %(num)d month requested.",
+                          "Extension of %(num)d months requested.", data["months"])
+    lines = [asked, lazy_gettext("Grounds: %(grounds)s", grounds=_shortened(data["grounds"]))]
+    if data.get("post"):
+        lines.append(lazy_gettext("On the job offer: %(post)s at %(employer)s.",
+                                  post=data["post"], employer=data["employer"]))
+    return Lines(lines)
+
+
+def _date_corrected(data: dict) -> object:
+    if data.get("what") == "visa_valid_until":
+        return lazy_gettext("Visa valid until corrected from %(before)s to %(after)s.",
+                            before=_day(data["from"]), after=_day(data["to"]))
+    return lazy_gettext("Date of “%(step)s” corrected from %(before)s to %(after)s.",
+                        step=step_label(data["step"]), before=_day(data["from"]),
+                        after=_day(data["to"]))
+
+
 _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
     "fields_changed": _fields_changed,
     "dependant_added": _dependant,
@@ -243,8 +278,18 @@ _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
     "arrived": lambda d: lazy_gettext(
         "Arrived on %(arrived_on)s; the stay ends on %(ends)s.",
         arrived_on=_day(d["arrived_on"]), ends=_day(d["stay_ends_on"])),
-    "stay_extended": lambda d: lazy_gettext(
-        "Stay extended to %(ends)s.", ends=_day(d["stay_ends_on"])),
+    "stay_extended": _stay_extended,
+    "visa_issued": lambda d: lazy_gettext(
+        "Visa or entry permit %(number)s, valid for entry until %(until)s.",
+        number=d["number"], until=_day(d["valid_until"])),
+    "extension_requested": _extension_requested,
+    "date_corrected": _date_corrected,
+    "stay_end_moved": lambda d: lazy_gettext(
+        "The stay now ends on %(after)s (was %(before)s).", after=_day(d["to"]),
+        before=_day(d["from"])),
+    "quota_year_moved": lambda d: lazy_gettext(
+        "The %(scheme)s quota place moved from %(before)d to %(after)d.", scheme=d["scheme"],
+        before=d["from"], after=d["to"]),
     "lapsed": lambda d: lazy_gettext("The stay ended without an extension (deadline sweep)."),
     "quota_full": lambda d: lazy_gettext(
         "The %(scheme)s quota for %(year)d was full (%(allocated)d of %(limit)d places "

@@ -30,13 +30,16 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from backoffice.cases.models import Case, Relationship
+from backoffice.cases.models import VISA_NUMBER_LENGTH, Case, Relationship
 from backoffice.cases.schemes import (
     CaseStatus,
+    Effect,
     GovernmentProgramme,
+    Guard,
     PolicyError,
     Scheme,
     SchemePolicy,
+    Transition,
     policy_for,
 )
 from backoffice.cases.services import (
@@ -44,9 +47,11 @@ from backoffice.cases.services import (
     ApplicantData,
     CaseFacts,
     IdentityData,
+    StepData,
     current_value,
     fixed_fields,
 )
+from backoffice.cases.stay import GROUNDS_LENGTH
 from backoffice.cases.words import LazyCountry, LazyDate, LazyList, LazyNumber
 from backoffice.core.dates import hk_today
 from backoffice.core.forms import (
@@ -372,13 +377,128 @@ class DependantForm(IdentityFields, VersionedForm):
 
 
 class ReasonForm(VersionedForm):
-    """A lifecycle step or a removal; the reason is required where the rule says so."""
+    """A removal (or anything else that asks only for a reason)."""
 
     reason = TextAreaField(_l("Reason"), filters=[none_if_blank],
                            validators=[Optional(), Length(max=2000)])
-    # Step data: only "Record arrival" uses it.
-    arrived_on = DateField(_l("Arrival date"), validators=[Optional()])
     submit = SubmitField(_l("Confirm"))
+
+
+def _date_label(step: Transition) -> str:
+    if Effect.START_STAY in step.effects:
+        return _l("Arrival date")
+    if Guard.VISA_DETAILS in step.guards:
+        return _l("Date the visa was issued")
+    if Guard.EXTENSION_REQUEST in step.guards:
+        return _l("Date the extension was requested")
+    return _l("Date it happened")
+
+
+class StepForm(VersionedForm):
+    """What a lifecycle step asks for: the date it happened and what the step needs besides
+    (a reason, a visa's details, an extension's length, grounds and job offer). Built for
+    one step of one case: the fields the step does not ask for are removed, so the form,
+    the page and the service agree on what is read. ``confirmed`` is set by the page that
+    shows the answers and their consequences, ``change`` by its "Change" button."""
+
+    on = DateField(_l("Date it happened"), validators=[
+        InputRequired(_l("Enter the date as YYYY-MM-DD."))])
+    reason = TextAreaField(_l("Reason"), filters=[none_if_blank], validators=[Length(max=2000)])
+    visa_number = StringField(_l("Visa or entry permit number"), filters=[none_if_blank],
+                              validators=[InputRequired(_l("Enter the visa or entry permit "
+                                                           "number.")),
+                                          Length(max=VISA_NUMBER_LENGTH)])
+    visa_valid_until = DateField(
+        _l("Valid for entry until"), validators=[
+            InputRequired(_l("Enter the last day the visa allows entry, as YYYY-MM-DD."))],
+        description=_l("The last day the applicant may enter Hong Kong on it: a deadline is "
+                       "opened for it."))
+    months = IntegerField(_l("Length in months"), validators=[
+        InputRequired(_l("Enter the length in months.")), NumberRange(min=1, max=120)])
+    grounds = TextAreaField(_l("Grounds of the request"), filters=[none_if_blank],
+                            validators=[InputRequired(_l("Give the grounds of the request.")),
+                                        Length(max=GROUNDS_LENGTH)],
+                            description=_l("What the applicant does in Hong Kong and why the "
+                                           "stay should continue."))
+    job_offer_id = SelectField(_l("The job offer it rests on"), coerce=int,
+                               validators=[InputRequired(_l("Choose the job offer."))])
+    confirmed = wtforms.HiddenField(filters=[none_if_blank])
+    change = wtforms.HiddenField(filters=[none_if_blank])
+
+    def __init__(self, *args, step: Transition, case: Case, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.step = step
+        self.on.label.text = _date_label(step)
+        if not step.dated:
+            del self.on
+        if step.needs_reason:
+            self.reason.label.text = _l("Reason for “%(step)s”", step=step.label)
+            self.reason.validators = [DataRequired(step.reason_prompt or _l("Give a reason.")),
+                                      Length(max=2000)]
+            self.reason.flags.required = True
+        else:
+            del self.reason
+        if Guard.VISA_DETAILS not in step.guards:
+            del self.visa_number, self.visa_valid_until
+        most = case.stay_extension_months or 1
+        if Guard.EXTENSION_REQUEST in step.guards:
+            self.months.label.text = _l("Length asked, in months")
+            self.months.description = _l("At most %(num)s months under this scheme.", num=most)
+        elif Guard.EXTENSION_GRANT in step.guards:
+            self.months.label.text = _l("Length granted, in months")
+            self.months.description = _l(
+                "The policy's length is %(num)s months; a shorter extension may be granted.",
+                num=most) if case.policy.shorter_extension_allowed else _l(
+                "This scheme grants %(num)s months.", num=most)
+        else:
+            del self.months
+        if Guard.EXTENSION_REQUEST not in step.guards:
+            del self.grounds
+        if Guard.EXTENSION_REQUEST in step.guards and case.job_offers:
+            self.job_offer_id.choices = [
+                (j.id, _l("%(post)s at %(employer)s, from %(date)s", post=j.post,
+                          employer=j.employer, date=LazyDate(j.start_date)))
+                for j in reversed(case.job_offers)]
+        else:
+            del self.job_offer_id
+
+    def fill_defaults(self, case: Case, today: date) -> None:
+        """The values a fresh step page starts from: today, and for an extension the length
+        asked (or the policy's) and the latest job offer."""
+        if "on" in self:
+            self.on.data = today
+        if "months" in self:
+            asked = case.extension_months_requested if Guard.EXTENSION_GRANT in \
+                self.step.guards else None
+            self.months.data = min(asked or case.stay_extension_months,
+                                   case.stay_extension_months)
+        if "job_offer_id" in self:
+            self.job_offer_id.data = case.job_offers[-1].id
+
+    def step_data(self) -> StepData:
+        def value(name: str):
+            return self[name].data if name in self else None
+        return StepData(on=value("on"), visa_number=value("visa_number"),
+                        visa_valid_until=value("visa_valid_until"), months=value("months"),
+                        grounds=value("grounds"), job_offer_id=value("job_offer_id"))
+
+    @property
+    def answers(self) -> list[tuple[str, object]]:
+        """(label, value as typed) of every field the step asked for, for the page that
+        shows them before the step is confirmed."""
+        shown = []
+        for name in ("on", "visa_number", "visa_valid_until", "months", "grounds",
+                     "job_offer_id", "reason"):
+            if name not in self:
+                continue
+            field = self[name]
+            value = field.data
+            if isinstance(value, date):
+                value = LazyDate(value)
+            elif name == "job_offer_id":
+                value = dict(field.choices).get(value, value)
+            shown.append((field.label.text, value))
+        return shown
 
 
 class TakeForm(VersionedForm):
@@ -444,13 +564,22 @@ class QueueFilterForm(BaseForm):
             raise ValidationError(_l("The end date is before the start date."))
 
 
-class CorrectArrivalForm(VersionedForm):
-    arrived_on = DateField(_l("Corrected arrival date"), validators=[
-        InputRequired(_l("Enter the arrival date as YYYY-MM-DD."))])
+class CorrectDateForm(VersionedForm):
+    """Correct one of the case's dates: which (``services.correctable_dates``), to what, why."""
+
+    which = SelectField(_l("Date to correct"), validators=[
+        InputRequired(_l("Choose the date to correct."))])
+    corrected = DateField(_l("Corrected date"), validators=[
+        InputRequired(_l("Enter the corrected date as YYYY-MM-DD."))])
     reason = TextAreaField(_l("Reason for the correction"), filters=[none_if_blank],
                            validators=[DataRequired(_l("Give a reason for the correction.")),
-                                       Length(max=2000)])
-    submit = SubmitField(_l("Correct arrival date"))
+                                       Length(max=500)])
+    submit = SubmitField(_l("Correct the date"))
+
+    def __init__(self, *args, dates=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.which.choices = [(d.key, _l("%(what)s (now %(date)s)", what=d.label,
+                                         date=LazyDate(d.value))) for d in dates]
 
 
 class JobOfferForm(VersionedForm):
@@ -462,4 +591,6 @@ class JobOfferForm(VersionedForm):
         InputRequired(_l("Enter the monthly salary.")), MONTHLY_SALARY])
     start_date = DateField(_l("Start date"), validators=[
         InputRequired(_l("Enter the start date as YYYY-MM-DD."))])
+    offered_on = DateField(_l("Date of the offer"), validators=[
+        InputRequired(_l("Enter the date of the offer as YYYY-MM-DD."))])
     submit = SubmitField(_l("Record job offer"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Date, and_, false, or_, select, true, update
 
@@ -31,7 +31,7 @@ from backoffice.cases.schemes import (
     SchemePolicy,
     Transition,
 )
-from backoffice.cases.words import LazyDate, Sentences, lazy_gettext
+from backoffice.cases.words import LazyDate, Sentences, lazy_gettext, lazy_ngettext
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.extensions import db
 from backoffice.quota import services as quota
@@ -145,6 +145,117 @@ def step_options(case: Case, user: User, now: datetime | None = None) -> list[St
         else:
             options.append(StepOption(transition_, blocked.message))
     return options
+
+
+def preview(case: Case, name: str, actor: User, reason: str | None = None,
+            data: StepData | None = None, expected_version: int | None = None,
+            now: datetime | None = None) -> list[object]:
+    """What taking the step called ``name`` with ``data`` would do, in sentences (lazy
+    messages) for the page that asks to confirm it; CaseError in words when it would be
+    refused. Reads only: every check :func:`transition` makes, with the quota's preview in
+    place of the taking (which still decides, atomically, when the step is confirmed)."""
+    now = now or utcnow()
+    check_version(case, expected_version)
+    check_can_act(case, actor)
+    transition_, reason = checked_step(case, name, reason)
+    step = Step(case, case.policy, transition_, actor, reason, now, hk_today(now),
+                data or StepData())
+    check_guards(step)
+    said = []
+    if Effect.TAKE_QUOTA_PLACE in transition_.effects:
+        blocked = quota.place_refusal(case.scheme.value, step.on)
+        if blocked is not None and _fallback(step) is None:
+            raise CaseError(blocked.message)
+        said.append(_quota_consequence(step, blocked))
+    return said + [sentence for effect in transition_.effects
+                   if (sentence := _CONSEQUENCES.get(effect, _nothing)(step))] \
+        + _ending_consequences(step)
+
+
+def _nothing(_step: Step) -> None:
+    return None
+
+
+def _quota_consequence(step: Step, blocked: quota.QuotaError | None) -> object:
+    scheme, year = step.case.scheme.value, step.on.year
+    if blocked is not None:
+        return lazy_gettext("%(refusal)s So the case will not be approved now: it will wait in "
+                            "the Awaiting quota queue, in line for the next free place.",
+                            refusal=blocked.message)
+    period = quota.get_period(scheme, year)
+    if period.remaining is None:
+        return lazy_gettext("This takes a %(scheme)s place for %(year)d (the year has no "
+                            "limit).", scheme=scheme, year=year)
+    return lazy_ngettext(
+        "This takes the last remaining %(scheme)s place for %(year)d.",
+        "This takes one of the %(num)d remaining %(scheme)s places for %(year)d.",
+        period.remaining, scheme=scheme, year=year)
+
+
+def _give_back_consequence(step: Step) -> object | None:
+    if not place_not_taken_up(step.case):
+        return None
+    return lazy_gettext("This gives back the case's %(scheme)s place for %(year)d, so another "
+                        "case can have it.", scheme=step.case.scheme.value,
+                        year=step.case.approved_on.year)
+
+
+def _stay_consequence(step: Step) -> object:
+    policy, arrived = step.policy, step.on
+    ends = stay.stay_end(arrived, policy.initial_stay_months)
+    said = lazy_ngettext(
+        "The applicant's stay will run from %(arrived)s to %(ends)s (%(num)d month); the "
+        "extension window opens on %(opens)s.",
+        "The applicant's stay will run from %(arrived)s to %(ends)s (%(num)d months); the "
+        "extension window opens on %(opens)s.", policy.initial_stay_months,
+        arrived=LazyDate(arrived), ends=LazyDate(ends),
+        opens=LazyDate(ends - timedelta(days=policy.extension_window_days)))
+    if policy.job_offer_needed_to_extend:
+        return Sentences([said, lazy_gettext(
+            "A job offer must be recorded by %(ends)s for the stay to be extended.",
+            ends=LazyDate(ends))])
+    return said
+
+
+def _extension_consequence(step: Step) -> object:
+    months = granted_months(step)
+    return lazy_ngettext(
+        "The stay will end on %(new)s instead of %(old)s (an extension of %(num)d month).",
+        "The stay will end on %(new)s instead of %(old)s (an extension of %(num)d months).",
+        months, new=LazyDate(stay.extended_end(step.case, months)),
+        old=LazyDate(step.case.stay_ends_on))
+
+
+def _visa_consequence(step: Step) -> object:
+    return lazy_gettext("The applicant must enter Hong Kong by %(until)s, the last day the "
+                        "visa allows: a deadline is opened for it, with reminders.",
+                        until=LazyDate(step.data.visa_valid_until))
+
+
+def _grounds_consequence(step: Step) -> object:
+    return lazy_gettext("The refusal is recorded with its ground: %(grounds)s",
+                        grounds=Sentences(g.message for g in permanent_grounds(step.case)))
+
+
+_CONSEQUENCES: dict[Effect, Callable[[Step], object | None]] = {
+    Effect.GIVE_BACK_QUOTA_PLACE: _give_back_consequence,
+    Effect.START_STAY: _stay_consequence,
+    Effect.EXTEND_STAY: _extension_consequence,
+    Effect.RECORD_VISA: _visa_consequence,
+    Effect.RECORD_GROUNDS: _grounds_consequence,
+}
+
+
+def _ending_consequences(step: Step) -> list[object]:
+    target, case = step.transition.target, step.case
+    if not target.is_open:
+        return [lazy_gettext("The case ends as “%(status)s”: no further step can be taken on "
+                             "it, and its open deadlines and planned reminders are cancelled. "
+                             "This cannot be undone.", status=target.label)]
+    if step.transition.destructive and case.stay_ends_on is not None:
+        return [lazy_gettext("The stay still ends on %(ends)s; if no extension is granted by "
+                             "then, the case lapses.", ends=LazyDate(case.stay_ends_on))]
+    return []
 
 
 def transition(case: Case, name: str, actor: User, reason: str | None = None,
@@ -328,7 +439,7 @@ def _step_date(step: Step) -> None:
 
 # Guards that judge what the caseworker gives for the step, not the case: a preview of the
 # step, before anything is given, leaves them to the step's own page.
-_DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT})
+DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT})
 
 
 def check_guards(step: Step, *, preview: bool = False) -> None:
@@ -336,7 +447,7 @@ def check_guards(step: Step, *, preview: bool = False) -> None:
     CaseError. They only read, so :func:`step_options` runs them (``preview``: without those
     that judge the step's data) to preview a step."""
     for guard in step.transition.guards:
-        if not (preview and guard in _DATA_GUARDS):
+        if not (preview and guard in DATA_GUARDS):
             _GUARDS[guard](step)
     _step_date(step)
 

@@ -25,26 +25,27 @@ from backoffice.cases import bp, calendar, guards, queries, services, stay
 from backoffice.cases.forms import (
     BulkReassignForm,
     CaseForm,
-    CorrectArrivalForm,
+    CorrectDateForm,
     DependantForm,
     JobOfferForm,
     QueueFilterForm,
     ReasonForm,
     ReassignForm,
+    StepForm,
     TakeForm,
     assignee_choices,
 )
 from backoffice.cases.models import Case, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
-from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.cases.schemes import CaseStatus, Guard, PolicyError, Scheme, Transition
 from backoffice.cases.words import Sentences
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
-from backoffice.core.i18n import format_date, language_for
+from backoffice.core.i18n import language_for
 from backoffice.core.i18n import lazy_gettext as _l
-from backoffice.core.refusals import Refused, check_form, kept, refusals, saved
+from backoffice.core.refusals import Refused, check_form, first_error, kept, refusals, saved
 from backoffice.core.routes import NavItem
 from backoffice.core.security import is_safe_redirect, permission_required
 from backoffice.extensions import db
@@ -202,9 +203,20 @@ def bulk_reassign():
 # --- One case -----------------------------------------------------------------------------
 
 def _case_forms(case: Case, **given) -> dict:
+    today = hk_today()
+    steps = {o.name: StepForm(step=o.transition, case=case, version=case.version,
+                              formdata=None, on=today)
+             for o in services.step_options(case, current_user)
+             if o.available and not has_own_page(o.transition)}
+    if "step_form" in given:
+        returned = given.pop("step_form")
+        steps[returned.step.name] = returned
     forms = {
-        "correct_arrival_form": CorrectArrivalForm(version=case.version, formdata=None),
-        "job_offer_form": JobOfferForm(version=case.version, formdata=None),
+        "step_forms": steps,
+        "correct_date_form": CorrectDateForm(version=case.version, formdata=None,
+                                             dates=services.correctable_dates(case, today)),
+        "job_offer_form": JobOfferForm(version=case.version, formdata=None,
+                                       offered_on=today),
         "dependant_form": DependantForm(version=case.version, formdata=None),
         "take_form": TakeForm(version=case.version, formdata=None),
         "reason_form": ReasonForm(version=case.version, formdata=None),
@@ -236,7 +248,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         policy=case.policy, applicant_language=language_for(case.applicant.language),
         steps=services.step_options(case, current_user),
         submission_problems=submission_problems, permanent_grounds=permanent,
-        ineligible_reason=str(Sentences(permanent)), Relationship=Relationship,
+        Relationship=Relationship,
         **_case_forms(case, **forms)), status
 
 
@@ -298,19 +310,83 @@ def _applicant_values(case: Case) -> dict:
     return values
 
 
+def _step_form(case: Case, name: str) -> StepForm:
+    """The form of the step called ``name`` on ``case``, or 404 for a step its policy does
+    not have."""
+    try:
+        transition = case.policy.transition(name)
+    except PolicyError:
+        abort(404)
+    return StepForm(step=transition, case=case, version=case.version,
+                    formdata=request.form if request.method == "POST" else None)
+
+
+def has_own_page(step: Transition) -> bool:
+    """A step whose consequences are confirmed first, or that asks for more than its date,
+    is taken on a page of its own; the others on the case page."""
+    return step.needs_confirmation or bool(set(step.guards) & services.DATA_GUARDS)
+
+
+@bp.get("/<id:case_id>/step/<step>")
+@permission_required(Permission.WORK_CASES)
+def step_page(case_id: int, step: str):
+    """The step's own page: what it asks for, filled with today's date and the usual
+    values. A step that cannot be taken now goes back to the case, which says why."""
+    case = _load_case(case_id)
+    form = _step_form(case, step)
+    option = next((o for o in services.step_options(case, current_user) if o.name == step),
+                  None)
+    if option is None or not option.available:
+        flash(str(option.refusal) if option else _(
+            "“%(step)s” is not possible for this case now.", step=form.step.label), "warning")
+        return redirect(url_for("cases.show", case_id=case.id))
+    form.fill_defaults(case, hk_today())
+    if "reason" in form and Guard.INELIGIBLE in form.step.guards:
+        # A refusal on a permanent ground starts from the ground's words.
+        form.reason.data = str(Sentences(g.message for g in services.permanent_grounds(case)))
+    return _render_step(case, form)
+
+
+def _render_step(case: Case, form: StepForm, status: int = 200, error: str | None = None,
+                 consequences: list | None = None):
+    """The step's page: its questions, or (``consequences`` given) the answers to check
+    with what the step will do, and the button that takes it."""
+    return render_template("cases/step.html", case=case, form=form, step=form.step,
+                           error=error, consequences=consequences, today=hk_today(),
+                           earliest=services.earliest_step_date(case)), status
+
+
 @bp.post("/<id:case_id>/step/<step>")
 @permission_required(Permission.WORK_CASES)
 def step(case_id: int, step: str):
+    """Take a step. A step with a page of its own answers on it: its questions again with
+    the problem, or the answers and their consequences to confirm (until ``confirmed`` is
+    set by that page). A step taken on the case page answers there."""
     case = _load_case(case_id)
-    form = ReasonForm()
+    form = _step_form(case, step)
+    own_page = has_own_page(form.step)
+    reason = form.reason.data if "reason" in form else None
+    consequences = event = None
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
-        check_form(form)
-        event = services.transition(case, step, current_user, reason=form.reason.data,
-                                    expected_version=form.version.data,
-                                    on=form.arrived_on.data)
+        valid = form.validate_on_submit()
+        if not valid or form.change.data:
+            pass  # the questions again: with their problems, or to change the answers
+        elif form.step.needs_confirmation and not form.confirmed.data:
+            consequences = services.preview(case, step, current_user, reason,
+                                            form.step_data(), form.version.data)
+        else:
+            event = services.transition(case, step, current_user, reason=reason,
+                                        expected_version=form.version.data,
+                                        data=form.step_data())
+    if refused and (refused.kept or not own_page):
+        return _refused(case_id, refused, step_form=form)
     if refused:
-        return _refused(case_id, refused, reason_form=form)
+        return _render_step(_load_case(case_id), form, 422, error=refused.message)
+    if not valid and not own_page:
+        return _refused(case_id, Refused(first_error(form)), step_form=form)
+    if event is None:
+        return _render_step(case, form, 200 if valid else 422, consequences=consequences)
     return _saved(_("%(reference)s moved to “%(status)s”.", reference=case.reference,
                     status=event.to_status.label), case)
 
@@ -386,23 +462,23 @@ def reassign(case_id: int):
 
 # --- The stay -----------------------------------------------------------------------------
 
-@bp.post("/<id:case_id>/arrival")
+@bp.post("/<id:case_id>/dates")
 @permission_required(Permission.WORK_CASES)
-def correct_arrival(case_id: int):
+def correct_date(case_id: int):
     case = _load_case(case_id)
-    form = CorrectArrivalForm()
+    form = CorrectDateForm(dates=services.correctable_dates(case, hk_today()))
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
         valid = form.validate_on_submit()
         if valid:
-            services.correct_arrival(current_user, case, form.arrived_on.data,
-                                     form.reason.data, form.version.data, hk_today())
+            services.correct_date(current_user, case, form.which.data, form.corrected.data,
+                                  form.reason.data, form.version.data, hk_today())
     if refused:
-        return _refused(case_id, refused, correct_arrival_form=form)
+        return _refused(case_id, refused, correct_date_form=form)
     if not valid:
-        return _render_case(case, 422, correct_arrival_form=form)
-    return _saved(_("Arrival date corrected; the stay now ends on %(date)s.",
-                    date=format_date(case.stay_ends_on)), case)
+        return _render_case(case, 422, correct_date_form=form)
+    return _saved(_("Date corrected; what depends on it was recomputed (see the history)."),
+                  case)
 
 
 @bp.post("/<id:case_id>/job-offers")
@@ -416,7 +492,8 @@ def record_job_offer(case_id: int):
         if valid:
             services.record_job_offer(current_user, case, stay.JobOfferData(
                 employer=form.employer.data, post=form.post.data, salary=form.salary.data,
-                start_date=form.start_date.data), form.version.data)
+                start_date=form.start_date.data, offered_on=form.offered_on.data),
+                form.version.data)
     if refused:
         return _refused(case_id, refused, job_offer_form=form)
     if not valid:

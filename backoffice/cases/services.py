@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from backoffice.auth.models import Permission, User, roles_with
-from backoffice.cases import events, signals, stay
+from backoffice.cases import corrections, events, signals, stay
 from backoffice.cases.eligibility import (
     dependant_problem,
     permanent_grounds,
@@ -29,9 +29,12 @@ from backoffice.cases.guards import (
     check_version,
 )
 from backoffice.cases.lifecycle import (
+    DATA_GUARDS,
     StepData,
     StepOption,
     available_transitions,
+    earliest_step_date,
+    preview,
     step_options,
     transition,
 )
@@ -39,6 +42,7 @@ from backoffice.cases.models import (
     REMOVAL_REASON_LENGTH,
     Applicant,
     Case,
+    CaseEvent,
     Dependant,
     EventKind,
     JobOffer,
@@ -60,9 +64,9 @@ from backoffice.extensions import db
 
 # What callers of the case rules use, wherever in the feature it is defined.
 __all__ = [
-    "CaseError", "QuotaBlocked", "StaleCase", "StepData", "StepOption", "available_transitions",
-    "check_version", "dependant_problem", "permanent_grounds", "step_options",
-    "submission_problems", "transition",
+    "DATA_GUARDS", "CaseError", "QuotaBlocked", "StaleCase", "StepData", "StepOption",
+    "available_transitions", "check_version", "dependant_problem", "earliest_step_date",
+    "permanent_grounds", "preview", "step_options", "submission_problems", "transition",
 ]
 
 
@@ -304,12 +308,15 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
 
 # --- The stay, outside the lifecycle -------------------------------------------------------
 
-def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str,
-                    expected_version: int | None, today: date) -> None:
-    """A caseworker fixes a wrongly recorded arrival date (the rules are ``stay``'s)."""
-    check_version(case, expected_version)
-    check_can_act(case, actor)
-    stay.correct_arrival(actor, case, arrived_on, reason, today)
+def correct_date(actor: User, case: Case, key: str, new: date | None, reason: str | None,
+                 expected_version: int | None, today: date) -> CaseEvent:
+    """A caseworker corrects a step's date (or the visa's validity end); what depends on it
+    is recomputed (the rules are ``corrections``')."""
+    return corrections.correct_date(actor, case, key, new, reason, expected_version, today)
+
+
+def correctable_dates(case: Case, today: date) -> list[corrections.CorrectableDate]:
+    return corrections.correctable_dates(case, today)
 
 
 def record_job_offer(actor: User, case: Case, offer: stay.JobOfferData,

@@ -33,6 +33,7 @@ from backoffice.cases.words import LazyDate, lazy_gettext, lazy_ngettext
 from backoffice.core.dates import (
     add_months,
     birthday,
+    hk_today,
     is_weekend,
     utcnow,
 )
@@ -276,39 +277,13 @@ def grant_extension(case: Case, months: int, now: datetime) -> None:
 
 # --- Caseworker actions outside the lifecycle ---------------------------------------------------
 
-def correct_arrival(actor: User, case: Case, arrived_on: date, reason: str, today: date,
-                    now: datetime | None = None) -> None:
-    """Fix a wrongly recorded arrival date: the stay end and deadlines are recomputed."""
-    now = now or utcnow()
-    if not case.in_stay:
-        raise StayError(lazy_gettext("The arrival date can only be corrected while the stay "
-                                     "runs."))
-    if not (reason or "").strip():
-        raise StayError(lazy_gettext("Give a reason for correcting the arrival date."))
-    check_arrival(case, arrived_on, today)
-    if arrived_on == case.arrived_on:
-        raise StayError(lazy_gettext("The arrival date is already %(arrived_on)s.",
-                                     arrived_on=LazyDate(arrived_on)))
-    old_arrival, old_end = case.arrived_on, case.stay_ends_on
-    case.arrived_on = arrived_on
-    case.stay_ends_on = stay_end(arrived_on, case.stay_initial_months,
-                                 case.extension_months_total)
-    case.updated_at = now
-    sync_deadlines(case, now)
-    events.record(case.id, actor, EventKind.EDITED, at=now, reason=reason.strip(),
-                  detail_data={"key": "arrival_corrected", "from": old_arrival.isoformat(),
-                               "to": arrived_on.isoformat(),
-                               "stay_ends_on": case.stay_ends_on.isoformat(),
-                               "was": old_end.isoformat()})
-    db.session.flush()
-
-
 @dataclass(frozen=True)
 class JobOfferData:
     employer: str
     post: str
     salary: Decimal
     start_date: date
+    offered_on: date | None = None  # the date of the offer (the form's default: today)
 
 
 def record_job_offer(actor: User, case: Case, offer: JobOfferData,
@@ -329,9 +304,18 @@ def add_job_offer(case: Case, offer: JobOfferData, recorded_by_id: int | None,
     ``make_job_offer`` class, as for :func:`open_missing_deadlines`)."""
     if not case.in_stay:
         raise StayError(lazy_gettext("A job offer is recorded once the applicant has arrived."))
+    if offer.offered_on is not None and offer.offered_on > hk_today(now):
+        raise StayError(lazy_gettext("The date of the job offer, %(date)s, is in the future.",
+                                     date=LazyDate(offer.offered_on)))
+    if offer.offered_on is not None and offer.offered_on < case.submitted_on:
+        raise StayError(lazy_gettext(
+            "The date of the job offer, %(date)s, is before the application was submitted "
+            "(%(submitted)s).", date=LazyDate(offer.offered_on),
+            submitted=LazyDate(case.submitted_on)))
     job = make_job_offer(case_id=case.id, employer=offer.employer.strip(),
                          post=offer.post.strip(), salary=offer.salary,
-                         start_date=offer.start_date, recorded_by_id=recorded_by_id,
+                         start_date=offer.start_date, offered_on=offer.offered_on,
+                         recorded_by_id=recorded_by_id,
                          recorded_at=now)
     case.job_offers.append(job)
     _meet(case, DeadlineKind.JOB_OFFER, now)

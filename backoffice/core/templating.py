@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Flask
 
+from backoffice.core.dates import hk_today
 from backoffice.core.identity import mask_hkid, mask_passport
 
 
@@ -17,5 +18,7 @@ def iso_date(value: date | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(iso_date, "iso_date")
+    # The Hong Kong day of an instant, to compare with a date (``|date`` words either).
+    app.add_template_filter(hk_today, "hk_date")
     app.add_template_filter(mask_passport, "mask_passport")
     app.add_template_filter(lambda v: mask_hkid(v) if v else "", "mask_hkid")

@@ -110,6 +110,32 @@ def place_refusal(scheme: str, on: date) -> QuotaError | None:
     return None
 
 
+def move_place(case_id: int, scheme: str, on: date, actor: User | None,
+               now: datetime | None = None) -> tuple[int, int] | None:
+    """The approval date of a case holding a place was corrected to ``on``: its place follows
+    the date. Within the same year only the allocation's date changes; into another year a
+    place is taken in that year's quota first (QuotaNotSet or QuotaFull, with nothing
+    changed, when it has none) and the old year's given back, in the same transaction.
+    Returns (old year, new year) when the place moved between years, else None."""
+    now = now or utcnow()
+    allocation = db.session.scalar(
+        select(QuotaAllocation).where(QuotaAllocation.case_id == case_id,
+                                      QuotaAllocation.released_at.is_(None)))
+    if allocation is None:
+        return None
+    old_year = allocation.period.year
+    if old_year == on.year:
+        allocation.allocated_on = on
+        db.session.flush()
+        return None
+    # Give the old place back before taking the new one: a case holds one place at a time
+    # (the partial unique index). If the taking is refused, the savepoint undoes the release.
+    with db.session.begin_nested():
+        release_places([case_id], actor, "correct_date", None, now)
+        take_place(case_id, scheme, on, actor, allocation.nationality, now)
+    return old_year, on.year
+
+
 def release_place(case_id: int, actor: User | None, step: str, reason: str | None,
                   now: datetime | None = None) -> QuotaAllocation | None:
     """Give back the case's place, if it holds one; return the released allocation. Safe to

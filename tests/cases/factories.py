@@ -19,9 +19,11 @@ from collections import deque
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from backoffice.auth.models import User
 from backoffice.cases import services, stay
-from backoffice.cases.models import Case
+from backoffice.cases.models import Case, CaseEvent
 from backoffice.cases.schemes import CaseStatus, Scheme, SchemePolicy, Transition
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
 from backoffice.core.dates import HK_TZ, hk_today
@@ -179,3 +181,13 @@ def prepare_step(case: Case, name: str, actor: User, now: datetime) -> tuple[dic
         inside = case.stay_ends_on - timedelta(days=7)
         now = datetime.combine(inside, time(10), tzinfo=HK_TZ).astimezone(UTC)
     return {"data": step_data(name, hk_today(now))}, now
+
+
+def correct_step_date(actor: User, case: Case, step: str, new: date, reason: str, *,
+                      today: date = TODAY) -> None:
+    """Correct the date of the latest ``step`` the case took, through the service (the
+    correction form's key is the step event's id)."""
+    event_id = db.session.scalar(
+        select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.transition == step)
+        .order_by(CaseEvent.id.desc()).limit(1))
+    services.correct_date(actor, case, str(event_id), new, reason, case.version, today)
