@@ -191,3 +191,8 @@ def correct_step_date(actor: User, case: Case, step: str, new: date, reason: str
         select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.transition == step)
         .order_by(CaseEvent.id.desc()).limit(1))
     services.correct_date(actor, case, str(event_id), new, reason, case.version, today)
+
+
+def hk_morning(day: date) -> datetime:
+    """10:00 in Hong Kong on ``day``, as an aware UTC instant (a step's ``now``)."""
+    return datetime.combine(day, time(10), tzinfo=HK_TZ).astimezone(UTC)
