@@ -186,8 +186,11 @@ def _quota_consequence(step: Step, blocked: quota.QuotaError | None) -> object:
     if period.remaining is None:
         return lazy_gettext("This takes a %(scheme)s place for %(year)d (the year has no "
                             "limit).", scheme=scheme, year=year)
+    if period.remaining == 1:
+        return lazy_gettext("This takes the last remaining %(scheme)s place for %(year)d.",
+                            scheme=scheme, year=year)
     return lazy_ngettext(
-        "This takes the last remaining %(scheme)s place for %(year)d.",
+        "This takes one of the %(num)d remaining %(scheme)s places for %(year)d.",
         "This takes one of the %(num)d remaining %(scheme)s places for %(year)d.",
         period.remaining, scheme=scheme, year=year)
 
@@ -282,9 +285,9 @@ def transition(case: Case, name: str, actor: User, reason: str | None = None,
     return _run(Step(case, case.policy, step, actor, reason, now, hk_today(now), data))
 
 
-def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition, str | None]:
-    """The step called ``name`` of the case's policy, if the case may take it from its status
-    with the reason given (normalised: blank is None); CaseError in words otherwise."""
+def allowed_step(case: Case, name: str) -> Transition:
+    """The step called ``name`` of the case's policy, if the case may take it from its
+    status; CaseError in words otherwise (an unknown step, or one not from here)."""
     try:
         step = case.policy.transition(name)
     except PolicyError as exc:
@@ -292,6 +295,13 @@ def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition,
     if not step.applies_from(case.status):
         raise CaseError(lazy_gettext("“%(step)s” is not possible for a case with the status "
                                      "“%(status)s”.", step=step.label, status=case.status.label))
+    return step
+
+
+def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition, str | None]:
+    """The step called ``name`` of the case's policy, if the case may take it from its status
+    with the reason given (normalised: blank is None); CaseError in words otherwise."""
+    step = allowed_step(case, name)
     reason = (reason or "").strip() or None
     if step.needs_reason and not reason:
         raise CaseError(step.reason_prompt or lazy_gettext(

@@ -43,7 +43,7 @@ from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
-from backoffice.core.i18n import language_for
+from backoffice.core.i18n import format_date, language_for
 from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.refusals import Refused, check_form, first_error, kept, refusals, saved
 from backoffice.core.routes import NavItem
@@ -361,14 +361,14 @@ def _render_step(case: Case, form: StepForm, status: int = 200, error: str | Non
 def step(case_id: int, step: str):
     """Take a step. A step with a page of its own answers on it: its questions again with
     the problem, or the answers and their consequences to confirm (until ``confirmed`` is
-    set by that page). A step taken on the case page answers there."""
+    set by that page). A step taken on the case page, and a step the case cannot take at
+    all (unknown, or not from its status), answer on the case page."""
     case = _load_case(case_id)
-    form = _step_form(case, step)
-    own_page = has_own_page(form.step)
-    reason = form.reason.data if "reason" in form else None
-    consequences = event = None
+    form = consequences = event = None
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
+        form = StepForm(step=services.allowed_step(case, step), case=case)
+        reason = form.reason.data if "reason" in form else None
         valid = form.validate_on_submit()
         if not valid or form.change.data:
             pass  # the questions again: with their problems, or to change the answers
@@ -379,8 +379,9 @@ def step(case_id: int, step: str):
             event = services.transition(case, step, current_user, reason=reason,
                                         expected_version=form.version.data,
                                         data=form.step_data())
+    own_page = form is not None and has_own_page(form.step)
     if refused and (refused.kept or not own_page):
-        return _refused(case_id, refused, step_form=form)
+        return _refused(case_id, refused, **({"step_form": form} if form else {}))
     if refused:
         return _render_step(_load_case(case_id), form, 422, error=refused.message)
     if not valid and not own_page:
@@ -467,6 +468,7 @@ def reassign(case_id: int):
 def correct_date(case_id: int):
     case = _load_case(case_id)
     form = CorrectDateForm(dates=services.correctable_dates(case, hk_today()))
+    stay_ended = case.stay_ends_on
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
         valid = form.validate_on_submit()
@@ -477,6 +479,9 @@ def correct_date(case_id: int):
         return _refused(case_id, refused, correct_date_form=form)
     if not valid:
         return _render_case(case, 422, correct_date_form=form)
+    if case.stay_ends_on != stay_ended:
+        return _saved(_("Date corrected; the stay now ends on %(date)s.",
+                        date=format_date(case.stay_ends_on)), case)
     return _saved(_("Date corrected; what depends on it was recomputed (see the history)."),
                   case)
 

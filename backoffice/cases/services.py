@@ -32,6 +32,7 @@ from backoffice.cases.lifecycle import (
     DATA_GUARDS,
     StepData,
     StepOption,
+    allowed_step,
     available_transitions,
     earliest_step_date,
     preview,
@@ -65,8 +66,9 @@ from backoffice.extensions import db
 # What callers of the case rules use, wherever in the feature it is defined.
 __all__ = [
     "DATA_GUARDS", "CaseError", "QuotaBlocked", "StaleCase", "StepData", "StepOption",
-    "available_transitions", "check_version", "dependant_problem", "earliest_step_date",
-    "permanent_grounds", "preview", "step_options", "submission_problems", "transition",
+    "allowed_step", "available_transitions", "check_version", "dependant_problem",
+    "earliest_step_date", "permanent_grounds", "preview", "step_options",
+    "submission_problems", "transition",
 ]
 
 

@@ -8,7 +8,7 @@ itself is also tested with a fixed ``today``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,8 +28,8 @@ from backoffice.cases.models import (
     Relationship,
 )
 from backoffice.cases.schemes import CaseStatus, Scheme
-from backoffice.core.dates import HK_TZ, add_months, hk_today
-from tests.cases.factories import TODAY, dependant_data, make_case
+from backoffice.core.dates import add_months, hk_today
+from tests.cases.factories import TODAY, dependant_data, hk_morning, make_case
 
 S = CaseStatus
 K = DeadlineKind
@@ -40,10 +40,6 @@ OFFER = stay.JobOfferData(employer="Harbour Analytics Ltd", post="Data engineer"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def hk_morning(day: date) -> datetime:
-    return datetime.combine(day, time(10), tzinfo=HK_TZ).astimezone(UTC)
 
 
 def arrived_case(actor, arrived_on: date, scheme: Scheme = Scheme.QMAS,
@@ -87,7 +83,8 @@ def post(client, case: Case, path: str, data: dict, version: int | None = None):
 def test_recording_arrival_on_the_case_page(client, as_role, db, scheme, ends_on, job_offer):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, scheme, S.VISA_ISSUED)  # visa issued 2026-03-16
-    response = post(client, case, "step/record_arrival", {"arrived_on": "2026-04-01"})
+    response = post(client, case, "step/record_arrival", {"on": "2026-04-01",
+                                                          "confirmed": "1"})
     assert response.status_code == 302, page(response)[:2000]
     assert response.headers["Location"] == f"/cases/{case.id}"
 
@@ -112,8 +109,8 @@ def _tomorrow() -> str:
 
 
 @pytest.mark.parametrize(("arrived_on", "message"), [
-    pytest.param("", "Enter the arrival date.", id="missing"),
-    pytest.param(None, "Enter the arrival date.", id="not-sent"),
+    pytest.param("", "Enter the date as YYYY-MM-DD.", id="missing"),
+    pytest.param(None, "Enter the date as YYYY-MM-DD.", id="not-sent"),
     pytest.param("tomorrow", "is in the future.", id="future"),
     pytest.param("2026-03-15", "The arrival date 15 Mar 2026 is before the visa was issued "
                                "(16 Mar 2026).", id="before-visa"),
@@ -124,31 +121,32 @@ def test_an_impossible_arrival_date_is_refused_on_the_page(client, as_role, db, 
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, S.VISA_ISSUED)
     version = case.version
-    data = {} if arrived_on is None else {
-        "arrived_on": _tomorrow() if arrived_on == "tomorrow" else arrived_on}
+    data = {"confirmed": "1"} if arrived_on is None else {
+        "on": _tomorrow() if arrived_on == "tomorrow" else arrived_on, "confirmed": "1"}
     response = post(client, case, "step/record_arrival", data)
     assert response.status_code == 422
     assert message in page(response)
     case = reload(db, case)
     assert (case.status, case.version, case.arrived_on) == (S.VISA_ISSUED, version, None)
-    assert count(db, Deadline) == 0
+    assert set(open_deadlines(db, case)) == {K.ENTRY}  # the visa's, still open
 
 
 def test_recording_arrival_from_a_stale_page_is_refused(client, as_role, db):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, S.VISA_ISSUED)
-    response = post(client, case, "step/record_arrival", {"arrived_on": "2026-04-01"},
+    response = post(client, case, "step/record_arrival", {"on": "2026-04-01",
+                                                          "confirmed": "1"},
                     version=case.version - 1)
     assert response.status_code == 422
     assert STALE in page(response)
     assert reload(db, case).status == S.VISA_ISSUED
-    assert count(db, Deadline) == 0
+    assert set(open_deadlines(db, case)) == {K.ENTRY}
 
 
 # --- Job offers ---------------------------------------------------------------------------------
 
 GOOD_OFFER = {"employer": "Harbour Analytics Ltd", "post": "Data engineer", "salary": "60000",
-              "start_date": "2026-06-01"}
+              "start_date": "2026-06-01", "offered_on": "2026-03-20"}
 
 
 def test_recording_a_job_offer_on_the_case_page(client, as_role, db):
@@ -159,9 +157,10 @@ def test_recording_a_job_offer_on_the_case_page(client, as_role, db):
     assert response.headers["Location"] == f"/cases/{case.id}"
 
     job = db.session.scalar(select(JobOffer))
-    assert (job.case_id, job.employer, job.post, job.salary, job.start_date,
+    assert (job.case_id, job.employer, job.post, job.salary, job.start_date, job.offered_on,
             job.recorded_by_id) == (case.id, "Harbour Analytics Ltd", "Data engineer",
-                                    Decimal("60000.00"), date(2026, 6, 1), me.id)
+                                    Decimal("60000.00"), date(2026, 6, 1), date(2026, 3, 20),
+                                    me.id)
     assert K.JOB_OFFER not in open_deadlines(db, case)
     met = db.session.scalar(select(Deadline).where(Deadline.case_id == case.id,
                                                    Deadline.kind == K.JOB_OFFER))
@@ -188,11 +187,18 @@ def test_recording_a_job_offer_on_the_case_page(client, as_role, db):
     pytest.param({"salary": ""}, "Enter the monthly salary.", id="no-salary"),
     pytest.param({"start_date": "2026-13-01"}, "Not a valid date value.", id="bad-date"),
     pytest.param({"start_date": ""}, "Enter the start date as YYYY-MM-DD.", id="no-date"),
+    pytest.param({"offered_on": ""}, "Enter the date of the offer as YYYY-MM-DD.",
+                 id="no-offer-date"),
+    pytest.param({"offered_on": "tomorrow"}, "is in the future.", id="offer-in-the-future"),
+    pytest.param({"offered_on": "2025-01-01"}, "is before the application was submitted",
+                 id="offer-before-submission"),
 ])
 def test_a_bad_job_offer_is_refused_and_nothing_is_saved(client, as_role, db, changes, message):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, S.IN_STAY)
     version = case.version
+    if changes.get("offered_on") == "tomorrow":
+        changes = {"offered_on": _tomorrow()}
     response = post(client, case, "job-offers", GOOD_OFFER | changes)
     assert response.status_code == 422
     assert message in page(response)
@@ -220,14 +226,23 @@ def test_a_job_offer_the_rules_refuse_is_not_saved(client, as_role, make_user, d
     assert count(db, JobOffer) == 0
 
 
-# --- Correcting the arrival date ----------------------------------------------------------------
+# --- Correcting the arrival date (one of the dates a correction may change) -------------------
+
+
+def arrival_key(db, case: Case) -> str:
+    """The correction form's value for the arrival: the arrival step's event id."""
+    return str(db.session.scalar(select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.transition == "record_arrival")))
 
 
 def test_correcting_the_arrival_date_on_the_case_page(client, as_role, db):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, S.IN_STAY)  # arrived 2026-03-16
-    response = post(client, case, "arrival", {"arrived_on": "2026-03-20",
-                                              "reason": "Landing stamp misread."})
+    shown = page(client.get(f"/cases/{case.id}"))
+    assert "Record arrival (now 16 Mar 2026)" in shown  # offered in the correction form
+    response = post(client, case, "dates", {"which": arrival_key(db, case),
+                                            "corrected": "2026-03-20",
+                                            "reason": "Landing stamp misread."})
     assert response.status_code == 302, page(response)[:2000]
     case = reload(db, case)
     assert (case.arrived_on, case.stay_ends_on) == (date(2026, 3, 20), date(2027, 3, 20))
@@ -241,41 +256,44 @@ def test_correcting_the_arrival_date_on_the_case_page(client, as_role, db):
     assert (event.kind, event.actor_id, event.reason) == (
         EventKind.EDITED, me.id, "Landing stamp misread.")
     shown = page(client.get(f"/cases/{case.id}"))
-    assert "Arrival date corrected; the stay now ends on 20 Mar 2027." in shown
-    assert "Arrival corrected from 16 Mar 2026 to 20 Mar 2026" in shown
+    assert "Date corrected; the stay now ends on 20 Mar 2027." in shown
+    assert "Date of “Record arrival” corrected from 16 Mar 2026 to 20 Mar 2026" in shown
+    assert "The stay now ends on 20 Mar 2027 (was 16 Mar 2027)" in shown
 
 
 @pytest.mark.parametrize(("data", "message"), [
     pytest.param({"reason": ""}, "Give a reason for the correction.", id="no-reason"),
-    pytest.param({"arrived_on": ""}, "Enter the arrival date as YYYY-MM-DD.", id="no-date"),
-    pytest.param({"arrived_on": "20/03/2026"}, "Not a valid date value.", id="bad-date"),
-    pytest.param({"arrived_on": "tomorrow"}, "is in the future.", id="future"),
-    pytest.param({"arrived_on": "2026-03-16"}, "The arrival date is already 16 Mar 2026.",
+    pytest.param({"corrected": ""}, "Enter the corrected date as YYYY-MM-DD.", id="no-date"),
+    pytest.param({"corrected": "20/03/2026"}, "Not a valid date value.", id="bad-date"),
+    pytest.param({"corrected": "tomorrow"}, "cannot be in the future", id="future"),
+    pytest.param({"corrected": "2026-03-16"}, "Record arrival is already 16 Mar 2026.",
                  id="same-date"),
-    pytest.param({"arrived_on": "2026-03-01"}, "The arrival date 1 Mar 2026 is before the visa "
-                                               "was issued (16 Mar 2026).", id="before-visa"),
+    pytest.param({"corrected": "2026-03-01"}, "cannot be before 16 Mar 2026",
+                 id="before-visa"),
 ])
 def test_a_bad_arrival_correction_is_refused_and_changes_nothing(client, as_role, db, data,
                                                                  message):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, S.IN_STAY)
     before = (case.arrived_on, case.stay_ends_on, case.version, open_deadlines(db, case))
-    data = {"arrived_on": "2026-03-20", "reason": "Landing stamp misread."} | data
-    if data["arrived_on"] == "tomorrow":
-        data["arrived_on"] = _tomorrow()
-    response = post(client, case, "arrival", data)
+    data = {"which": arrival_key(db, case), "corrected": "2026-03-20",
+            "reason": "Landing stamp misread."} | data
+    if data["corrected"] == "tomorrow":
+        data["corrected"] = _tomorrow()
+    response = post(client, case, "dates", data)
     assert response.status_code == 422
     assert message in page(response)
     case = reload(db, case)
     assert (case.arrived_on, case.stay_ends_on, case.version,
             open_deadlines(db, case)) == before
-    assert count(db, Deadline) == 3  # nothing cancelled, nothing opened
+    assert count(db, Deadline) == 4  # the visa's met entry deadline and the stay's three
 
 
 def test_an_arrival_correction_from_a_stale_page_is_refused(client, as_role, db):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, S.IN_STAY)
-    response = post(client, case, "arrival", {"arrived_on": "2026-03-20", "reason": "Typo."},
+    response = post(client, case, "dates", {"which": arrival_key(db, case),
+                                            "corrected": "2026-03-20", "reason": "Typo."},
                     version=case.version - 1)
     assert response.status_code == 422
     assert STALE in page(response)
@@ -285,7 +303,8 @@ def test_an_arrival_correction_from_a_stale_page_is_refused(client, as_role, db)
 def test_another_caseworker_cannot_correct_my_arrival_date(client, as_role, make_user, db):
     as_role(Role.CASEWORKER)
     case = make_case(make_user(Role.CASEWORKER), Scheme.QMAS, S.IN_STAY)
-    response = post(client, case, "arrival", {"arrived_on": "2026-03-20", "reason": "Typo."})
+    response = post(client, case, "dates", {"which": arrival_key(db, case),
+                                            "corrected": "2026-03-20", "reason": "Typo."})
     assert response.status_code == 422
     assert "Only the caseworker assigned to this case" in page(response)
     assert reload(db, case).arrived_on == date(2026, 3, 16)

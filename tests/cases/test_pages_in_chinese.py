@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from backoffice.auth.models import Role, User
 from backoffice.cases import calendar
-from backoffice.cases.models import Applicant, Case
+from backoffice.cases.models import Applicant, Case, CaseEvent
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import HK_TZ, add_months, hk_today
 from backoffice.core.i18n import force_language
@@ -161,7 +161,7 @@ def test_the_menu_and_bulk_reassignment_controls_in_chinese(client, as_role, db)
     pytest.param(Scheme.QMAS, S.IN_STAY, [
         "逗留及限期", "抵港日期 2026年3月16日", "逗留期限屆滿 2027年3月16日 （首次逗留 12 個月）",
         "可申請延期的期間 2027年2月16日至2027年3月16日（28 日）",
-        "尚未記錄：延期逗留須有聘用通知。", "尚餘日數", "記錄聘用通知", "更正抵港日期",
+        "尚未記錄：延期逗留須有聘用通知。", "尚餘日數", "記錄聘用通知", "更正日期",
         "受養人的逗留期與申請人相同：2026年3月16日至2027年3月16日。",
     ], id="qmas-in-stay"),
     pytest.param(Scheme.QMAS, S.REFUSED, [
@@ -186,11 +186,12 @@ def test_the_case_page_in_chinese(client, as_role, db, scheme, status, expected)
 def test_a_step_needing_a_reason_is_labelled_with_the_step_in_chinese(client, as_role, db):
     me = reads_in(as_role(Role.CASEWORKER), ZH)
     case = make_case(me, Scheme.QMAS, S.SUBMITTED)
-    page = html(client.get(f"/cases/{case.id}"))
-    labels = re.findall(r'<label class="form-label small" for="reason-[a-z_]+">([^<]+)</label>',
-                        page)
-    assert labels, "a submitted case can be withdrawn or refused, with a reason"
-    assert all(label.startswith("「") and label.endswith("」的理由（必填）") for label in labels)
+    # A submitted case can be withdrawn or refused, each with a reason, on its own page.
+    for step in ("refuse", "withdraw"):
+        page = html(client.get(f"/cases/{case.id}/step/{step}"))
+        label = re.findall(r'<label class="form-label" for="reason">([^<]+)</label>', page)
+        assert len(label) == 1, step
+        assert label[0].startswith("「") and label[0].endswith("」的理由"), label
 
 
 # --- The case form and the correspondence language -----------------------------------------------
@@ -313,16 +314,18 @@ def test_the_bulk_reassignment_outcome_counts_in_the_readers_language(
 
 
 @pytest.mark.parametrize(("language", "expected"), [
-    pytest.param("en", "Arrival date corrected; the stay now ends on 20 Mar 2027.", id="en"),
-    pytest.param(ZH, "抵港日期已更正；逗留期限現於2027年3月20日屆滿。", id="zh"),
+    pytest.param("en", "Date corrected; the stay now ends on 20 Mar 2027.", id="en"),
+    pytest.param(ZH, "日期已更正；逗留期限現於2027年3月20日屆滿。", id="zh"),
 ])
 def test_a_corrected_arrival_says_the_new_end_of_stay_the_readers_way(client, as_role, db,
                                                                       language, expected):
     me = reads_in(as_role(Role.CASEWORKER), language)
     case = make_case(me, Scheme.QMAS, S.IN_STAY)  # arrived 2026-03-16
-    response = client.post_form(f"/cases/{case.id}/arrival", {
-        "version": case.version, "arrived_on": "2026-03-20", "reason": "Stamp misread."},
-        token_from=f"/cases/{case.id}", follow_redirects=True)
+    arrival = db.session.scalar(select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.transition == "record_arrival"))
+    response = client.post_form(f"/cases/{case.id}/dates", {
+        "version": case.version, "which": str(arrival), "corrected": "2026-03-20",
+        "reason": "Stamp misread."}, token_from=f"/cases/{case.id}", follow_redirects=True)
     assert expected in words(response)
 
 
