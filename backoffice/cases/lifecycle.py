@@ -448,8 +448,10 @@ def _step_date(step: Step) -> None:
 
 
 # Guards that judge what the caseworker gives for the step, not the case: a preview of the
-# step, before anything is given, leaves them to the step's own page.
-DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT})
+# step, before anything is given, leaves them to the step's own page. (The arrival's date
+# too: an arrival today may be past the visa's validity where the real, earlier one is not.)
+DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT,
+                         Guard.ARRIVAL_DATE})
 
 
 def check_guards(step: Step, *, preview: bool = False) -> None:

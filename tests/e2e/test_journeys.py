@@ -61,9 +61,31 @@ def deadline_row(page: Page, kind: str):
         has=page.get_by_role("cell", name=kind, exact=True))
 
 
-def take_step(page: Page, button: str) -> None:
-    page.get_by_role("region", name="Actions").get_by_role("button", name=button,
-                                                          exact=True).click()
+def take_step(page: Page, step: str, answers: dict[str, str] | None = None, *,
+              check: list[str] | None = None, camera=None, shot: str | None = None) -> None:
+    """Take ``step`` as a caseworker does: a step on the case page by its button; a step
+    with a page of its own by its link, answering ``answers`` (label → value) there, then,
+    for one that is confirmed first, reading each sentence of ``check`` among its
+    consequences and pressing the button named after the step."""
+    actions = page.get_by_role("region", name="Actions")
+    link = actions.get_by_role("link", name=step, exact=True)
+    if not link.count():
+        actions.get_by_role("button", name=step, exact=True).click()
+        return
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(step)
+    for label, value in (answers or {}).items():
+        page.get_by_label(label, exact=True).fill(value)
+    go_on = page.get_by_role("button", name="Continue", exact=True)
+    if go_on.count():
+        go_on.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            f"Check before you confirm: {step}")
+        for sentence in check or ():
+            expect(page.locator("#consequences")).to_contain_text(sentence)
+        if camera is not None and shot:
+            camera.shoot(page, shot)
+    page.get_by_role("button", name=step, exact=True).click()
 
 
 def account(person: Person) -> User:
@@ -210,7 +232,8 @@ def test_2_a_caseworker_takes_a_qmas_family_from_draft_to_approval_and_a_quota_p
     flash(page, f"{reference} moved to “Submitted”.")
     take_step(page, "Start review")
     flash(page, f"{reference} moved to “Under review”.")
-    take_step(page, "Approve")
+    take_step(page, "Approve", check=[f"remaining QMAS places for {today.year}."],
+              camera=camera, shot="approve-check")
     flash(page, f"{reference} moved to “Approved”.")
     expect(status_of_case(page)).to_have_text("Approved")
     history = page.get_by_role("region", name="History")
@@ -329,8 +352,10 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
     page.get_by_role("link", name=reference).click()
     expect(status_of_case(page)).to_have_text("Visa issued")
 
-    page.get_by_label("Arrival date (required)").fill(arrived_on.isoformat())
-    take_step(page, "Record arrival")
+    # Recorded after the fact: the arrival a year ago, its real date.
+    take_step(page, "Record arrival", {"Arrival date": arrived_on.isoformat()}, check=[
+        f"The applicant's stay will run from {shown(arrived_on)} to {shown(stay_ends_on)} "
+        "(12 months)"], camera=camera, shot="arrival-check")
     flash(page, f"{reference} moved to “In stay (arrived)”.")
     expect(definition(page, "Arrived")).to_have_text(shown(arrived_on))
     expect(definition(page, "Stay ends")).to_contain_text(
@@ -361,16 +386,39 @@ def test_4_a_caseworker_records_the_arrival_a_job_offer_and_requests_an_extensio
     page.get_by_label("Post", exact=True).fill("Controls engineer")
     page.get_by_label("Monthly salary in HKD").fill("58000")
     page.get_by_label("Start date").fill((today - timedelta(days=30)).isoformat())
+    page.get_by_label("Date of the offer").fill((today - timedelta(days=45)).isoformat())
     page.get_by_role("button", name="Record job offer").click()
     flash(page, "Job offer recorded.")
     expect(definition(page, "Job offer")).to_contain_text(
         "Controls engineer at Harbour Robotics Ltd, HKD 58,000.00 a month")
     expect(deadline_row(page, "Job offer due")).to_contain_text("Met")
 
-    take_step(page, "Request extension of stay")
+    requested = today - timedelta(days=1)
+    take_step(page, "Request extension of stay", {
+        "Date the extension was requested": requested.isoformat(),
+        "Length asked, in months": "12",
+        "Grounds of the request": "Employed as a controls engineer since last month."})
     flash(page, f"{reference} moved to “Extension requested”.")
     expect(status_of_case(page)).to_have_text("Extension requested")
+    expect(page.locator("#extension-request")).to_have_text(
+        f"On {shown(requested)}, for 12 months: Employed as a controls engineer since last "
+        "month.")
     camera.shoot(page, "extension-requested")
+
+    # Granted for less than asked: the new stay end is shown before it is confirmed.
+    granted_to = add_months(stay_ends_on, 6)
+    actions = page.get_by_role("region", name="Actions")
+    actions.get_by_role("link", name="Grant extension", exact=True).click()
+    expect(page.get_by_label("Length granted, in months")).to_have_value("12")
+    page.get_by_label("Length granted, in months").fill("6")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#consequences")).to_contain_text(
+        f"The stay will end on {shown(granted_to)} instead of {shown(stay_ends_on)} (an "
+        "extension of 6 months).")
+    camera.shoot(page, "grant-check")
+    page.get_by_role("button", name="Grant extension", exact=True).click()
+    flash(page, f"{reference} moved to “Extended”.")
+    expect(definition(page, "Stay ends")).to_contain_text(shown(granted_to))
 
 
 # --- 5. A reminder ------------------------------------------------------------------------------
@@ -483,12 +531,93 @@ def test_6_a_gep_entrepreneur_from_an_excluded_country_is_refused_on_that_ground
     submit = page.get_by_role("region", name="Actions").get_by_role("button", name="Submit",
                                                                     exact=True)
     expect(submit).to_be_disabled()
-    # Received and refused in one step, the ground's words as the reason.
-    expect(actions.get_by_label("Reason for “Refuse as ineligible” (required)")).to_have_value(
-        reason)
-    take_step(page, "Refuse as ineligible")
+    # Received and refused in one step, on its own page, the ground's words as the reason.
+    actions.get_by_role("link", name="Refuse as ineligible", exact=True).click()
+    expect(page.get_by_label("Reason for “Refuse as ineligible”")).to_have_value(reason)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#consequences")).to_contain_text(
+        f"The refusal is recorded with its ground: {reason}")
+    expect(page.locator("#consequences")).to_contain_text("The case ends as “Refused”")
+    camera.shoot(page, "refuse-ineligible-check")
+    page.get_by_role("button", name="Refuse as ineligible", exact=True).click()
     flash(page, re.compile(r"GEP_ENT-\d{4}-\d{6} moved to “Refused”"))
     expect(status_of_case(page)).to_have_text("Refused")
     history = page.get_by_role("region", name="History")
     expect(history.get_by_text(f"Refused as ineligible: {reason}")).to_be_visible()
     camera.shoot(page, "refused-as-ineligible")
+
+
+# --- 7. A case recorded after the fact ---------------------------------------------------------
+
+def test_7_a_case_recorded_after_the_fact_keeps_its_real_dates_and_a_correction(
+        live_server, browse, make_person, scene, camera):
+    """The visa was issued three weeks ago and the applicant arrived two weeks ago; the
+    caseworker catches up today. Each step takes the date it happened; the stay runs from
+    the real arrival; a wrong date is corrected and the history says from what to what."""
+    caseworker = make_person(Role.CASEWORKER, "Ho Ka Yan")
+    today = hk_today()
+    issued, arrived = today - timedelta(days=21), today - timedelta(days=14)
+    approved = issued - timedelta(days=10)
+
+    def approved_case():
+        return make_case(account(caseworker), Scheme.GEP_PRO, CaseStatus.APPROVED,
+                         today=approved - timedelta(days=30), now=hk_moment(approved),
+                         submitted_on=approved - timedelta(days=40), family_name="Novak",
+                         given_names="Petra", nationality="CZ", chinese_name=None,
+                         email=None).reference
+
+    reference = scene(approved_case)
+    page = browse(caseworker)
+    page.get_by_role("link", name=reference).click()
+
+    # The visa: a page of its own asks for its date, number and validity.
+    take_step(page, "Record visa issued", {
+        "Date the visa was issued": issued.isoformat(),
+        "Visa or entry permit number": "ID4471230",
+        "Valid for entry until": (issued + timedelta(days=90)).isoformat()})
+    flash(page, f"{reference} moved to “Visa issued”.")
+    expect(page.locator("#visa-details")).to_have_text(
+        f"ID4471230, issued {shown(issued)}, valid for entry until "
+        f"{shown(issued + timedelta(days=90))}")
+    expect(deadline_row(page, "Entry by (visa valid until)")).to_contain_text(
+        shown(issued + timedelta(days=90)))
+
+    # An arrival before the visa is refused on its page, in words.
+    page.get_by_role("region", name="Actions").get_by_role(
+        "link", name="Record arrival", exact=True).click()
+    page.get_by_label("Arrival date", exact=True).fill((issued - timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_contain_text("is before the visa was issued")
+    # The real arrival, two weeks ago: the check page says when the stay ends.
+    stay_ends = add_months(arrived, 24)
+    page.get_by_label("Arrival date", exact=True).fill(arrived.isoformat())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#consequences")).to_contain_text(
+        f"The applicant's stay will run from {shown(arrived)} to {shown(stay_ends)}")
+    camera.shoot(page, "after-the-fact-check")
+    page.get_by_role("button", name="Record arrival", exact=True).click()
+    flash(page, f"{reference} moved to “In stay (arrived)”.")
+    expect(definition(page, "Arrived")).to_have_text(shown(arrived))
+    expect(deadline_row(page, "Entry by (visa valid until)")).to_contain_text("Met")
+    history = page.get_by_role("region", name="History")
+    expect(history.get_by_role("listitem").first).to_contain_text(f"On {shown(arrived)}")
+
+    # The arrival was in fact a day earlier: corrected, with the reason, and recomputed.
+    page.get_by_text("Correct a date", exact=True).click()
+    page.get_by_label("Date to correct").select_option(
+        label=f"Record arrival (now {shown(arrived)})")
+    page.get_by_label("Corrected date").fill((arrived - timedelta(days=1)).isoformat())
+    page.get_by_label("Reason for the correction").fill("The entry stamp shows the day before.")
+    page.get_by_role("button", name="Correct the date").click()
+    new_end = add_months(arrived - timedelta(days=1), 24)
+    flash(page, f"Date corrected; the stay now ends on {shown(new_end)}.")
+    latest = history.get_by_role("listitem").first
+    expect(latest).to_contain_text(
+        f"Date of “Record arrival” corrected from {shown(arrived)} to "
+        f"{shown(arrived - timedelta(days=1))}")
+    expect(latest).to_contain_text(f"The stay now ends on {shown(new_end)} (was "
+                                   f"{shown(stay_ends)})")
+    expect(latest).to_contain_text("The entry stamp shows the day before.")
+    expect(deadline_row(page, "Stay ends").filter(has_text="Open")).to_contain_text(
+        shown(new_end))
+    camera.shoot(page, "date-corrected")

@@ -49,9 +49,18 @@ def flash(page: Page, text: str | re.Pattern) -> None:
     expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
 
 
-def take_step(page: Page, button: str) -> None:
-    page.get_by_role("region", name="操作").get_by_role("button", name=button,
-                                                       exact=True).click()
+def take_step(page: Page, step: str) -> None:
+    """A step on the case page by its button; one with a page of its own by its link, then
+    「繼續」 and the button named after the step on the page that checks it."""
+    actions = page.get_by_role("region", name="操作")
+    link = actions.get_by_role("link", name=step, exact=True)
+    if not link.count():
+        actions.get_by_role("button", name=step, exact=True).click()
+        return
+    link.click()
+    page.get_by_role("button", name="繼續", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"確認前請核對：{step}")
+    page.get_by_role("button", name=step, exact=True).click()
 
 
 def status_of_case(page: Page):
