@@ -57,6 +57,7 @@ DEMO_CASEWORKER = ("caseworker@example.org", "Chan Tai Man", Role.CASEWORKER,
 class Facts:
     case_id: int  # a QMAS family in stay, assigned to the demo caseworker
     user_id: int  # the demo caseworker's account, as the admin sees it
+    approved_id: int  # a GEP (Professionals) case approved, its visa not yet issued
 
 
 # Someone whose password an admin chose: signed in, they see only the change page.
@@ -96,8 +97,10 @@ def facts(live_server: LiveServer) -> Facts:
         if accounts.get_user_by_email(email) is None:
             accounts.create_user(None, email=email, full_name=name, role=role,
                                  password=password, temporary=True)
+        approved = make_case(caseworker, Scheme.GEP_PRO, CaseStatus.APPROVED, today=today,
+                             now=utcnow(), submitted_on=today - timedelta(days=3))
         db.session.commit()
-        found = Facts(case_id=case.id, user_id=caseworker.id)
+        found = Facts(case_id=case.id, user_id=caseworker.id, approved_id=approved.id)
         db.session.remove()
     return found
 
@@ -181,6 +184,18 @@ def submit_empty(button: str) -> Act:
     return act
 
 
+def answer_and_continue(answers: dict[str, str]) -> Act:
+    """On a step's page: answer (field id → value), press Continue, and reach the page that
+    checks the answers and their consequences before the step is confirmed."""
+    def act(page: Page, say: Callable[[str], str]) -> None:
+        for field_id, value in answers.items():
+            page.locator(f"#{field_id}").fill(value)
+        page.get_by_role("button", name=say("Continue"), exact=True).click()
+        expect(page.locator("#consequences")).to_be_visible()
+
+    return act
+
+
 def lower_limit(page: Page, say: Callable[[str], str]) -> None:
     page.get_by_label(say("Limit (places)"), exact=True).fill("0")
     page.get_by_role("button", name=say("Save the limit")).click()
@@ -201,6 +216,16 @@ PAGES = [
      submit_empty("Add dependant")),
     ("case-page-job-offer-errors", "caseworker", "/cases/{case_id}",
      submit_empty("Record job offer")),
+    ("step-close", "caseworker", "/cases/{case_id}/step/close", None),
+    ("step-close-errors", "caseworker", "/cases/{case_id}/step/close",
+     submit_empty("Continue")),
+    ("step-close-check", "caseworker", "/cases/{case_id}/step/close",
+     answer_and_continue({"reason": "Left Hong Kong for good."})),
+    ("step-visa", "caseworker", "/cases/{approved_id}/step/issue_visa", None),
+    ("step-visa-errors", "caseworker", "/cases/{approved_id}/step/issue_visa",
+     submit_empty("Record visa issued")),
+    ("step-withdraw-check", "caseworker", "/cases/{approved_id}/step/withdraw",
+     answer_and_continue({"reason": "Took a post in Singapore."})),
     ("case-reminders", "caseworker", "/notifications/case/{case_id}", None),
     ("new-case", "caseworker", "/cases/new", None),
     ("new-case-errors", "caseworker", "/cases/new", submit_empty("Save")),
@@ -243,7 +268,8 @@ def test_no_serious_or_critical_accessibility_violations(
         signed_in, say, facts, axe_source, language, name, role, address, act):
     page = signed_in(role, language).new_page()
     try:
-        response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id))
+        response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id,
+                                            approved_id=facts.approved_id))
         # 422: the page shows a form with errors, which is part of what is checked.
         assert response is not None and response.status in (200, 422), \
             f"{address} answered {response and response.status}"

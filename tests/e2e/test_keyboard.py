@@ -1,4 +1,5 @@
-"""The main journey with the keyboard only: sign in, create a case, submit it.
+"""The main journey with the keyboard only: sign in, create a case, submit it, and withdraw
+it through the page that checks the step before it is confirmed.
 
 Nothing is clicked or filled: every step is Tab, Enter or typing, and the test finds its way
 by asking where the focus is, as a screen-reader user hears it. At every stop the focus must
@@ -116,6 +117,29 @@ def test_keyboard_only_sign_in_create_a_case_and_submit_it(
            ).to_be_visible()
     expect(page.get_by_role("main").locator(".badge").first).to_have_text("Submitted")
     camera.shoot(page, "submitted")
+
+    # Withdrawing it: its own page, then the page that checks it, then the button named
+    # after the step, all from the keyboard.
+    tab_to(page, page.get_by_role("region", name="Actions").get_by_role(
+        "link", name="Withdraw", exact=True))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Withdraw", level=1)).to_be_visible()
+    expect(page.get_by_label("Date it happened")).to_be_focused()  # today, already filled
+    check_focus(page)
+    tab_to(page, page.get_by_label("Reason for “Withdraw”"))
+    page.keyboard.type("The applicant withdrew by email.")
+    tab_to(page, page.get_by_role("button", name="Continue"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Check before you confirm: Withdraw", level=1)
+           ).to_be_visible()
+    expect(page.locator("#consequences")).to_contain_text("The case ends as “Withdrawn”")
+    confirm = page.get_by_role("button", name="Withdraw", exact=True)
+    presses = tab_to(page, confirm)
+    assert presses < 40, "the confirmation button should come soon after the answers"
+    camera.shoot(page, "withdraw-check")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text=f"{reference} moved to “Withdrawn”.")
+           ).to_be_visible()
 
 
 def test_an_error_summary_takes_the_focus_and_its_links_lead_to_the_fields(
