@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -14,6 +14,7 @@ from backoffice.auth.models import Role
 from backoffice.cases import deadline_sweep, services
 from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.dates import HK_TZ
 from backoffice.extensions import db as _db
 from tests.cases.factories import make_case
 from tests.conftest import build_app
@@ -65,8 +66,11 @@ def test_missed_deadlines_already_replaced_stop_being_outstanding(app, tmp_path)
         worker = accounts.create_user(None, email="cw@example.org", full_name="Case Worker",
                                       role=Role.CASEWORKER, password="a long enough password")
         case = make_case(worker, Scheme.GEP_PRO, CaseStatus.EXTENSION_REQUESTED)
-        deadline_sweep.sweep(case.stay_ends_on + timedelta(days=1))
-        services.transition(case, "grant_extension", worker)
+        day_after = case.stay_ends_on + timedelta(days=1)
+        deadline_sweep.sweep(day_after)
+        # Granted that day (the request was made in the stay's last week): not before it.
+        services.transition(case, "grant_extension", worker, now=datetime.combine(
+            day_after, time(10), tzinfo=HK_TZ).astimezone(UTC))
         _db.session.commit()
 
         def outstanding() -> list[tuple]:

@@ -91,13 +91,15 @@ def plans(n: int, workers: Sequence[int], *, seed: int = DEMO_SEED, chunk_size: 
 
 
 def chunk_rows(seed: int, number_: int, today: date, workers: Sequence[int],
-               applicant_ids: range, case_ids: range, serial: int) -> row_form.ChunkRows:
-    """The rows of chunk ``number_``, every case walked by the rules."""
+               applicant_ids: range, case_ids: range, job_offer_ids: range,
+               serial: int) -> row_form.ChunkRows:
+    """The rows of chunk ``number_``, every case walked by the rules. ``job_offer_ids`` has
+    one id per case, for the job offer its road may record (the unused ones are gaps)."""
     chunk = row_form.ChunkRows()
-    for plan, applicant_id, case_id in zip(
+    for plan, applicant_id, case_id, job_offer_id in zip(
             chunk_plans(seed, number_, len(case_ids), today, workers, serial),
-            applicant_ids, case_ids, strict=True):
-        chunk.add(row_form.walk(plan, applicant_id, case_id), plan)
+            applicant_ids, case_ids, job_offer_ids, strict=True):
+        chunk.add(row_form.walk(plan, applicant_id, case_id, job_offer_id), plan)
     return chunk
 
 
@@ -191,7 +193,8 @@ def _load_with_core(seed, sizes, chunk_size, today, workers, serial, periods, re
     sink = CoreSink()
     for number_, size in enumerate(sizes):
         chunk = chunk_rows(seed, number_, today, workers, sink.ids("applicants", size),
-                           sink.ids("cases", size), serial + number_ * chunk_size)
+                           sink.ids("cases", size), sink.ids("job_offers", size),
+                           serial + number_ * chunk_size)
         for row, reference in zip(chunk.cases, number(chunk.keys), strict=True):
             row[1] = reference
         for table, columns, table_rows in (
@@ -220,7 +223,8 @@ def _load_with_copy(seed, sizes, chunk_size, today, workers, serial, periods, re
     if drop:
         say(f"dropped {len(drop)} non-unique indexes and foreign keys; re-created at the end")
     jobs = [(seed, number_, today, workers, sink.ids("applicants", size),
-             sink.ids("cases", size), serial + number_ * chunk_size)
+             sink.ids("cases", size), sink.ids("job_offers", size),
+             serial + number_ * chunk_size)
             for number_, size in enumerate(sizes)]
     if processes is None:
         processes = max(1, (os.cpu_count() or 1) - 1) if len(jobs) > 1 else 0

@@ -51,7 +51,9 @@ CASE_COLUMNS = _columns(Case)
 DEPENDANT_COLUMNS = _columns(Dependant, "id")
 EVENT_COLUMNS = _columns(CaseEvent, "id")
 DEADLINE_COLUMNS = _columns(Deadline, "id")
-JOB_OFFER_COLUMNS = _columns(JobOffer, "id")
+# With its id: the walk gives each job offer one of the ids the load reserved, so that an
+# extension request on the case can name it (``Case.extension_job_offer_id``).
+JOB_OFFER_COLUMNS = _columns(JobOffer)
 # A quota place's row after its period's id, which the loading process fills in.
 PLACE_COLUMNS = _columns(QuotaAllocation, "id", "period_id")
 
@@ -140,9 +142,10 @@ class Walked:
     places: list[Place] = field(default_factory=list)
 
 
-def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
+def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> Walked:
     """Take ``plan``'s road on a case in memory; refuse (CaseError) a move the services
-    would refuse."""
+    would refuse. ``job_offer_id`` is the id of the job offer recorded on the road, if one
+    is (a road records one at most)."""
     actor = plan.creator
     applicant = WalkingApplicant(id=applicant_id, created_at=plan.created_at,
                                  name_search=search_text(plan.applicant.family_name,
@@ -168,8 +171,11 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int) -> Walked:
         Effect.GIVE_BACK_QUOTA_PLACE: lambda step: _give_back_place(walked, step, actor)}
     for move in plan.road:
         if move.offer is not None:
+            if case.job_offers:
+                raise ValueError(f"{plan.scheme}: a road records one job offer at most")
             job = stay.add_job_offer(case, move.offer, actor, move.at,
                                      make_job_offer=WalkingJobOffer)
+            job.id = job_offer_id
             walked.events.append((move.at, EventKind.EDITED, None, None, None, None,
                                   None, stay.job_offer_detail(job), None))
             continue
@@ -244,7 +250,8 @@ class ChunkRows:
                            for at, *rest in walked.events)
         self.deadlines.extend((cid, *(text(getattr(d, c)) for c in DEADLINE_COLUMNS[1:]))
                               for d in case.deadlines)
-        self.job_offers.extend((cid, *(text(getattr(j, c)) for c in JOB_OFFER_COLUMNS[1:]))
+        self.job_offers.extend((str(j.id), cid,
+                                *(text(getattr(j, c)) for c in JOB_OFFER_COLUMNS[2:]))
                                for j in case.job_offers)
         self.places.extend(
             ((p.scheme, p.allocated_on.year), cid,

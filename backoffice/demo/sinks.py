@@ -119,7 +119,8 @@ class CoreSink:
     def __init__(self) -> None:
         self.next_id = {
             name: (db.session.scalar(select(func.max(model.id))) or 0) + 1
-            for name, model in (("applicants", Applicant), ("cases", Case))}
+            for name, model in (("applicants", Applicant), ("cases", Case),
+                                ("job_offers", JobOffer))}
         self.tables = {m.__tablename__: m.__table__ for m in (
             Applicant, Case, CaseEvent, Dependant, Deadline, JobOffer, QuotaAllocation)}
 

@@ -133,8 +133,9 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
     a reason get ``FACTORY_REASON``. ``overrides`` are fields of :class:`ApplicantData` or
     :class:`CaseFacts` by name (``date_of_birth=...``, ``submitted_on=...``,
     ``business_plan=None``...). ``today`` is the creation date (it decides the reference year)
-    and ``now`` stamps the transitions. The case is committed, so a web request or a second
-    session sees it.
+    and ``now`` stamps the transitions (those after an extension request are stamped at the
+    request's moment: no step may be dated before the one it follows). The case is
+    committed, so a web request or a second session sees it.
     """
     unknown = set(overrides) - _APPLICANT_FIELDS - _FACT_FIELDS
     if unknown:
@@ -148,6 +149,9 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
             services.transition(case, step.name, actor,
                                 reason=FACTORY_REASON if step.needs_reason else None, now=at,
                                 **extra)
+            # A step is never dated before the one it follows: after the extension request
+            # (a week before the stay ends) the next steps are taken at its moment.
+            now = max(now, at)
     db.session.commit()
     return case
 

@@ -49,9 +49,11 @@ def transition_events(case_id: int) -> list[tuple]:
 @pytest.mark.parametrize(("name", "guards", "effects"), [
     ("submit", (Guard.ELIGIBLE,), (Effect.JUDGE_SUBMISSION,)),
     ("approve", (), (Effect.TAKE_QUOTA_PLACE,)),
+    ("issue_visa", (Guard.VISA_DETAILS,), (Effect.RECORD_VISA,)),
     ("record_arrival", (Guard.ARRIVAL_DATE,), (Effect.START_STAY,)),
-    ("request_extension", (Guard.EXTENSION_WINDOW,), ()),
-    ("grant_extension", (), (Effect.EXTEND_STAY,)),
+    ("request_extension", (Guard.EXTENSION_WINDOW, Guard.EXTENSION_REQUEST),
+     (Effect.RECORD_EXTENSION_REQUEST,)),
+    ("grant_extension", (Guard.EXTENSION_GRANT,), (Effect.EXTEND_STAY,)),
     ("refuse_ineligible", (Guard.INELIGIBLE,), (Effect.RECEIVE, Effect.RECORD_GROUNDS)),
     ("withdraw", (), (Effect.GIVE_BACK_QUOTA_PLACE,)),
     ("lapse", (), (Effect.GIVE_BACK_QUOTA_PLACE,)),
@@ -89,18 +91,20 @@ def test_a_policy_version_with_another_effect_needs_no_change_to_the_service(db,
     register(generous, POLICIES)
     try:
         assert case.policy is generous
-        services.transition(case, "record_arrival", caseworker, arrived_on=date(2030, 6, 1),
-                            now=AT)
+        services.transition(case, "record_arrival", caseworker, on=date(2030, 6, 1), now=AT)
     finally:
         POLICIES.clear()
         POLICIES.update(original)
-    # 24 months, then one extension of 24 months, both from the arrival.
-    assert (case.stay_ends_on, case.extensions_granted) == (date(2034, 6, 1), 1)
+    # 24 months from the arrival, then one extension of the policy's 24 months (none was
+    # asked for) from the end of the initial stay.
+    assert (case.stay_ends_on, case.extensions_granted, case.extension_months_total) == (
+        date(2034, 6, 1), 1, 24)
     last = _db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                                .order_by(CaseEvent.id.desc())).first()
     assert last.detail_data == {"key": "several", "parts": [
         {"key": "arrived", "arrived_on": "2030-06-01", "stay_ends_on": "2032-06-01"},
-        {"key": "stay_extended", "stay_ends_on": "2034-06-01"}]}
+        {"key": "stay_extended", "stay_ends_on": "2034-06-01", "was": "2032-06-01",
+         "months": 24}]}
     assert describe_event(last) == ("Arrived on 1 Jun 2030; the stay ends on 1 Jun 2032. "
                                     "Stay extended to 1 Jun 2034.")
 

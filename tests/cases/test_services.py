@@ -283,8 +283,11 @@ def test_every_allowed_step_writes_one_event_and_stamps_its_column(db, caseworke
     case = make_case(caseworker, scheme)
     expected = dict.fromkeys(STAMP_COLUMNS)
     status = S.DRAFT
+    last = FIRST_STEP_AT
     for i, name in enumerate(path):
-        extra, now = prepare_step(case, name, caseworker, step_time(i)[0])
+        # Never before the step before (the extension request is made in its window).
+        extra, now = prepare_step(case, name, caseworker, max(step_time(i)[0], last))
+        last = now
         hk_date = hk_today(now)
         reason = f"Reason to {name}." if name in NEEDS_REASON else None
         before = events(case, EventKind.TRANSITION)
@@ -297,6 +300,9 @@ def test_every_allowed_step_writes_one_event_and_stamps_its_column(db, caseworke
                 event.reason) == (name, status, TARGET[name], caseworker.id, reason)
         status = TARGET[name]
         assert case.status == status
+        # The date the step happened (the day of ``now``; a submission's is its date).
+        on = SUBMITTED_ON if name == "submit" else hk_date
+        assert (event.occurred_on, case.status_since) == (on, on), name
         if name in STAMP:
             expected[STAMP[name]] = hk_date if STAMP[name] in DATE_STAMPS else now
         if status in CLOSED_STATUSES:

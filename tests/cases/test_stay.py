@@ -31,7 +31,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme, policy_for, register
 from backoffice.cases.services import CaseError
 from backoffice.core.dates import HK_TZ
 from backoffice.core.i18n import format_date
-from tests.cases.factories import NOW, TODAY, dependant_data, make_case
+from tests.cases.factories import FACTORY_GROUNDS, NOW, TODAY, dependant_data, make_case
 
 S = CaseStatus
 K = DeadlineKind
@@ -59,8 +59,16 @@ def visa_case(actor, scheme: Scheme = Scheme.QMAS, on: date = TODAY, **overrides
 
 
 def arrive(case: Case, actor, on: date, today: date | None = None) -> CaseEvent:
-    return services.transition(case, "record_arrival", actor, arrived_on=on,
+    return services.transition(case, "record_arrival", actor, on=on,
                                expected_version=case.version, now=hk_morning(today or on))
+
+
+def request_extension(case: Case, actor, on: date, **data) -> CaseEvent:
+    """Request an extension on ``on`` (also the day it is recorded), with the factory's
+    grounds unless ``data`` says otherwise (``months=``, ``grounds=``, ``job_offer_id=``)."""
+    data = {"grounds": FACTORY_GROUNDS} | data
+    return services.transition(case, "request_extension", actor, now=hk_morning(on),
+                               data=services.StepData(on=on, **data))
 
 
 def stay_case(actor, scheme: Scheme = Scheme.QMAS, arrived_on: date = TODAY,
@@ -107,22 +115,29 @@ def reload(case: Case) -> Case:
 # --- stay_end: pure month arithmetic ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("arrived_on", "initial", "extension", "extensions", "ends_on"), [
-    pytest.param(date(2028, 2, 29), 12, 24, 0, date(2029, 2, 28), id="29-feb-plus-12-months"),
-    pytest.param(date(2027, 1, 31), 1, 24, 0, date(2027, 2, 28), id="31-jan-plus-1-common"),
-    pytest.param(date(2028, 1, 31), 1, 24, 0, date(2028, 2, 29), id="31-jan-plus-1-leap"),
-    pytest.param(date(2026, 8, 31), 6, 24, 0, date(2027, 2, 28), id="31-aug-plus-6"),
-    pytest.param(date(2026, 3, 16), 12, 24, 0, date(2027, 3, 16), id="qmas-initial"),
-    pytest.param(date(2026, 3, 16), 12, 24, 1, date(2029, 3, 16), id="one-extension"),
-    pytest.param(date(2026, 3, 16), 12, 24, 2, date(2031, 3, 16), id="two-extensions"),
-    pytest.param(date(2028, 2, 29), 12, 24, 1, date(2031, 2, 28), id="29-feb-extended"),
-    # Each extension is added to the previous (clamped) end, not to the arrival date:
+# The third argument is the TOTAL of the months every extension granted adds (extensions may
+# be shorter than the policy's length), not one length times a count.
+@pytest.mark.parametrize(("arrived_on", "initial", "extension_total", "ends_on"), [
+    pytest.param(date(2028, 2, 29), 12, 0, date(2029, 2, 28), id="29-feb-plus-12-months"),
+    pytest.param(date(2027, 1, 31), 1, 0, date(2027, 2, 28), id="31-jan-plus-1-common"),
+    pytest.param(date(2028, 1, 31), 1, 0, date(2028, 2, 29), id="31-jan-plus-1-leap"),
+    pytest.param(date(2026, 8, 31), 6, 0, date(2027, 2, 28), id="31-aug-plus-6"),
+    pytest.param(date(2026, 3, 16), 12, 0, date(2027, 3, 16), id="qmas-initial"),
+    pytest.param(date(2026, 3, 16), 12, 24, date(2029, 3, 16), id="one-extension"),
+    pytest.param(date(2026, 3, 16), 12, 24 + 24, date(2031, 3, 16), id="two-extensions"),
+    pytest.param(date(2028, 2, 29), 12, 24, date(2031, 2, 28), id="29-feb-extended"),
+    # The extensions are added to the initial stay's (clamped) end, not to the arrival date:
     # 31 Jan + 1 = 28 Feb, + 1 = 28 Mar (not 31 Mar).
-    pytest.param(date(2027, 1, 31), 1, 1, 1, date(2027, 3, 28), id="extension-from-clamped-end"),
-    pytest.param(date(2022, 12, 28), 36, 36, 1, date(2028, 12, 28), id="3-plus-3-years"),
+    pytest.param(date(2027, 1, 31), 1, 1, date(2027, 3, 28), id="extension-from-clamped-end"),
+    pytest.param(date(2022, 12, 28), 36, 36, date(2028, 12, 28), id="3-plus-3-years"),
+    # An extension of 24 months then a shorter one of 6: 30 months after the initial end.
+    pytest.param(date(2026, 3, 16), 24, 24 + 6, date(2030, 9, 16), id="24-then-6-months"),
+    # From one total, not one extension after another: 31 Jan 2028 + 1 + 1 month is
+    # 31 Mar 2028 (one after another it would clamp to 29 Feb, then give 29 Mar).
+    pytest.param(date(2027, 1, 31), 12, 1 + 1, date(2028, 3, 31), id="total-not-in-turn"),
 ])
-def test_stay_end(arrived_on, initial, extension, extensions, ends_on):
-    assert stay.stay_end(arrived_on, initial, extension, extensions) == ends_on
+def test_stay_end(arrived_on, initial, extension_total, ends_on):
+    assert stay.stay_end(arrived_on, initial, extension_total) == ends_on
 
 
 # --- Recording arrival ----------------------------------------------------------------------------
@@ -183,21 +198,22 @@ def test_an_impossible_arrival_date_is_refused_and_changes_nothing(db, caseworke
     case = visa_case(caseworker, on=date(2026, 3, 10))
     version = case.version
     with pytest.raises(CaseError) as refused:
-        services.transition(case, "record_arrival", caseworker, arrived_on=arrived_on,
+        services.transition(case, "record_arrival", caseworker, on=arrived_on,
                             expected_version=version, now=NOW)  # today: 2026-03-16
     assert str(refused.value) == message
     db.session.rollback()
     case = reload(case)
     assert (case.status, case.version, case.arrived_on, case.stay_ends_on) == (
         S.VISA_ISSUED, version, None, None)
-    assert states(case) == {}
+    # The visa's entry deadline (opened when it was issued) is still open, nothing else.
+    assert states(case) == {K.ENTRY: [ST.OPEN]}
 
 
 @pytest.mark.parametrize("arrived_on", [date(2026, 3, 10), date(2026, 3, 16)],
                          ids=["on-visa-day", "today"])
 def test_arrival_may_be_any_day_from_the_visa_to_today(db, caseworker, arrived_on):
     case = visa_case(caseworker, on=date(2026, 3, 10))
-    services.transition(case, "record_arrival", caseworker, arrived_on=arrived_on, now=NOW)
+    services.transition(case, "record_arrival", caseworker, on=arrived_on, now=NOW)
     assert (case.status, case.arrived_on) == (S.IN_STAY, arrived_on)
 
 
@@ -239,7 +255,7 @@ def test_a_later_policy_version_sets_the_stay_of_cases_submitted_under_it(
 def test_a_granted_stay_keeps_its_values_when_the_policy_changes(db, caseworker, registry):
     case = stay_case(caseworker)
     stay.record_job_offer(caseworker, case, OFFER, now=NOW)
-    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
+    request_extension(case, caseworker, date(2027, 3, 1))
     db.session.commit()
     # The version in force on the case's submission date is edited in place (a data fix):
     # the stay granted at arrival still uses the values stored on the case.
@@ -298,11 +314,11 @@ def test_the_extension_window(db, caseworker, scheme, today, with_offer, message
     # The transition service applies the same guard, with the same words.
     version = case.version
     if message is None:
-        services.transition(case, "request_extension", caseworker, now=hk_morning(today))
+        request_extension(case, caseworker, today)
         assert case.status == S.EXTENSION_REQUESTED
     else:
         with pytest.raises(CaseError) as refused:
-            services.transition(case, "request_extension", caseworker, now=hk_morning(today))
+            request_extension(case, caseworker, today)
         assert str(refused.value) == message
         db.session.rollback()
         case = reload(case)
@@ -355,8 +371,7 @@ def test_granting_an_extension_sets_a_new_stay_end_and_new_deadlines(
     case = stay_case(caseworker, scheme)
     if scheme == Scheme.QMAS:
         stay.record_job_offer(caseworker, case, OFFER, now=NOW)
-    services.transition(case, "request_extension", caseworker,
-                        now=hk_morning(ends_on - timedelta(days=7)))
+    request_extension(case, caseworker, ends_on - timedelta(days=7))
     assert deadlines(case)[K.STAY_END] == ends_on  # still open while the request waits
     at = hk_morning(ends_on - timedelta(days=2))
     event = services.transition(case, "grant_extension", caseworker, now=at)
@@ -365,9 +380,12 @@ def test_granting_an_extension_sets_a_new_stay_end_and_new_deadlines(
     case = reload(case)
     assert (case.status, case.extensions_granted, case.stay_ends_on) == (
         S.EXTENDED, 1, extended_to)
+    # Granted by default for the months asked: the policy's whole length.
+    assert case.extension_months_total == case.stay_extension_months == 24
     assert case.stay_ends_on == stay.stay_end(TODAY, case.stay_initial_months,
-                                              case.stay_extension_months, 1)
-    assert event.detail_data == {"key": "stay_extended", "stay_ends_on": extended_to.isoformat()}
+                                              case.extension_months_total)
+    assert event.detail_data == {"key": "stay_extended", "stay_ends_on": extended_to.isoformat(),
+                                 "was": ends_on.isoformat(), "months": 24}
     assert describe_event(event) == f"Stay extended to {format_date(extended_to)}."
     assert deadlines(case) == {K.STAY_END: extended_to, K.EXTENSION_WINDOW: window}
     kinds = states(case)
@@ -383,14 +401,14 @@ def test_granting_an_extension_sets_a_new_stay_end_and_new_deadlines(
 def test_extensions_compose(db, caseworker):
     case = stay_case(caseworker, Scheme.GEP_PRO)
     for expected in (date(2030, 3, 16), date(2032, 3, 16)):
-        services.transition(case, "request_extension", caseworker,
-                            now=hk_morning(case.stay_ends_on - timedelta(days=1)))
+        request_extension(case, caseworker, case.stay_ends_on - timedelta(days=1))
         services.transition(case, "grant_extension", caseworker,
                             now=hk_morning(case.stay_ends_on))
         assert case.stay_ends_on == expected
     db.session.commit()
     case = reload(case)
-    assert (case.extensions_granted, case.stay_ends_on) == (2, date(2032, 3, 16))
+    assert (case.extensions_granted, case.extension_months_total, case.stay_ends_on) == (
+        2, 48, date(2032, 3, 16))
     assert states(case)[K.STAY_END] == [ST.MET, ST.MET, ST.OPEN]
     assert deadlines(case)[K.STAY_END] == date(2032, 3, 16)
 
@@ -398,7 +416,7 @@ def test_extensions_compose(db, caseworker):
 def test_refusing_an_extension_leaves_the_stay_to_run_out(db, caseworker):
     case = stay_case(caseworker)
     stay.record_job_offer(caseworker, case, OFFER, now=NOW)
-    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
+    request_extension(case, caseworker, date(2027, 3, 1))
     before = {d.id: (d.kind, d.due_on) for d in case.open_deadlines}
     services.transition(case, "refuse_extension", caseworker, reason="No genuine job.",
                         now=hk_morning(date(2027, 3, 5)))
@@ -420,7 +438,7 @@ def test_a_deadline_the_sweep_settled_is_not_opened_again_by_a_later_step(db, ca
     counts = deadline_sweep.sweep(date(2027, 2, 20), now=hk_morning(date(2027, 2, 20)))
     assert counts["window_opened"] == 1
 
-    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2027, 3, 1)))
+    request_extension(case, caseworker, date(2027, 3, 1))
     db.session.commit()
     # The window that opened stays met: no second, "overdue" window is opened.
     assert states(reload(case))[K.EXTENSION_WINDOW] == [ST.MET]
@@ -434,9 +452,309 @@ def test_a_deadline_the_sweep_settled_is_not_opened_again_by_a_later_step(db, ca
                         now=hk_morning(date(2027, 3, 18)))
     db.session.commit()
     assert states(reload(case)) == {K.JOB_OFFER: [ST.MET], K.EXTENSION_WINDOW: [ST.MET],
-                                    K.STAY_END: [ST.MISSED]}
+                                    K.STAY_END: [ST.MISSED], K.ENTRY: [ST.MET]}
     assert deadline_sweep.sweep(date(2027, 3, 18), now=hk_morning(date(2027, 3, 18))) == {
         "missed": 0, "window_opened": 0, "lapsed": 1}
+
+
+# --- Step data: the visa, the extension request and the grant (table) ---------------------------
+# Every step is dated (``on``); issuing a visa records its number and validity end, which opens
+# the entry deadline; a request says how long, on what grounds and on which job offer; a grant
+# may be shorter than the policy's length, never longer, and the stay end is the initial end
+# plus the total of the months granted.
+
+ISSUED_ON = date(2026, 3, 10)
+
+
+def approved_case(actor, scheme: Scheme = Scheme.QMAS) -> Case:
+    """A case approved on ISSUED_ON (committed), ready for its visa."""
+    return make_case(actor, scheme, S.APPROVED, now=hk_morning(ISSUED_ON))
+
+
+def issue_visa(case: Case, actor, *, number: str | None = "AB1234567",
+               valid_until: date | None = ISSUED_ON + timedelta(days=30),
+               on: date = ISSUED_ON) -> CaseEvent:
+    return services.transition(case, "issue_visa", actor, now=hk_morning(on),
+                               data=services.StepData(on=on, visa_number=number,
+                                                      visa_valid_until=valid_until))
+
+
+def grant(case: Case, actor, on: date, months: int | None = None) -> CaseEvent:
+    return services.transition(case, "grant_extension", actor, now=hk_morning(on),
+                               data=services.StepData(on=on, months=months))
+
+
+def test_issuing_the_visa_records_it_and_opens_the_entry_deadline_met_by_arrival(
+        db, caseworker):
+    case = approved_case(caseworker)
+    until = date(2026, 6, 30)
+    event = issue_visa(case, caseworker, number="  PX7654321 ", valid_until=until)
+    db.session.commit()
+    case = reload(case)
+    assert (case.status, case.visa_issued_on, case.visa_number, case.visa_valid_until) == (
+        S.VISA_ISSUED, ISSUED_ON, "PX7654321", until)
+    assert (event.occurred_on, case.status_since) == (ISSUED_ON, ISSUED_ON)
+    assert event.detail_data == {"key": "visa_issued", "number": "PX7654321",
+                                 "valid_until": "2026-06-30"}
+    assert deadlines(case) == {K.ENTRY: until}
+
+    at = hk_morning(date(2026, 4, 2))
+    services.transition(case, "record_arrival", caseworker, on=date(2026, 4, 1), now=at)
+    db.session.commit()
+    case = reload(case)
+    assert states(case)[K.ENTRY] == [ST.MET]
+    met = db.session.scalar(select(Deadline).where(Deadline.case_id == case.id,
+                                                   Deadline.kind == K.ENTRY))
+    assert (met.due_on, met.closed_at) == (until, at)
+    assert K.ENTRY not in deadlines(case)
+
+
+@pytest.mark.parametrize(("number", "valid_until", "message"), [
+    pytest.param(None, date(2026, 6, 30), "Enter the visa or entry permit number.",
+                 id="no-number"),
+    pytest.param("   ", date(2026, 6, 30), "Enter the visa or entry permit number.",
+                 id="blank-number"),
+    pytest.param("X" * 31, date(2026, 6, 30),
+                 "The visa or entry permit number is at most 30 characters.", id="long-number"),
+    pytest.param("AB1234567", None,
+                 "Enter the last day the visa allows entry (its validity end).", id="no-validity"),
+    pytest.param("AB1234567", ISSUED_ON - timedelta(days=1),
+                 "The visa's validity end, 9 Mar 2026, is before the day it was issued "
+                 "(10 Mar 2026).", id="valid-until-before-issue"),
+])
+def test_a_visa_without_its_details_is_refused_and_changes_nothing(
+        db, caseworker, number, valid_until, message):
+    case = approved_case(caseworker)
+    version = case.version
+    with pytest.raises(CaseError) as refused:
+        issue_visa(case, caseworker, number=number, valid_until=valid_until)
+    assert str(refused.value) == message
+    db.session.rollback()
+    case = reload(case)
+    assert (case.status, case.version, case.visa_number, case.visa_valid_until) == (
+        S.APPROVED, version, None, None)
+    assert states(case) == {}
+
+
+@pytest.mark.parametrize(("valid_until", "arrived_on", "message"), [
+    pytest.param(date(2026, 3, 12), date(2026, 3, 12), None, id="on-the-last-day"),
+    pytest.param(ISSUED_ON, ISSUED_ON, None, id="valid-on-the-issue-day-only"),
+    pytest.param(date(2026, 3, 12), date(2026, 3, 13),
+                 "The arrival date 13 Mar 2026 is after the last day the visa allowed entry "
+                 "(12 Mar 2026). Correct the visa's validity end if it was recorded wrongly; "
+                 "otherwise the approval was not taken up in time.", id="day-after-validity"),
+    pytest.param(ISSUED_ON, date(2026, 3, 16),
+                 "The arrival date 16 Mar 2026 is after the last day the visa allowed entry "
+                 "(10 Mar 2026). Correct the visa's validity end if it was recorded wrongly; "
+                 "otherwise the approval was not taken up in time.", id="week-after-validity"),
+])
+def test_arrival_after_the_visa_validity_is_refused(db, caseworker, valid_until, arrived_on,
+                                                    message):
+    case = approved_case(caseworker)
+    issue_visa(case, caseworker, valid_until=valid_until)
+    db.session.commit()
+    version = case.version
+    if message is None:
+        services.transition(case, "record_arrival", caseworker, on=arrived_on, now=NOW)
+        assert (case.status, case.arrived_on) == (S.IN_STAY, arrived_on)
+        assert states(case)[K.ENTRY] == [ST.MET]
+        return
+    with pytest.raises(CaseError) as refused:
+        services.transition(case, "record_arrival", caseworker, on=arrived_on, now=NOW)
+    assert str(refused.value) == message
+    db.session.rollback()
+    case = reload(case)
+    assert (case.status, case.version, case.arrived_on) == (S.VISA_ISSUED, version, None)
+    assert deadlines(case) == {K.ENTRY: valid_until}  # still open: the sweep will miss it
+
+
+# GEP_PRO (24 + 24 months, no job offer needed) arrived 2026-03-16: the stay ends 2028-03-16,
+# its window opens 2028-02-17.
+GEP_END = date(2028, 3, 16)
+REQUEST_ON = date(2028, 3, 1)
+OTHER_CASE = object()  # stands for a job offer recorded on another case
+
+REQUEST_REFUSALS = [
+    pytest.param({"months": 0}, "An extension can be asked for between 1 and 24 months.",
+                 id="months-zero"),
+    pytest.param({"months": 25}, "An extension can be asked for between 1 and 24 months.",
+                 id="months-above-the-policy"),
+    pytest.param({"months": -6}, "An extension can be asked for between 1 and 24 months.",
+                 id="months-negative"),
+    pytest.param({"grounds": None}, "Give the grounds of the extension request (what the "
+                 "applicant does in Hong Kong and why the stay should continue).",
+                 id="no-grounds"),
+    pytest.param({"grounds": " \n "}, "Give the grounds of the extension request (what the "
+                 "applicant does in Hong Kong and why the stay should continue).",
+                 id="blank-grounds"),
+    pytest.param({"grounds": "x" * 2001}, "Keep the grounds to 2000 characters.",
+                 id="grounds-too-long"),
+    pytest.param({"job_offer_id": OTHER_CASE}, "That job offer is not recorded on this case.",
+                 id="job-offer-of-another-case"),
+    pytest.param({"job_offer_id": 999_999}, "That job offer is not recorded on this case.",
+                 id="job-offer-unknown"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), REQUEST_REFUSALS)
+def test_an_extension_request_without_what_it_must_say_is_refused(db, caseworker, data,
+                                                                  message):
+    case = stay_case(caseworker, Scheme.GEP_PRO)
+    stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    if data.get("job_offer_id") is OTHER_CASE:
+        other = stay_case(caseworker, Scheme.GEP_PRO)
+        data = data | {"job_offer_id": stay.record_job_offer(caseworker, other, OFFER,
+                                                             now=NOW).id}
+    db.session.commit()
+    version = case.version
+    with pytest.raises(CaseError) as refused:
+        request_extension(case, caseworker, REQUEST_ON, **data)
+    assert str(refused.value) == message
+    db.session.rollback()
+    case = reload(case)
+    assert (case.status, case.version, case.extension_requested_on,
+            case.extension_months_requested, case.extension_grounds) == (
+        S.IN_STAY, version, None, None, None)
+
+
+@pytest.mark.parametrize(("months", "offer", "asked", "kept_offer"), [
+    pytest.param(None, None, 24, "latest", id="defaults-policy-length-latest-offer"),
+    pytest.param(12, "first", 12, "first", id="shorter-on-a-chosen-offer"),
+    pytest.param(1, None, 1, "latest", id="one-month"),
+    pytest.param(24, None, 24, "latest", id="the-policy-length"),
+])
+def test_an_extension_request_keeps_what_was_asked(db, caseworker, months, offer, asked,
+                                                   kept_offer):
+    case = stay_case(caseworker, Scheme.GEP_PRO)
+    first = stay.record_job_offer(caseworker, case, OFFER, now=NOW)
+    latest = stay.record_job_offer(caseworker, case, dataclasses.replace(
+        OFFER, employer="Kowloon Data Ltd", post="Lead engineer"), now=hk_morning(date(2027, 1, 4)))
+    offers = {"first": first, "latest": latest}
+    event = request_extension(case, caseworker, REQUEST_ON, months=months,
+                              grounds="  Still with the employer. ",
+                              job_offer_id=offers[offer].id if offer else None)
+    db.session.commit()
+    case = reload(case)
+    kept = offers[kept_offer]
+    assert (case.status, case.status_since, case.extension_requested_on,
+            case.extension_months_requested, case.extension_grounds,
+            case.extension_job_offer_id) == (
+        S.EXTENSION_REQUESTED, REQUEST_ON, REQUEST_ON, asked, "Still with the employer.",
+        kept.id)
+    assert event.detail_data == {"key": "extension_requested", "months": asked,
+                                 "grounds": "Still with the employer.", "post": kept.post,
+                                 "employer": kept.employer}
+
+
+@pytest.mark.parametrize(("recorded_on", "requested_on", "message"), [
+    # The window guard judges the request's date, not the day it is recorded.
+    pytest.param(GEP_END + timedelta(days=4), GEP_END - timedelta(days=6), None,
+                 id="recorded-after-the-stay-end-dated-inside"),
+    pytest.param(GEP_END + timedelta(days=4), GEP_END + timedelta(days=1),
+                 "The stay ended on 16 Mar 2028; an extension can no longer be requested.",
+                 id="dated-after-the-stay-end"),
+    pytest.param(GEP_END - timedelta(days=2), date(2028, 2, 16),
+                 "The extension window opens on 17 Feb 2028 (28 days before the stay ends on "
+                 "16 Mar 2028); an extension cannot be requested before.",
+                 id="dated-before-the-window"),
+    pytest.param(GEP_END - timedelta(days=2), GEP_END - timedelta(days=1),
+                 "The date of “Request extension of stay”, 15 Mar 2028, is in the future. Give "
+                 "the date it happened (today at the latest).", id="dated-in-the-future"),
+])
+def test_an_extension_request_is_judged_on_its_date(db, caseworker, recorded_on, requested_on,
+                                                    message):
+    case = stay_case(caseworker, Scheme.GEP_PRO)
+    db.session.commit()
+
+    def take():
+        return services.transition(
+            case, "request_extension", caseworker, now=hk_morning(recorded_on),
+            data=services.StepData(on=requested_on, grounds=FACTORY_GROUNDS))
+
+    if message is None:
+        event = take()
+        assert (case.status, case.extension_requested_on, event.occurred_on) == (
+            S.EXTENSION_REQUESTED, requested_on, requested_on)
+        return
+    with pytest.raises(CaseError) as refused:
+        take()
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(("asked", "granted", "shorter_allowed", "total", "ends_on", "message"), [
+    pytest.param(None, None, True, 24, date(2030, 3, 16), None, id="default-policy-length"),
+    pytest.param(12, None, True, 12, date(2029, 3, 16), None, id="default-the-months-asked"),
+    pytest.param(None, 6, True, 6, date(2028, 9, 16), None, id="shorter-than-the-policy"),
+    pytest.param(None, 1, True, 1, date(2028, 4, 16), None, id="one-month"),
+    pytest.param(None, 24, False, 24, date(2030, 3, 16), None,
+                 id="policy-length-where-shorter-not-allowed"),
+    pytest.param(None, 25, True, 0, GEP_END,
+                 "An extension is granted for between 1 and 24 months.", id="longer-refused"),
+    pytest.param(None, 0, True, 0, GEP_END,
+                 "An extension is granted for between 1 and 24 months.", id="zero-refused"),
+    pytest.param(None, 6, False, 0, GEP_END,
+                 "This scheme grants extensions of 24 months only.",
+                 id="shorter-where-not-allowed"),
+    pytest.param(None, 36, False, 0, GEP_END,
+                 "This scheme grants extensions of 24 months only.",
+                 id="longer-where-shorter-not-allowed"),
+])
+def test_the_months_an_extension_is_granted_for(db, caseworker, registry, asked, granted,
+                                                shorter_allowed, total, ends_on, message):
+    if not shorter_allowed:
+        seed = policy_for(Scheme.GEP_PRO, TODAY)
+        registry[Scheme.GEP_PRO] = (dataclasses.replace(seed, shorter_extension_allowed=False),)
+    case = stay_case(caseworker, Scheme.GEP_PRO)
+    request_extension(case, caseworker, REQUEST_ON, months=asked)
+    db.session.commit()
+    version = case.version
+    on = REQUEST_ON + timedelta(days=3)
+    if message is None:
+        event = grant(case, caseworker, on, granted)
+        db.session.commit()
+        case = reload(case)
+        assert (case.status, case.extensions_granted, case.extension_months_total,
+                case.stay_ends_on) == (S.EXTENDED, 1, total, ends_on)
+        assert event.detail_data == {"key": "stay_extended", "stay_ends_on": ends_on.isoformat(),
+                                     "was": GEP_END.isoformat(), "months": total}
+        assert deadlines(case) == {K.STAY_END: ends_on,
+                                   K.EXTENSION_WINDOW: ends_on - timedelta(days=28)}
+        return
+    with pytest.raises(CaseError) as refused:
+        grant(case, caseworker, on, granted)
+    assert str(refused.value) == message
+    db.session.rollback()
+    case = reload(case)
+    assert (case.status, case.version, case.extension_months_total, case.stay_ends_on) == (
+        S.EXTENSION_REQUESTED, version, total, ends_on)
+
+
+@pytest.mark.parametrize(("grants", "ends"), [
+    # An extension of 24 months, then a shorter one of 6: each end from the initial end
+    # (2028-03-16) plus the total so far.
+    pytest.param((24, 6), (date(2030, 3, 16), date(2030, 9, 16)), id="24-then-6"),
+    pytest.param((6, 24), (date(2028, 9, 16), date(2030, 9, 16)), id="6-then-24"),
+    pytest.param((1, 1), (date(2028, 4, 16), date(2028, 5, 16)), id="1-then-1"),
+])
+def test_the_stay_end_is_the_initial_end_plus_the_months_granted_in_all(db, caseworker, grants,
+                                                                         ends):
+    case = stay_case(caseworker, Scheme.GEP_PRO)
+    total = 0
+    for months, expected in zip(grants, ends, strict=True):
+        was = case.stay_ends_on
+        request_extension(case, caseworker, was - timedelta(days=7), months=months)
+        event = grant(case, caseworker, was - timedelta(days=6))
+        total += months
+        assert (case.extension_months_total, case.stay_ends_on) == (total, expected)
+        assert event.detail_data == {"key": "stay_extended", "stay_ends_on": expected.isoformat(),
+                                     "was": was.isoformat(), "months": months}
+        assert case.stay_ends_on == stay.stay_end(case.arrived_on, 24, total)
+    db.session.commit()
+    case = reload(case)
+    assert (case.extensions_granted, case.extension_months_total, case.stay_ends_on) == (
+        len(grants), sum(grants), ends[-1])
+    assert deadlines(case)[K.STAY_END] == ends[-1]
+    assert states(case)[K.STAY_END] == [ST.MET] * len(grants) + [ST.OPEN]
 
 
 # --- Correcting the arrival date ------------------------------------------------------------------
@@ -461,7 +779,11 @@ def test_correcting_the_arrival_recomputes_the_stay_and_its_deadlines(db, casewo
                                K.JOB_OFFER: date(2027, 3, 20)}
     old = db.session.scalars(select(Deadline).where(Deadline.id.in_(old_ids))).all()
     assert {(d.state, d.closed_at) for d in old} == {(ST.CANCELLED, at)}
-    assert states(case) == {kind: [ST.CANCELLED, ST.OPEN] for kind in K}
+    # The entry deadline was met by the arrival, which is not undone: only the stay's
+    # deadlines are recomputed.
+    assert states(case) == {K.STAY_END: [ST.CANCELLED, ST.OPEN],
+                            K.EXTENSION_WINDOW: [ST.CANCELLED, ST.OPEN],
+                            K.JOB_OFFER: [ST.CANCELLED, ST.OPEN], K.ENTRY: [ST.MET]}
     last = events(case)[-1]
     assert (last.kind, last.actor_id, last.reason) == (
         EventKind.EDITED, caseworker.id, "Typo in the landing date.")
@@ -474,7 +796,7 @@ def test_correcting_the_arrival_recomputes_the_stay_and_its_deadlines(db, casewo
 
 def test_correcting_the_arrival_of_an_extended_stay_keeps_its_extensions(db, caseworker):
     case = stay_case(caseworker, Scheme.GEP_ENT)
-    services.transition(case, "request_extension", caseworker, now=hk_morning(date(2028, 3, 1)))
+    request_extension(case, caseworker, date(2028, 3, 1))
     services.transition(case, "grant_extension", caseworker, now=hk_morning(date(2028, 3, 2)))
     stay.correct_arrival(caseworker, case, date(2026, 3, 18), "Wrong day.",
                          today=date(2028, 3, 3), now=hk_morning(date(2028, 3, 3)))
@@ -531,7 +853,9 @@ def test_ending_a_case_by_hand_cancels_its_open_deadlines(db, caseworker, status
     case = make_case(caseworker, Scheme.QMAS, status)
     assert case.open_deadlines
     open_ids = {d.id for d in case.open_deadlines}
-    at = hk_morning(date(2026, 6, 1))
+    # Not before the step it follows: make_case requests an extension a week before the stay
+    # ends (2027-03-09), and grants it that day.
+    at = hk_morning(max(date(2026, 6, 1), case.status_since))
     services.transition(case, step, caseworker, reason=reason, now=at)
     db.session.commit()
     case = reload(case)
@@ -541,12 +865,17 @@ def test_ending_a_case_by_hand_cancels_its_open_deadlines(db, caseworker, status
     assert {(d.state, d.closed_at) for d in closed} == {(ST.CANCELLED, at)}
 
 
-@pytest.mark.parametrize("status", [S.APPROVED, S.VISA_ISSUED])
-def test_withdrawing_before_arrival_leaves_no_deadlines(db, caseworker, status):
+@pytest.mark.parametrize(("status", "left"), [
+    pytest.param(S.APPROVED, {}, id="approved"),
+    # The visa opened the entry deadline: withdrawing cancels it.
+    pytest.param(S.VISA_ISSUED, {K.ENTRY: [ST.CANCELLED]}, id="visa_issued"),
+])
+def test_withdrawing_before_arrival_leaves_no_deadlines(db, caseworker, status, left):
     case = make_case(caseworker, Scheme.QMAS, status)
     services.transition(case, "withdraw", caseworker, reason="Took another job.", now=NOW)
     db.session.commit()
-    assert states(reload(case)) == {}
+    assert states(reload(case)) == left
+    assert reload(case).open_deadlines == []
 
 
 def test_a_case_in_stay_cannot_be_withdrawn(db, caseworker):
@@ -597,8 +926,9 @@ def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker)
                                       None, None, {"key": "lapsed"}, SWEEP_AT)]
     assert describe_event(new_events[0]) == LAPSE_WORDS
     assert states(lapsed) == {K.STAY_END: [ST.MISSED], K.JOB_OFFER: [ST.MISSED],
-                              K.EXTENSION_WINDOW: [ST.CANCELLED]}
-    closed_at = {d.closed_at for d in lapsed.deadlines}
+                              K.EXTENSION_WINDOW: [ST.CANCELLED], K.ENTRY: [ST.MET]}
+    # The stay's deadlines were settled by the sweep (the entry deadline, by the arrival).
+    closed_at = {d.closed_at for d in lapsed.deadlines if d.kind != K.ENTRY}
     assert closed_at == {SWEEP_AT}
 
     # A pending extension request is left for a person; its stay end is missed (escalates).
@@ -606,7 +936,7 @@ def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker)
     assert (waiting.status, waiting.version) == (S.EXTENSION_REQUESTED, versions[requested.id])
     assert len(events(waiting)) == events_before[requested.id]
     assert states(waiting) == {K.STAY_END: [ST.MISSED], K.JOB_OFFER: [ST.MET],
-                               K.EXTENSION_WINDOW: [ST.MET]}
+                               K.EXTENSION_WINDOW: [ST.MET], K.ENTRY: [ST.MET]}
 
     # A stay ending today or later is not lapsed; the window is met once its day comes.
     for case, window_state in [(ends_today, ST.MET), (window_today, ST.MET),
@@ -615,7 +945,8 @@ def test_the_sweep_marks_passed_deadlines_and_lapses_ended_stays(db, caseworker)
         assert (case.status, case.version) == (S.IN_STAY, versions[case.id]), case.arrived_on
         assert len(events(case)) == events_before[case.id]
         assert states(case) == {K.STAY_END: [ST.OPEN], K.JOB_OFFER: [ST.OPEN],
-                                K.EXTENSION_WINDOW: [window_state]}, case.arrived_on
+                                K.EXTENSION_WINDOW: [window_state], K.ENTRY: [ST.MET]}, \
+            case.arrived_on
 
     # Running it again changes nothing more.
     snapshot = {c.id: (_version(c.id), states(c), len(events(c))) for c in cases}

@@ -35,7 +35,9 @@ CASE_FIELDS = (
     "emigrated_overseas", "submitted_at", "review_started_at", "approved_on", "visa_issued_on",
     "refused_at", "withdrawn_at", "ended_at", "arrived_on", "stay_ends_on",
     "stay_initial_months", "stay_extension_months", "extension_window_days",
-    "job_offer_needed_to_extend", "extensions_granted")
+    "job_offer_needed_to_extend", "extensions_granted", "visa_number", "visa_valid_until",
+    "extension_months_total", "extension_requested_on", "extension_months_requested",
+    "extension_grounds", "status_since")
 APPLICANT_FIELDS = (
     "family_name", "given_names", "chinese_name", "date_of_birth", "nationality",
     "passport_number", "hkid", "email", "phone", "email_consent", "name_search")
@@ -79,8 +81,11 @@ def snapshot(db, case_id: int) -> dict:
         **{f"applicant.{name}": getattr(case.applicant, name) for name in APPLICANT_FIELDS},
         "dependants": [(d.relation, d.family_name, d.given_names, d.date_of_birth, d.married)
                        for d in case.dependants],
+        # The job offer an extension request rests on, by what it is (ids differ).
+        "extension_job_offer": next(((j.employer, j.post, j.start_date) for j in case.job_offers
+                                     if j.id == case.extension_job_offer_id), None),
         "events": [(e.kind, e.transition, e.from_status, e.to_status, e.reason, e.detail,
-                    e.detail_data, e.at, e.actor_id)
+                    e.detail_data, e.at, e.actor_id, e.occurred_on)
                    for e in events if e.kind not in NOT_WRITTEN_BY_BULK],
         "deadlines": sorted((d.kind, d.due_on, d.state, d.outstanding, d.closed_at)
                             for d in deadlines),

@@ -114,8 +114,8 @@ def test_bulk_cases_are_valid_unique_and_do_not_collide(app, db):
 
 def test_bulk_rows_are_deterministic():
     today = date(2026, 11, 25)
-    one = bulk.chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), 0)
-    two = bulk.chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), 0)
+    one = bulk.chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), range(1, 51), 0)
+    two = bulk.chunk_rows(7, 0, today, [1, 2], range(1, 51), range(1, 51), range(1, 51), 0)
     assert one == two
     # COPY text format: no field may carry a tab, newline or backslash of its own.
     for table in (one.applicants, one.cases, one.events, one.dependants, one.deadlines,

@@ -107,11 +107,11 @@ def test_copy_text_fields(value, field):
 
 def test_event_columns_are_the_ones_the_walk_fills():
     # The walk's event tuples are (at, kind, transition, from, to, reason, detail,
-    # detail_data) after the
-    # case id; a column added to case_events must be added there too.
+    # detail_data, occurred_on) after the case id; a column added to case_events must be
+    # added there too.
     assert rows.EVENT_COLUMNS == ("case_id", "at", "actor_id", "kind", "transition",
                                   "from_status", "to_status", "reason", "detail",
-                                  "detail_data")
+                                  "detail_data", "occurred_on")
     assert {c.name for c in CaseEvent.__table__.columns} - {"id"} == set(rows.EVENT_COLUMNS)
 
 
