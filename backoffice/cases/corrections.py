@@ -68,13 +68,16 @@ def _dated_steps(case_id: int) -> list[CaseEvent]:
         .order_by(CaseEvent.id)))
 
 
-def correctable_dates(case: Case, today: date) -> list[CorrectableDate]:
+def correctable_dates(case: Case, today: date,
+                      history: list[CaseEvent] | None = None) -> list[CorrectableDate]:
     """The dates of the case that can be corrected now, with their bounds, in the order they
     happened: every dated step's (once the case has ended, none), and the visa's validity
-    end while it still matters (before the arrival)."""
+    end while it still matters (before the arrival). ``history``: the case's events already
+    read (the case page has them), in any order, to save reading them again."""
     if not case.is_open:
         return []
-    steps = _dated_steps(case.id)
+    steps = _dated_steps(case.id) if history is None else sorted(
+        (e for e in history if e.kind == EventKind.TRANSITION), key=lambda e: e.id)
     found = []
     for index, event in enumerate(steps):
         transition = _step(case, event)
@@ -164,8 +167,14 @@ def _correct_visa_validity(case: Case, new: date) -> dict:
 
 def _correct_step_date(actor: User, case: Case, event_id: int, new: date, now: datetime
                        ) -> list[dict]:
+    # Every read first, then the changes: a read after a change would flush the case
+    # (and count its version) once more.
     event = db.session.get(CaseEvent, event_id)
     transition = _step(case, event)
+    latest = db.session.scalar(
+        select(CaseEvent.id).where(CaseEvent.case_id == case.id,
+                                   CaseEvent.kind == EventKind.TRANSITION)
+        .order_by(CaseEvent.id.desc()).limit(1))
     old = event.occurred_on
     details: list[dict] = [{"key": "date_corrected", "step": transition.name,
                             "from": old.isoformat(), "to": new.isoformat()}]
@@ -191,10 +200,6 @@ def _correct_step_date(actor: User, case: Case, event_id: int, new: date, now: d
     if Effect.RECORD_EXTENSION_REQUEST in transition.effects \
             and case.extension_requested_on == old:
         case.extension_requested_on = new
-    latest = db.session.scalar(
-        select(CaseEvent.id).where(CaseEvent.case_id == case.id,
-                                   CaseEvent.kind == EventKind.TRANSITION)
-        .order_by(CaseEvent.id.desc()).limit(1))
     if latest == event.id:
         case.status_since = new
     events.redate(event, new)

@@ -429,6 +429,8 @@ def earliest_step_date(case: Case) -> date:
 def _step_date(step: Step) -> None:
     """Every step's own guard: the date it happened is not in the future and not before the
     step it follows (nor before the submission date)."""
+    if not step.transition.dated:
+        return  # its date is the submission date, checked where it is entered
     on, label = step.on, step.transition.label
     if on > step.today:
         raise CaseError(lazy_gettext("The date of “%(step)s”, %(date)s, is in the future. Give "

@@ -202,7 +202,7 @@ def bulk_reassign():
 
 # --- One case -----------------------------------------------------------------------------
 
-def _case_forms(case: Case, **given) -> dict:
+def _case_forms(case: Case, history: list, **given) -> dict:
     today = hk_today()
     steps = {o.name: StepForm(step=o.transition, case=case, version=case.version,
                               formdata=None, on=today)
@@ -214,7 +214,8 @@ def _case_forms(case: Case, **given) -> dict:
     forms = {
         "step_forms": steps,
         "correct_date_form": CorrectDateForm(version=case.version, formdata=None,
-                                             dates=services.correctable_dates(case, today)),
+                                             dates=services.correctable_dates(case, today,
+                                                                              history)),
         "job_offer_form": JobOfferForm(version=case.version, formdata=None,
                                        offered_on=today),
         "dependant_form": DependantForm(version=case.version, formdata=None),
@@ -249,7 +250,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         steps=services.step_options(case, current_user),
         submission_problems=submission_problems, permanent_grounds=permanent,
         Relationship=Relationship,
-        **_case_forms(case, **forms)), status
+        **_case_forms(case, events, **forms)), status
 
 
 @bp.get("/<id:case_id>")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -311,14 +311,17 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
 # --- The stay, outside the lifecycle -------------------------------------------------------
 
 def correct_date(actor: User, case: Case, key: str, new: date | None, reason: str | None,
-                 expected_version: int | None, today: date) -> CaseEvent:
+                 expected_version: int | None, today: date, now: datetime | None = None
+                 ) -> CaseEvent:
     """A caseworker corrects a step's date (or the visa's validity end); what depends on it
     is recomputed (the rules are ``corrections``')."""
-    return corrections.correct_date(actor, case, key, new, reason, expected_version, today)
+    return corrections.correct_date(actor, case, key, new, reason, expected_version, today,
+                                    now)
 
 
-def correctable_dates(case: Case, today: date) -> list[corrections.CorrectableDate]:
-    return corrections.correctable_dates(case, today)
+def correctable_dates(case: Case, today: date, history: list[CaseEvent] | None = None
+                      ) -> list[corrections.CorrectableDate]:
+    return corrections.correctable_dates(case, today, history)
 
 
 def record_job_offer(actor: User, case: Case, offer: stay.JobOfferData,

@@ -68,7 +68,14 @@ def stay_end(arrived_on: date, initial_months: int, extension_months: int = 0) -
 def start_stay(case: Case, policy: SchemePolicy, arrived_on: date,
                now: datetime | None = None) -> None:
     """Stamp the stay on the case, keeping the policy values used. The arrival meets the
-    entry deadline the visa opened."""
+    entry deadline the visa opened, and one the sweep marked missed before an arrival on
+    time was recorded (late) was met after all."""
+    # First, before the case changes: reading its deadlines may flush it.
+    _meet(case, DeadlineKind.ENTRY, now or utcnow())
+    for deadline in case.deadlines:
+        if deadline.kind == DeadlineKind.ENTRY and deadline.state == DeadlineState.MISSED \
+                and deadline.due_on >= arrived_on:
+            deadline.state = DeadlineState.MET
     case.arrived_on = arrived_on
     case.stay_initial_months = policy.initial_stay_months
     case.stay_extension_months = policy.extension_months
@@ -77,7 +84,6 @@ def start_stay(case: Case, policy: SchemePolicy, arrived_on: date,
     case.extensions_granted = 0
     case.extension_months_total = 0
     case.stay_ends_on = stay_end(arrived_on, policy.initial_stay_months)
-    _meet(case, DeadlineKind.ENTRY, now or utcnow())
 
 
 def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:

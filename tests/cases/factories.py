@@ -187,14 +187,17 @@ def prepare_step(case: Case, name: str, actor: User, now: datetime) -> tuple[dic
     return {"data": step_data(name, hk_today(now))}, now
 
 
-def correct_step_date(actor: User, case: Case, step: str, new: date, reason: str, *,
-                      today: date = TODAY) -> None:
+def correct_step_date(actor: User, case: Case, step: str, new: date, reason: str | None, *,
+                      today: date = TODAY, now: datetime | None = None,
+                      version: int | None = None) -> None:
     """Correct the date of the latest ``step`` the case took, through the service (the
-    correction form's key is the step event's id)."""
+    correction form's key is the step event's id), from a form rendered at ``version``
+    (default: the case's own)."""
     event_id = db.session.scalar(
         select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.transition == step)
         .order_by(CaseEvent.id.desc()).limit(1))
-    services.correct_date(actor, case, str(event_id), new, reason, case.version, today)
+    services.correct_date(actor, case, str(event_id), new, reason,
+                          case.version if version is None else version, today, now)
 
 
 def hk_morning(day: date) -> datetime:

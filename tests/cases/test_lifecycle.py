@@ -106,7 +106,8 @@ def test_a_policy_version_with_another_effect_needs_no_change_to_the_service(db,
         {"key": "stay_extended", "stay_ends_on": "2034-06-01", "was": "2032-06-01",
          "months": 24}]}
     assert describe_event(last) == ("Arrived on 1 Jun 2030; the stay ends on 1 Jun 2032. "
-                                    "Stay extended to 1 Jun 2034.")
+                                    "Stay extended by 24 months, to 1 Jun 2034 (was "
+                                    "1 Jun 2032).")
 
 
 # --- The same step, set-based -------------------------------------------------------------

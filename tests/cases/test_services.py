@@ -49,6 +49,7 @@ from tests.cases.factories import (
     TODAY,
     applicant_data,
     case_facts,
+    correct_step_date,
     dependant_data,
     make_case,
     prepare_step,
@@ -1206,7 +1207,7 @@ def test_the_database_ties_a_status_to_its_dates(db, caseworker, status, values,
 
 # --- The stay's caseworker actions check who acts and on which version ----------------------
 
-@pytest.mark.parametrize("action", ["record_job_offer", "correct_arrival"])
+@pytest.mark.parametrize("action", ["record_job_offer", "correct_date"])
 @pytest.mark.parametrize(("who", "stale", "refusal"), [
     ("other caseworker", False, CaseError),
     ("assignee", True, StaleCase),
@@ -1222,7 +1223,8 @@ def test_stay_actions_refuse_someone_elses_case_and_a_stale_form(
                 employer="Harbour Ltd", post="Engineer", salary=Decimal("50000"),
                 start_date=case.arrived_on), expected_version=version)
         else:
-            services.correct_arrival(actor, case, case.arrived_on - timedelta(days=1),
-                                     "Typo.", expected_version=version, today=hk_today())
+            correct_step_date(actor, case, "record_arrival",
+                              case.arrived_on - timedelta(days=1), "Typo.", version=version,
+                              today=hk_today())
     db.session.rollback()
     assert count(JobOffer) == 0

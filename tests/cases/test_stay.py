@@ -31,7 +31,14 @@ from backoffice.cases.schemes import CaseStatus, Scheme, policy_for, register
 from backoffice.cases.services import CaseError
 from backoffice.core.dates import HK_TZ
 from backoffice.core.i18n import format_date
-from tests.cases.factories import FACTORY_GROUNDS, NOW, TODAY, dependant_data, make_case
+from tests.cases.factories import (
+    FACTORY_GROUNDS,
+    NOW,
+    TODAY,
+    correct_step_date,
+    dependant_data,
+    make_case,
+)
 
 S = CaseStatus
 K = DeadlineKind
@@ -386,7 +393,8 @@ def test_granting_an_extension_sets_a_new_stay_end_and_new_deadlines(
                                               case.extension_months_total)
     assert event.detail_data == {"key": "stay_extended", "stay_ends_on": extended_to.isoformat(),
                                  "was": ends_on.isoformat(), "months": 24}
-    assert describe_event(event) == f"Stay extended to {format_date(extended_to)}."
+    assert describe_event(event) == (f"Stay extended by 24 months, to {format_date(extended_to)} "
+                                     f"(was {format_date(ends_on)}).")
     assert deadlines(case) == {K.STAY_END: extended_to, K.EXTENSION_WINDOW: window}
     kinds = states(case)
     assert kinds[K.STAY_END] == [ST.MET, ST.OPEN]
@@ -767,8 +775,8 @@ def test_correcting_the_arrival_recomputes_the_stay_and_its_deadlines(db, casewo
     old_ids = {d.id for d in case.open_deadlines}
     version = case.version
     at = hk_morning(CORRECTED_ON)
-    stay.correct_arrival(caseworker, case, date(2026, 3, 20), "  Typo in the landing date. ",
-                         today=CORRECTED_ON, now=at)
+    correct_step_date(caseworker, case, "record_arrival", date(2026, 3, 20),
+                      "  Typo in the landing date. ", today=CORRECTED_ON, now=at)
     db.session.commit()
 
     case = reload(case)
@@ -787,19 +795,21 @@ def test_correcting_the_arrival_recomputes_the_stay_and_its_deadlines(db, casewo
     last = events(case)[-1]
     assert (last.kind, last.actor_id, last.reason) == (
         EventKind.EDITED, caseworker.id, "Typo in the landing date.")
-    assert last.detail_data == {"key": "arrival_corrected", "from": "2026-03-16",
-                                "to": "2026-03-20", "stay_ends_on": "2027-03-20",
-                                "was": "2027-03-16"}
-    assert describe_event(last) == ("Arrival corrected from 16 Mar 2026 to 20 Mar 2026; the "
-                                    "stay now ends on 20 Mar 2027 (was 16 Mar 2027).")
+    assert last.detail_data == {"key": "several", "parts": [
+        {"key": "date_corrected", "step": "record_arrival", "from": "2026-03-16",
+         "to": "2026-03-20"},
+        {"key": "stay_end_moved", "from": "2027-03-16", "to": "2027-03-20"}]}
+    assert describe_event(last) == ("Date of “Record arrival” corrected from 16 Mar 2026 to "
+                                    "20 Mar 2026. The stay now ends on 20 Mar 2027 (was "
+                                    "16 Mar 2027).")
 
 
 def test_correcting_the_arrival_of_an_extended_stay_keeps_its_extensions(db, caseworker):
     case = stay_case(caseworker, Scheme.GEP_ENT)
     request_extension(case, caseworker, date(2028, 3, 1))
     services.transition(case, "grant_extension", caseworker, now=hk_morning(date(2028, 3, 2)))
-    stay.correct_arrival(caseworker, case, date(2026, 3, 18), "Wrong day.",
-                         today=date(2028, 3, 3), now=hk_morning(date(2028, 3, 3)))
+    correct_step_date(caseworker, case, "record_arrival", date(2026, 3, 18), "Wrong day.",
+                      today=date(2028, 3, 3), now=hk_morning(date(2028, 3, 3)))
     db.session.commit()
     case = reload(case)
     assert case.stay_ends_on == date(2030, 3, 18)  # 24 + 24 months from the corrected arrival
@@ -808,30 +818,30 @@ def test_correcting_the_arrival_of_an_extended_stay_keeps_its_extensions(db, cas
 
 
 @pytest.mark.parametrize(("status", "arrived_on", "reason", "message"), [
-    pytest.param(S.IN_STAY, date(2026, 3, 20), "", "Give a reason for correcting the arrival date.",
-                 id="no-reason"),
-    pytest.param(S.IN_STAY, date(2026, 3, 20), "   ",
-                 "Give a reason for correcting the arrival date.", id="blank-reason"),
-    pytest.param(S.IN_STAY, date(2026, 3, 16), "Checked.", "The arrival date is already "
+    pytest.param(S.IN_STAY, date(2026, 3, 20), "", "Give a reason for the correction; it is "
+                 "recorded and shown in the case history.", id="no-reason"),
+    pytest.param(S.IN_STAY, date(2026, 3, 20), "   ", "Give a reason for the correction; it is "
+                 "recorded and shown in the case history.", id="blank-reason"),
+    pytest.param(S.IN_STAY, date(2026, 3, 16), "Checked.", "Record arrival is already "
                  "16 Mar 2026.", id="same-date"),
-    pytest.param(S.IN_STAY, date(2026, 4, 2), "Checked.", "The arrival date 2 Apr 2026 is in "
-                 "the future.", id="future"),
-    pytest.param(S.IN_STAY, date(2026, 3, 15), "Checked.", "The arrival date 15 Mar 2026 is "
-                 "before the visa was issued (16 Mar 2026).", id="before-visa"),
+    pytest.param(S.IN_STAY, date(2026, 4, 2), "Checked.", "The date of “Record arrival” cannot "
+                 "be in the future (2 Apr 2026).", id="future"),
+    pytest.param(S.IN_STAY, date(2026, 3, 15), "Checked.", "The date of “Record arrival” cannot "
+                 "be before 16 Mar 2026: that is the date of what it follows.", id="before-visa"),
     pytest.param(S.VISA_ISSUED, date(2026, 3, 20), "Checked.",
-                 "The arrival date can only be corrected while the stay runs.", id="not-arrived"),
+                 "That date cannot be corrected on this case.", id="not-arrived"),
     pytest.param(S.CLOSED, date(2026, 3, 20), "Checked.",
-                 "The arrival date can only be corrected while the stay runs.", id="closed"),
+                 "This case is closed; it can no longer be changed.", id="closed"),
     pytest.param(S.LAPSED, date(2026, 3, 20), "Checked.",
-                 "The arrival date can only be corrected while the stay runs.", id="lapsed"),
+                 "This case has lapsed; it can no longer be changed.", id="lapsed"),
 ])
 def test_an_arrival_correction_is_refused_in_words_and_changes_nothing(
         db, caseworker, status, arrived_on, reason, message):
     case = make_case(caseworker, Scheme.QMAS, status)
     before = (case.arrived_on, case.stay_ends_on, case.version, states(case), len(events(case)))
-    with pytest.raises(stay.StayError) as refused:
-        stay.correct_arrival(caseworker, case, arrived_on, reason, today=CORRECTED_ON,
-                             now=hk_morning(CORRECTED_ON))
+    with pytest.raises(CaseError) as refused:
+        correct_step_date(caseworker, case, "record_arrival", arrived_on, reason,
+                          today=CORRECTED_ON, now=hk_morning(CORRECTED_ON))
     assert str(refused.value) == message
     db.session.rollback()
     case = reload(case)
@@ -1077,8 +1087,8 @@ def test_a_dependant_stay_follows_the_principal(db, caseworker):
                                    dependant_data(date_of_birth=date(2008, 6, 1)), False,
                                    expected_version=case.version, today=TODAY)
     assert stay.child_turns_18_during_stay(child.date_of_birth, case) == date(2026, 6, 1)
-    stay.correct_arrival(caseworker, case, date(2026, 6, 2), "Wrong stamp.",
-                         today=date(2026, 7, 1), now=hk_morning(date(2026, 7, 1)))
+    correct_step_date(caseworker, case, "record_arrival", date(2026, 6, 2), "Wrong stamp.",
+                      today=date(2026, 7, 1), now=hk_morning(date(2026, 7, 1)))
     assert stay.child_turns_18_during_stay(child.date_of_birth, case) is None
 
 

@@ -20,7 +20,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.extensions import db as _db
 from backoffice.notifications import services
 from backoffice.notifications.models import ESCALATION, Channel, Reminder, ReminderState
-from tests.cases.factories import NOW, TODAY, make_case
+from tests.cases.factories import NOW, TODAY, correct_step_date, make_case
 from tests.conftest import build_app
 
 APPLICANT_EMAIL = "mei.ling.chan@example.com"  # the factory applicant's address
@@ -368,8 +368,8 @@ def test_a_corrected_arrival_replaces_the_deadline_and_its_reminders(db, casewor
     plan()
     old = {r.deadline_id for r in db.session.scalars(select(Reminder))}
     assert len(old) == 1
-    stay.correct_arrival(caseworker, case, arrived + timedelta(days=1), "Typo in the date.",
-                         today=TODAY + timedelta(days=1), now=NOW)
+    correct_step_date(caseworker, case, "record_arrival", arrived + timedelta(days=1),
+                      "Typo in the date.", today=TODAY + timedelta(days=1), now=NOW)
     db.session.commit()
     plan(now=NOW + timedelta(minutes=1))
     states = {(r.deadline_id in old, r.state.value) for r in db.session.scalars(select(Reminder))}
@@ -384,8 +384,8 @@ def test_a_caseworkers_change_cancels_the_reminders_in_the_same_transaction(db, 
     case, _deadline = stay_case(caseworker, TODAY + timedelta(days=20))
     plan()
     assert {state for *_, state in reminder_rows(case.id)} == {"pending"}
-    stay.correct_arrival(caseworker, case, case.arrived_on + timedelta(days=1),
-                         "Typo in the date.", today=TODAY + timedelta(days=1), now=NOW)
+    correct_step_date(caseworker, case, "record_arrival", case.arrived_on + timedelta(days=1),
+                      "Typo in the date.", today=TODAY + timedelta(days=1), now=NOW)
     db.session.flush()  # not committed: the cancellation is part of the same transaction
     assert {state for *_, state in reminder_rows(case.id)} == {"cancelled"}
     db.session.rollback()

@@ -25,7 +25,8 @@ def test_full_quota_moves_the_case_to_awaiting_quota(client, as_role, make_user,
     assert holder.status == CaseStatus.APPROVED
 
     response = client.post_form(f"/cases/{waiting.id}/step/approve",
-                                {"version": waiting.version}, token_from=f"/cases/{waiting.id}")
+                                {"version": waiting.version, "on": hk_today().isoformat(),
+                                 "confirmed": "1"}, token_from=f"/cases/{waiting.id}")
     assert response.status_code == 303
     assert response.headers["Location"] == f"/cases/{waiting.id}"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -39,8 +40,9 @@ def test_full_quota_moves_the_case_to_awaiting_quota(client, as_role, make_user,
 def test_quota_not_set_keeps_the_case_and_says_why(client, as_role, db):
     me = as_role(Role.CASEWORKER)
     case = make_case(me, Scheme.QMAS, CaseStatus.UNDER_REVIEW, now=datetime.now(UTC))
-    response = client.post_form(f"/cases/{case.id}/step/approve", {"version": case.version},
-                                token_from=f"/cases/{case.id}")
+    response = client.post_form(f"/cases/{case.id}/step/approve",
+                                {"version": case.version, "on": hk_today().isoformat(),
+                                 "confirmed": "1"}, token_from=f"/cases/{case.id}")
     assert response.status_code == 303
     assert response.headers["Location"] == f"/cases/{case.id}"
     assert "has not been set" in client.get(response.headers["Location"]).get_data(as_text=True)
