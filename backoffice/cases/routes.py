@@ -335,11 +335,14 @@ def step_page(case_id: int, step: str):
     values. A step that cannot be taken now goes back to the case, which says why."""
     case = _load_case(case_id)
     form = _step_form(case, step)
+    with refusals() as refused:
+        _check_can_change(case)
+        services.allowed_step(case, step)
     option = next((o for o in services.step_options(case, current_user) if o.name == step),
                   None)
-    if option is None or not option.available:
-        flash(str(option.refusal) if option else _(
-            "“%(step)s” is not possible for this case now.", step=form.step.label), "warning")
+    if refused or option is None or not option.available:
+        flash(refused.message or (str(option.refusal) if option else _(
+            "“%(step)s” is not possible for this case now.", step=form.step.label)), "warning")
         return redirect(url_for("cases.show", case_id=case.id))
     form.fill_defaults(case, hk_today())
     if "reason" in form and Guard.INELIGIBLE in form.step.guards:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.auth.models import Role
-from backoffice.cases import services
+from backoffice.cases import deadline_sweep, services
 from backoffice.cases.corrections import VISA_VALIDITY
 from backoffice.cases.events import describe_event
 from backoffice.cases.models import CaseEvent, DeadlineKind, DeadlineState, EventKind
@@ -262,3 +262,20 @@ def test_an_approval_date_cannot_move_into_a_full_year(db, caseworker):
     db.session.rollback()
     assert active_place(case.id) == (2026, date(2026, 1, 3))
     assert (allocated(2025), allocated(2026)) == (0, 1)
+
+
+def test_an_arrival_on_time_recorded_after_the_sweep_marked_entry_missed_meets_it(
+        db, caseworker):
+    """The sweep saw no arrival by the visa's last day and marked entry missed; the arrival,
+    recorded late, was on that last day: the deadline was met after all, not escalated work."""
+    case = walked(caseworker, Scheme.GEP_PRO, ("submit", SUBMITTED),
+                  ("start_review", SUBMITTED), ("approve", date(2026, 2, 1)))
+    take(case, caseworker, "issue_visa", date(2026, 2, 10), visa_number="V1",
+         visa_valid_until=date(2026, 3, 12))
+    deadline_sweep.sweep(date(2026, 3, 14), hk_morning(date(2026, 3, 14)))
+    db.session.commit()
+    db.session.refresh(case)
+    assert [d.state for d in case.deadlines] == [DeadlineState.MISSED]
+    take(case, caseworker, "record_arrival", date(2026, 3, 12), today=date(2026, 3, 15))
+    entry = [d for d in case.deadlines if d.kind == DeadlineKind.ENTRY]
+    assert [d.state for d in entry] == [DeadlineState.MET]

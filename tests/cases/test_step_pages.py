@@ -363,3 +363,20 @@ def test_a_bad_correction_is_refused_on_the_case_page_and_changes_nothing(
     assert case.version == version
     assert db.session.scalar(select(CaseEvent.id).where(
         CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.EDITED)) is None
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    ("not-mine", "Only the caseworker assigned to this case or a supervisor can change it."),
+    ("ended", "This case was withdrawn; it can no longer be changed."),
+    ("wrong-status", "“Approve” is not possible for a case with the status “Submitted”."),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 15 else None)
+def test_a_step_page_the_user_cannot_use_goes_back_to_the_case_with_why(
+        client, me, make_user, db, setup, message):
+    owner = make_user(Role.CASEWORKER) if setup == "not-mine" else me
+    status = {"ended": S.WITHDRAWN, "wrong-status": S.SUBMITTED}.get(setup, S.UNDER_REVIEW)
+    case = make_case(owner, Scheme.GEP_ENT, status, today=today() - timedelta(days=30),
+                     now=_now_days_ago(20), submitted_on=today() - timedelta(days=30))
+    response = client.get(f"/cases/{case.id}/step/approve")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/cases/{case.id}"
+    assert message in text(client.get(f"/cases/{case.id}"))
