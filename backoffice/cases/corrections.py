@@ -16,7 +16,8 @@ and the old year's place is given back.
 The bounds are those of the step itself: never in the future, never before the step it
 follows (the previous dated step, or the submission date), never after the step that
 followed it. The visa's validity end is also correctable: not before the visa was issued,
-nor before the arrival it allowed.
+nor before the arrival it allowed. A job offer's date too: not in the future, not before the
+submission date.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from backoffice.core.dates import utcnow
 from backoffice.extensions import db
 from backoffice.quota import services as quota
 
-# The item that names the visa's validity end rather than a step's date.
+# The item that names the visa's validity end rather than a step's date, and the prefix of a
+# job offer's date (its id follows).
 VISA_VALIDITY = "visa_valid_until"
+JOB_OFFER = "job_offer:"
 REASON_LENGTH = 500
 
 
@@ -89,6 +92,10 @@ def correctable_dates(case: Case, today: date,
     if case.visa_valid_until is not None and case.arrived_on is None:
         found.append(CorrectableDate(VISA_VALIDITY, lazy_gettext("Visa valid until"),
                                      case.visa_valid_until, case.visa_issued_on, None))
+    found.extend(CorrectableDate(f"{JOB_OFFER}{offer.id}", lazy_gettext(
+        "Job offer: %(post)s at %(employer)s", post=offer.post, employer=offer.employer),
+        offer.offered_on, case.submitted_on, today)
+        for offer in case.job_offers if offer.offered_on is not None)
     return found
 
 
@@ -133,6 +140,8 @@ def correct_date(actor: User, case: Case, key: str, new: date | None, reason: st
     _check_bounds(item, new, today)
     if key == VISA_VALIDITY:
         details = [_correct_visa_validity(case, new)]
+    elif key.startswith(JOB_OFFER):
+        details = [_correct_job_offer_date(case, int(key.removeprefix(JOB_OFFER)), new)]
     else:
         details = _correct_step_date(actor, case, int(key), new, now)
     case.updated_at = now
@@ -144,7 +153,7 @@ def correct_date(actor: User, case: Case, key: str, new: date | None, reason: st
 
 
 def _check_bounds(item: CorrectableDate, new: date, today: date) -> None:
-    if item.key != VISA_VALIDITY and new > today:
+    if item.key != VISA_VALIDITY and new > today:  # a visa's validity end is ahead
         raise CaseError(lazy_gettext("The date of “%(step)s” cannot be in the future (%(date)s).",
                                      step=item.label, date=LazyDate(new)))
     if item.earliest is not None and new < item.earliest:
@@ -163,6 +172,13 @@ def _correct_visa_validity(case: Case, new: date) -> dict:
     case.visa_valid_until = new
     return {"key": "date_corrected", "what": VISA_VALIDITY, "from": old.isoformat(),
             "to": new.isoformat()}
+
+
+def _correct_job_offer_date(case: Case, offer_id: int, new: date) -> dict:
+    offer = next(o for o in case.job_offers if o.id == offer_id)
+    old, offer.offered_on = offer.offered_on, new
+    return {"key": "date_corrected", "what": "job_offer", "post": offer.post,
+            "employer": offer.employer, "from": old.isoformat(), "to": new.isoformat()}
 
 
 def _correct_step_date(actor: User, case: Case, event_id: int, new: date, now: datetime

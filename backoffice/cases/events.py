@@ -255,6 +255,11 @@ def _extension_requested(data: dict) -> object:
 
 
 def _date_corrected(data: dict) -> object:
+    if data.get("what") == "job_offer":
+        return lazy_gettext("Date of the job offer (%(post)s at %(employer)s) corrected from "
+                            "%(before)s to %(after)s.", post=data["post"],
+                            employer=data["employer"], before=_day(data["from"]),
+                            after=_day(data["to"]))
     if data.get("what") == "visa_valid_until":
         return lazy_gettext("Visa valid until corrected from %(before)s to %(after)s.",
                             before=_day(data["from"]), after=_day(data["to"]))

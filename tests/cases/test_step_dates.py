@@ -5,12 +5,13 @@ reminders, the quota year)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from backoffice.auth.models import Role
-from backoffice.cases import deadline_sweep, services
+from backoffice.cases import deadline_sweep, services, stay
 from backoffice.cases.corrections import VISA_VALIDITY
 from backoffice.cases.events import describe_event
 from backoffice.cases.models import CaseEvent, DeadlineKind, DeadlineState, EventKind
@@ -279,3 +280,20 @@ def test_an_arrival_on_time_recorded_after_the_sweep_marked_entry_missed_meets_i
     take(case, caseworker, "record_arrival", date(2026, 3, 12), today=date(2026, 3, 15))
     entry = [d for d in case.deadlines if d.kind == DeadlineKind.ENTRY]
     assert [d.state for d in entry] == [DeadlineState.MET]
+
+
+def test_a_job_offers_date_is_corrected_within_its_bounds(db, caseworker):
+    case = arrived(caseworker)
+    offer = services.record_job_offer(caseworker, case, stay.JobOfferData(
+        employer="Harbour Ltd", post="Engineer", salary=Decimal("50000"),
+        start_date=date(2026, 4, 1), offered_on=date(2026, 3, 10)), case.version)
+    db.session.commit()
+    key = f"job_offer:{offer.id}"
+    with pytest.raises(services.CaseError, match="cannot be before 5 Jan 2026"):
+        services.correct_date(caseworker, case, key, date(2026, 1, 1), "Why.", case.version,
+                              TODAY)
+    event = services.correct_date(caseworker, case, key, date(2026, 3, 8), "Letter dated 8th.",
+                                  case.version, TODAY)
+    assert offer.offered_on == date(2026, 3, 8)
+    assert describe_event(event) == ("Date of the job offer (Engineer at Harbour Ltd) corrected "
+                                     "from 10 Mar 2026 to 8 Mar 2026.")
