@@ -5,7 +5,8 @@
 without someone deciding who may see it.
 
 Each row is ``(method, url, {role: status})`` where role ``None`` is an anonymous visitor.
-``{user}`` in a url stands for another account's id. POSTs carry a valid CSRF token and no
+``{user}`` in a url stands for another account's id, ``{case}`` for a case of that
+account (a QMAS draft) and ``{dependant}`` for a child on it. POSTs carry a valid CSRF token and no
 other data, so an authorised role gets the form's error status (422) where the view
 validates input. Anonymous requests to protected pages get 302 to ``/login?next=...``;
 a forbidden role gets 403 rendered in the site layout.
@@ -74,6 +75,11 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("GET", "/cases/{case}", expect(302, 200, 200, 403)),
     ("GET", "/cases/{case}/edit", expect(302, 403, 200, 403)),
     ("POST", "/cases/{case}/edit", expect(302, 403, 422, 403)),
+    # A step's own page: the caseworker, who may not change the case, is sent back to it
+    # (which says why); the supervisor gets the questions. Its form and the case page's
+    # inline steps, posted empty: refused as not the caseworker's, or for the missing date.
+    ("GET", "/cases/{case}/step/withdraw", expect(302, 302, 200, 403)),
+    ("POST", "/cases/{case}/step/withdraw", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/step/submit", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/step/refuse_ineligible", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/dependants", expect(302, 422, 422, 403)),
@@ -84,7 +90,7 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     # cases: the stay. A caseworker's is refused as not theirs to change, a supervisor's as
     # empty: both 422, the reason on the case page (tests/cases/test_refusals_on_the_case_page.py).
     ("POST", "/cases/{case}/step/record_arrival", expect(302, 422, 422, 403)),
-    ("POST", "/cases/{case}/arrival", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/dates", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/job-offers", expect(302, 422, 422, 403)),
     # cases: deadlines across cases and the calendar feed (the office scope of due-soon,
     # supervisors only, is tested in tests/cases/test_deadline_routes.py).
@@ -115,6 +121,7 @@ SIGNED_IN_REDIRECTS = {
     ("POST", "/language"): {CW: "/", SUP: "/", ADMIN: "/"},
     ("GET", "/"): {CW: "/cases/", SUP: "/cases/", ADMIN: "/admin/users"},
     ("GET", "/login"): {CW: "/", SUP: "/", ADMIN: "/"},
+    ("GET", "/cases/{case}/step/withdraw"): {CW: "/cases/{case}"},  # not theirs to change
     ("POST", "/login"): {CW: "/", SUP: "/", ADMIN: "/"},
     ("POST", "/logout"): {CW: "/login", SUP: "/login", ADMIN: "/login"},
     ("POST", "/admin/users/{user}/deactivate"): {ADMIN: "/admin/users/{user}"},
@@ -149,6 +156,7 @@ def test_route_by_role(client, make_user, as_role, method, url, role, expected):
     as_role(role)
     target = make_user(Role.CASEWORKER) if "{" in url else None
     path = url.replace("{user}", str(target.id)) if target else url
+    case = None
     if "{case}" in url:
         case, dependant = _case_with_dependant(target)
         path = path.replace("{case}", str(case.id)).replace("{dependant}", str(dependant.id))
@@ -179,7 +187,8 @@ def test_route_by_role(client, make_user, as_role, method, url, role, expected):
                 assert parse_qs(parts.query)["next"] == [path]
         else:
             wanted = SIGNED_IN_REDIRECTS[(method, url)][role]
-            assert location == wanted.replace("{user}", str(target.id) if target else "")
+            assert location == wanted.replace("{user}", str(target.id) if target else "") \
+                .replace("{case}", str(case.id) if case else "")
 
 
 def _case_with_dependant(owner):

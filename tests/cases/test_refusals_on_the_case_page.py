@@ -1,6 +1,7 @@
-"""Every form of the case page, refused every way it can be: the answer is the case page again
-(422) with the reason written on it, whichever forms that page still offers, and nothing
-saved.
+"""Every form of a case, refused every way it can be: the answer is the page it came from
+again (422) with the reason written on it, and nothing saved. That page is the case page
+(whichever forms it still offers) for the case page's forms and the steps taken there, and
+the step's own page (its heading the step's name) for a step that has one.
 
 Each form is posted as the page showed it: the token and the version taken when the page was
 opened, the submission tests/test_bad_input.py FORMS accepts. Between opening and posting:
@@ -21,19 +22,21 @@ import re
 from datetime import date
 
 import pytest
+from bs4 import BeautifulSoup
 
 from backoffice.auth.models import Role
 from backoffice.cases import services
 from backoffice.cases.models import Relationship
-from backoffice.cases.schemes import CaseStatus, Scheme
-from backoffice.extensions import db as _db
+from backoffice.cases.routes import has_own_page
 from tests.cases.factories import dependant_data, make_case
-from tests.test_bad_input import FORMS
+from tests.conftest import Client
+from tests.test_bad_input import FORMS, case_in, placeholders
 
 NOT_YOURS = ("Only the caseworker assigned to this case or a supervisor can change it. Take "
              "the case first if it is unassigned.")
 WITHDRAWN = "This case was withdrawn; it can no longer be changed."
 CLOSED = "This case is closed; it can no longer be changed."
+LAPSED = "This case has lapsed; it can no longer be changed."
 STALE = ("This case was changed by someone else while you were working on it. Nothing was "
          "saved: reload the case to see the changes, then try again.")
 ROLE_403 = "Your role does not give you access to this page."
@@ -43,10 +46,15 @@ TAKEN = "This case is already assigned to {owner}."
 CASE_FORMS = {
     "withdraw": ("withdraw", WITHDRAWN),
     "submit": ("withdraw", WITHDRAWN),
+    "refuse": ("withdraw", WITHDRAWN),
+    "approve": ("withdraw", WITHDRAWN),
+    "issue visa": ("withdraw", WITHDRAWN),
     "record arrival": ("withdraw", WITHDRAWN),
+    "request extension": ("close", CLOSED),
+    "grant extension": ("lapse", LAPSED),
     "add dependant": ("withdraw", WITHDRAWN),
     "remove dependant": ("withdraw", WITHDRAWN),
-    "correct arrival": ("close", CLOSED),
+    "correct date": ("close", CLOSED),
     "job offer": ("close", CLOSED),
     "take": ("withdraw", WITHDRAWN),
     "reassign": ("withdraw", WITHDRAWN),
@@ -70,19 +78,20 @@ def _row_iter():
         yield pytest.param(name, "stale", "valid", 422, STALE, id=f"{name}-stale-valid")
 
 
-def _case_for(form_name: str, owner):
-    kind = FORMS[form_name].case
-    if kind in ("draft", "unassigned"):
-        case = make_case(owner)
-    else:
-        status = CaseStatus.VISA_ISSUED if kind == "visa_issued" else CaseStatus.IN_STAY
-        case = make_case(owner, Scheme.GEP_PRO, status)
-    child = services.add_dependant(owner, case, Relationship.CHILD, dependant_data(), False,
-                                   case.version)
-    if kind == "unassigned":
-        case.assignee_id = None
-    _db.session.commit()
-    return case, child
+def _open(client: Client, page: str) -> str:
+    """Open ``page`` as a browser does (a step's page the user may not take goes back to
+    the case) and return the token of the page shown."""
+    shown = client.get(page, follow_redirects=True).get_data(as_text=True)
+    match = Client._token_re.search(shown)
+    assert match, f"no CSRF token on {page}"
+    return match.group(1)
+
+
+def _step_of(url: str, case) -> object | None:
+    """The step a form's address takes, if it is a step's."""
+    if "/step/" not in url:
+        return None
+    return case.policy.transition(url.rsplit("/", 1)[-1])
 
 
 @pytest.mark.parametrize(("form_name", "meanwhile", "typed", "status", "message"), _rows())
@@ -93,7 +102,7 @@ def test_a_refused_case_form_says_why_on_the_case_page(client, as_role, make_use
     owner = make_user(Role.CASEWORKER)
     supervisor = make_user(Role.SUPERVISOR)
     other = make_user(Role.CASEWORKER)
-    case, child = _case_for(form_name, owner)
+    case, values = case_in(form.case, owner)
     if meanwhile == "not_yours":
         me = as_role(Role.CASEWORKER)
         case.assignee_id = owner.id  # taking it too is refused: it has an owner
@@ -104,10 +113,9 @@ def test_a_refused_case_form_says_why_on_the_case_page(client, as_role, make_use
             case.assignee_id = me.id
             db.session.commit()
     assert me.id != owner.id
-    values = {"case": str(case.id), "version": str(case.version),
-              "dependant": str(child.id), "user": str(other.id)}
+    values |= placeholders() | {"version": str(case.version), "user": str(other.id)}
     url = form.url.format(**values)
-    token = client.csrf_token(form.token_from.format(**values))  # the page is opened
+    token = _open(client, form.token_from.format(**values))  # the page is opened
 
     if meanwhile == "ended":
         step, _ = CASE_FORMS[form_name]
@@ -128,7 +136,18 @@ def test_a_refused_case_form_says_why_on_the_case_page(client, as_role, make_use
 
     text = html.unescape(response.get_data(as_text=True))
     assert response.status_code == status, text[:3000]
-    assert message.format(owner=owner.full_name) in text, text[:3000]
+    message = message.format(owner=owner.full_name)
+    assert message in text, text[:3000]
+    if status == 422:  # said at the top of the page it came from
+        page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+        step = _step_of(url, case)
+        if step is not None and has_own_page(step):
+            assert page.find("h1").get_text(strip=True) == step.label
+            said = page.find(id="step-error")
+        else:
+            assert page.find("h1").get_text(" ", strip=True).startswith(case.reference)
+            said = page.find(id="case-error")
+        assert said is not None and message in " ".join(said.get_text().split())
     db.session.expire_all()
     db.session.refresh(case)
     assert case.version == version, "refused, but the case changed"
