@@ -426,16 +426,21 @@ def earliest_step_date(case: Case) -> date:
     return max(case.status_since, case.submitted_on)
 
 
+def _not_in_future(step: Step) -> None:
+    """Every dated step's first guard: it did not happen after today."""
+    if step.transition.dated and step.on > step.today:
+        raise CaseError(lazy_gettext("The date of “%(step)s”, %(date)s, is in the future. Give "
+                                     "the date it happened (today at the latest).",
+                                     step=step.transition.label, date=LazyDate(step.on)))
+
+
 def _step_date(step: Step) -> None:
-    """Every step's own guard: the date it happened is not in the future and not before the
-    step it follows (nor before the submission date)."""
+    """Every dated step's last guard: it did not happen before the step it follows (nor
+    before the submission date). After the step's own guards, whose words are closer to the
+    case ("before the visa was issued")."""
     if not step.transition.dated:
         return  # its date is the submission date, checked where it is entered
     on, label = step.on, step.transition.label
-    if on > step.today:
-        raise CaseError(lazy_gettext("The date of “%(step)s”, %(date)s, is in the future. Give "
-                                     "the date it happened (today at the latest).",
-                                     step=label, date=LazyDate(on)))
     earliest = earliest_step_date(step.case)
     if on < earliest:
         if step.case.status == CaseStatus.DRAFT or step.case.status_since is None:
@@ -460,6 +465,7 @@ def check_guards(step: Step, *, preview: bool = False) -> None:
     """Run the step's guards in order, then its date's; the first that fails raises
     CaseError. They only read, so :func:`step_options` runs them (``preview``: without those
     that judge the step's data) to preview a step."""
+    _not_in_future(step)
     for guard in step.transition.guards:
         if not (preview and guard in DATA_GUARDS):
             _GUARDS[guard](step)

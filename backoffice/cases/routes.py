@@ -328,8 +328,16 @@ def has_own_page(step: Transition) -> bool:
     return step.needs_confirmation or bool(set(step.guards) & services.DATA_GUARDS)
 
 
-@bp.get("/<id:case_id>/step/<step>")
+@bp.route("/<id:case_id>/step/<step>", methods=["GET", "POST"])
 @permission_required(Permission.WORK_CASES)
+def step(case_id: int, step: str):
+    """One rule for the step's page and its posts: two rules on one path make a bad id
+    answer 405 for one method instead of 404."""
+    if request.method == "POST":
+        return take_step(case_id, step)
+    return step_page(case_id, step)
+
+
 def step_page(case_id: int, step: str):
     """The step's own page: what it asks for, filled with today's date and the usual
     values. A step that cannot be taken now goes back to the case, which says why."""
@@ -360,32 +368,30 @@ def _render_step(case: Case, form: StepForm, status: int = 200, error: str | Non
                            earliest=services.earliest_step_date(case)), status
 
 
-@bp.post("/<id:case_id>/step/<step>")
-@permission_required(Permission.WORK_CASES)
-def step(case_id: int, step: str):
+def take_step(case_id: int, step: str):
     """Take a step. A step with a page of its own answers on it: its questions again with
     the problem, or the answers and their consequences to confirm (until ``confirmed`` is
-    set by that page). A step taken on the case page, and a step the case cannot take at
-    all (unknown, or not from its status), answer on the case page."""
+    set by that page). A step taken on the case page answers there."""
     case = _load_case(case_id)
-    form = consequences = event = None
+    form = _step_form(case, step)
+    own_page = has_own_page(form.step)
+    reason = form.reason.data if "reason" in form else None
+    consequences = event = None
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
-        form = StepForm(step=services.allowed_step(case, step), case=case)
-        reason = form.reason.data if "reason" in form else None
+        services.allowed_step(case, step)
         valid = form.validate_on_submit()
         if not valid or form.change.data:
             pass  # the questions again: with their problems, or to change the answers
-        elif form.step.needs_confirmation and not form.confirmed.data:
+        elif form.step.needs_confirmation and form.confirmed.data != "1":
             consequences = services.preview(case, step, current_user, reason,
                                             form.step_data(), form.version.data)
         else:
             event = services.transition(case, step, current_user, reason=reason,
                                         expected_version=form.version.data,
                                         data=form.step_data())
-    own_page = form is not None and has_own_page(form.step)
     if refused and (refused.kept or not own_page):
-        return _refused(case_id, refused, **({"step_form": form} if form else {}))
+        return _refused(case_id, refused, step_form=form)
     if refused:
         return _render_step(_load_case(case_id), form, 422, error=refused.message)
     if not valid and not own_page:
