@@ -621,7 +621,8 @@ POST_FIELDS = [
     # Fields a step does not ask for are not read, whatever is sent.
     ("approve", "reason", [(NUL, SAVED), (HUGE, SAVED)]),
     ("issue visa", "on", [
-        ("{tomorrow}", refused(IN_THE_FUTURE)), ("9999-12-31", refused(IN_THE_FUTURE)), ("0001-01-01", refused(BEFORE_THE_STEP)),
+        ("{tomorrow}", refused(IN_THE_FUTURE)), ("9999-12-31", refused(IN_THE_FUTURE)),
+        ("0001-01-01", refused(BEFORE_THE_STEP)),
         (EMPTY, refused(ENTER_DATE)),
     ]),
     ("issue visa", "visa_number", [
