@@ -130,6 +130,10 @@ def test_no_page_shows_a_raw_name(client, make_user, as_role, method, url, role,
 
     assert response.status_code < 500
     _db.session.rollback()
+    if response.status_code in (302, 303):
+        # A redirect is never read: its body is Werkzeug's, not a page of ours.
+        assert response.headers["Location"]
+        return
     pieces, data = visible_text(response.get_data(as_text=True)), stored_values()
     found = raw_names_in(pieces, data)
     assert not found, f"raw names on {method} {path}: {sorted(set(found))}"

@@ -374,12 +374,19 @@ def take_step(case_id: int, step: str):
     set by that page). A step taken on the case page answers there."""
     case = _load_case(case_id)
     form = _step_form(case, step)
+    with refusals() as refused:
+        # Not a step from this status (a page shown before the case moved on): the case page,
+        # with its history, says where the case is now. (An ended case says so below, on the
+        # step's page.)
+        if case.is_open:
+            services.allowed_step(case, step)
+    if refused:
+        return _refused(case_id, refused)
     own_page = has_own_page(form.step)
     reason = form.reason.data if "reason" in form else None
     consequences = event = None
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
-        services.allowed_step(case, step)
         valid = form.validate_on_submit()
         if not valid or form.change.data:
             pass  # the questions again: with their problems, or to change the answers

@@ -196,7 +196,8 @@ def test_recording_arrival_starts_the_stay_and_opens_its_deadlines(
 
 @pytest.mark.parametrize(("arrived_on", "message"), [
     pytest.param(None, "Enter the arrival date.", id="missing"),
-    pytest.param(date(2026, 3, 17), "The arrival date 17 Mar 2026 is in the future.", id="future"),
+    pytest.param(date(2026, 3, 17), "The date of “Record arrival”, 17 Mar 2026, is in the "
+                 "future. Give the date it happened (today at the latest).", id="future"),
     pytest.param(date(2026, 3, 9), "The arrival date 9 Mar 2026 is before the visa was issued "
                                    "(10 Mar 2026).", id="before-visa"),
 ])
