@@ -9,6 +9,8 @@ In CI (``CI=true``) a missing service fails the run; locally it skips with a lou
 from __future__ import annotations
 
 import contextvars
+import csv
+import io
 import os
 import re
 import uuid
@@ -217,3 +219,13 @@ def as_role(client: Client, make_user, login):
         return user
 
     return do
+
+
+def read_csv(response) -> list[list[str]]:
+    """The rows of a CSV download as a spreadsheet reads them, after checking that its
+    first bytes are the UTF-8 byte order mark (Excel needs it to read Chinese names)."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "text/csv"
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf"), body[:40]
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))

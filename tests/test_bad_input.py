@@ -26,9 +26,7 @@ not a cross product: text fields get the whole text table, other fields their ow
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -47,7 +45,7 @@ from backoffice.core.dates import hk_today
 from backoffice.extensions import db as _db
 from backoffice.quota.models import QuotaPeriod
 from tests.cases.factories import dependant_data, make_case, step_data
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, read_csv
 
 ANON, CW, SUP, ADMIN = None, Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN
 
@@ -1025,8 +1023,8 @@ def test_a_query_parameter_is_used_or_explained(client, as_role, quota_2026, url
     elif outcome is CSV:
         assert response.status_code == 200, text[:2000]
         assert response.mimetype == "text/csv"
-        # The quota export heads its columns in the reader's words ("Reference").
-        assert text.startswith(("reference,", "Reference,", "at_utc,")), text[:200]
+        # The byte order mark, then the columns headed in the reader's words.
+        assert text.startswith(("\ufeffReference,", "\ufeffTime (Hong Kong time),")), text[:200]
     elif outcome.kind == "explained":
         assert response.status_code == 422, text[:2000]
         assert outcome.message in text, text[:3000]
@@ -1270,8 +1268,8 @@ def test_a_name_that_looks_like_a_formula_is_exported_inert(client, as_role, exp
     """A spreadsheet runs a cell that starts with = + - @; the export keeps the text, inert."""
     me = as_role(SUP)
     make_case(me, family_name=FORMULA)
-    rows = list(csv.reader(io.StringIO(text_of(client.get(export)))))
-    assert rows[1][rows[0].index("family_name")] == "'" + FORMULA
+    rows = read_csv(client.get(export))
+    assert rows[1][rows[0].index("Family name")] == "'" + FORMULA
 
 
 # Pages that read no query parameter (their ids are in GET_PATHS), and forms that send

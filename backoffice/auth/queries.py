@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import SecurityEvent, SecurityEventKind, User
 from backoffice.auth.services import describe_detail
-from backoffice.core.dates import HK_TZ, to_hk
-from backoffice.core.export import csv_text
+from backoffice.core.dates import HK_TZ
+from backoffice.core.export import csv_instant, csv_text, download_name
 from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.extensions import db
 
@@ -108,10 +108,10 @@ def recent_events_of(user: User, limit: int = 25) -> list[SecurityEvent]:
         .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()).limit(limit)))
 
 
-# The columns' names, as the export's first row. In English they stay these machine-friendly
-# names (scripts read them); a reader in another language gets them translated.
-CSV_HEADER = [_l("at_utc"), _l("at_hong_kong"), _l("event"), _l("account_email"), _l("by"),
-              _l("ip"), _l("user_agent"), _l("detail")]
+# The export's columns, headed in the reader's language. The event comes twice: its code
+# (what a formula or a script compares) and, next to it, its name as the reader says it.
+CSV_HEADER = [_l("Time (Hong Kong time)"), _l("Event (code)"), _l("Event"),
+              _l("Account email"), _l("By"), _l("IP address"), _l("Browser"), _l("Detail")]
 
 
 def log_csv_rows(filters: LogFilters, batch: int = 2000) -> Iterator[list]:
@@ -119,6 +119,7 @@ def log_csv_rows(filters: LogFilters, batch: int = 2000) -> Iterator[list]:
     agents and details come from outside (a user agent is whatever the client sends), so
     none can run as a spreadsheet formula."""
     yield [str(name) for name in CSV_HEADER]
+    kinds = {kind: str(kind.label) for kind in SecurityEventKind}  # once, not once a row
     actor = aliased(User)
     query = log_query(filters).with_only_columns(
         SecurityEvent.at, SecurityEvent.kind, SecurityEvent.email, actor.email.label("by"),
@@ -126,8 +127,18 @@ def log_csv_rows(filters: LogFilters, batch: int = 2000) -> Iterator[list]:
         SecurityEvent.detail_data,
     ).outerjoin(actor, actor.id == SecurityEvent.actor_id).execution_options(yield_per=batch)
     for row in db.session.execute(query):
-        # The detail is a sentence for people, in the reader's language; the other columns
-        # are data (codes, addresses, ISO times) and stay as stored.
-        yield [row.at.isoformat(), f"{to_hk(row.at):%Y-%m-%d %H:%M:%S}", row.kind.value,
-               csv_text(row.email), csv_text(row.by), csv_text(row.ip),
-               csv_text(row.user_agent), csv_text(describe_detail(row))]
+        # The detail is a sentence for people, in the reader's language; addresses stay as
+        # stored.
+        yield [csv_instant(row.at), row.kind.value, kinds[row.kind], csv_text(row.email),
+               csv_text(row.by), csv_text(row.ip), csv_text(row.user_agent),
+               csv_text(describe_detail(row))]
+
+
+def log_csv_filename(filters: LogFilters, at: datetime | None = None) -> str:
+    """The export's file name: only the filters in use, then when, e.g.
+    ``security-log-email_wong-login_failed-from_2026-03-01-2026-12-02T1405.csv``."""
+    return download_name(
+        "security-log", filters.email and f"email_{filters.email.strip().lower()}",
+        filters.kind,
+        filters.date_from and f"from_{filters.date_from.isoformat()}",
+        filters.date_to and f"to_{filters.date_to.isoformat()}", at=at)

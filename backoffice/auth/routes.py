@@ -24,7 +24,7 @@ from backoffice.auth.forms import (
 )
 from backoffice.auth.models import Permission, Role, User
 from backoffice.core import signals
-from backoffice.core.dates import hk_today, utcnow
+from backoffice.core.dates import utcnow
 from backoffice.core.export import csv_response
 from backoffice.core.i18n import force_language, language_for
 from backoffice.core.i18n import lazy_gettext as _l
@@ -353,8 +353,7 @@ def security_log_export():
     if form.errors:
         # A file cannot say that a filter was ignored: the log page explains it instead.
         return redirect(url_for("auth.security_log", **request.args.to_dict(flat=False)))
-    return csv_response(queries.log_csv_rows(filters),
-                        f"security-log-{hk_today().isoformat()}.csv")
+    return csv_response(queries.log_csv_rows(filters), queries.log_csv_filename(filters))
 
 
 @bp.record_once

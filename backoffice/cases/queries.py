@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Select, bindparam, inspect, or_, select, tuple_
@@ -29,7 +29,7 @@ from backoffice.cases.models import (
 )
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
 from backoffice.core.converters import DB_INT_MAX
-from backoffice.core.export import csv_text
+from backoffice.core.export import csv_country, csv_date, csv_instant, csv_text, download_name
 from backoffice.core.i18n import LazyText
 from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
@@ -228,11 +228,13 @@ def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = 
                      first_page=after is None)
 
 
-# The export's column names, in the reader's language; the values below them stay data
-# (codes, ISO dates, names as entered), so a spreadsheet reads them the same in either one.
-CSV_HEADER = [_l("reference"), _l("scheme"), _l("status"), _l("submitted_on"), _l("family_name"),
-              _l("given_names"), _l("chinese_name"), _l("nationality"), _l("passport (masked)"),
-              _l("hkid (masked)"), _l("assignee"), _l("last_updated_utc")]
+# The export's columns, headed in the reader's language. A coded value comes twice: its code
+# (what a formula or a script compares) and, next to it, its name as the reader says it.
+CSV_HEADER = [_l("Reference"), _l("Scheme (code)"), _l("Scheme"), _l("Status (code)"),
+              _l("Status"), _l("Submitted on"), _l("Family name"), _l("Given names"),
+              _l("Chinese name"), _l("Nationality (code)"), _l("Nationality"),
+              _l("Passport (masked)"), _l("HKID (masked)"), _l("Assignee"),
+              _l("Last updated (Hong Kong time)")]
 
 
 def csv_header() -> list[str]:
@@ -245,13 +247,47 @@ def csv_rows(queue: Queue, user: User, filters: Filters, batch: int = 2000) -> I
     export of any size runs in constant memory. Identity numbers stay masked; names cannot
     run as spreadsheet formulas."""
     yield csv_header()
+    # Named once per export, in the reader's language, rather than once per row.
+    schemes = {scheme: str(scheme.label) for scheme in Scheme}  # the official name
+    statuses = {status: str(status.label) for status in CaseStatus}
     query = queue_query(queue, user, filters).execution_options(yield_per=batch)
     for row in db.session.execute(query):
-        yield [row.reference, row.scheme.value, row.status.value, row.submitted_on.isoformat(),
-               csv_text(row.family_name), csv_text(row.given_names), csv_text(row.chinese_name),
-               row.nationality, mask_passport(row.passport_number),
-               mask_hkid(row.hkid) if row.hkid else "", csv_text(row.assignee_name),
-               row.updated_at.isoformat()]
+        yield [row.reference, row.scheme.value, schemes[row.scheme], row.status.value,
+               statuses[row.status], csv_date(row.submitted_on), csv_text(row.family_name),
+               csv_text(row.given_names), csv_text(row.chinese_name), row.nationality or "",
+               csv_country(row.nationality), mask_passport(row.passport_number),
+               mask_hkid(row.hkid), csv_text(row.assignee_name), csv_instant(row.updated_at)]
+
+
+def _search_in_filename(q: str) -> str:
+    """The search term as the file name may say it: an identity number masked as the
+    export masks it (an HKID "A123xxxx", a passport "xxxxx678"), anything else as typed."""
+    text = q.strip()
+    try:
+        masked = mask_hkid(normalise_hkid(text))  # A123***(*)
+    except ValueError:
+        pass
+    else:
+        return masked.replace("*", "x").replace("(", "").replace(")", "")
+    compact = re.sub(r"\s+", "", text).upper()
+    if re.fullmatch(r"[A-Z0-9]{5,20}", compact) and re.search(r"\d", compact):
+        return mask_passport(compact).replace("\u2022", "x")
+    return text
+
+
+def csv_filename(queue: Queue, filters: Filters, assignee_name: str | None = None,
+                 at: datetime | None = None) -> str:
+    """The export's file name: the queue, then only the filters in use, then when, e.g.
+    ``cases-all-QMAS-under_review-q_chan-2026-12-02T1405.csv``."""
+    assignee = assignee_name or filters.assignee_id
+    return download_name(
+        "cases", queue.value,
+        filters.scheme and filters.scheme.value, filters.status and filters.status.value,
+        filters.assignee_id and queue is Queue.ALL and f"assignee_{assignee}",
+        filters.nationality and f"nationality_{filters.nationality}",
+        filters.submitted_from and f"from_{filters.submitted_from.isoformat()}",
+        filters.submitted_to and f"to_{filters.submitted_to.isoformat()}",
+        filters.q and f"q_{_search_in_filename(filters.q)}", at=at)
 
 
 def cases_by_ids(ids: list[int]) -> list[Case]:

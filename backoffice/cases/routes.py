@@ -162,16 +162,17 @@ def queue_view(name: str):
 @permission_required(Permission.WORK_CASES)
 def export_csv(name: str):
     queue = _queue_or_404(name)
-    form = QueueFilterForm(request.args, assignees=services.active_caseworkers())
+    caseworkers = services.active_caseworkers()
+    form = QueueFilterForm(request.args, assignees=caseworkers)
     filters = _filters(form)
     if form.errors:
         # A file cannot say that a filter was ignored: the queue page explains it instead.
         return redirect(url_for("cases.queue_view", name=queue.value,
                                 **request.args.to_dict(flat=False)))
     user = current_user._get_current_object()
-
-    filename = f"cases-{queue.value}-{hk_today().isoformat()}.csv"
-    return csv_response(queries.csv_rows(queue, user, filters), filename)
+    assignee = next((p.full_name for p in caseworkers if p.id == filters.assignee_id), None)
+    return csv_response(queries.csv_rows(queue, user, filters),
+                        queries.csv_filename(queue, filters, assignee))
 
 
 @bp.post("/reassign")

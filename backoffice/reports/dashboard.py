@@ -21,8 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import CaseStatus, Scheme, step_label
-from backoffice.core.dates import to_hk
-from backoffice.core.export import csv_text
+from backoffice.core.export import csv_country, csv_instant, csv_text, download_name
 from backoffice.core.i18n import lazy_gettext
 from backoffice.core.identity import country_name
 from backoffice.core.pagination import MAX_PAGE, Page
@@ -326,29 +325,38 @@ def allocations_page(summary: YearSummary, number: int = 1,
                 has_next=len(rows) > per_page)
 
 
-# The column headers, in the language of the supervisor exporting (the data stays as stored).
+# The export's columns, headed in the language of the supervisor exporting. A coded value
+# comes twice: its code (what a formula or a script compares) and, next to it, its name as
+# the reader says it.
 CSV_HEADER = [lazy_gettext("Reference"), lazy_gettext("Family name"),
               lazy_gettext("Given names"), lazy_gettext("Chinese name"),
-              lazy_gettext("Nationality"), lazy_gettext("Allocated (Hong Kong time)"),
-              lazy_gettext("Released (Hong Kong time)"), lazy_gettext("Release reason")]
-
-
-def _hk_iso(value: datetime | None) -> str:
-    return "" if value is None else to_hk(value).isoformat(timespec="seconds")
+              lazy_gettext("Nationality (code)"), lazy_gettext("Nationality"),
+              lazy_gettext("Allocated (Hong Kong time)"), lazy_gettext("Released (Hong Kong time)"),
+              lazy_gettext("Release step (code)"), lazy_gettext("Release step"),
+              lazy_gettext("Release reason")]
 
 
 def csv_rows(year: int, scheme: Scheme = SCHEME, batch: int = 1000) -> Iterator[list[str]]:
     """The header, then every allocation of the year (released ones too), newest first,
-    streamed in batches. Times are Hong Kong time with their offset."""
+    streamed in batches. The step that gave a place back and the reason typed for it are
+    columns of their own (an older row has only the reason it was stored with)."""
     yield [str(header) for header in CSV_HEADER]
     summary = year_summary(year, scheme)
     if summary.period is None:
         return
     query = _allocations_query(summary.period.id).execution_options(yield_per=batch)
     for row in db.session.execute(query):
+        step = row.release_step or ""
         yield [row.reference, csv_text(row.family_name), csv_text(row.given_names),
-               csv_text(row.chinese_name), row.nationality, _hk_iso(row.allocated_at),
-               _hk_iso(row.released_at), csv_text(release_text(row))]
+               csv_text(row.chinese_name), row.nationality or "", csv_country(row.nationality),
+               csv_instant(row.allocated_at), csv_instant(row.released_at), step,
+               step_label(step) if step else "", csv_text(row.release_reason)]
+
+
+def csv_filename(year: int, scheme: Scheme = SCHEME, at: datetime | None = None) -> str:
+    """The export's file name: the scheme, the year, then when, e.g.
+    ``qmas-quota-2026-allocations-2026-12-02T1405.csv``."""
+    return download_name(scheme.value.lower(), "quota", str(year), "allocations", at=at)
 
 
 # --- History of the limit -----------------------------------------------------------------

@@ -106,5 +106,4 @@ def quota_export():
         # A file cannot say that another year was exported: the dashboard explains it instead.
         return redirect(url_for("reports.quota_dashboard", **request.args.to_dict(flat=False)))
 
-    filename = f"{dashboard.SCHEME.value.lower()}-quota-{year}-allocations.csv"
-    return csv_response(dashboard.csv_rows(year), filename)
+    return csv_response(dashboard.csv_rows(year), dashboard.csv_filename(year))

@@ -6,8 +6,6 @@ language an account reads the back office in."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from html import unescape
 from types import SimpleNamespace
@@ -19,7 +17,7 @@ from backoffice.auth import services as accounts
 from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind, User
 from backoffice.core.i18n import force_language
 from backoffice.extensions import db as _db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, read_csv
 
 ZH = "zh_Hant_HK"
 ZH_HTML = '<html lang="zh-Hant-HK">'
@@ -174,14 +172,17 @@ def test_the_log_page_and_its_export_write_details_in_chinese(client, make_user,
         assert words in page
     assert "Caseworker → Supervisor" not in page and "Role changed" not in page
 
-    rows = list(csv.reader(io.StringIO(text(client.get("/admin/security-log/export.csv")))))
-    assert rows[0] == ["時間（UTC）", "時間（香港時間）", "事項", "帳戶電郵", "執行者", "IP地址",
+    rows = read_csv(client.get("/admin/security-log/export.csv"))
+    assert rows[0] == ["時間（香港時間）", "事項（代碼）", "事項", "帳戶電郵", "執行者", "IP地址",
                        "瀏覽器", "詳情"]
-    by_kind = {row[2]: row for row in rows[1:]}  # kinds stay codes: they are data
+    # The kind twice: its code (data, the same for every reader) and its name in Chinese.
+    by_kind = {row[1]: row for row in rows[1:]}
+    assert by_kind["role_changed"][2] == "已更改角色"
     assert by_kind["role_changed"][3] == "promoted@example.org"
     assert by_kind["role_changed"][7] == "個案主任 → 主管"
     assert by_kind["user_created"][7] == "角色：個案主任；密碼由用戶自行設定。"
     assert by_kind["login"][7] == "an older English detail"
+    assert by_kind["login"][0] == "2026-01-02 08:00:00"  # midnight UTC, 8 a.m. in Hong Kong
 
 
 def test_the_export_is_in_english_for_an_english_reader(client, make_user, login):
@@ -190,10 +191,11 @@ def test_the_export_is_in_english_for_an_english_reader(client, make_user, login
     worker = make_user(Role.CASEWORKER)
     client.post_form(f"/admin/users/{worker.id}/role", {"role": "supervisor"},
                      token_from=f"/admin/users/{worker.id}")
-    rows = list(csv.reader(io.StringIO(text(client.get(
-        "/admin/security-log/export.csv", query_string={"kind": "role_changed"})))))
-    assert rows[0][0] == "at_utc"
-    assert [row[7] for row in rows[1:]] == ["Caseworker → Supervisor"]
+    rows = read_csv(client.get("/admin/security-log/export.csv",
+                               query_string={"kind": "role_changed"}))
+    assert rows[0][:3] == ["Time (Hong Kong time)", "Event (code)", "Event"]
+    assert [row[1:3] + row[7:] for row in rows[1:]] == [
+        ["role_changed", "Role changed", "Caseworker → Supervisor"]]
 
 
 # --- The language an account reads the back office in ----------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -13,7 +11,7 @@ from sqlalchemy import delete
 from backoffice.auth import queries
 from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind
 from backoffice.extensions import db as _db
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, read_csv
 
 LOG = "/admin/security-log"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -165,22 +163,23 @@ def test_sign_ins_show_the_address_and_the_browser(client, make_user):
 
 # --- The export ------------------------------------------------------------------------------
 
-def export(client, **query) -> list[list[str]]:
+def export(client, **query) -> list[dict[str, str]]:
+    """The export's rows, each by its English column header."""
     response = client.get(f"{LOG}/export.csv", query_string=query)
-    assert response.status_code == 200
-    assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    header, *rows = read_csv(response)
+    assert header == [str(name) for name in queries.CSV_HEADER]
+    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def test_the_export_has_every_filtered_event(client, scenery):
     rows = export(client, email="wong")
-    assert rows[0] == queries.CSV_HEADER
-    assert [(r[2], r[3]) for r in rows[1:]] == [("locked_out", "wong@example.org"),
-                                                ("login_failed", "wong@example.org")]
-    assert rows[2][0] == "2026-03-10T21:00:00+00:00"
-    assert rows[2][1] == "2026-03-11 05:00:00"
-    assert len(export(client)) == 6
+    assert [(r["Event (code)"], r["Event"], r["Account email"]) for r in rows] == [
+        ("locked_out", "Locked out", "wong@example.org"),
+        ("login_failed", "Login failed", "wong@example.org")]
+    # 21:00 UTC on 10 March is 05:00 on 11 March in Hong Kong.
+    assert rows[1]["Time (Hong Kong time)"] == "2026-03-11 05:00:00"
+    assert len(export(client)) == 5
 
 
 def test_the_export_is_safe_to_open_in_a_spreadsheet(client, admin):
@@ -188,12 +187,11 @@ def test_the_export_is_safe_to_open_in_a_spreadsheet(client, admin):
               user_agent='=HYPERLINK("https://evil.example","x")', ip="@1.2.3.4",
               detail="+1 -2")
     _db.session.commit()
-    [_, row] = export(client)
-    by_name = dict(zip(queries.CSV_HEADER, row, strict=True))
-    assert by_name["account_email"] == "'=cmd@example.org"
-    assert by_name["user_agent"] == "'=HYPERLINK(\"https://evil.example\",\"x\")"
-    assert by_name["ip"] == "'@1.2.3.4"
-    assert by_name["detail"] == "'+1 -2"
+    [row] = export(client)
+    assert row["Account email"] == "'=cmd@example.org"
+    assert row["Browser"] == "'=HYPERLINK(\"https://evil.example\",\"x\")"
+    assert row["IP address"] == "'@1.2.3.4"
+    assert row["Detail"] == "'+1 -2"
 
 
 def test_the_export_names_who_acted(client, make_user, admin):
@@ -201,7 +199,7 @@ def test_the_export_names_who_acted(client, make_user, admin):
     client.post_form(f"/admin/users/{worker.id}/role", {"role": "supervisor"},
                      token_from=f"/admin/users/{worker.id}")
     rows = export(client, kind="role_changed")
-    assert [(r[3], r[4], r[7]) for r in rows[1:]] == [
+    assert [(r["Account email"], r["By"], r["Detail"]) for r in rows] == [
         ("promoted@example.org", "the.admin@example.org", "Caseworker → Supervisor")]
 
 

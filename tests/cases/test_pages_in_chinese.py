@@ -14,8 +14,6 @@ labels of statuses, schemes and deadline kinds belong to the enums and are not a
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -32,6 +30,7 @@ from backoffice.core.dates import HK_TZ, add_months, hk_today
 from backoffice.core.i18n import force_language
 from backoffice.extensions import db as _db
 from tests.cases.factories import make_case
+from tests.conftest import read_csv
 
 ZH = "zh_Hant_HK"
 S = CaseStatus
@@ -419,26 +418,33 @@ def test_the_feed_is_written_in_its_owners_language(app, db, make_user, owner, a
 # --- The CSV export ------------------------------------------------------------------------------
 
 
-ENGLISH_HEADER = ["reference", "scheme", "status", "submitted_on", "family_name", "given_names",
-                  "chinese_name", "nationality", "passport (masked)", "hkid (masked)",
-                  "assignee", "last_updated_utc"]
-CHINESE_HEADER = ["檔案編號", "計劃", "狀態", "遞交日期", "姓", "名", "中文姓名", "國籍",
-                  "護照號碼（已遮蓋）", "香港身份證號碼（已遮蓋）", "負責人員",
-                  "最後更新時間（UTC）"]
+ENGLISH_HEADER = ["Reference", "Scheme (code)", "Scheme", "Status (code)", "Status",
+                  "Submitted on", "Family name", "Given names", "Chinese name",
+                  "Nationality (code)", "Nationality", "Passport (masked)", "HKID (masked)",
+                  "Assignee", "Last updated (Hong Kong time)"]
+CHINESE_HEADER = ["檔案編號", "計劃（代碼）", "計劃", "狀態（代碼）", "狀態", "遞交日期",
+                  "姓", "名", "中文姓名", "國籍（代碼）", "國籍", "護照號碼（已遮蓋）",
+                  "香港身份證號碼（已遮蓋）", "負責人員", "最後更新時間（香港時間）"]
 
 
-@pytest.mark.parametrize(("language", "header"), [
-    pytest.param("en", ENGLISH_HEADER, id="en"),
-    pytest.param(ZH, CHINESE_HEADER, id="zh"),
+@pytest.mark.parametrize(("language", "header", "named"), [
+    pytest.param("en", ENGLISH_HEADER, ["Admission Scheme for the Second Generation of Chinese "
+                                        "Hong Kong Permanent Residents", "Draft", "Canada"],
+                 id="en"),
+    pytest.param(ZH, CHINESE_HEADER, ["輸入中國籍香港永久性居民第二代計劃", "草擬", "加拿大"],
+                 id="zh"),
 ])
-def test_the_exports_header_is_in_the_readers_language_and_its_data_is_not(
-        client, as_role, db, language, header):
+def test_the_exports_header_and_names_are_in_the_readers_language_and_its_codes_are_not(
+        client, as_role, db, language, header, named):
     me = reads_in(as_role(Role.SUPERVISOR), language)
     case = make_case(me, Scheme.ASSG)
-    response = client.get("/cases/queue/all/export.csv")
-    assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(html(response))))
+    rows = read_csv(client.get("/cases/queue/all/export.csv"))
     assert rows[0] == header
-    # The values are data, the same whoever reads them: codes and ISO dates.
-    assert rows[1][:4] == [case.reference, "ASSG", "draft", "2026-03-02"]
-    assert rows[1][4:8] == ["Chan", "Mei Ling", "陳美玲", "CA"]
+    # Codes, dates and names as entered are data, the same whoever reads them; next to each
+    # code, its name in the reader's words.
+    reference, scheme, scheme_name, status, status_name, submitted_on, *names = rows[1][:9]
+    nationality, nationality_name = rows[1][9:11]
+    assert [reference, scheme, status, submitted_on, nationality] == [
+        case.reference, "ASSG", "draft", "2026-03-02", "CA"]
+    assert names == ["Chan", "Mei Ling", "陳美玲"]
+    assert [scheme_name, status_name, nationality_name] == named

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, timedelta
 
@@ -16,6 +14,7 @@ from backoffice.cases import queries, services
 from backoffice.cases.models import Case, CaseEvent, Dependant, EventKind, Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
+from tests.conftest import read_csv
 
 SUBMITTED_ON = date(2026, 3, 1)
 
@@ -524,20 +523,22 @@ def test_bad_cursor_falls_back_to_the_first_page(client, as_role, new_case):
 
 def test_csv_export_streams_filtered_masked_rows(client, as_role, new_case):
     me = as_role(Role.SUPERVISOR)
-    wanted = new_case(me, scheme=Scheme.ASSG, passport_number="SECRET999", chinese_name="李")
+    wanted = new_case(me, scheme=Scheme.ASSG, passport_number="SECRET999", chinese_name="李",
+                      hkid="A123456(3)")
     new_case(me)
     response = client.get("/cases/queue/all/export.csv", query_string={"scheme": "ASSG"})
-    assert response.status_code == 200
     assert response.was_streamed
-    assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(page_text(response))))
-    assert rows[0] == queries.CSV_HEADER
-    assert len(rows) == 2
-    assert rows[1][0] == wanted.reference
-    assert rows[1][6] == "李"
-    assert "SECRET999" not in page_text(response)
-    assert rows[1][8] == "•••••999"
+    header, *rows = read_csv(response)
+    assert header == [str(name) for name in queries.CSV_HEADER]
+    [row] = [dict(zip(header, row, strict=True)) for row in rows]
+    assert row["Reference"] == wanted.reference
+    assert row["Chinese name"] == "李"
+    # Identity numbers as every list masks them: the passport's last three characters, the
+    # HKID's letter and first three digits.
+    assert "SECRET999" not in page_text(response) and "A123456" not in page_text(response)
+    assert row["Passport (masked)"] == "•••••999"
+    assert row["HKID (masked)"] == "A123***(*)"
 
 
 def test_no_page_renders_python_none_into_html(client, as_role, new_case):

@@ -5,8 +5,6 @@ takes the place); only ``allocated_at`` is moved afterwards where the month is t
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import UTC, date, datetime
 
@@ -22,6 +20,7 @@ from backoffice.quota import services as quota
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
 from backoffice.reports import dashboard
 from tests.cases.factories import make_case
+from tests.conftest import read_csv
 
 YEAR = 2026
 # An approval instant in YEAR after the factories' submission date (2 March).
@@ -431,7 +430,7 @@ def test_a_blank_limit_means_no_limit(client, supervisor):
 
 # --- CSV export ---------------------------------------------------------------------------
 
-def test_csv_export_lists_the_years_allocations(client, supervisor, caseworker):
+def test_csv_export_lists_the_years_allocations(client, supervisor, caseworker, monkeypatch):
     set_limit(supervisor, 10)
     kept = approve(caseworker, at=datetime(YEAR, 4, 1, 2, tzinfo=UTC), family_name="Wong")
     gone = approve(caseworker, at=datetime(YEAR, 5, 1, 2, tzinfo=UTC), family_name="=Lee")
@@ -440,26 +439,29 @@ def test_csv_export_lists_the_years_allocations(client, supervisor, caseworker):
     set_limit(supervisor, 10, other_year)
     approve(caseworker, at=datetime(other_year, 4, 1, 2, tzinfo=UTC))
 
+    # 16:05 UTC on 1 December is 00:05 on 2 December in Hong Kong: the name says the latter.
+    monkeypatch.setattr("backoffice.core.export.utcnow",
+                        lambda: datetime(YEAR, 12, 1, 16, 5, 30, tzinfo=UTC))
     response = client.get("/quota/export.csv", query_string={"year": YEAR})
-    assert response.status_code == 200
     assert response.was_streamed
-    assert response.mimetype == "text/csv"
-    assert 'filename="qmas-quota-2026-allocations.csv"' in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == dashboard.CSV_HEADER
-    assert [r[0] for r in rows[1:]] == [gone.reference, kept.reference]
-    newest, oldest = rows[1], rows[2]
-    assert newest[1] == "'=Lee"  # a spreadsheet must not run it as a formula
-    assert newest[6] and newest[7] == "Withdraw: applicant declined"
-    assert oldest[1:6] == ["Wong", "Mei Ling", "陳美玲", "CA", "2026-04-01T10:00:00+08:00"]
-    assert oldest[6:] == ["", ""]
+    assert ('filename="qmas-quota-2026-allocations-2026-12-02T0005.csv"'
+            in response.headers["Content-Disposition"])
+    header, *rows = read_csv(response)
+    assert header == [str(name) for name in dashboard.CSV_HEADER]
+    assert [r[0] for r in rows] == [gone.reference, kept.reference]
+    newest, oldest = (dict(zip(header, row, strict=True)) for row in rows)
+    assert newest["Family name"] == "'=Lee"  # a spreadsheet must not run it as a formula
+    assert newest["Released (Hong Kong time)"]
+    assert [newest["Release step (code)"], newest["Release step"],
+            newest["Release reason"]] == ["withdraw", "Withdraw", "applicant declined"]
+    assert list(oldest.values())[1:7] == ["Wong", "Mei Ling", "陳美玲", "CA", "Canada",
+                                          "2026-04-01 10:00:00"]
+    assert list(oldest.values())[7:] == ["", "", "", ""]
 
 
 def test_csv_export_of_an_unset_year_has_only_the_header(client, supervisor):
     response = client.get("/quota/export.csv", query_string={"year": 2031})
-    assert response.status_code == 200
-    assert list(csv.reader(io.StringIO(response.get_data(as_text=True)))) == [
-        dashboard.CSV_HEADER]
+    assert read_csv(response) == [[str(name) for name in dashboard.CSV_HEADER]]
 
 
 # --- Who may see it -----------------------------------------------------------------------

@@ -4,8 +4,6 @@ format, and no English sentence left on a Chinese page."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from backoffice.auth.models import Role
 from backoffice.extensions import db as _db
 from backoffice.reports import dashboard
+from tests.conftest import read_csv
 from tests.quota.test_dashboard import YEAR, approve, page, post_limit, release, set_limit
 
 ZH = "zh_Hant_HK"
@@ -88,20 +87,20 @@ def test_the_projection_is_a_chinese_sentence_with_a_chinese_date(client, reader
     assert "Projected" not in projection and "so far this year" not in projection
 
 
-@pytest.mark.parametrize(("reader", "header"), [
-    ("en", ["Reference", "Family name", "Given names", "Chinese name", "Nationality",
-            "Allocated (Hong Kong time)", "Released (Hong Kong time)", "Release reason"]),
-    (ZH, ["檔案編號", "姓", "名", "中文姓名", "國籍", "分配時間（香港時間）",
-          "釋出時間（香港時間）", "釋出理由"]),
+@pytest.mark.parametrize(("reader", "header", "country"), [
+    ("en", ["Reference", "Family name", "Given names", "Chinese name", "Nationality (code)",
+            "Nationality", "Allocated (Hong Kong time)", "Released (Hong Kong time)",
+            "Release step (code)", "Release step", "Release reason"], "Canada"),
+    (ZH, ["檔案編號", "姓", "名", "中文姓名", "國籍（代碼）", "國籍", "分配時間（香港時間）",
+          "釋出時間（香港時間）", "釋出步驟（代碼）", "釋出步驟", "釋出理由"], "加拿大"),
 ], indirect=["reader"], ids=["en", "zh"])
 def test_the_csv_headers_follow_the_reader_and_the_data_stays_as_stored(
-        client, reader, caseworker, header):
+        client, reader, caseworker, header, country):
     set_limit(reader, 10)
     approve(caseworker, at=datetime(YEAR, 4, 1, 2, tzinfo=UTC), family_name="Wong")
-    response = client.get("/quota/export.csv", query_string={"year": YEAR})
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = read_csv(client.get("/quota/export.csv", query_string={"year": YEAR}))
     assert rows[0] == header
-    assert rows[1][1:6] == ["Wong", "Mei Ling", "陳美玲", "CA", "2026-04-01T10:00:00+08:00"]
+    assert rows[1][1:7] == ["Wong", "Mei Ling", "陳美玲", "CA", country, "2026-04-01 10:00:00"]
 
 
 @pytest.mark.parametrize(("reader", "limit", "message"), [
@@ -152,14 +151,15 @@ def test_month_labels_are_babels_in_the_readers_locale(app, language, months):
         assert [bar.label for bar in bars] == months
 
 
-@pytest.mark.parametrize(("reader", "shown"), [
-    ("en", "Withdraw: Approval withdrawn"),
-    (ZH, "撤回：Approval withdrawn"),  # the step in the reader's words, the reason as typed
+@pytest.mark.parametrize(("reader", "shown", "step"), [
+    ("en", "Withdraw: Approval withdrawn", "Withdraw"),
+    # The step in the reader's words, the reason as typed.
+    (ZH, "撤回：Approval withdrawn", "撤回"),
 ], indirect=["reader"])
 def test_a_place_given_back_says_which_step_and_why_in_the_readers_language(
-        client, reader, caseworker, shown):
+        client, reader, caseworker, shown, step):
     _a_year_with_allocations(reader, caseworker)
     assert shown in page(client)
-    rows = list(csv.reader(io.StringIO(
-        client.get(f"/quota/export.csv?year={YEAR}").get_data(as_text=True).lstrip("\ufeff"))))
-    assert shown in {cell for row in rows for cell in row}
+    # The export gives the step (its code and its name) and the reason columns of their own.
+    rows = read_csv(client.get(f"/quota/export.csv?year={YEAR}"))
+    assert [row[-3:] for row in rows[1:] if row[-3]] == [["withdraw", step, "Approval withdrawn"]]
