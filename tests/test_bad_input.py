@@ -358,6 +358,8 @@ FORMS = {
                       {"employer": "Harbour Analytics Ltd", "post": "Data engineer",
                        "salary": "60000", "start_date": "2026-06-01", "version": "{version}"},
                       case="in_stay"),
+    "add note": Form("/cases/{case}/notes", CW, "/cases/{case}",
+                     {"text": "Called the applicant.", "corrects": ""}, case="draft"),
     "quota limit": Form("/quota/limit", SUP, "/quota/",
                         {"year": "2026", "limit": "4000", "note": "Policy address."}),
     "calendar reset": Form("/cases/calendar/reset", CW, "/cases/calendar", {}),
@@ -372,6 +374,8 @@ REASON_TO_WITHDRAW = "Give a reason to withdraw this case"
 REASON_TO_REFUSE_INELIGIBLE = "Give a reason to refuse this application as ineligible"
 TICK = "Tick at least one case."
 NONE_REASSIGNED = "0 cases reassigned"
+NOTE_EMPTY = "The note is empty; write what is to be kept."
+NOT_A_NOTE = "The note to correct is not one of this case's notes"
 PASSPORT = "passport"
 HKID = "HKID"
 
@@ -583,6 +587,20 @@ POST_FIELDS = [
         ("0001-01-01", SAVED), ("9999-12-31", SAVED),
     ]),
     ("job offer", "version", [(STALE, refused(STALE_CASE))]),
+    ("add note", "text", [
+        (EMPTY, refused(NOTE_EMPTY)), (BLANK, refused(NOTE_EMPTY)), (MISSING, refused(NOTE_EMPTY)),
+        ("N" * 4001, refused("Keep a note to 4,000 characters (this one has 4,001)")),
+        (HUGE, refused("(this one has 10,000)")), (NUL, refused(CONTROL)),
+        (ESCAPE, refused(CONTROL)), (EMOJI, SAVED), (RTL, SAVED), (SQL, SAVED), (SCRIPT, SAVED),
+        (Twice("Called.", NUL), refused(CONTROL)),
+    ]),
+    ("add note", "corrects", [
+        (MISSING, SAVED), (NO_SUCH_ID, refused(NOT_A_NOTE)),
+        (INT64_OVERFLOW, refused(NOT_A_NOTE)), (BEYOND_INT64, refused(NOT_A_NOTE)),
+        ("-1", refused(NOT_A_NOTE)), ("0", refused(NOT_A_NOTE)),
+        ("NaN", refused("could not coerce")), ("1e309", refused("could not coerce")),
+        (SQL, refused("could not coerce")), (NUL, refused(CONTROL)),
+    ]),
     ("quota limit", "year", [
         (EMPTY, refused("Enter the year.")), ("-1", refused(YEAR)), ("0", refused(YEAR)),
         (BEYOND_INT64, refused(YEAR_TEXT)), ("1e309", refused(YEAR_TEXT)),
@@ -627,6 +645,7 @@ POST_PATHS = [
     *(("submit", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, BEYOND_INT64, "0")),
     *(("remove dependant", {"dependant": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("job offer", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
+    *(("add note", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("mark read", {"id": bad}) for bad in (INT64_OVERFLOW, "0")),
     *(("retry", {"id": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
 ]
@@ -914,6 +933,8 @@ LONGEST = [
     ("remove dependant", {"reason": "R" * 500}),
     ("correct arrival", {"reason": "R" * 2000}),
     ("job offer", {"employer": "E" * 200, "post": "P" * 200, "salary": "10000000"}),
+    ("add note", {"text": "N" * 4000}),
+    ("add note", {"text": "陳" * 4000}),
     ("quota limit", {"year": "2100", "limit": "1000000", "note": "N" * 500}),
     ("new user", {"full_name": "N" * 200, "email": LONGEST_EMAIL}),
 ]
