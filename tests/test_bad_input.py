@@ -410,6 +410,8 @@ FORMS = {
                        "salary": "60000", "start_date": "2026-06-01",
                        "offered_on": "2026-03-10", "version": "{version}"},
                       case="in_stay"),
+    "add note": Form("/cases/{case}/notes", CW, "/cases/{case}",
+                     {"text": "Called the applicant.", "corrects": ""}, case="draft"),
     "quota limit": Form("/quota/limit", SUP, "/quota/",
                         {"year": "2026", "limit": "4000", "note": "Policy address."}),
     "calendar reset": Form("/cases/calendar/reset", CW, "/cases/calendar", {}),
@@ -431,6 +433,8 @@ GROUNDS = "Give the grounds of the"  # the form's words, or (blank) the rule's
 CORRECTION_REASON = "Give a reason for the correction."
 TICK = "Tick at least one case."
 NONE_REASSIGNED = "0 cases reassigned"
+NOTE_EMPTY = "The note is empty; write what is to be kept."
+NOT_A_NOTE = "The note to correct is not one of this case's notes"
 PASSPORT = "passport"
 HKID = "HKID"
 
@@ -770,6 +774,20 @@ POST_FIELDS = [
         ("0001-01-01", refused("is before the application was submitted")),
     ]),
     ("job offer", "version", [(STALE, refused(STALE_CASE))]),
+    ("add note", "text", [
+        (EMPTY, refused(NOTE_EMPTY)), (BLANK, refused(NOTE_EMPTY)), (MISSING, refused(NOTE_EMPTY)),
+        ("N" * 4001, refused("Keep a note to 4,000 characters (this one has 4,001)")),
+        (HUGE, refused("(this one has 10,000)")), (NUL, refused(CONTROL)),
+        (ESCAPE, refused(CONTROL)), (EMOJI, SAVED), (RTL, SAVED), (SQL, SAVED), (SCRIPT, SAVED),
+        (Twice("Called.", NUL), refused(CONTROL)),
+    ]),
+    ("add note", "corrects", [
+        (MISSING, SAVED), (NO_SUCH_ID, refused(NOT_A_NOTE)),
+        (INT64_OVERFLOW, refused(NOT_A_NOTE)), (BEYOND_INT64, refused(NOT_A_NOTE)),
+        ("-1", refused(NOT_A_NOTE)), ("0", refused(NOT_A_NOTE)),
+        ("NaN", refused("could not coerce")), ("1e309", refused("could not coerce")),
+        (SQL, refused("could not coerce")), (NUL, refused(CONTROL)),
+    ]),
     ("quota limit", "year", [
         (EMPTY, refused("Enter the year.")), ("-1", refused(YEAR)), ("0", refused(YEAR)),
         (BEYOND_INT64, refused(YEAR_TEXT)), ("1e309", refused(YEAR_TEXT)),
@@ -816,6 +834,7 @@ POST_PATHS = [
     *(("correct date", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("remove dependant", {"dependant": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("job offer", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
+    *(("add note", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("mark read", {"id": bad}) for bad in (INT64_OVERFLOW, "0")),
     *(("retry", {"id": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
 ]
@@ -1235,6 +1254,8 @@ LONGEST = [
     ("remove dependant", {"reason": "R" * 500}),
     ("correct date", {"reason": "R" * 500}),
     ("job offer", {"employer": "E" * 200, "post": "P" * 200, "salary": "10000000"}),
+    ("add note", {"text": "N" * 4000}),
+    ("add note", {"text": "陳" * 4000}),
     ("quota limit", {"year": "2100", "limit": "1000000", "note": "N" * 500}),
     ("new user", {"full_name": "N" * 200, "email": LONGEST_EMAIL}),
 ]

@@ -87,6 +87,8 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/cases/{case}/take", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/reassign", expect(302, 403, 422, 403)),
     ("POST", "/cases/reassign", expect(302, 403, 302, 403)),
+    # cases: a note, by whoever may read the case (an empty one is refused on the page: 422).
+    ("POST", "/cases/{case}/notes", expect(302, 422, 422, 403)),
     # cases: the stay. A caseworker's is refused as not theirs to change, a supervisor's as
     # empty: both 422, the reason on the case page (tests/cases/test_refusals_on_the_case_page.py).
     ("POST", "/cases/{case}/step/record_arrival", expect(302, 422, 422, 403)),

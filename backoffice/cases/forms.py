@@ -30,7 +30,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from backoffice.cases.models import VISA_NUMBER_LENGTH, Case, Relationship
+from backoffice.cases.models import NOTE_LENGTH, VISA_NUMBER_LENGTH, Case, CaseNote, Relationship
 from backoffice.cases.schemes import (
     CaseStatus,
     Effect,
@@ -62,7 +62,12 @@ from backoffice.core.forms import (
     none_if_blank,
     strip,
 )
-from backoffice.core.i18n import DEFAULT_LANGUAGE, language_choices, language_for
+from backoffice.core.i18n import (
+    DEFAULT_LANGUAGE,
+    format_datetime,
+    language_choices,
+    language_for,
+)
 from backoffice.core.i18n import lazy_gettext as _l
 from backoffice.core.identity import (
     normalise_country,
@@ -594,3 +599,61 @@ class JobOfferForm(VersionedForm):
     offered_on = DateField(_l("Date of the offer"), validators=[
         InputRequired(_l("Enter the date of the offer as YYYY-MM-DD."))])
     submit = SubmitField(_l("Record job offer"))
+
+
+# How much of a note its choice in "Corrects an earlier note" shows.
+NOTE_EXCERPT_LENGTH = 60
+
+
+def _note_id(value) -> int | None:
+    """The chosen note's id, or None: not a correction."""
+    return None if value in (None, "") else int(value)
+
+
+def note_choices(notes: list[CaseNote]) -> list[SelectChoice]:
+    """The notes a new note may correct, each by its time, author and first words."""
+    def excerpt(text: str) -> str:
+        words = " ".join(text.split())
+        return words if len(words) <= NOTE_EXCERPT_LENGTH else words[:NOTE_EXCERPT_LENGTH] + "…"
+
+    return choices_of([("", _l("No, a new note")), *(
+        (note.id, _l("%(when)s, %(author)s: %(start)s", when=format_datetime(note.written_at),
+                     author=note.author.full_name, start=excerpt(note.text)))
+        for note in notes)])
+
+
+class NoteForm(BaseForm):
+    """A note on the case. No version: a note changes nothing on the case, so neither it nor
+    a colleague's form goes stale. Its rules (not blank, its length, which note it may
+    correct) are ``services.add_note``'s, which says what is wrong on the case page."""
+
+    text = TextAreaField(_l("Note"), render_kw={"rows": 5, "maxlength": NOTE_LENGTH},
+                         description=_l("Up to %(most)s characters, kept as written with your "
+                                        "name and the time; never edited or deleted. Notes are "
+                                        "searched here, with the history's “Search notes” "
+                                        "box, not by the case search.",
+                                        most=LazyNumber(NOTE_LENGTH)))
+    # Not checked against the list: a note corrected or of another case since the page was
+    # shown is refused by the service, in words.
+    corrects = wtforms.SelectField(_l("Corrects an earlier note"), coerce=_note_id,
+                                   validate_choice=False, choices=[],
+                                   description=_l("The note corrected stays as it was, marked "
+                                                  "as corrected by this one."))
+    submit = SubmitField(_l("Add note"))
+
+    def __init__(self, *args, notes: list[CaseNote] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.corrects.choices = note_choices(list(notes))
+
+
+class HistoryFilterForm(BaseForm):
+    """The search of the case page's notes, read from the query string (no CSRF: it changes
+    nothing). Which entries are shown (``show=notes``: the notes alone) is a plain link."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search notes"), id="note-search", filters=[none_if_blank],
+                    validators=[Optional(), Length(max=100)],
+                    description=_l("Finds this case's notes that contain the text, in capitals "
+                                   "or not."))

@@ -55,6 +55,7 @@ _PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STA
 NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search
 REMOVAL_REASON_LENGTH = 500  # the length of dependants.removal_reason
 VISA_NUMBER_LENGTH = 30  # the length of cases.visa_number
+NOTE_LENGTH = 4000  # the most characters a case note may have (a page of text)
 
 
 class IdentityMixin:
@@ -279,6 +280,13 @@ class Case(db.Model):
     def can_reassign(self, user: User) -> bool:
         return user.can_supervise()
 
+    def can_add_note(self, user: User) -> bool:
+        """Write a note on the case: every caseworker and supervisor who may view it, whether
+        or not it is theirs and whether or not it has ended. A note changes nothing on the
+        case (it is no step and no edit), and what a colleague learnt on a call, or a letter
+        that came after the case closed, belongs on the file all the same."""
+        return self.can_view(user)
+
 
 class Relationship(StrEnum):
     SPOUSE = "spouse"
@@ -369,6 +377,34 @@ class CaseEvent(db.Model):
     occurred_on: Mapped[date | None] = mapped_column(Date)
 
     actor: Mapped[User | None] = relationship()
+
+
+class CaseNote(db.Model):
+    """A note on a case: who wrote what, when, kept as typed. Append-only: a note is never
+    edited or deleted; a mistake is put right by a later note that corrects it.
+
+    Not a case event and not a change of the case: writing one leaves the case's row (and so
+    its version) as it was, so a colleague's open form on the case stays valid.
+    """
+
+    __tablename__ = "case_notes"
+    __table_args__ = (
+        Index("ix_case_notes_case_id_id", "case_id", "id"),
+        # A note is corrected at most once: a second correction corrects the correction, so
+        # the notes that put one right read as one chain, and "corrected by" names one note.
+        UniqueConstraint("corrects_note_id"),
+        CheckConstraint(f"length(text) BETWEEN 1 AND {NOTE_LENGTH}", name="text_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    text: Mapped[str] = mapped_column(Text)  # as typed (line breaks kept), surrounding space cut
+    # The earlier note of the same case this one corrects (services.add_note checks the case).
+    corrects_note_id: Mapped[int | None] = mapped_column(ForeignKey("case_notes.id"))
+
+    author: Mapped[User] = relationship()
 
 
 class ReferenceCounter(db.Model):

@@ -7,9 +7,10 @@ million cases.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ from backoffice.cases.models import (
     Applicant,
     Case,
     CaseEvent,
+    CaseNote,
     Deadline,
     DeadlineState,
     JobOffer,
@@ -46,6 +48,9 @@ _CASE_BY_ID = (select(Case).where(Case.id == bindparam("case_id"))
                .options(joinedload(Case.assignee), joinedload(Case.dependants)))
 _CASE_EVENTS = (select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id"))
                 .options(joinedload(CaseEvent.actor)).order_by(CaseEvent.id.desc()))
+
+_CASE_NOTES = (select(CaseNote).where(CaseNote.case_id == bindparam("case_id"))
+               .options(joinedload(CaseNote.author)).order_by(CaseNote.id.desc()))
 
 _CASE_LISTS = {
     "deadlines": select(Deadline).where(Deadline.case_id == bindparam("case_id"))
@@ -77,6 +82,62 @@ def load_case_lists(case: Case) -> None:
 def case_events(case_id: int) -> list[CaseEvent]:
     """The case's timeline, newest first, each with who did it."""
     return list(db.session.scalars(_CASE_EVENTS, {"case_id": case_id}))
+
+
+def case_notes(case_id: int) -> list[CaseNote]:
+    """The case's notes, newest first, each with who wrote it."""
+    return list(db.session.scalars(_CASE_NOTES, {"case_id": case_id}))
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the case page's history: an event or a note."""
+
+    at: datetime
+    event: CaseEvent | None = None
+    note: CaseNote | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    """The case page's history as asked for: every event and note (``notes_only``: the notes
+    alone), the notes narrowed to those containing ``search``; and which later note corrects
+    each corrected note, among all the case's notes (a correction is named even when the
+    search leaves it out)."""
+
+    entries: list[HistoryEntry]
+    notes_only: bool = False
+    search: str | None = None
+    corrected_by: dict[int, CaseNote] = field(default_factory=dict)
+    notes_by_id: dict[int, CaseNote] = field(default_factory=dict)
+    shown_note_ids: frozenset[int] = frozenset()
+    note_count: int = 0
+
+
+def matches(text: str, search: str) -> bool:
+    """The notes search: the words anywhere in the note, whatever their case (casefold, so
+    "STRASSE" finds "Straße"; SQLite's LIKE folds ASCII letters only)."""
+    return search.casefold() in text.casefold()
+
+
+def history(events: list[CaseEvent], notes: list[CaseNote], *, notes_only: bool = False,
+            search: str | None = None) -> History:
+    """Events and notes (each newest first) merged by time, newest first.
+
+    Each list keeps its own order (events by id: a step dated for an earlier moment stays
+    where it was recorded); a note goes among the events by the time it was written. The
+    search runs here, not in SQL: a case's notes are all read anyway (for the corrections),
+    they are few, and the same folding then holds on both databases."""
+    shown_notes = [n for n in notes if not search or matches(n.text, search)]
+    streams = [[HistoryEntry(n.written_at, note=n) for n in shown_notes]]
+    if not notes_only:
+        streams.append([HistoryEntry(e.at, event=e) for e in events])
+    return History(
+        entries=list(heapq.merge(*streams, key=lambda entry: entry.at, reverse=True)),
+        notes_only=notes_only, search=search,
+        corrected_by={n.corrects_note_id: n for n in notes if n.corrects_note_id is not None},
+        notes_by_id={n.id: n for n in notes},
+        shown_note_ids=frozenset(n.id for n in shown_notes), note_count=len(notes))
 
 
 class Queue(StrEnum):

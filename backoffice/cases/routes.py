@@ -27,15 +27,18 @@ from backoffice.cases.forms import (
     CaseForm,
     CorrectDateForm,
     DependantForm,
+    HistoryFilterForm,
     JobOfferForm,
+    NoteForm,
     QueueFilterForm,
     ReasonForm,
     ReassignForm,
     StepForm,
     TakeForm,
     assignee_choices,
+    note_choices,
 )
-from backoffice.cases.models import Case, Dependant, Relationship
+from backoffice.cases.models import Case, CaseNote, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Guard, PolicyError, Scheme, Transition
 from backoffice.cases.words import Sentences
@@ -203,7 +206,7 @@ def bulk_reassign():
 
 # --- One case -----------------------------------------------------------------------------
 
-def _case_forms(case: Case, history: list, **given) -> dict:
+def _case_forms(case: Case, history: list, notes: list[CaseNote], **given) -> dict:
     today = hk_today()
     steps = {o.name: StepForm(step=o.transition, case=case, version=case.version,
                               formdata=None, on=today)
@@ -222,6 +225,7 @@ def _case_forms(case: Case, history: list, **given) -> dict:
         "dependant_form": DependantForm(version=case.version, formdata=None),
         "take_form": TakeForm(version=case.version, formdata=None),
         "reason_form": ReasonForm(version=case.version, formdata=None),
+        "note_form": NoteForm(formdata=None),
         "reassign_form": None,
     }
     if case.can_reassign(current_user) and case.is_open:
@@ -229,6 +233,9 @@ def _case_forms(case: Case, history: list, **given) -> dict:
         form.assignee.choices = assignee_choices(services.active_caseworkers())
         forms["reassign_form"] = form
     forms.update(given)
+    # A note corrected already is corrected again through its correction (services.add_note).
+    corrected = {n.corrects_note_id for n in notes}
+    forms["note_form"].corrects.choices = note_choices([n for n in notes if n.id not in corrected])
     # A form that came back (refused, or with errors) is shown open, as it was typed.
     forms["returned"] = set(given)
     return forms
@@ -236,6 +243,15 @@ def _case_forms(case: Case, history: list, **given) -> dict:
 
 def _render_case(case: Case, status: int = 200, error: str | None = None, **forms):
     events = queries.case_events(case.id)
+    notes = queries.case_notes(case.id)
+    # The history's filters: the notes alone (a link), and a search of the notes. A search
+    # that cannot be read is explained beside its box, and the history shown whole.
+    history_form = HistoryFilterForm(request.args)
+    searched = history_form.validate()
+    if not searched and status == 200:
+        status = 422
+    history = queries.history(events, notes, notes_only=request.args.get("show") == "notes",
+                              search=history_form.q.data if searched else None)
     queries.load_case_lists(case)
     draft = case.status == CaseStatus.DRAFT
     permanent = [ground.message for ground in services.permanent_grounds(case)] if draft else []
@@ -250,8 +266,8 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         policy=case.policy, applicant_language=language_for(case.applicant.language),
         steps=services.step_options(case, current_user),
         submission_problems=submission_problems, permanent_grounds=permanent,
-        Relationship=Relationship,
-        **_case_forms(case, events, **forms)), status
+        Relationship=Relationship, history=history, history_form=history_form,
+        **_case_forms(case, events, notes, **forms)), status
 
 
 @bp.get("/<id:case_id>")
@@ -477,6 +493,29 @@ def reassign(case_id: int):
         return _refused(case_id, refused)
     return _saved(_("%(reference)s reassigned to %(name)s.", reference=case.reference,
                     name=assignee.full_name), case)
+
+
+@bp.post("/<id:case_id>/notes")
+@permission_required(Permission.WORK_CASES)
+def add_note(case_id: int):
+    """Write a note (or a correction of an earlier note) on the case; any case the user may
+    view, open or ended (``Case.can_add_note``: a note changes nothing on the case)."""
+    case = _load_case(case_id)
+    if not case.can_add_note(current_user):
+        abort(403)
+    form = NoteForm()
+    with refusals() as refused:
+        valid = form.validate_on_submit()
+        if valid:
+            note = services.add_note(current_user, case, form.text.data, form.corrects.data)
+    if refused:
+        return _refused(case_id, refused, note_form=form)
+    if not valid:
+        return _render_case(case, 422, note_form=form)
+    message = (_("Correction added to %(reference)s; the note it corrects is marked as "
+                 "corrected.", reference=case.reference) if note.corrects_note_id
+               else _("Note added to %(reference)s.", reference=case.reference))
+    return saved(message, url_for("cases.show", case_id=case.id, _anchor=f"note-{note.id}"))
 
 
 # --- The stay -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import Permission, User, roles_with
 from backoffice.cases import corrections, events, signals, stay
@@ -40,10 +41,12 @@ from backoffice.cases.lifecycle import (
     transition,
 )
 from backoffice.cases.models import (
+    NOTE_LENGTH,
     REMOVAL_REASON_LENGTH,
     Applicant,
     Case,
     CaseEvent,
+    CaseNote,
     Dependant,
     EventKind,
     JobOffer,
@@ -59,6 +62,7 @@ from backoffice.cases.schemes import (
     policy_for,
 )
 from backoffice.cases.words import LazyDate, LazyList, LazyNumber, lazy_gettext
+from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.dates import add_months, hk_today, utcnow
 from backoffice.core.i18n import DEFAULT_LANGUAGE
 from backoffice.extensions import db
@@ -330,6 +334,61 @@ def record_job_offer(actor: User, case: Case, offer: stay.JobOfferData,
     check_version(case, expected_version)
     check_can_act(case, actor)
     return stay.record_job_offer(actor, case, offer)
+
+
+# --- Notes --------------------------------------------------------------------------------
+
+_NOT_A_NOTE_OF_THE_CASE = lazy_gettext("The note to correct is not one of this case's notes; "
+                                       "choose it from the list.")
+_ALREADY_CORRECTED = lazy_gettext("That note was already corrected by a later note; correct "
+                                  "the later note instead.")
+
+
+def note_text(text: str | None) -> str:
+    """A note's text as it is kept: line breaks as typed (a browser sends CRLF, counted as one
+    character, as the text box counts them), the blank lines and spaces around it cut."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def add_note(actor: User, case: Case, text: str | None, corrects_note_id: int | None = None,
+             now: datetime | None = None) -> CaseNote:
+    """Write a note on the case, or (``corrects_note_id``) a note that corrects an earlier
+    note of the case. Notes are never edited or deleted: a correction is a new note, and the
+    note it corrects is shown as corrected by it. A note is corrected at most once; a later
+    correction corrects the correction, so the chain reads in order.
+
+    Whoever may view the case may write one (``Case.can_add_note``), on an ended case too,
+    and without the form's version: a note is no change to the case (no event, no new
+    version), so it never makes a colleague's open form stale, nor goes stale itself.
+    """
+    if not case.can_add_note(actor):
+        raise CaseError(lazy_gettext("Only caseworkers and supervisors can write notes on "
+                                     "cases."))
+    text = note_text(text)
+    if not text:
+        raise CaseError(lazy_gettext("The note is empty; write what is to be kept."))
+    if len(text) > NOTE_LENGTH:
+        raise CaseError(lazy_gettext("Keep a note to %(most)s characters (this one has "
+                                     "%(length)s); write the rest in a second note.",
+                                     most=LazyNumber(NOTE_LENGTH), length=LazyNumber(len(text))))
+    if corrects_note_id is not None:
+        # An id no row can have (0, past the database's integer range) is no note either.
+        corrected = (db.session.get(CaseNote, corrects_note_id)
+                     if 0 < corrects_note_id <= DB_INT_MAX else None)
+        if corrected is None or corrected.case_id != case.id:
+            raise CaseError(_NOT_A_NOTE_OF_THE_CASE)
+        if db.session.scalar(select(CaseNote.id).where(
+                CaseNote.corrects_note_id == corrects_note_id)) is not None:
+            raise CaseError(_ALREADY_CORRECTED)
+    note = CaseNote(case_id=case.id, author_id=actor.id, written_at=now or utcnow(), text=text,
+                    corrects_note_id=corrects_note_id)
+    try:
+        # Two corrections of one note at once: the unique key lets one in; the other is told.
+        with db.session.begin_nested():
+            db.session.add(note)
+    except IntegrityError as exc:
+        raise CaseError(_ALREADY_CORRECTED) from exc
+    return note
 
 
 # --- Assignment ---------------------------------------------------------------------------

@@ -61,10 +61,11 @@ def case_in_stay(actor, boss, dependants: int, extra_events: int):
 
 # (who looks, dependants, extra timeline events): the count must not change with the sizes.
 @pytest.mark.parametrize(("role", "expected"), [
-    # user, case with applicant + assignee + dependants, timeline with actors, deadlines,
-    # job offers, unread badge; a supervisor also gets the list of people to reassign to.
-    (Role.CASEWORKER, 6),
-    (Role.SUPERVISOR, 7),
+    # user, case with applicant + assignee + dependants, timeline with actors, notes with
+    # authors, deadlines, job offers, unread badge; a supervisor also gets the list of people
+    # to reassign to.
+    (Role.CASEWORKER, 7),
+    (Role.SUPERVISOR, 8),
 ])
 def test_the_case_page_sends_the_same_statements_for_a_small_and_a_large_case(
         client, as_role, make_user, role, expected):
@@ -72,6 +73,9 @@ def test_the_case_page_sends_the_same_statements_for_a_small_and_a_large_case(
     boss = make_user(Role.SUPERVISOR)
     small = case_in_stay(me, boss, dependants=0, extra_events=0)
     large = case_in_stay(me, boss, dependants=4, extra_events=5)
+    first = services.add_note(me, large, "A note.")
+    services.add_note(boss, large, "Its correction, by someone else.", corrects_note_id=first.id)
+    _db.session.commit()
 
     small_statements = statements_for(client, f"/cases/{small.id}")
     large_statements = statements_for(client, f"/cases/{large.id}")

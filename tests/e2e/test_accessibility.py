@@ -202,8 +202,27 @@ def lower_limit(page: Page, say: Callable[[str], str]) -> None:
     expect(page.get_by_role("alert").filter(has_text=say("There is a problem"))).to_be_visible()
 
 
+def notes_searched(page: Page, say: Callable[[str], str]) -> None:
+    """On the case page: write a note and a correction of it through the note form, then
+    show the history's notes alone, searched, with the form unfolded again (so the notes,
+    the correction's links, the filters and the form are all checked)."""
+    for text, correction in (("Phoned the applicant: passport copy to follow.", False),
+                             ("The passport copy comes by courier, not by post.", True)):
+        unfold(page)
+        page.locator("#text").fill(text)
+        if correction:
+            page.locator("#corrects").select_option(index=1)
+        page.get_by_role("button", name=say("Add note"), exact=True).click()
+        expect(page.locator(".case-note").first).to_be_visible()
+    page.goto(page.url.split("#")[0] + "?show=notes&q=PASSPORT#history")
+    expect(page.locator(".note-corrected").first).to_be_visible()
+    unfold(page)
+
+
 # (name, role, address, what to do before checking)
 PAGES = [
+    # First, so the case pages checked after it show notes too.
+    ("case-page-notes-searched", "caseworker", "/cases/{case_id}", notes_searched),
     ("sign-in", None, "/login", None),
     ("sign-in-errors", None, "/login", submit_empty("Sign in")),
     ("my-cases", "caseworker", "/cases/", None),
