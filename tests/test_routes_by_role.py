@@ -105,9 +105,9 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("GET", "/notifications/worker", expect(302, 403, 200, 403)),
     # notifications: the centre and a case's reminders for those who work cases; failed
     # reminders and their retry for supervisors. 987654 is an id no row has: marking it read
-    # changes nothing and goes back to the centre; retrying it is not found.
+    # or retrying it is not found (as someone else's notification is).
     ("GET", "/notifications/", expect(302, 200, 200, 403)),
-    ("POST", "/notifications/987654/read", expect(302, 302, 302, 403)),
+    ("POST", "/notifications/987654/read", expect(302, 404, 404, 403)),
     ("POST", "/notifications/read-all", expect(302, 302, 302, 403)),
     ("GET", "/notifications/case/{case}", expect(302, 200, 200, 403)),
     ("GET", "/notifications/failed", expect(302, 403, 200, 403)),

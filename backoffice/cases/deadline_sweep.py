@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, select, update
 
-from backoffice.cases import lifecycle
+from backoffice.cases import lifecycle, signals
 from backoffice.cases.models import (
     MISSABLE_DEADLINE_KINDS,
     Case,
     Deadline,
+    DeadlineClosure,
     DeadlineKind,
     DeadlineState,
 )
@@ -42,11 +43,14 @@ def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
                Deadline.kind.in_(MISSABLE_DEADLINE_KINDS))
         .values(state=DeadlineState.MISSED, closed_at=now)
         .execution_options(synchronize_session=False)).rowcount
+    # A window whose day has come is met: its reminders and notifications are done with. (A
+    # missed deadline is not announced: it is still someone's work, and says so.)
+    opened = and_(Deadline.state == DeadlineState.OPEN, Deadline.due_on <= today,
+                  Deadline.kind == DeadlineKind.EXTENSION_WINDOW)
+    signals.deadline_closed.send(deadline_ids=select(Deadline.id).where(opened),
+                                 closure=DeadlineClosure.MET, at=now)
     counts["window_opened"] = db.session.execute(
-        update(Deadline)
-        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_on <= today,
-               Deadline.kind == DeadlineKind.EXTENSION_WINDOW)
-        .values(state=DeadlineState.MET, closed_at=now)
+        update(Deadline).where(opened).values(state=DeadlineState.MET, closed_at=now)
         .execution_options(synchronize_session=False)).rowcount
     counts["lapsed"] = lifecycle.transition_in_bulk(
         "lapse", and_(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today),

@@ -480,6 +480,16 @@ _DEADLINE_STATE_LABELS: dict[DeadlineState, str] = {
 }
 
 
+class DeadlineClosure(StrEnum):
+    """Why a deadline stopped being someone's work: what ``signals.deadline_closed`` says
+    with the deadlines it carries (the features above keep it, e.g. on a notification)."""
+
+    MET = "met"  # a job offer recorded, the arrival, an extension granted, the window opened
+    MOVED = "moved"  # its date changed: a deadline of the same kind on the new date replaces it
+    DROPPED = "dropped"  # the case goes on, but this deadline no longer applies to it
+    CASE_ENDED = "case_ended"  # the case ended (refused, withdrawn, lapsed, closed)
+
+
 class Deadline(db.Model):
     """A date that must not pass unnoticed, derived from the case's events.
 

@@ -13,9 +13,13 @@ from blinker import Namespace
 _signals = Namespace()
 
 deadline_closed = _signals.signal("deadline-closed", doc="""
-Open deadlines stop being open: met (a job offer recorded, an extension granted) or
-cancelled (the date moved, the case ended). Sent before the deadlines are written, with
-``deadline_ids``. Listener: notifications cancels their pending reminders.
+Deadlines stop being anyone's work: open ones are met (a job offer recorded, the arrival, an
+extension granted, the extension window's day come) or cancelled (the date moved, the
+deadline no longer applies, the case ended), and missed ones still outstanding are retired
+(the case ended, or a deadline of their kind on a new date replaced them). Sent before the
+deadlines are written, with ``deadline_ids``, ``closure`` (a models.DeadlineClosure: why) and
+``at`` (when). Listener: notifications cancels their pending reminders and resolves their
+unread notifications.
 """)
 
 case_status_changed = _signals.signal("case-status-changed", doc="""

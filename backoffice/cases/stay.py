@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from backoffice.auth.models import User
 from backoffice.cases import events, signals
@@ -23,6 +23,7 @@ from backoffice.cases.models import (
     MISSABLE_DEADLINE_KINDS,
     Case,
     Deadline,
+    DeadlineClosure,
     DeadlineKind,
     DeadlineState,
     EventKind,
@@ -70,11 +71,13 @@ def start_stay(case: Case, policy: SchemePolicy, arrived_on: date,
     """Stamp the stay on the case, keeping the policy values used. The arrival meets the
     entry deadline the visa opened, and one the sweep marked missed before an arrival on
     time was recorded (late) was met after all."""
+    now = now or utcnow()
     # First, before the case changes: reading its deadlines may flush it.
-    _meet(case, DeadlineKind.ENTRY, now or utcnow())
+    _meet(case, DeadlineKind.ENTRY, now)
     for deadline in case.deadlines:
         if deadline.kind == DeadlineKind.ENTRY and deadline.state == DeadlineState.MISSED \
                 and deadline.due_on >= arrived_on:
+            _announce([deadline], DeadlineClosure.MET, now)
             deadline.state = DeadlineState.MET
     case.arrived_on = arrived_on
     case.stay_initial_months = policy.initial_stay_months
@@ -109,7 +112,7 @@ def sync_deadlines(case: Case, now: datetime | None = None) -> None:
     now = now or utcnow()
     missing = cancel_stale_deadlines(case, now)
     db.session.flush()  # the one-open-per-kind index must see the cancellations first
-    open_missing_deadlines(case, missing)
+    open_missing_deadlines(case, missing, now=now)
     db.session.flush()
 
 
@@ -118,6 +121,9 @@ def cancel_stale_deadlines(case: Case, now: datetime) -> dict[DeadlineKind, date
     deadlines that no longer apply; return the wanted ones not yet open. (The bulk loader
     runs both halves on a case it builds in memory.)"""
     if not case.is_open:
+        _announce([d for d in case.deadlines
+                   if d.state == DeadlineState.MISSED and d.outstanding],
+                  DeadlineClosure.CASE_ENDED, now)
         for deadline in case.deadlines:
             deadline.outstanding = False
     wanted = desired_deadlines(case)
@@ -125,12 +131,16 @@ def cancel_stale_deadlines(case: Case, now: datetime) -> dict[DeadlineKind, date
         if wanted.get(deadline.kind) == deadline.due_on:
             del wanted[deadline.kind]
         else:
-            _close(deadline, DeadlineState.CANCELLED, now)
+            why = (DeadlineClosure.CASE_ENDED if not case.is_open
+                   else DeadlineClosure.MOVED if deadline.kind in wanted
+                   else DeadlineClosure.DROPPED)
+            _close(deadline, DeadlineState.CANCELLED, why, now)
     return wanted
 
 
 def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date], *,
-                           make_deadline: Callable[..., Deadline] = Deadline) -> None:
+                           make_deadline: Callable[..., Deadline] = Deadline,
+                           now: datetime | None = None) -> None:
     """The second half of :func:`sync_deadlines`, on the case in memory: open ``missing``.
 
     A deadline already met or missed on that date has had its outcome (the sweep may have
@@ -142,27 +152,40 @@ def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date], *,
     for kind, due_on in missing.items():
         if (kind, due_on) in settled:
             continue
-        for earlier in case.deadlines:
-            if earlier.kind == kind and earlier.state == DeadlineState.MISSED:
-                earlier.outstanding = False
+        replaced = [earlier for earlier in case.deadlines
+                    if earlier.kind == kind and earlier.state == DeadlineState.MISSED]
+        _announce([d for d in replaced if d.outstanding], DeadlineClosure.MOVED, now)
+        for earlier in replaced:
+            earlier.outstanding = False
         case.deadlines.append(make_deadline(case_id=case.id, kind=kind, due_on=due_on,
                                             state=DeadlineState.OPEN, outstanding=True))
 
 
-def _close(deadline: Deadline, state: DeadlineState, now: datetime) -> None:
-    if deadline.id is not None:  # a deadline never saved has no reminders to cancel
-        signals.deadline_closed.send(deadline_ids=[deadline.id])
+def _close(deadline: Deadline, state: DeadlineState, why: DeadlineClosure,
+           now: datetime) -> None:
+    _announce([deadline], why, now)
     deadline.state = state
     deadline.closed_at = now
+
+
+def _announce(deadlines: list[Deadline], why: DeadlineClosure, now: datetime | None) -> None:
+    """Tell the features above that these deadlines stop being anyone's work, and why,
+    before they are written. A deadline never saved (or walked in memory by the bulk loader)
+    has nothing hanging on it: no reminders, no notifications."""
+    ids = [deadline.id for deadline in deadlines if deadline.id is not None]
+    if ids:
+        signals.deadline_closed.send(deadline_ids=ids, closure=why, at=now)
 
 
 def end_deadlines(case_ids: Select, now: datetime) -> None:
     """The set-based form of what ``sync_deadlines`` does when a case ends: the open deadlines
     of the cases ``case_ids`` selects are cancelled, and none of their deadlines is anyone's
-    work any more."""
+    work any more (the missed ones still outstanding are retired with them)."""
     of_cases = Deadline.case_id.in_(case_ids)
     signals.deadline_closed.send(deadline_ids=select(Deadline.id).where(
-        of_cases, Deadline.state == DeadlineState.OPEN))
+        of_cases, or_(Deadline.state == DeadlineState.OPEN,
+                      and_(Deadline.state == DeadlineState.MISSED, Deadline.outstanding))),
+        closure=DeadlineClosure.CASE_ENDED, at=now)
     db.session.execute(
         update(Deadline).where(of_cases, Deadline.state == DeadlineState.OPEN)
         .values(state=DeadlineState.CANCELLED, closed_at=now)
@@ -175,7 +198,7 @@ def end_deadlines(case_ids: Select, now: datetime) -> None:
 def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
     for deadline in case.open_deadlines:
         if deadline.kind == kind:
-            _close(deadline, DeadlineState.MET, now)
+            _close(deadline, DeadlineState.MET, DeadlineClosure.MET, now)
 
 
 # --- Guards and effects called by the transition service ------------------------------------

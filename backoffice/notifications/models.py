@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backoffice.cases.models import DeadlineClosure
 from backoffice.core.dates import utcnow
 from backoffice.core.db import UTCDateTime, enum_column
 from backoffice.core.i18n import lazy_gettext
@@ -116,12 +117,23 @@ class Reminder(db.Model):
 
 
 class Notification(db.Model):
-    """An in-app notification in a user's notification centre."""
+    """An in-app notification in a user's notification centre.
+
+    It is unread, read (``read_at``: its reader marked it) or resolved (``resolved_at``: its
+    deadline was met, moved or cancelled while it was unread, so it no longer asks for
+    anything), never read and resolved both. Its deadline is its reminder's.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("reminder_id"),
-        Index("ix_notifications_user_id_read_at_id", "user_id", "read_at", "id"),
+        # The menu's badge on every page counts one user's (NULL, NULL) entries here,
+        # without reading the table; the centre reads one user's rows through it too.
+        Index("ix_notifications_user_id_read_at_resolved_at", "user_id", "read_at",
+              "resolved_at"),
+        CheckConstraint("(resolved_at IS NULL) = (resolution IS NULL)",
+                        name="resolved_with_a_reason"),
+        CheckConstraint("read_at IS NULL OR resolved_at IS NULL", name="read_or_resolved"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,3 +144,7 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why its deadline stopped being anyone's work (met, moved, no longer applies, case ended).
+    resolution: Mapped[DeadlineClosure | None] = mapped_column(
+        enum_column(DeadlineClosure, "deadline_closure"))

@@ -19,7 +19,7 @@ from backoffice.core.routes import NavItem
 from backoffice.core.security import permission_required
 from backoffice.extensions import db
 from backoffice.notifications import bp, services
-from backoffice.notifications.models import Reminder
+from backoffice.notifications.models import Notification, Reminder
 
 
 def _unread(user) -> int:
@@ -45,24 +45,28 @@ def _checked_form() -> None:
 @bp.get("/")
 @permission_required(Permission.WORK_CASES)
 def centre():
-    items = services.notifications_for(current_user.id)
-    return render_template("notifications/centre.html", items=items)
+    return render_template("notifications/centre.html",
+                           centre=services.notifications_for(current_user.id))
 
 
 @bp.post("/<id:notification_id>/read")
 @permission_required(Permission.WORK_CASES)
 def mark_read(notification_id: int):
     _checked_form()
-    services.mark_read(current_user.id, notification_id)
-    db.session.commit()  # quietly: the page itself shows the item as read
-    return redirect(url_for("notifications.centre"))
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != current_user.id:
+        abort(404)  # someone else's is not theirs to see either
+    return _marked(services.mark_read(current_user.id, notification_id))
 
 
 @bp.post("/read-all")
 @permission_required(Permission.WORK_CASES)
 def mark_all_read():
     _checked_form()
-    n = services.mark_read(current_user.id)
+    return _marked(services.mark_read(current_user.id))
+
+
+def _marked(n: int):
     return saved(ngettext("%(num)d notification marked as read.",
                           "%(num)d notifications marked as read.", n),
                  url_for("notifications.centre"))

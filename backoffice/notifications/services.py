@@ -13,13 +13,20 @@ from email.utils import format_datetime
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import and_, bindparam, func, not_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import Permission, User, roles_with
 from backoffice.cases import signals as case_signals
-from backoffice.cases.models import Applicant, Case, Deadline, DeadlineKind, DeadlineState
+from backoffice.cases.models import (
+    Applicant,
+    Case,
+    Deadline,
+    DeadlineClosure,
+    DeadlineKind,
+    DeadlineState,
+)
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
 from backoffice.core.i18n import (
@@ -182,15 +189,40 @@ def plan_reminders(today: date, now: datetime | None = None) -> dict[str, int]:
 
 
 @case_signals.deadline_closed.connect
-def cancel_for_deadlines(_sender=None, *, deadline_ids, **_kwargs) -> None:
-    """The deadlines were met or cancelled (a job offer recorded, a stay extended, a case
-    ended): their pending reminders no longer apply, in the same transaction."""
+def _deadlines_closed(_sender=None, *, deadline_ids, closure: DeadlineClosure | None = None,
+                      at: datetime | None = None, **_kwargs) -> None:
+    """The deadlines stopped being anyone's work (a job offer recorded, a stay extended, a
+    date corrected, a case ended...): what was said about them is brought in line, in the
+    same transaction. Reminders first: a dispatcher delivering one of them in-app right now
+    holds its row (``deliver_prepared``), so waiting for it here means its notification,
+    once committed, is there to be resolved."""
+    cancel_for_deadlines(deadline_ids)
+    resolve_for_deadlines(deadline_ids, closure or DeadlineClosure.DROPPED, at)
+
+
+def cancel_for_deadlines(deadline_ids) -> None:
+    """Their pending reminders no longer apply."""
     db.session.execute(
         update(Reminder).where(Reminder.deadline_id.in_(deadline_ids),
                                Reminder.state == ReminderState.PENDING,
                                Reminder.offset_days >= 0)
         .values(state=ReminderState.CANCELLED, last_error=NO_LONGER_APPLIES)
         .execution_options(synchronize_session=False))
+
+
+def resolve_for_deadlines(deadline_ids, closure: DeadlineClosure,
+                          at: datetime | None = None) -> int:
+    """Their unread notifications are resolved with the reason: they leave the badge and the
+    centre shows why. Read ones stay as their reader left them. One statement for one
+    deadline or a sweep's thousands (``deadline_ids`` may be a SELECT), through the reminders'
+    unique key (deadline first) and the notifications' one on ``reminder_id``."""
+    return db.session.execute(
+        update(Notification).where(
+            Notification.reminder_id.in_(
+                select(Reminder.id).where(Reminder.deadline_id.in_(deadline_ids))),
+            Notification.read_at.is_(None), Notification.resolved_at.is_(None))
+        .values(resolved_at=at or utcnow(), resolution=closure)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def _affected(result) -> int:
@@ -306,7 +338,9 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
                      sender: mail.Mailer | None = None) -> ReminderState:
     """Send one prepared reminder and record the outcome (the caller commits right after).
 
-    In-app: the notification row and the "sent" mark are one transaction, so exactly once.
+    In-app: the notification row and the "sent" mark are one transaction, so exactly once;
+    the mark comes first and only while the reminder is still pending, so a deadline closed
+    meanwhile (its reminder cancelled) gets no notification that would never be resolved.
     Email: the message is handed to SMTP, then marked sent; a crash between the two can send
     it twice, and its Message-ID, derived from the reminder, lets a mail client spot that.
     """
@@ -321,15 +355,17 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
             # Written in the recipient's language; the centre renders the title again in
             # the reader's language from the reminder (``notifications_for``).
             message = render_reminder(context)
+            if not _mark_sent_while_pending(row.id, now):
+                return db.session.scalar(select(Reminder.state).where(Reminder.id == row.id))
             # One notification per reminder (uq_notifications_reminder_id): if it is there
             # already, this reminder was delivered, and the batch goes on.
             db.session.execute(_insert(Notification).values(
                 user_id=row.user_id, reminder_id=row.id, case_id=row.case_id,
                 title=message.subject, created_at=now, body=message.text.strip())
                 .on_conflict_do_nothing(index_elements=["reminder_id"]))
-        else:
-            message = build_email(row, context)
-            (sender or mail).send(message, f"reminder-{row.id}")
+            return ReminderState.SENT
+        message = build_email(row, context)
+        (sender or mail).send(message, f"reminder-{row.id}")
     except mail.MailError as exc:
         if row.attempts >= current_app.config["REMINDER_MAX_ATTEMPTS"]:
             return _mark(row.id, state=ReminderState.FAILED, last_error=str(exc)[:2000])
@@ -342,6 +378,16 @@ def _insert(model):
     """INSERT with the dialect's ON CONFLICT clause (PostgreSQL and SQLite spell it alike)."""
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _mark_sent_while_pending(reminder_id: int, now: datetime) -> bool:
+    """Mark the reminder sent if nothing cancelled it meanwhile (on PostgreSQL this waits for
+    a transaction cancelling it right now, then sees what it did)."""
+    return db.session.execute(
+        update(Reminder).where(Reminder.id == reminder_id,
+                               Reminder.state == ReminderState.PENDING)
+        .values(state=ReminderState.SENT, sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _mark(reminder_id: int, **values) -> ReminderState:
@@ -575,9 +621,13 @@ def queue_size() -> dict[str, int]:
     return {state.value: n for state, n in rows}
 
 
-# The navigation badge runs this on every page; built once.
+# Unread and not resolved: what asks for its reader's attention.
+_ASKING = (Notification.read_at.is_(None), Notification.resolved_at.is_(None))
+
+# The navigation badge runs this on every page; built once. It reads only the index on
+# (user_id, read_at, resolved_at), never the table (tests/notifications/test_resolution.py).
 _UNREAD_COUNT = select(func.count()).select_from(Notification).where(
-    Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+    Notification.user_id == bindparam("user_id"), *_ASKING)
 
 
 def unread_count(user_id: int) -> int:
@@ -586,44 +636,108 @@ def unread_count(user_id: int) -> int:
 
 @dataclass(frozen=True)
 class CentreItem:
-    """A notification as the centre shows it, its title in the reader's language."""
+    """A notification as the centre shows it, in the reader's language: its title, whose
+    case and which date it is about, and, once resolved, why it no longer asks for anything."""
 
     id: int
     title: str
     created_at: datetime
     case_id: int | None
     read_at: datetime | None
+    applicant: str | None  # the applicant's name, Chinese name beside
+    due_on: date | None  # the deadline's due date
+    resolution: str | None  # "Done: the deadline was met." ... (None: not resolved)
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None and self.resolution is None
 
 
-def notifications_for(user_id: int, limit: int = 200) -> list[CentreItem]:
-    """Unread first, newest first. A reminder's title is written again from its deadline in
-    the language being rendered (the stored title is in the language the account had when it
-    was delivered); any other notification shows its stored title."""
-    rows = db.session.execute(
+@dataclass(frozen=True)
+class Centre:
+    """A user's centre: what asks for their attention, and what no longer does (read by
+    them, or resolved), each by due date, soonest first, then newest first."""
+
+    unread: list[CentreItem]
+    earlier: list[CentreItem]
+
+
+def notifications_for(user_id: int, limit: int = 200) -> Centre:
+    """The centre of ``user_id``: up to ``limit`` unread notifications (the soonest due), and
+    the ``limit`` newest of the others. A reminder's title is written again from its
+    deadline in the language being rendered (the stored title is in the language the account
+    had when it was delivered); any other notification shows its stored title."""
+    mine = Notification.user_id == user_id
+    unread = _centre_items(and_(mine, *_ASKING), limit)
+    newest = (select(Notification.id).where(mine, not_(and_(*_ASKING)))
+              .order_by(Notification.id.desc()).limit(limit))
+    return Centre(unread=unread,
+                  earlier=_centre_items(Notification.id.in_(newest.scalar_subquery()), None))
+
+
+def _centre_items(where, limit: int | None) -> list[CentreItem]:
+    # The deadline a moved one moved to: the case's open deadline of the same kind (at most
+    # one, the partial unique index on deadlines), looked up only for moved ones.
+    moved_to = aliased(Deadline)
+    query = (
         select(Notification, Reminder.offset_days, Deadline.kind, Deadline.due_on,
-               Case.reference)
+               Case.reference, Case.status, Applicant, moved_to.due_on)
         .outerjoin(Reminder, Reminder.id == Notification.reminder_id)
         .outerjoin(Deadline, Deadline.id == Reminder.deadline_id)
-        .outerjoin(Case, Case.id == Reminder.case_id)
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit))
+        .outerjoin(Case, Case.id == Notification.case_id)
+        .outerjoin(Applicant, Applicant.id == Case.applicant_id)
+        .outerjoin(moved_to, and_(Notification.resolution == DeadlineClosure.MOVED,
+                                  moved_to.case_id == Deadline.case_id,
+                                  moved_to.kind == Deadline.kind,
+                                  moved_to.state == DeadlineState.OPEN))
+        .where(where)
+        .order_by(Deadline.due_on.is_(None), Deadline.due_on, Notification.created_at.desc(),
+                  Notification.id.desc()))
+    if limit is not None:
+        query = query.limit(limit)
     items = []
-    for note, offset_days, kind, due_on, reference in rows:
+    for note, offset_days, kind, due_on, reference, status, applicant, new_due_on in \
+            db.session.execute(query):
         title = note.title
         if kind is not None:
             # The days as they were on the day it was delivered, as the message said.
             days = (due_on - dates.hk_today(note.created_at)).days
             title = reminder_subject(kind.value, offset_days == ESCALATION, due_on, days,
                                      reference)
-        items.append(CentreItem(id=note.id, title=title, created_at=note.created_at,
-                                case_id=note.case_id, read_at=note.read_at))
+        items.append(CentreItem(
+            id=note.id, title=title, created_at=note.created_at, case_id=note.case_id,
+            read_at=note.read_at, applicant=applicant.full_name if applicant else None,
+            due_on=due_on,
+            resolution=(resolution_text(note.resolution, kind, new_due_on, status)
+                        if note.resolution else None)))
     return items
+
+
+def resolution_text(resolution: DeadlineClosure, kind: DeadlineKind | None,
+                    moved_to: date | None, case_status=None) -> str:
+    """Why a resolved notification no longer asks for anything, in the language being
+    rendered."""
+    if resolution == DeadlineClosure.MET:
+        if kind == DeadlineKind.EXTENSION_WINDOW:
+            return _("Done: the extension window has opened.")
+        return _("Done: the deadline was met.")
+    if resolution == DeadlineClosure.MOVED:
+        if moved_to is not None:
+            return _("No longer due: the deadline moved to %(date)s.", date=format_date(moved_to))
+        return _("No longer due: the deadline's date changed.")
+    if resolution == DeadlineClosure.CASE_ENDED and case_status is not None:
+        return _("No longer due: the case has ended (%(status)s).",
+                 status=str(case_status.label))
+    if resolution == DeadlineClosure.CASE_ENDED:
+        return _("No longer due: the case has ended.")
+    return _("No longer due: the deadline no longer applies to this case.")
 
 
 def mark_read(user_id: int, notification_id: int | None = None,
               now: datetime | None = None) -> int:
-    query = update(Notification).where(Notification.user_id == user_id,
-                                       Notification.read_at.is_(None))
+    """Mark the user's unread notification ``notification_id`` (or every one) as read; return
+    how many were. A resolved one is left as it is: it asks for nothing."""
+    query = update(Notification).where(Notification.user_id == user_id, *_ASKING)
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
     return db.session.execute(query.values(read_at=now or utcnow())

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
 from backoffice.cases import services as cases
-from backoffice.cases.models import Relationship
+from backoffice.cases.models import DeadlineClosure, Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.core.i18n import LANGUAGE_COOKIE, force_language
@@ -79,8 +79,8 @@ def fresh_report() -> None:
 
 @pytest.fixture(scope="module")
 def facts(live_server: LiveServer) -> Facts:
-    """A case with every section filled (stay, deadlines, dependants) and notifications, read
-    and unread, for the demo caseworker."""
+    """A case with every section filled (stay, deadlines, dependants) and notifications, read,
+    unread and resolved, for the demo caseworker."""
     with live_server.app.app_context():
         caseworker = accounts.get_user_by_email(DEMO_CASEWORKER[0])
         today = hk_today()
@@ -93,6 +93,11 @@ def facts(live_server: LiveServer) -> Facts:
                                ("Stay ends soon: an unread one", None)):
             db.session.add(Notification(user_id=caseworker.id, case_id=case.id, title=title,
                                         body=title, read_at=read_at))
+        # One whose deadline was met before it was read: shown muted, with the reason.
+        db.session.add(Notification(user_id=caseworker.id, case_id=case.id,
+                                    title="Job offer due: met before it was read",
+                                    body="Met.", resolved_at=utcnow(),
+                                    resolution=DeadlineClosure.MET))
         email, name, role, password = TEMPORARY
         if accounts.get_user_by_email(email) is None:
             accounts.create_user(None, email=email, full_name=name, role=role,
