@@ -6,7 +6,7 @@ deadline's rows tell (met; the case ended; a newer deadline of the kind replaced
 longer applies).
 
 Revision ID: b2c3d4e5f6a7
-Revises: 1c976e70d1c6
+Revises: a1b2c3d4e5f6
 Create Date: 2026-12-02 06:19:06.871189
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b2c3d4e5f6a7'
-down_revision = '1c976e70d1c6'
+down_revision = 'a1b2c3d4e5f6'
 branch_labels = None
 depends_on = None
 
