@@ -130,7 +130,6 @@ SIGNED_IN_REDIRECTS = {
     ("POST", "/admin/users/{user}/reactivate"): {ADMIN: "/admin/users/{user}"},
     ("POST", "/cases/reassign"): {SUP: "/cases/queue/all"},  # back, with the reason flashed
     ("POST", "/cases/calendar/reset"): {CW: "/cases/calendar", SUP: "/cases/calendar"},
-    ("POST", "/notifications/987654/read"): {CW: "/notifications/", SUP: "/notifications/"},
     ("POST", "/notifications/read-all"): {CW: "/notifications/", SUP: "/notifications/"},
 }
 
