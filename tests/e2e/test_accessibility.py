@@ -328,3 +328,32 @@ def test_the_check_finds_a_violation_when_there_is_one(signed_in, axe_source):
         assert violations[0]["nodes"][0]["target"] == "#email"
     finally:
         page.close()
+
+
+NARROW = {"width": 390, "height": 844}  # a phone held upright
+# What is wider than its box (a table scrolling inside its own box aside), for the message.
+WIDER_THAN_ITS_BOX = """() => [...document.querySelectorAll('body, body *')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'auto'
+                  && !el.parentElement.closest('.table-responsive'))
+    .slice(-5).map(el => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${
+        [...el.classList].join('.')} ${el.scrollWidth}/${el.clientWidth}`)"""
+
+
+@pytest.mark.parametrize(("language", "name", "role", "address", "act"), PAGES_IN_EACH_LANGUAGE)
+def test_no_page_scrolls_sideways_on_a_phone(signed_in, say, facts, language, name, role,
+                                             address, act):
+    """At 390 px wide no page scrolls sideways: a wide table scrolls inside its own box."""
+    page = signed_in(role, language).new_page()
+    try:
+        page.set_viewport_size(NARROW)
+        response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id,
+                                            approved_id=facts.approved_id))
+        assert response is not None and response.status in (200, 422)
+        if act is not None:
+            act(page, lambda english: say(language, english))
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, "
+                               "document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], (f"{name} scrolls sideways at 390 px ({widths}): "
+                                        f"{page.evaluate(WIDER_THAN_ITS_BOX)}")
+    finally:
+        page.close()
