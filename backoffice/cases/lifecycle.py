@@ -22,6 +22,7 @@ from backoffice.cases.eligibility import permanent_grounds, submission_facts, su
 from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, check_version
 from backoffice.cases.models import VISA_NUMBER_LENGTH, Case, CaseEvent, EventKind
 from backoffice.cases.schemes import (
+    DATA_GUARDS,
     POLICIES,
     CaseStatus,
     Effect,
@@ -452,13 +453,6 @@ def _step_date(step: Step) -> None:
             "The date of “%(step)s”, %(date)s, is before the step it follows: the case "
             "became “%(status)s” on %(since)s.", step=label, date=LazyDate(on),
             status=step.case.status.label, since=LazyDate(earliest)))
-
-
-# Guards that judge what the caseworker gives for the step, not the case: a preview of the
-# step, before anything is given, leaves them to the step's own page. (The arrival's date
-# too: an arrival today may be past the visa's validity where the real, earlier one is not.)
-DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT,
-                         Guard.ARRIVAL_DATE})
 
 
 def check_guards(step: Step, *, preview: bool = False) -> None:

@@ -40,7 +40,7 @@ from backoffice.cases.forms import (
 )
 from backoffice.cases.models import Case, CaseNote, Dependant, Relationship
 from backoffice.cases.queries import Filters, Queue
-from backoffice.cases.schemes import CaseStatus, Guard, PolicyError, Scheme, Transition
+from backoffice.cases.schemes import CaseStatus, Guard, PolicyError, Scheme
 from backoffice.cases.words import Sentences
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
@@ -211,7 +211,7 @@ def _case_forms(case: Case, history: list, notes: list[CaseNote], **given) -> di
     steps = {o.name: StepForm(step=o.transition, case=case, version=case.version,
                               formdata=None, on=today)
              for o in services.step_options(case, current_user)
-             if o.available and not has_own_page(o.transition)}
+             if o.available and not o.transition.has_own_page}
     if "step_form" in given:
         returned = given.pop("step_form")
         steps[returned.step.name] = returned
@@ -339,12 +339,6 @@ def _step_form(case: Case, name: str) -> StepForm:
                     formdata=request.form if request.method == "POST" else None)
 
 
-def has_own_page(step: Transition) -> bool:
-    """A step whose consequences are confirmed first, or that asks for more than its date,
-    is taken on a page of its own; the others on the case page."""
-    return step.needs_confirmation or bool(set(step.guards) & services.DATA_GUARDS)
-
-
 @bp.route("/<id:case_id>/step/<step>", methods=["GET", "POST"])
 @permission_required(Permission.WORK_CASES)
 def step(case_id: int, step: str):
@@ -399,7 +393,7 @@ def take_step(case_id: int, step: str):
             services.allowed_step(case, step)
     if refused:
         return _refused(case_id, refused)
-    own_page = has_own_page(form.step)
+    own_page = form.step.has_own_page
     reason = form.reason.data if "reason" in form else None
     consequences = event = None
     with refusals(also=_stale()) as refused:

@@ -214,6 +214,13 @@ class Guard(StrEnum):
     EXTENSION_GRANT = "extension_grant"  # the length granted: the policy's, or shorter
 
 
+# Guards that judge what the caseworker gives for the step, not the case: a preview of the
+# step, before anything is given, leaves them to the step's own page. (The arrival's date
+# too: an arrival today may be past the visa's validity where the real, earlier one is not.)
+DATA_GUARDS = frozenset({Guard.VISA_DETAILS, Guard.EXTENSION_REQUEST, Guard.EXTENSION_GRANT,
+                         Guard.ARRIVAL_DATE})
+
+
 class Effect(StrEnum):
     """What a step does besides moving the status, stamping its date and keeping the
     deadlines in line (which every step does). Run in the order the step lists them."""
@@ -282,6 +289,12 @@ class Transition:
         place: the caseworker checks the consequences on a page of their own first."""
         return (self.confirm or self.destructive or self.moves_quota
                 or bool({Effect.EXTEND_STAY, Effect.START_STAY} & set(self.effects)))
+
+    @property
+    def has_own_page(self) -> bool:
+        """Confirmed first, or asks for more than its date: taken on a page of its own, the
+        other steps on the case page."""
+        return self.needs_confirmation or bool(DATA_GUARDS & set(self.guards))
 
     def applies_from(self, status: CaseStatus | str) -> bool:
         """True when a case in ``status`` may take this transition."""

@@ -30,7 +30,6 @@ from backoffice.cases.guards import (
     check_version,
 )
 from backoffice.cases.lifecycle import (
-    DATA_GUARDS,
     StepData,
     StepOption,
     allowed_step,
@@ -69,7 +68,7 @@ from backoffice.extensions import db
 
 # What callers of the case rules use, wherever in the feature it is defined.
 __all__ = [
-    "DATA_GUARDS", "CaseError", "QuotaBlocked", "StaleCase", "StepData", "StepOption",
+    "CaseError", "QuotaBlocked", "StaleCase", "StepData", "StepOption",
     "allowed_step", "available_transitions", "check_version", "dependant_problem",
     "earliest_step_date", "permanent_grounds", "preview", "step_options",
     "submission_problems", "transition",

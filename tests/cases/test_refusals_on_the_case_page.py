@@ -27,7 +27,6 @@ from bs4 import BeautifulSoup
 from backoffice.auth.models import Role
 from backoffice.cases import services
 from backoffice.cases.models import Relationship
-from backoffice.cases.routes import has_own_page
 from tests.cases.factories import dependant_data, make_case
 from tests.conftest import Client
 from tests.test_bad_input import FORMS, case_in, placeholders
@@ -141,7 +140,7 @@ def test_a_refused_case_form_says_why_on_the_case_page(client, as_role, make_use
     if status == 422:  # said at the top of the page it came from
         page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
         step = _step_of(url, case)
-        if step is not None and has_own_page(step):
+        if step is not None and step.has_own_page:
             assert page.find("h1").get_text(strip=True) == step.label
             said = page.find(id="step-error")
         else:
