@@ -46,8 +46,8 @@ def scene(db, make_user):
     chan = make_case(owner, hkid="A123456(3)", phone="+852 9123 4567")
     services.add_dependant(owner, chan, Relationship.SPOUSE, SPOUSE, None, chan.version)
     services.add_dependant(owner, chan, Relationship.CHILD, CHILD, False, chan.version)
-    lee = make_case(owner, Scheme.GEP_PRO, family_name="Lee", given_names="Tai Man",
-                    chinese_name="李大文", passport_number="XY9876543", hkid="AB987654(3)",
+    lee = make_case(owner, Scheme.GEP_PRO, family_name="Au Yeung", given_names="Tai Man",
+                    chinese_name="歐陽大文", passport_number="XY9876543", hkid="AB987654(3)",
                     email="Tai.Man@Example.org", phone="+1 604 555 0100")
     ho = make_case(owner, family_name="Ho", given_names="Ka Yan", chinese_name=None,
                    passport_number="HY2222222", email=None, phone=None)
@@ -101,11 +101,13 @@ SEARCHES = [
     (wide("6045550100"), {"lee": ["Phone"]}),
     # The applicant's name, in part, Latin or Chinese, any case, full-width; a dependant's too.
     ("tai man", {"lee": ["Applicant name"]}),
-    ("LEE  TAI", {"lee": ["Applicant name"]}),
-    (wide("lee"), {"lee": ["Applicant name"]}),
-    ("李大文", {"lee": ["Applicant name"]}),
-    ("大文", {"lee": ["Applicant name"]}),
+    ("YEUNG  TAI", {"lee": ["Applicant name"]}),
+    (wide("yeung"), {"lee": ["Applicant name"]}),
+    ("歐陽大文", {"lee": ["Applicant name"]}),
+    ("陽大文", {"lee": ["Applicant name"]}),  # three characters or more: anywhere in the name
+    ("歐陽", {"lee": ["Applicant name"]}),  # two Chinese characters: the start of a Chinese name
     ("陳美", {"chan": ["Applicant name"]}),
+    ("美玲", {}),
     ("黃美", {"chan": ["Name of spouse WONG, Mei (黃美) (spouse of {chan})"]}),
     ("ka ho", {"chan": ["Name of child CHAN, Ka Ho (child of {chan})"]}),
     # One case matched several ways shows once, with every reason.
