@@ -1,5 +1,6 @@
-"""Print PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of the header search's statement for each
-query given, as the app sends it (``cases.search``'s own UNION ALL, its values bound).
+"""Print PostgreSQL's EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) of the header search's statement
+for each query given, as the app sends it (``cases.search``'s own UNION ALL, its values
+bound).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_search PYTHONPATH=. \\
         .venv/bin/python bench/explain_search.py "NK990648" "marti" "马伟"
@@ -26,7 +27,7 @@ def explain(query: str) -> str:
     connection = db.session.connection()
     # Sent with its values bound, as the app sends it: PostgreSQL plans for those values.
     connection.exec_driver_sql(str(compiled), compiled.params).all()
-    plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled),
+    plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(compiled),
                                       compiled.params).scalars()
     return "\n".join(plan)
 
