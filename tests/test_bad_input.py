@@ -194,7 +194,7 @@ QUOTA_YEAR = [
 # The header search explains a query it cannot run (empty, too short to be a name or a
 # number, too long) beside its box; anything else is searched for as typed.
 SEARCH_EVERYTHING = "Type what to search for: a reference, a name, a passport or HKID number"
-SEARCH_TOO_SHORT = "Type at least 3 letters of a name (two Chinese characters)"
+SEARCH_TOO_SHORT = "Type at least 2 letters of a name, or a whole reference"
 HEADER_SEARCH = [
     (EMPTY, explained(SEARCH_EVERYTHING)), (BLANK, explained(SEARCH_EVERYTHING)),
     (HUGE, explained(too_long(100))), (NUL, explained(CONTROL)), (ESCAPE, explained(CONTROL)),

@@ -30,10 +30,12 @@ from backoffice.core.identity import normalise_hkid
 from backoffice.extensions import db
 
 LIMIT = 50  # the most cases one search shows; a longer list is refined, not paged
-# A name needs three characters: a trigram index finds nothing shorter without reading all
-# of itself. Chinese names are short, so two Chinese characters are let through too, and
-# find the Chinese names that start with them (``Terms.read``).
-NAME_MIN_LENGTH = 3
+# A part of a name needs three characters: a trigram index finds nothing shorter without
+# reading all of itself. Two are enough at the start of a word, where pg_trgm pads the word
+# and so has trigrams to look up (``Terms.read``): many Hong Kong surnames are two letters
+# (Ho, Ma, Ng) and many Chinese names two characters.
+NAME_PART_LENGTH = 3  # a part of a name found anywhere in it
+NAME_MIN_LENGTH = 2  # a whole family name, or the start of a Chinese name
 PHONE_MIN_DIGITS = 6  # fewer digits would match a large part of every phone book
 QUERY_MAX_LENGTH = 100
 
@@ -144,32 +146,32 @@ class Terms:
         except ValueError:
             hkid = None
         email = compact.lower() if "@" in compact else None
-        digits = "".join(ch for ch in compact if ch.isdigit())
+        digits = "".join(ch for ch in compact if "0" <= ch <= "9")
         phone = (digits[::-1] if _PHONE_RE.fullmatch(text) and len(digits) >= PHONE_MIN_DIGITS
                  else None)
         passport = compact if _PASSPORT_RE.fullmatch(compact) else None
         # Names are matched against ``search_text`` (lower-cased, not case-folded), so the
         # query is lower-cased the same way: "STRASSE" would not find "straße" either way.
         name = text.lower()
-        long_enough = len(name) >= NAME_MIN_LENGTH or (len(name) >= 2 and _has_cjk(name))
-        wants_name = (reference is None and email is None and long_enough
+        wants_name = (reference is None and email is None and len(name) >= NAME_MIN_LENGTH
                       and any(ch.isalpha() for ch in name))
         if not wants_name:
             name_pattern = None
-        elif len(name) < NAME_MIN_LENGTH:
-            # Two characters give a trigram index nothing to look up, except at the start of
-            # a word, where the padding makes trigrams: two Chinese characters find a Chinese
-            # name that starts with them (a surname and the first given name, or a whole
-            # two-character name). The Chinese name always follows a space in ``search_text``.
+        elif len(name) >= NAME_PART_LENGTH:
+            name_pattern = f"%{_like_escaped(name)}%"
+        elif _has_cjk(name):
+            # Two Chinese characters: a Chinese name that starts with them (a surname and
+            # the first given name, or a whole two-character name), which always follows a
+            # space in ``search_text``.
             name_pattern = f"% {_like_escaped(name)}%"
         else:
-            name_pattern = f"%{_like_escaped(name)}%"
+            # Two letters: the family name, which ``search_text`` starts with.
+            name_pattern = f"{_like_escaped(name)} %"
         terms = cls(text, reference, name_pattern, passport, hkid, email, phone)
         if not any((reference, name_pattern, passport, hkid, email, phone)):
             raise SearchRefused(lazy_gettext(
-                "Type at least %(least)d letters of a name (two Chinese characters), or a "
-                "whole reference, passport or HKID number, email address or phone number.",
-                least=NAME_MIN_LENGTH))
+                "Type at least %(least)d letters of a name, or a whole reference, passport or "
+                "HKID number, email address or phone number.", least=NAME_MIN_LENGTH))
         return terms
 
 
