@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backoffice import create_app
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
-from backoffice.cases.models import Applicant, Case
+from backoffice.cases.models import Applicant, Case, Dependant, Relationship
 from backoffice.cases.schemes import CaseStatus
 from backoffice.extensions import db
 from bench.sqlcapture import Statements, capture, replay
@@ -125,7 +125,8 @@ def measure(app, client, conn, name: str, url: str, requests: int,
         client.get("/bench-trivial")
         trivial.append(time.perf_counter() - start)
     plans = [explain(conn, s, p) for s, p in statements
-             if any(m in s for m in explain_matching) and s.lstrip().upper().startswith("SELECT")]
+             if any(m in s for m in explain_matching)
+             and s.lstrip().upper().startswith(("SELECT", "WITH"))]
     return Result(name, url, page, raw, trivial, [s for s, _ in statements], plans)
 
 
@@ -134,16 +135,26 @@ def sample_ids(app) -> dict:
         case_id = db.session.scalar(select(Case.id).where(
             Case.status == CaseStatus.IN_STAY).order_by(Case.id.desc()).limit(1))
         name = db.session.scalar(select(Applicant.family_name).order_by(Applicant.id).limit(1))
+        # A part of a name the header search takes (three letters or more).
+        long_name = db.session.scalar(select(Applicant.family_name).where(
+            func.length(Applicant.family_name) >= 5).order_by(Applicant.id).limit(1))
+        passport = db.session.scalar(select(Applicant.passport_number)
+                                     .order_by(Applicant.id.desc()).limit(1))
+        spouse_passport = db.session.scalar(select(Dependant.passport_number).where(
+            Dependant.relation == Relationship.SPOUSE).order_by(Dependant.id.desc()).limit(1))
         total = db.session.execute(db.text("SELECT reltuples::bigint FROM pg_class "
                                            "WHERE relname = 'cases'")).scalar()
-    return {"case_id": case_id, "name": (name or "chan")[:4].lower(), "total": total}
+    return {"case_id": case_id, "name": (name or "chan")[:4].lower(), "total": total,
+            "passport": passport, "spouse_passport": spouse_passport,
+            "part_of_a_name": (long_name or "murray")[:4].lower()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
-    parser.add_argument("--pages", default="queue,search,case,dashboard,due")
+    parser.add_argument("--pages", default="queue,search,case,dashboard,due,header_passport,"
+                                           "header_name,header_dependant")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL")
@@ -166,6 +177,13 @@ def main() -> None:
         "dashboard": (f"Quota dashboard {year}", f"/quota/?year={year}",
                       ("FROM cases", "FROM quota_allocations", "quota_periods")),
         "due": ("Due soon, whole office", "/cases/due-soon?scope=office", ("FROM deadlines",)),
+        # The header search (cases/search.py): one UNION ALL, then the cases it found.
+        "header_passport": ("Header search, a passport", f"/cases/search?q={sample['passport']}",
+                            ("UNION ALL",)),
+        "header_name": (f"Header search, part of a name '{sample['part_of_a_name']}'",
+                        f"/cases/search?q={sample['part_of_a_name']}", ("UNION ALL",)),
+        "header_dependant": ("Header search, a spouse's passport",
+                             f"/cases/search?q={sample['spouse_passport']}", ("UNION ALL",)),
     }
     results = []
     with psycopg.connect(url) as conn:

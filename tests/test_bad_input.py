@@ -191,6 +191,18 @@ QUOTA_YEAR = [
     (Twice("-1", "2026"), explained(YEAR)),
 ]
 
+# The header search explains a query it cannot run (empty, too short to be a name or a
+# number, too long) beside its box; anything else is searched for as typed.
+SEARCH_EVERYTHING = "Type what to search for: a reference, a name, a passport or HKID number"
+SEARCH_TOO_SHORT = "Type at least 2 letters of a name, or a whole reference"
+HEADER_SEARCH = [
+    (EMPTY, explained(SEARCH_EVERYTHING)), (BLANK, explained(SEARCH_EVERYTHING)),
+    (HUGE, explained(too_long(100))), (NUL, explained(CONTROL)), (ESCAPE, explained(CONTROL)),
+    (EMOJI, SHOWN), (RTL, SHOWN), (SQL, SHOWN), (SCRIPT, SHOWN),
+    ("%_\\", explained(SEARCH_TOO_SHORT)), ("x", explained(SEARCH_TOO_SHORT)),
+    (BEYOND_INT64, SHOWN), (Twice(SQL, NUL), explained(CONTROL)),
+]
+
 QUEUE_FILTERS = {
     "q": SEARCH, "scheme": CHOICE_FILTER, "status": CHOICE_FILTER, "sort": CHOICE_FILTER,
     "nationality": CHOICE_FILTER, "submitted_from": DATE_FILTER, "submitted_to": DATE_FILTER,
@@ -201,6 +213,7 @@ QUEUE_FILTERS = {
 GET_PARAMETERS = [
     *(("/cases/", CW, name, values) for name, values in QUEUE_FILTERS.items()),
     ("/cases/?sort=submitted_asc", CW, "after", DATE_CURSOR),
+    ("/cases/search", CW, "q", HEADER_SEARCH),
     ("/cases/queue/all", SUP, "assignee", ASSIGNEE_FILTER),
     ("/cases/queue/all", SUP, "q", SEARCH[2:5]),
     ("/cases/queue/unassigned", CW, "submitted_to", DATE_FILTER[3:6]),
@@ -275,7 +288,8 @@ GET_PATHS = [
 
 # Bytes that are not UTF-8, straight in the address.
 RAW_QUERIES = [
-    ("/cases/?q=%FF%FE", CW, 200), ("/cases/?submitted_from=%C0%80", CW, 422),
+    ("/cases/?q=%FF%FE", CW, 200), ("/cases/search?q=%FF%FE", CW, 200),
+    ("/cases/?submitted_from=%C0%80", CW, 422),
     ("/quota/?year=%FF", SUP, 422), ("/admin/users?page=%FF", ADMIN, 200),
     ("/login?next=%FF%00", ANON, 200),
 ]

@@ -69,6 +69,8 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("GET", "/cases/queue/unassigned", expect(302, 200, 200, 403)),
     ("GET", "/cases/queue/all", expect(302, 403, 200, 403)),
     ("GET", "/cases/queue/mine/export.csv", expect(302, 200, 200, 403)),
+    # The header search: every case a caseworker may view (any case), not an admin's.
+    ("GET", "/cases/search", expect(302, 200, 200, 403)),
     ("GET", "/cases/queue/all/export.csv", expect(302, 403, 200, 403)),
     ("GET", "/cases/new", expect(302, 200, 200, 403)),
     ("POST", "/cases/new", expect(302, 422, 422, 403)),

@@ -657,3 +657,18 @@ class HistoryFilterForm(BaseForm):
                     validators=[Optional(), Length(max=100)],
                     description=_l("Finds this case's notes that contain the text, in capitals "
                                    "or not."))
+
+
+class SearchForm(BaseForm):
+    """The search of every case (the header's box and the results page), read from the query
+    string (no CSRF: it changes nothing). What a query may be is ``search.Terms.read``'s."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search all cases"), id="search-q",
+                    validators=[Length(max=100)],
+                    description=_l("A reference, or an applicant's or dependant's name (Latin or "
+                                   "Chinese, in part), passport or HKID number, or an "
+                                   "applicant's email address or phone number. Notes are "
+                                   "searched on each case's page, not here."))

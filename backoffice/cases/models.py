@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
     true,
 )
@@ -52,7 +53,8 @@ _PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.A
                 CaseStatus.EXTENDED}
 _PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
                   CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
-NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search
+NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search and dependants.name_search
+PHONE_KEY_LENGTH = 30  # the length of applicants.phone_key (a phone's digits)
 REMOVAL_REASON_LENGTH = 500  # the length of dependants.removal_reason
 VISA_NUMBER_LENGTH = 30  # the length of cases.visa_number
 NOTE_LENGTH = 4000  # the most characters a case note may have (a page of text)
@@ -89,6 +91,14 @@ def search_text(family_name: str, given_names: str, chinese_name: str | None) ->
     return text[:NAME_SEARCH_LENGTH]
 
 
+def phone_key(phone: str | None) -> str | None:
+    """A phone number's digits, last digit first, that the search reads: a number typed
+    without its country code ("9123 4567" for "+852 9123 4567") is then a prefix of the
+    key, which a plain index finds. None when the number has no digit."""
+    digits = "".join(ch for ch in (phone or "") if "0" <= ch <= "9")
+    return digits[::-1][:PHONE_KEY_LENGTH] or None
+
+
 class Applicant(IdentityMixin, db.Model):
     __tablename__ = "applicants"
     __table_args__ = (
@@ -99,11 +109,17 @@ class Applicant(IdentityMixin, db.Model):
         # PostgreSQL (pg_trgm, created by the migration); elsewhere it is a plain index.
         Index("ix_applicants_name_search_trgm", "name_search", postgresql_using="gin",
               postgresql_ops={"name_search": "gin_trgm_ops"}),
+        # The header search finds a phone by its last digits (``phone_key``; the pattern
+        # operators let PostgreSQL range-scan a LIKE 'prefix%' whatever the collation).
+        Index("ix_applicants_phone_key", "phone_key",
+              postgresql_ops={"phone_key": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(30))
+    # ``phone_key(phone)``, kept by the service that writes the phone; the search reads it.
+    phone_key: Mapped[str | None] = mapped_column(String(PHONE_KEY_LENGTH))
     # The applicant agreed to be emailed deadline reminders.
     email_consent: Mapped[bool] = mapped_column(default=False)
     # The language the applicant is written to in (core/i18n.py codes).
@@ -112,6 +128,10 @@ class Applicant(IdentityMixin, db.Model):
     # Lower-cased names, kept by the service that writes the names; name search reads it.
     name_search: Mapped[str] = mapped_column(String(NAME_SEARCH_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# The header search finds an email whatever its case (cases/search.py).
+Index("ix_applicants_lower_email", func.lower(Applicant.email))
 
 
 class Case(db.Model):
@@ -313,6 +333,11 @@ class Dependant(IdentityMixin, db.Model):
               sqlite_where=text("relation = 'spouse' AND removed_at IS NULL"),
               postgresql_where=text("relation = 'spouse' AND removed_at IS NULL")),
         Index("ix_dependants_case_id", "case_id"),
+        # The header search finds a case by its dependants too (cases/search.py).
+        Index("ix_dependants_passport_number", "passport_number"),
+        Index("ix_dependants_hkid", "hkid"),
+        Index("ix_dependants_name_search_trgm", "name_search", postgresql_using="gin",
+              postgresql_ops={"name_search": "gin_trgm_ops"}),
         CheckConstraint("relation = 'child' OR married IS NULL", name="married_only_child"),
     )
 
@@ -325,6 +350,8 @@ class Dependant(IdentityMixin, db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     removal_reason: Mapped[str | None] = mapped_column(String(REMOVAL_REASON_LENGTH))
+    # ``search_text`` of the names, kept by the service that writes them, as on applicants.
+    name_search: Mapped[str] = mapped_column(String(NAME_SEARCH_LENGTH))
 
     case: Mapped[Case] = relationship(back_populates="dependants")
 

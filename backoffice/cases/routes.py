@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice.auth.models import Permission, User
-from backoffice.cases import bp, calendar, guards, queries, services, stay
+from backoffice.cases import bp, calendar, guards, queries, search, services, stay
 from backoffice.cases.forms import (
     BulkReassignForm,
     CaseForm,
@@ -33,6 +33,7 @@ from backoffice.cases.forms import (
     QueueFilterForm,
     ReasonForm,
     ReassignForm,
+    SearchForm,
     StepForm,
     TakeForm,
     assignee_choices,
@@ -67,6 +68,11 @@ def _menu_items(_app, **_kwargs) -> list[NavItem]:
     return [NavItem(_l("Cases"), "cases.index", Permission.WORK_CASES, order=10),
             NavItem(_l("New case"), "cases.create", Permission.WORK_CASES, order=20),
             NavItem(_l("Due soon"), "cases.due_soon", Permission.WORK_CASES, order=30)]
+
+
+@signals.header_templates.connect
+def _header_search(_app, **_kwargs) -> str:
+    return "cases/_header_search.html"
 
 
 @bp.app_template_filter("status_colour")
@@ -159,6 +165,24 @@ def queue_view(name: str):
     status = 200 if not form.errors else 422
     return render_template("cases/queue.html", queue=queue, queues=list(Queue), form=form,
                            page=page, bulk_form=bulk_form, query_args=query_args), status
+
+
+@bp.get("/search", endpoint="search")
+@permission_required(Permission.WORK_CASES)
+def search_page():
+    """Every case the user may view that matches the query, each with why it matched. The
+    page without a query is the search form with its help; a query that cannot be run
+    (empty, too short, too long) is explained beside the box (422)."""
+    form = SearchForm(request.args)
+    found = None
+    if "q" in request.args and form.validate():
+        try:
+            found = search.search(current_user, form.q.data, limit=search.LIMIT)
+        except search.SearchRefused as refused:
+            form.q.errors = [str(refused.message)]
+    status = 422 if form.errors else 200
+    return render_template("cases/search.html", form=form, found=found,
+                           limit=search.LIMIT), status
 
 
 @bp.get("/queue/<name>/export.csv")

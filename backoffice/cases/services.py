@@ -51,6 +51,7 @@ from backoffice.cases.models import (
     JobOffer,
     ReferenceCounter,
     Relationship,
+    phone_key,
     search_text,
 )
 from backoffice.cases.schemes import (
@@ -163,6 +164,7 @@ def _identity_problems(data: IdentityData, today: date) -> None:
 def _write_applicant(applicant: Applicant, data: ApplicantData) -> None:
     _assign(applicant, data)
     applicant.name_search = search_text(data.family_name, data.given_names, data.chinese_name)
+    applicant.phone_key = phone_key(data.phone)
 
 
 def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, facts: CaseFacts,
@@ -274,6 +276,7 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
     dependant = Dependant(case_id=case.id, relation=relation, married=married,
                           added_by_id=actor.id)
     _assign(dependant, data)
+    dependant.name_search = search_text(data.family_name, data.given_names, data.chinese_name)
     db.session.add(dependant)
     case.dependants.append(dependant)
     case.updated_at = utcnow()

@@ -32,6 +32,7 @@ from backoffice.cases.models import (
     Dependant,
     EventKind,
     JobOffer,
+    phone_key,
     search_text,
 )
 from backoffice.cases.schemes import CaseStatus, Effect
@@ -151,6 +152,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
                                  name_search=search_text(plan.applicant.family_name,
                                                          plan.applicant.given_names,
                                                          plan.applicant.chinese_name),
+                                 phone_key=phone_key(plan.applicant.phone),
                                  **_values(plan.applicant))
     case = WalkingCase(id=case_id, reference=None, scheme=plan.scheme, status=CaseStatus.DRAFT,
                        applicant=applicant, applicant_id=applicant_id,
@@ -162,7 +164,9 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
     for relation, identity, married in plan.dependants:
         case.dependants.append(WalkingDependant(
             case_id=case_id, relation=relation, married=married, added_at=plan.created_at,
-            added_by_id=actor, **_values(identity)))
+            added_by_id=actor, name_search=search_text(identity.family_name, identity.given_names,
+                                                       identity.chinese_name),
+            **_values(identity)))
     walked = Walked(case)
     walked.events.append((plan.created_at, EventKind.CREATED, None, None, CaseStatus.DRAFT,
                           None, None, None, None))

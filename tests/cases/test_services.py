@@ -865,7 +865,8 @@ def test_the_database_allows_one_current_spouse_per_case(db, caseworker):
     db.session.commit()
     row = {"case_id": case.id, "relation": Relationship.SPOUSE, "family_name": "Chan",
            "given_names": "Tai Man", "date_of_birth": date(1987, 2, 3), "nationality": "CA",
-           "passport_number": "ZZ0000001", "added_by_id": caseworker.id}
+           "passport_number": "ZZ0000001", "added_by_id": caseworker.id,
+           "name_search": "chan tai man"}
     # A removed spouse is history, not a second spouse: the index is partial.
     db.session.execute(insert(Dependant).values(**row, removed_at=NOW, removal_reason="Old."))
     db.session.commit()

@@ -45,3 +45,20 @@ document.addEventListener("DOMContentLoaded", () => {
   select.addEventListener("change", show);
   show();
 });
+
+// 4. "/" puts the focus in the header's search box (as on GitHub or MDN), unless the user is
+//    typing in a field, where "/" is just a character, or while the box is folded away in the
+//    menu of a narrow screen. The box is a plain form without this.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) {
+    return;
+  }
+  const box = document.querySelector("[aria-keyshortcuts='/']");
+  const typing = event.target.closest("input, textarea, select, [contenteditable]");
+  if (!box || typing || !box.offsetParent) {
+    return;
+  }
+  event.preventDefault();
+  box.focus();
+  box.select();
+});
