@@ -564,6 +564,9 @@ class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False
 
+    FILTER_FIELDS = ("q", "scheme", "status", "assignee", "nationality", "submitted_from",
+                     "submitted_to", "sort")
+
     q = StringField(_l("Search"), filters=[none_if_blank],
                     validators=[Optional(), Length(max=100)],
                     description=_l("Reference, name (Latin or Chinese, partial), passport or "

@@ -11,7 +11,7 @@ import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Select, bindparam, func, inspect, literal, or_, select, tuple_
@@ -292,7 +292,9 @@ _CURSOR_TEXT_LENGTH = 40  # longer than any reference or timestamp a cursor carr
 def _decode_key(text: str, column) -> object:
     """One key of a cursor, as the column holds it; ValueError for what the app cannot have
     written (not a date, an id past the database's integer range, a naive timestamp)."""
-    python_type = column.type.python_type
+    column_type = column.type
+    # A TypeDecorator (UTCDateTime) names no Python type of its own: its implementation does.
+    python_type = getattr(column_type, "impl_instance", column_type).python_type
     if python_type is int:
         value = int(text)
         if not 0 <= value <= DB_INT_MAX:
@@ -302,10 +304,11 @@ def _decode_key(text: str, column) -> object:
         value = datetime.fromisoformat(text)
         if value.tzinfo is None:
             raise ValueError(text)
-        return value
+        return value.astimezone(UTC)  # OverflowError past year 9999 in UTC
     if python_type is date:
         return date.fromisoformat(text)
-    if len(text) > _CURSOR_TEXT_LENGTH:
+    # Text (a reference): no control character, which PostgreSQL refuses in a string.
+    if len(text) > _CURSOR_TEXT_LENGTH or any(ord(c) < 32 for c in text):
         raise ValueError(text)
     return text
 
@@ -323,7 +326,7 @@ def _decode_cursor(cursor: str | None, sort: Sort) -> tuple | None:
     try:
         return tuple(None if (p == "" and i == 0 and sort.nulls_last) else _decode_key(p, key)
                      for i, (p, key) in enumerate(zip(parts, sort.keys, strict=True)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
 
 
@@ -380,9 +383,13 @@ def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = 
                      first_page=after is None)
 
 
-def queue_count(queue: Queue, user: User, filters: Filters) -> int | None:
+def queue_count(queue: Queue, user: User, filters: Filters,
+                page: QueuePage | None = None) -> int | None:
     """How many cases the filtered queue holds, or None for more than ``COUNT_LIMIT``: the
-    count stops at the first ``COUNT_LIMIT + 1`` rows, so it never reads the whole table."""
+    count stops at the first ``COUNT_LIMIT + 1`` rows, so it never reads the whole table.
+    A first ``page`` with no page after it is the whole result: counted without a query."""
+    if page is not None and page.first_page and page.next_cursor is None:
+        return len(page.rows)
     limited = (queue_query(queue, user, filters, columns=(Case.id,)).order_by(None)
                .limit(COUNT_LIMIT + 1).subquery())
     count = db.session.scalar(select(func.count()).select_from(limited))

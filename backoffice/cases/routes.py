@@ -168,9 +168,10 @@ def safe_back(target: str | None) -> str | None:
 
 
 def _queue_query(args: MultiDict) -> str:
-    """The queue's filters as a query string in one spelling (no page cursor, no blanks,
-    sorted), so that the saved filters shown can be recognised."""
-    return urlencode(sorted((k, v) for k, v in args.items(multi=True) if k != "after" and v))
+    """The queue's filters as a query string in one spelling (the filters' own fields only:
+    no page cursor, no blanks; sorted), so that the saved filters shown can be recognised."""
+    fields = set(QueueFilterForm.FILTER_FIELDS)
+    return urlencode(sorted((k, v) for k, v in args.items(multi=True) if k in fields and v))
 
 
 def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | None = None,
@@ -197,7 +198,7 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         status = 422
     return render_template(
         "cases/queue.html", queue=queue, queues=list(Queue), form=form, page=page,
-        count=queries.queue_count(queue, current_user, filters),
+        count=queries.queue_count(queue, current_user, filters, page),
         count_limit=queries.COUNT_LIMIT, bulk_form=bulk_form, here=here,
         query_args={k: v for k, v in args.items() if k != "after" and v},
         saved_filters=saved_filters, active_saved=active_saved,

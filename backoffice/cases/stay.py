@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, inspect, or_, select, update
 from sqlalchemy import case as sql_case
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.auth.models import User
 from backoffice.cases import events, signals
@@ -221,10 +222,21 @@ def track_next_deadline(case: Case) -> None:
     upcoming = min(((d.due_on, NEXT_DEADLINE_ORDER[d.kind], d.kind) for d in case.deadlines
                     if d.state == DeadlineState.OPEN), default=None)
     due_on, kind = (upcoming[0], upcoming[2]) if upcoming else (None, None)
-    if case.next_deadline_on != due_on:
-        case.next_deadline_on = due_on
-    if case.next_deadline_kind != kind:
-        case.next_deadline_kind = kind
+    if (case.next_deadline_on, case.next_deadline_kind) == (due_on, kind):
+        return
+    state = inspect(case, raiseerr=False)
+    if state is None or not state.persistent:
+        # A case not yet written (or walked in memory by the bulk loader): its INSERT says it.
+        case.next_deadline_on, case.next_deadline_kind = due_on, kind
+        return
+    # A saved case: written beside the ORM's own UPDATE of it, so that neither its version
+    # (a colleague's open form) nor its "last change" moves for a copy of its deadlines.
+    db.session.execute(update(Case).where(Case.id == case.id)
+                       .values(next_deadline_on=due_on, next_deadline_kind=kind,
+                               updated_at=Case.updated_at)
+                       .execution_options(synchronize_session=False))
+    set_committed_value(case, "next_deadline_on", due_on)
+    set_committed_value(case, "next_deadline_kind", kind)
 
 
 def track_next_deadlines(case_ids: Select) -> None:
