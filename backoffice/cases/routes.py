@@ -300,16 +300,16 @@ def save_filter(name: str):
     queue = _queue_or_404(name)
     form = SaveFilterForm()
     args = MultiDict(parse_qsl(form.query.data or "", keep_blank_values=False))
-    with refusals(form.name.errors) as refused:
-        valid = form.validate_on_submit()
-        if valid:
-            if QueueFilterForm(args, assignees=services.active_caseworkers()).validate():
-                saved_filter = services.save_filter(current_user, form.name.data, queue.value,
-                                                    _queue_query(args))
-            else:
-                form.name.errors.append(_("These filters cannot be saved as they are: "
-                                          "correct them first."))
-                valid = False
+    valid = form.validate_on_submit()
+    if valid and not QueueFilterForm(args, assignees=services.active_caseworkers()).validate():
+        form.name.errors.append(_("These filters cannot be saved as they are: correct them "
+                                  "first."))
+        valid = False
+    refused = None
+    if valid:
+        with refusals(form.name.errors) as refused:
+            saved_filter = services.save_filter(current_user, form.name.data, queue.value,
+                                                _queue_query(args))
     if refused or not valid:
         return _render_queue(queue, args, save_form=form, status=422)
     return saved(_("Filters saved as “%(name)s”.", name=saved_filter.name),
