@@ -143,6 +143,10 @@ class Case(db.Model):
         Index("ix_cases_submitted_on_id", "submitted_on", "id"),
         # The queues' "next deadline" and "last change" sorts page by keyset on these.
         Index("ix_cases_next_deadline_on_id", "next_deadline_on", "id"),
+        # My cases by next deadline, a caseworker's "what is next" (without it PostgreSQL
+        # walks the office's deadlines filtering for one assignee).
+        Index("ix_cases_assignee_id_next_deadline_on_id", "assignee_id", "next_deadline_on",
+              "id"),
         Index("ix_cases_updated_at_id", "updated_at", "id"),
         Index("ix_cases_applicant_id", "applicant_id"),
         # Submission stamps the time and the policy version together, and every status past

@@ -41,10 +41,14 @@ def upgrade():
         batch_op.add_column(sa.Column('next_deadline_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('next_deadline_kind', sa.String(length=32), nullable=True))
         batch_op.create_check_constraint('next_deadline_kind', f"next_deadline_kind IN ({_KINDS})")
-        batch_op.create_index('ix_cases_next_deadline_on_id', ['next_deadline_on', 'id'],
-                              unique=False)
         batch_op.create_index('ix_cases_updated_at_id', ['updated_at', 'id'], unique=False)
     op.execute(_BACKFILL)
+    # After the backfill: filling an indexed column writes the index too.
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_next_deadline_on_id', ['next_deadline_on', 'id'],
+                              unique=False)
+        batch_op.create_index('ix_cases_assignee_id_next_deadline_on_id',
+                              ['assignee_id', 'next_deadline_on', 'id'], unique=False)
 
     op.create_table(
         'saved_filters',
@@ -65,6 +69,7 @@ def downgrade():
     op.drop_table('saved_filters')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_updated_at_id')
+        batch_op.drop_index('ix_cases_assignee_id_next_deadline_on_id')
         batch_op.drop_index('ix_cases_next_deadline_on_id')
         batch_op.drop_constraint(batch_op.f('ck_cases_next_deadline_kind'), type_='check')
         batch_op.drop_column('next_deadline_kind')

@@ -555,3 +555,11 @@ def test_the_export_follows_every_sort(client, as_role, sort):
     assert response.status_code == 200
     rows = read_csv(response)
     assert [row[0] for row in rows[1:]] == expected
+
+
+def test_the_bulk_loader_keeps_the_next_deadline_as_the_services_do(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--cases", "300", "--chunk-size", "100"])
+    assert result.exit_code == 0, result.output
+    assert_every_case_tracked(db)
+    assert db.session.scalar(select(Case.id).where(Case.next_deadline_on.is_not(None)).limit(1))
