@@ -80,12 +80,6 @@ def status_colour(status: CaseStatus) -> str:
     return _STATUS_COLOURS.get(status, "info")
 
 
-@bp.app_template_filter("country")
-def country(code: str | None) -> str:
-    """A nationality's country in the reader's language (the code of an unknown one)."""
-    return csv_country(code)
-
-
 def _load_case(case_id: int) -> Case:
     case = queries.case_by_id(case_id)
     if case is None:
@@ -205,7 +199,10 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         save_form=save_form or SaveFilterForm(formdata=None, query=query),
         delete_form=BaseForm(formdata=None), today=today,
         urgencies={row.id: stay.urgency(row.next_deadline_kind, row.next_deadline_on, today)
-                   for row in page.rows if row.next_deadline_on is not None}), status
+                   for row in page.rows if row.next_deadline_on is not None},
+        # Named once per country on the page (a few), not once per row (fifty).
+        countries={code: csv_country(code) for code in {row.nationality for row in page.rows}}
+        ), status
 
 
 @bp.get("/")
