@@ -182,8 +182,10 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
     here = url_for("cases.queue_view", name=queue.value) + (f"?{query}" if query else "")
     if args.get("after"):
         here += ("&" if query else "?") + urlencode({"after": args["after"]})
-    # The case page's back link returns here, also after the case's own forms redirect.
-    session["queue_back"] = here
+    if len(here) <= _BACK_LENGTH:
+        # The case page's back link returns here, also after the case's own forms redirect.
+        # (A longer address, which only a hand-made one can be, would not fit the cookie.)
+        session["queue_back"] = here
     saved_filters = queries.saved_filters_of(current_user)
     active_saved = next((f for f in saved_filters
                          if f.queue == queue.value and f.query == query), None)
@@ -197,7 +199,7 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         query_args={k: v for k, v in args.items() if k != "after" and v},
         saved_filters=saved_filters, active_saved=active_saved,
         save_form=save_form or SaveFilterForm(formdata=None, query=query),
-        delete_form=BaseForm(formdata=None), today=today,
+        today=today,
         urgencies={row.id: stay.urgency(row.next_deadline_kind, row.next_deadline_on, today)
                    for row in page.rows if row.next_deadline_on is not None},
         # Named once per country on the page (a few), not once per row (fifty).

@@ -563,3 +563,13 @@ def test_the_bulk_loader_keeps_the_next_deadline_as_the_services_do(app, db):
     assert result.exit_code == 0, result.output
     assert_every_case_tracked(db)
     assert db.session.scalar(select(Case.id).where(Case.next_deadline_on.is_not(None)).limit(1))
+
+
+def test_a_hand_made_queue_address_too_long_to_remember_is_not_kept(client, as_role):
+    me = as_role(Role.CASEWORKER)
+    case = make_case(me)
+    client.get("/cases/queue/all?scheme=QMAS")
+    client.get("/cases/queue/all", query_string={"after": "9" * 3000})
+    back_link = soup(client.get(f"/cases/{case.id}")).find(
+        "a", string=lambda s: s and s.startswith("←"))
+    assert back_link["href"] == "/cases/queue/all?scheme=QMAS"
