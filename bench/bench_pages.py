@@ -153,8 +153,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
-    parser.add_argument("--pages", default="queue,search,case,dashboard,due,header_passport,"
-                                           "header_name,header_dependant")
+    parser.add_argument("--pages", default="queue,deadline,search,case,dashboard,due,"
+                                           "header_passport,header_name,header_dependant")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL")
@@ -171,6 +171,8 @@ def main() -> None:
     pages = {
         "queue": ("All cases, QMAS + under review, first page",
                   "/cases/queue/all?scheme=QMAS&status=under_review", ("FROM cases",)),
+        "deadline": ("All cases by next deadline, first page",
+                     "/cases/queue/all?sort=next_deadline", ("FROM cases",)),
         "search": (f"All cases, name search '{sample['name']}'",
                    f"/cases/queue/all?q={sample['name']}", ("FROM cases",)),
         "case": ("Case page", f"/cases/{sample['case_id']}", ("FROM cases", "FROM case_events")),

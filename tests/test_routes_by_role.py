@@ -67,7 +67,9 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     # caseworker may read it but not change it; a supervisor may do both.
     ("GET", "/cases/", expect(302, 200, 200, 403)),
     ("GET", "/cases/queue/unassigned", expect(302, 200, 200, 403)),
-    ("GET", "/cases/queue/all", expect(302, 403, 200, 403)),
+    # All cases: every caseworker reads it (no bulk reassignment); its export is a
+    # supervisor's.
+    ("GET", "/cases/queue/all", expect(302, 200, 200, 403)),
     ("GET", "/cases/queue/mine/export.csv", expect(302, 200, 200, 403)),
     # The header search: every case a caseworker may view (any case), not an admin's.
     ("GET", "/cases/search", expect(302, 200, 200, 403)),
@@ -89,6 +91,10 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/cases/{case}/take", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/reassign", expect(302, 403, 422, 403)),
     ("POST", "/cases/reassign", expect(302, 403, 302, 403)),
+    # cases: saved filters are their owner's. An empty save lacks the name (422); a saved
+    # filter that is not one's own (here: none) is not found.
+    ("POST", "/cases/queue/all/saved-filters", expect(302, 422, 422, 403)),
+    ("POST", "/cases/saved-filters/987654/delete", expect(302, 404, 404, 403)),
     # cases: a note, by whoever may read the case (an empty one is refused on the page: 422).
     ("POST", "/cases/{case}/notes", expect(302, 422, 422, 403)),
     # cases: the stay. A caseworker's is refused as not theirs to change, a supervisor's as

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, select, update
 
-from backoffice.cases import lifecycle, signals
+from backoffice.cases import lifecycle, signals, stay
 from backoffice.cases.models import (
     MISSABLE_DEADLINE_KINDS,
     Case,
@@ -52,6 +52,10 @@ def sweep(today: date, now: datetime | None = None) -> dict[str, int]:
     counts["window_opened"] = db.session.execute(
         update(Deadline).where(opened).values(state=DeadlineState.MET, closed_at=now)
         .execution_options(synchronize_session=False)).rowcount
+    # The cases whose next deadline this closed: every deadline before today is settled now,
+    # and windows opening today too, so those are the cases whose next one was due by today
+    # (an index range on cases, not a scan of the deadlines closed).
+    stay.track_next_deadlines(select(Case.id).where(Case.next_deadline_on <= today))
     counts["lapsed"] = lifecycle.transition_in_bulk(
         "lapse", and_(Case.status.in_(LAPSING_STATUSES), Case.stay_ends_on < today),
         detail_data=LAPSE_DETAIL, now=now)

@@ -30,7 +30,14 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from backoffice.cases.models import NOTE_LENGTH, VISA_NUMBER_LENGTH, Case, CaseNote, Relationship
+from backoffice.cases.models import (
+    NOTE_LENGTH,
+    SAVED_FILTER_NAME_LENGTH,
+    VISA_NUMBER_LENGTH,
+    Case,
+    CaseNote,
+    Relationship,
+)
 from backoffice.cases.schemes import (
     CaseStatus,
     Effect,
@@ -53,6 +60,7 @@ from backoffice.cases.services import (
 )
 from backoffice.cases.stay import GROUNDS_LENGTH
 from backoffice.cases.words import LazyCountry, LazyDate, LazyList, LazyNumber
+from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.dates import hk_today
 from backoffice.core.forms import (
     BaseForm,
@@ -516,9 +524,23 @@ class ReassignForm(VersionedForm):
     submit = SubmitField(_l("Reassign"))
 
 
+def _id_and_version(value: object) -> tuple[int, int]:
+    """``"42:7"`` (case 42 as the page showed it, at version 7) as ``(42, 7)``."""
+    if isinstance(value, tuple):
+        return value
+    case_id, _, version = str(value).partition(":")
+    parsed = int(case_id), int(version)
+    if not all(0 < n <= DB_INT_MAX for n in parsed):
+        raise ValueError(value)
+    return parsed
+
+
 class BulkReassignForm(BaseForm):
     case_ids = SelectMultipleField(_l("Cases"), coerce=int, choices=[], validate_choice=False,
                                    validators=[DataRequired(_l("Tick at least one case."))])
+    # Each listed case's version as the page showed it (hidden), so that a case someone
+    # changed since is named and left alone rather than reassigned unseen.
+    shown = SelectMultipleField(coerce=_id_and_version, choices=[], validate_choice=False)
     assignee = SelectField(_l("Assign the ticked cases to"), coerce=int, validators=[
         InputRequired(_l("Choose a caseworker."))])
     submit = SubmitField(_l("Reassign ticked cases"))
@@ -529,6 +551,9 @@ SORT_CHOICES = choices_of([
     ("oldest", _l("Oldest first")),
     ("submitted_desc", _l("Submission date, latest first")),
     ("submitted_asc", _l("Submission date, earliest first")),
+    ("next_deadline", _l("Next deadline, soonest first")),
+    ("updated_desc", _l("Last change, latest first")),
+    ("reference", _l("Reference")),
 ])
 
 
@@ -538,6 +563,9 @@ class QueueFilterForm(BaseForm):
 
     class Meta:
         csrf = False
+
+    FILTER_FIELDS = ("q", "scheme", "status", "assignee", "nationality", "submitted_from",
+                     "submitted_to", "sort")
 
     q = StringField(_l("Search"), filters=[none_if_blank],
                     validators=[Optional(), Length(max=100)],
@@ -672,3 +700,11 @@ class SearchForm(BaseForm):
                                    "Chinese, in part), passport or HKID number, or an "
                                    "applicant's email address or phone number. Notes are "
                                    "searched on each case's page, not here."))
+class SaveFilterForm(BaseForm):
+    """Keep the queue's filters as shown under a name (``query``: the page's query string)."""
+
+    name = StringField(_l("Name for these filters"), filters=[strip], validators=[
+        DataRequired(_l("Give these filters a name.")),
+        Length(max=SAVED_FILTER_NAME_LENGTH)])
+    query = StringField(widget=HiddenInput(), validators=[Length(max=1000)])
+    submit = SubmitField(_l("Save these filters"))

@@ -649,7 +649,8 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
             _BULK_EFFECTS[effect](transition, chosen, reason, now)
         stay.end_deadlines(select(Case.id).where(chosen), now)
         values = {"status": transition.target, "ended_at": now, "updated_at": now,
-                  "status_since": hk_today(now), "version": Case.version + 1}
+                  "status_since": hk_today(now), "version": Case.version + 1,
+                  **stay.NO_NEXT_DEADLINE}
         if transition.stamps:
             values[transition.stamps] = hk_today(now) if _is_date(transition.stamps) else now
         count = db.session.execute(update(Case).where(chosen).values(**values)

@@ -60,6 +60,25 @@ VISA_NUMBER_LENGTH = 30  # the length of cases.visa_number
 NOTE_LENGTH = 4000  # the most characters a case note may have (a page of text)
 
 
+class DeadlineKind(StrEnum):
+    STAY_END = "stay_end"
+    JOB_OFFER = "job_offer"
+    EXTENSION_WINDOW = "extension_window"
+    ENTRY = "entry"  # the visa allows entry until then: the applicant must arrive by it
+
+    @property
+    def label(self) -> str:
+        return _DEADLINE_KIND_LABELS[self]
+
+
+_DEADLINE_KIND_LABELS: dict[DeadlineKind, str] = {
+    DeadlineKind.STAY_END: lazy_gettext("Stay ends"),
+    DeadlineKind.JOB_OFFER: lazy_gettext("Job offer due"),
+    DeadlineKind.EXTENSION_WINDOW: lazy_gettext("Extension window opens"),
+    DeadlineKind.ENTRY: lazy_gettext("Entry by (visa valid until)"),
+}
+
+
 class IdentityMixin:
     """The identity data an applicant and a dependant both carry (DESIGN §2)."""
 
@@ -142,6 +161,13 @@ class Case(db.Model):
         Index("ix_cases_status_id", "status", "id"),
         Index("ix_cases_assignee_id_status_id", "assignee_id", "status", "id"),
         Index("ix_cases_submitted_on_id", "submitted_on", "id"),
+        # The queues' "next deadline" and "last change" sorts page by keyset on these.
+        Index("ix_cases_next_deadline_on_id", "next_deadline_on", "id"),
+        # My cases by next deadline, a caseworker's "what is next" (without it PostgreSQL
+        # walks the office's deadlines filtering for one assignee).
+        Index("ix_cases_assignee_id_next_deadline_on_id", "assignee_id", "next_deadline_on",
+              "id"),
+        Index("ix_cases_updated_at_id", "updated_at", "id"),
         Index("ix_cases_applicant_id", "applicant_id"),
         # Submission stamps the time and the policy version together, and every status past
         # submission (including refusal) has both.
@@ -235,6 +261,13 @@ class Case(db.Model):
     # that led to it. A later step may not be dated before it. None for a draft and for cases
     # recorded before step dates were entered (the submission date bounds those).
     status_since: Mapped[date | None] = mapped_column(Date)
+    # The case's next open deadline (the earliest by date), copied from its deadlines by
+    # ``stay.track_next_deadline`` / ``stay.track_next_deadlines`` in the transaction that
+    # opens, moves or closes one, so the queues can sort a million cases by it on an index.
+    # None: no open deadline.
+    next_deadline_on: Mapped[date | None] = mapped_column(Date)
+    next_deadline_kind: Mapped[DeadlineKind | None] = mapped_column(
+        enum_column(DeadlineKind, "next_deadline_kind"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -464,25 +497,6 @@ class JobOffer(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-class DeadlineKind(StrEnum):
-    STAY_END = "stay_end"
-    JOB_OFFER = "job_offer"
-    EXTENSION_WINDOW = "extension_window"
-    ENTRY = "entry"  # the visa allows entry until then: the applicant must arrive by it
-
-    @property
-    def label(self) -> str:
-        return _DEADLINE_KIND_LABELS[self]
-
-
-_DEADLINE_KIND_LABELS: dict[DeadlineKind, str] = {
-    DeadlineKind.STAY_END: lazy_gettext("Stay ends"),
-    DeadlineKind.JOB_OFFER: lazy_gettext("Job offer due"),
-    DeadlineKind.EXTENSION_WINDOW: lazy_gettext("Extension window opens"),
-    DeadlineKind.ENTRY: lazy_gettext("Entry by (visa valid until)"),
-}
-
-
 # The deadlines that can be missed. An extension window is the day a window opens: the sweep
 # marks it met when the day comes, and it is never overdue.
 MISSABLE_DEADLINE_KINDS = (DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER, DeadlineKind.ENTRY)
@@ -552,3 +566,23 @@ class Deadline(db.Model):
     outstanding: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     case: Mapped[Case] = relationship(back_populates="deadlines")
+
+
+SAVED_FILTER_NAME_LENGTH = 60  # the longest name a saved filter may have
+SAVED_FILTER_QUERY_LENGTH = 1000  # the longest query string a saved filter keeps
+
+
+class SavedFilter(db.Model):
+    """A user's own named queue view ("my QMAS under review, oldest first"): a queue and the
+    filters' query string, shown to its owner alone as a tab beside the queues."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(SAVED_FILTER_NAME_LENGTH))
+    queue: Mapped[str] = mapped_column(String(20))  # a queries.Queue value
+    # The filters as the queue page's query string (no cursor): read by the same form.
+    query: Mapped[str] = mapped_column(String(SAVED_FILTER_QUERY_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -11,10 +11,10 @@ import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, bindparam, inspect, or_, select, tuple_
+from sqlalchemy import Select, bindparam, func, inspect, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,6 +28,7 @@ from backoffice.cases.models import (
     Deadline,
     DeadlineState,
     JobOffer,
+    SavedFilter,
 )
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
 from backoffice.core.converters import DB_INT_MAX
@@ -152,8 +153,15 @@ class Queue(StrEnum):
         return _QUEUE_LABELS[self]
 
     @property
-    def supervisors_only(self) -> bool:
+    def export_supervisors_only(self) -> bool:
+        """Every caseworker may read All cases (to find a colleague's case), but the whole
+        office's cases leave the system as a file only with a supervisor."""
         return self is Queue.ALL
+
+    @property
+    def offers_bulk_reassignment(self) -> bool:
+        """The queues where a supervisor may tick cases to give to someone."""
+        return self is not Queue.MINE
 
 
 _QUEUE_LABELS = {Queue.MINE: _l("My cases"), Queue.UNASSIGNED: _l("Unassigned"),
@@ -172,20 +180,43 @@ class Filters:
     sort: str = "newest"
 
 
-# sort name → (column expressions, descending?)
+@dataclass(frozen=True)
+class Sort:
+    """A queue's order: the keys (the last one unique, so a cursor names one row) and the
+    direction. ``nulls_last``: the first key may be None (no open deadline), and those rows
+    come after all the others, by id."""
+
+    keys: tuple
+    descending: bool = False
+    nulls_last: bool = False
+
+
 SORTS = {
-    "newest": ((Case.id,), True),
-    "oldest": ((Case.id,), False),
-    "submitted_desc": ((Case.submitted_on, Case.id), True),
-    "submitted_asc": ((Case.submitted_on, Case.id), False),
+    "newest": Sort((Case.id,), descending=True),
+    "oldest": Sort((Case.id,)),
+    "submitted_desc": Sort((Case.submitted_on, Case.id), descending=True),
+    "submitted_asc": Sort((Case.submitted_on, Case.id)),
+    "next_deadline": Sort((Case.next_deadline_on, Case.id), nulls_last=True),
+    "updated_desc": Sort((Case.updated_at, Case.id), descending=True),
+    "reference": Sort((Case.reference,)),
 }
+DEFAULT_SORT = "newest"
+
+# A count of the results is exact up to this many; past it the page says "more than" it,
+# so no page view counts a million rows.
+COUNT_LIMIT = 1000
 
 _COLUMNS = (
     Case.id, Case.reference, Case.scheme, Case.status, Case.submitted_on, Case.updated_at,
-    Case.assignee_id, Applicant.family_name, Applicant.given_names, Applicant.chinese_name,
-    Applicant.nationality, Applicant.passport_number, Applicant.hkid,
+    Case.assignee_id, Case.version, Case.status_since, Case.next_deadline_on,
+    Case.next_deadline_kind, Applicant.family_name, Applicant.given_names,
+    Applicant.chinese_name, Applicant.nationality, Applicant.passport_number, Applicant.hkid,
     User.full_name.label("assignee_name"),
 )
+
+
+def sort_of(filters: Filters) -> Sort:
+    return SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
 
 
 @dataclass
@@ -214,11 +245,20 @@ def _search_condition(q: str):
     return or_(*conditions)
 
 
-def queue_query(queue: Queue, user: User, filters: Filters, columns=_COLUMNS) -> Select:
-    """The filtered, sorted query behind a queue (without pagination)."""
-    query = (select(*columns).select_from(Case)
-             .join(Applicant, Applicant.id == Case.applicant_id)
-             .outerjoin(User, User.id == Case.assignee_id))
+def queue_query(queue: Queue, user: User, filters: Filters, columns=_COLUMNS, *,
+                counting: bool = False) -> Select:
+    """The filtered, sorted query behind a queue (without pagination). ``counting``: the
+    cases' ids alone, unsorted, joined to the applicant only when a filter reads it, so that
+    PostgreSQL counts from an index on cases alone (a QMAS + under review count: 8 ms with
+    the join, at a million cases, under 1 ms without)."""
+    if counting:
+        query = select(Case.id)
+        if filters.q or filters.nationality:
+            query = query.join(Applicant, Applicant.id == Case.applicant_id)
+    else:
+        query = (select(*columns).select_from(Case)
+                 .join(Applicant, Applicant.id == Case.applicant_id)
+                 .outerjoin(User, User.id == Case.assignee_id))
     if queue is Queue.MINE:
         query = query.where(Case.assignee_id == user.id)
     elif queue is Queue.UNASSIGNED:
@@ -242,51 +282,126 @@ def queue_query(queue: Queue, user: User, filters: Filters, columns=_COLUMNS) ->
         query = query.where(Case.submitted_on <= filters.submitted_to)
     if filters.q:
         query = query.where(_search_condition(filters.q))
-    keys, descending = SORTS.get(filters.sort, SORTS["newest"])
-    return query.order_by(*[k.desc() if descending else k.asc() for k in keys])
+    return query if counting else query.order_by(*_order(sort_of(filters)))
 
 
-def _decode_cursor(cursor: str | None, sort: str) -> tuple | None:
-    """A cursor is the sort key of the last row shown, e.g. ``2026-03-01~42`` or ``42``.
+def _order(sort: Sort) -> list:
+    first, *rest = sort.keys
+    first = first.desc() if sort.descending else first.asc()
+    if sort.nulls_last:
+        # PostgreSQL puts NULLs last in ascending order (and so does the index); SQLite needs
+        # telling.
+        first = first.nulls_last()
+    return [first, *(k.desc() if sort.descending else k.asc() for k in rest)]
 
-    One the app cannot have written (not a date, or an id past the database's integer range,
-    which the database would refuse) reads as None: the first page."""
-    if not cursor:
+
+_CURSOR_TEXT_LENGTH = 40  # longer than any reference or timestamp a cursor carries
+
+
+def _decode_key(text: str, column) -> object:
+    """One key of a cursor, as the column holds it; ValueError for what the app cannot have
+    written (not a date, an id past the database's integer range, a naive timestamp)."""
+    column_type = column.type
+    # A TypeDecorator (UTCDateTime) names no Python type of its own: its implementation does.
+    python_type = getattr(column_type, "impl_instance", column_type).python_type
+    if python_type is int:
+        value = int(text)
+        if not 0 <= value <= DB_INT_MAX:
+            raise ValueError(text)
+        return value
+    if python_type is datetime:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise ValueError(text)
+        return value.astimezone(UTC)  # OverflowError past year 9999 in UTC
+    if python_type is date:
+        return date.fromisoformat(text)
+    # Text (a reference): no control character, which PostgreSQL refuses in a string.
+    if len(text) > _CURSOR_TEXT_LENGTH or any(ord(c) < 32 for c in text):
+        raise ValueError(text)
+    return text
+
+
+def _decode_cursor(cursor: str | None, sort: Sort) -> tuple | None:
+    """A cursor is the sort key of the last row shown, e.g. ``2026-03-01~42`` or ``42``; an
+    empty first key is None (a case with no open deadline, in the ``nulls_last`` sort).
+
+    One the app cannot have written reads as None: the first page."""
+    if not cursor or len(cursor) > 2 * _CURSOR_TEXT_LENGTH:
         return None
     parts = cursor.split("~")
-    keys, _ = SORTS.get(sort, SORTS["newest"])
-    if len(parts) != len(keys):
+    if len(parts) != len(sort.keys):
         return None
     try:
-        values = [date.fromisoformat(p) if len(keys) == 2 and i == 0 else int(p)
-                  for i, p in enumerate(parts)]
-    except ValueError:
+        return tuple(None if (p == "" and i == 0 and sort.nulls_last) else _decode_key(p, key)
+                     for i, (p, key) in enumerate(zip(parts, sort.keys, strict=True)))
+    except (ValueError, TypeError, OverflowError):
         return None
-    if not 0 <= values[-1] <= DB_INT_MAX:
-        return None
-    return tuple(values)
 
 
-def _encode_cursor(row, sort: str) -> str:
-    keys, _ = SORTS.get(sort, SORTS["newest"])
-    return "~".join(str(getattr(row, k.key)) for k in keys)
+def _encode_cursor(row, sort: Sort) -> str:
+    values = (getattr(row, k.key) for k in sort.keys)
+    return "~".join("" if v is None else v.isoformat() if isinstance(v, date) else str(v)
+                    for v in values)
+
+
+def _after(keys: tuple, values: tuple, descending: bool):
+    """The rows past ``values`` in the order of ``keys``: one row-value comparison, which
+    both databases answer from an index on the keys."""
+    if len(keys) == 1:
+        return keys[0] < values[0] if descending else keys[0] > values[0]
+    left = tuple_(*keys)
+    right = tuple_(*(literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)))
+    return left < right if descending else left > right
+
+
+def _rows(query: Select, limit: int) -> list:
+    return db.session.execute(query.limit(limit)).all() if limit > 0 else []
 
 
 def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = None,
                page_size: int | None = None) -> QueuePage:
+    """One page of the queue after ``cursor``. A ``nulls_last`` sort reads the rows with a
+    key first and then, once those run out, the rows without one, by id: two index range
+    scans, where one ``OR key IS NULL`` condition would have PostgreSQL filter the index
+    from its start on every page."""
     page_size = page_size or PAGE_SIZE
+    sort = sort_of(filters)
     query = queue_query(queue, user, filters)
-    after = _decode_cursor(cursor, filters.sort)
-    if after is not None:
-        keys, descending = SORTS.get(filters.sort, SORTS["newest"])
-        left = tuple_(*keys) if len(keys) > 1 else keys[0]
-        right = tuple_(*after) if len(keys) > 1 else after[0]
-        query = query.where(left < right if descending else left > right)
-    rows = db.session.execute(query.limit(page_size + 1)).all()
-    next_cursor = _encode_cursor(rows[page_size - 1], filters.sort) if len(rows) > page_size \
+    after = _decode_cursor(cursor, sort)
+    wanted = page_size + 1
+    if not sort.nulls_last:
+        if after is not None:
+            query = query.where(_after(sort.keys, after, sort.descending))
+        rows = _rows(query, wanted)
+    else:
+        first, *rest = sort.keys
+        rows = []
+        if after is None or after[0] is not None:
+            with_key = query.where(first.is_not(None))
+            if after is not None:
+                with_key = with_key.where(_after(sort.keys, after, False))
+            rows = _rows(with_key, wanted)
+        without_key = query.where(first.is_(None))
+        if after is not None and after[0] is None:
+            without_key = without_key.where(_after(tuple(rest), after[1:], False))
+        rows += _rows(without_key, wanted - len(rows))
+    next_cursor = _encode_cursor(rows[page_size - 1], sort) if len(rows) > page_size \
         else None
     return QueuePage(rows=rows[:page_size], next_cursor=next_cursor, filters=filters,
                      first_page=after is None)
+
+
+def queue_count(queue: Queue, user: User, filters: Filters,
+                page: QueuePage | None = None) -> int | None:
+    """How many cases the filtered queue holds, or None for more than ``COUNT_LIMIT``: the
+    count stops at the first ``COUNT_LIMIT + 1`` rows, so it never reads the whole table.
+    A first ``page`` with no page after it is the whole result: counted without a query."""
+    if page is not None and page.first_page and page.next_cursor is None:
+        return len(page.rows)
+    limited = queue_query(queue, user, filters, counting=True).limit(COUNT_LIMIT + 1).subquery()
+    count = db.session.scalar(select(func.count()).select_from(limited))
+    return count if count <= COUNT_LIMIT else None
 
 
 # The export's columns, headed in the reader's language. A coded value comes twice: its code
@@ -404,3 +519,9 @@ def open_deadlines_of(user: User) -> list:
     return db.session.execute(_deadline_rows(user, office=False)
                               .where(Deadline.state == DeadlineState.OPEN)
                               .order_by(Deadline.due_on, Deadline.id)).all()
+
+
+def saved_filters_of(user: User) -> list[SavedFilter]:
+    """The user's saved filters, by name."""
+    return list(db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id)
+                                   .order_by(func.lower(SavedFilter.name), SavedFilter.id)))

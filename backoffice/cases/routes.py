@@ -6,6 +6,8 @@ change comes back as a CaseError whose message is shown on the page it came from
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 from flask import (
     Response,
     abort,
@@ -13,12 +15,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
 from backoffice.auth.models import Permission, User
 from backoffice.cases import bp, calendar, guards, queries, search, services, stay
@@ -33,19 +37,20 @@ from backoffice.cases.forms import (
     QueueFilterForm,
     ReasonForm,
     ReassignForm,
+    SaveFilterForm,
     SearchForm,
     StepForm,
     TakeForm,
     assignee_choices,
     note_choices,
 )
-from backoffice.cases.models import Case, CaseNote, Dependant, Relationship
+from backoffice.cases.models import Case, CaseNote, Dependant, Relationship, SavedFilter
 from backoffice.cases.queries import Filters, Queue
 from backoffice.cases.schemes import CaseStatus, Guard, PolicyError, Scheme
-from backoffice.cases.words import Sentences
+from backoffice.cases.words import LazyList, Sentences
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
-from backoffice.core.export import csv_response
+from backoffice.core.export import csv_country, csv_response
 from backoffice.core.forms import BaseForm
 from backoffice.core.i18n import format_date, language_for
 from backoffice.core.i18n import lazy_gettext as _l
@@ -133,14 +138,79 @@ def _filters(form: QueueFilterForm) -> Filters:
         sort=form.sort.data or "newest")
 
 
-def _queue_or_404(name: str) -> Queue:
+def _queue_or_404(name: str, *, export: bool = False) -> Queue:
     try:
         queue = Queue(name)
     except ValueError:
         abort(404)
-    if queue.supervisors_only and not current_user.can_supervise():
+    if export and queue.export_supervisors_only and not current_user.can_supervise():
         abort(403)
     return queue
+
+
+_BACK_LENGTH = 2000  # longer than any queue address the app writes
+
+
+def safe_back(target: str | None) -> str | None:
+    """``target`` if it is a queue page of this site (with its filters and page in the query
+    string), else None: a back link never leads anywhere else, whatever was sent."""
+    if not target or len(target) > _BACK_LENGTH or not is_safe_redirect(target):
+        return None
+    path = urlsplit(target).path
+    if path == url_for("cases.index"):
+        return target
+    prefix = url_for("cases.queue_view", name="all").removesuffix("all")
+    try:
+        Queue(path.removeprefix(prefix) if path.startswith(prefix) else "")
+    except ValueError:
+        return None
+    return target
+
+
+def _queue_query(args: MultiDict) -> str:
+    """The queue's filters as a query string in one spelling (the filters' own fields only:
+    no page cursor, no blanks; sorted), so that the saved filters shown can be recognised."""
+    fields = set(QueueFilterForm.FILTER_FIELDS)
+    return urlencode(sorted((k, v) for k, v in args.items(multi=True) if k in fields and v))
+
+
+def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | None = None,
+                  status: int = 200):
+    assignees = services.active_caseworkers() if queue is Queue.ALL else ()
+    form = QueueFilterForm(args, assignees=assignees)
+    filters = _filters(form)
+    page = queries.queue_page(queue, current_user, filters, args.get("after"))
+    bulk_form = None
+    if current_user.can_supervise() and queue.offers_bulk_reassignment:
+        bulk_form = BulkReassignForm(formdata=None)
+        bulk_form.assignee.choices = assignee_choices(assignees or services.active_caseworkers())
+    query = _queue_query(args)
+    here = url_for("cases.queue_view", name=queue.value) + (f"?{query}" if query else "")
+    if args.get("after"):
+        here += ("&" if query else "?") + urlencode({"after": args["after"]})
+    if len(here) <= _BACK_LENGTH:
+        # The case page's back link returns here, also after the case's own forms redirect.
+        # (A longer address, which only a hand-made one can be, would not fit the cookie.)
+        session["queue_back"] = here
+    saved_filters = queries.saved_filters_of(current_user)
+    active_saved = next((f for f in saved_filters
+                         if f.queue == queue.value and f.query == query), None)
+    today = hk_today()
+    if form.errors and status == 200:
+        status = 422
+    return render_template(
+        "cases/queue.html", queue=queue, queues=list(Queue), form=form, page=page,
+        count=queries.queue_count(queue, current_user, filters, page),
+        count_limit=queries.COUNT_LIMIT, bulk_form=bulk_form, here=here,
+        query_args={k: v for k, v in args.items() if k != "after" and v},
+        saved_filters=saved_filters, active_saved=active_saved,
+        save_form=save_form or SaveFilterForm(formdata=None, query=query),
+        today=today,
+        urgencies={row.id: stay.urgency(row.next_deadline_kind, row.next_deadline_on, today)
+                   for row in page.rows if row.next_deadline_on is not None},
+        # Named once per country on the page (a few), not once per row (fifty).
+        countries={code: csv_country(code) for code in {row.nationality for row in page.rows}}
+        ), status
 
 
 @bp.get("/")
@@ -152,19 +222,7 @@ def index():
 @bp.get("/queue/<name>")
 @permission_required(Permission.WORK_CASES)
 def queue_view(name: str):
-    queue = _queue_or_404(name)
-    assignees = services.active_caseworkers() if queue is Queue.ALL else ()
-    form = QueueFilterForm(request.args, assignees=assignees)
-    filters = _filters(form)
-    page = queries.queue_page(queue, current_user, filters, request.args.get("after"))
-    bulk_form = None
-    if queue is Queue.ALL or (current_user.can_supervise() and queue is not Queue.MINE):
-        bulk_form = BulkReassignForm()
-        bulk_form.assignee.choices = assignee_choices(assignees or services.active_caseworkers())
-    query_args = {k: v for k, v in request.args.items() if k != "after" and v}
-    status = 200 if not form.errors else 422
-    return render_template("cases/queue.html", queue=queue, queues=list(Queue), form=form,
-                           page=page, bulk_form=bulk_form, query_args=query_args), status
+    return _render_queue(_queue_or_404(name), request.args)
 
 
 @bp.get("/search", endpoint="search")
@@ -188,7 +246,7 @@ def search_page():
 @bp.get("/queue/<name>/export.csv")
 @permission_required(Permission.WORK_CASES)
 def export_csv(name: str):
-    queue = _queue_or_404(name)
+    queue = _queue_or_404(name, export=True)
     caseworkers = services.active_caseworkers()
     form = QueueFilterForm(request.args, assignees=caseworkers)
     filters = _filters(form)
@@ -202,33 +260,120 @@ def export_csv(name: str):
                         queries.csv_filename(queue, filters, assignee))
 
 
+def _skipped_messages(outcome: services.Reassigned, assignee: User) -> list[str]:
+    """One sentence per reason a ticked case was left as it was, naming each such case."""
+    said = {
+        services.SkipReason.ENDED: lambda refs: _(
+            "Not reassigned, because the case has ended: %(references)s.", references=refs),
+        services.SkipReason.ALREADY_THEIRS: lambda refs: _(
+            "Not reassigned, because already assigned to %(name)s: %(references)s.",
+            name=assignee.full_name, references=refs),
+        services.SkipReason.CHANGED: lambda refs: _(
+            "Not reassigned, because someone else changed the case after the queue was "
+            "shown (look at it again, then tick it again): %(references)s.", references=refs),
+    }
+    messages = []
+    for reason, say in said.items():
+        cases = outcome.skipped_for(reason)
+        if cases:
+            messages.append(say(str(LazyList([c.reference for c in cases]))))
+    return messages
+
+
 @bp.post("/reassign")
 @permission_required(Permission.SUPERVISE)
 def bulk_reassign():
     form = BulkReassignForm()
     caseworkers = services.active_caseworkers()
     form.assignee.choices = assignee_choices(caseworkers)
-    back = request.form.get("back") or url_for("cases.queue_view", name="all")
-    if not (is_safe_redirect(back) and back.startswith("/cases/")):
-        back = url_for("cases.queue_view", name="all")
+    back = safe_back(request.form.get("back")) or url_for("cases.queue_view", name="all")
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "danger")
         return redirect(back)
     assignee = db.session.get(User, form.assignee.data)
+    versions = dict(form.shown.data or ())
     with refusals(also=_stale()) as refused:
-        changed = services.reassign(current_user, queries.cases_by_ids(form.case_ids.data),
-                                    assignee)
+        outcome = services.reassign(current_user, queries.cases_by_ids(form.case_ids.data),
+                                    assignee, versions)
     if refused:
         flash(refused.message, "danger")
         return redirect(back)
-    return saved(ngettext("%(num)d case reassigned to %(name)s.",
-                          "%(num)d cases reassigned to %(name)s.", changed,
-                          name=assignee.full_name), back)
+    db.session.commit()
+    changed = len(outcome.reassigned)
+    if changed:
+        flash(ngettext("%(num)d case reassigned to %(name)s.",
+                       "%(num)d cases reassigned to %(name)s.", changed,
+                       name=assignee.full_name), "success")
+    else:
+        flash(_("No case was reassigned."), "warning")
+    for message in _skipped_messages(outcome, assignee):
+        flash(message, "warning")
+    return redirect(back)
+
+
+# --- Saved filters --------------------------------------------------------------------------
+
+@bp.post("/queue/<name>/saved-filters")
+@permission_required(Permission.WORK_CASES)
+def save_filter(name: str):
+    """Keep the queue's filters as shown under a name; a name missing, too long or taken is
+    explained beside the box, on the queue page as it was (422)."""
+    queue = _queue_or_404(name)
+    form = SaveFilterForm()
+    args = MultiDict(parse_qsl(form.query.data or "", keep_blank_values=False))
+    valid = form.validate_on_submit()
+    if valid and not QueueFilterForm(args, assignees=services.active_caseworkers()).validate():
+        form.name.errors.append(_("These filters cannot be saved as they are: correct them "
+                                  "first."))
+        valid = False
+    refused = None
+    if valid:
+        with refusals(form.name.errors) as refused:
+            saved_filter = services.save_filter(current_user, form.name.data, queue.value,
+                                                _queue_query(args))
+    if refused or not valid:
+        return _render_queue(queue, args, save_form=form, status=422)
+    return saved(_("Filters saved as “%(name)s”.", name=saved_filter.name),
+                 _saved_filter_url(saved_filter))
+
+
+def _saved_filter_url(saved_filter: SavedFilter) -> str:
+    url = url_for("cases.queue_view", name=saved_filter.queue)
+    return f"{url}?{saved_filter.query}" if saved_filter.query else url
+
+
+@bp.post("/saved-filters/<id:filter_id>/delete")
+@permission_required(Permission.WORK_CASES)
+def delete_filter(filter_id: int):
+    """Delete one of one's own saved filters; someone else's is not found (404)."""
+    saved_filter = db.session.get(SavedFilter, filter_id)
+    if saved_filter is None or saved_filter.user_id != current_user.id:
+        abort(404)
+    form = BaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    name, queue = saved_filter.name, saved_filter.queue
+    services.delete_filter(current_user, saved_filter)
+    return saved(_("Saved filters “%(name)s” deleted.", name=name),
+                 url_for("cases.queue_view", name=queue))
 
 
 # --- One case -----------------------------------------------------------------------------
+
+def _back_link() -> tuple[str, object]:
+    """Where the case page's back link goes, and its words: the queue page (filters and page)
+    the case was opened from (``back``), else the queue page shown last in this session, else
+    My cases. A ``back`` that is not one of this site's queue pages is ignored."""
+    target = safe_back(request.args.get("back")) or safe_back(session.get("queue_back"))
+    if target is None:
+        return url_for("cases.index"), Queue.MINE.label
+    path = urlsplit(target).path
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return target, (Queue(name).label if name in set(Queue) else Queue.MINE.label)
+
+
 
 def _case_forms(case: Case, history: list, notes: list[CaseNote], **given) -> dict:
     today = hk_today()
@@ -291,6 +436,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         steps=services.step_options(case, current_user),
         submission_problems=submission_problems, permanent_grounds=permanent,
         Relationship=Relationship, history=history, history_form=history_form,
+        back_link=_back_link(),
         **_case_forms(case, events, notes, **forms)), status
 
 

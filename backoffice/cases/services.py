@@ -7,9 +7,10 @@ and flushes. The request, task or command commits once. Nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +52,7 @@ from backoffice.cases.models import (
     JobOffer,
     ReferenceCounter,
     Relationship,
+    SavedFilter,
     phone_key,
     search_text,
 )
@@ -422,23 +424,52 @@ def _set_assignee(actor: User, case: Case, assignee: User | None) -> None:
                                  assignee_id=assignee.id if assignee else None)
 
 
-def reassign(actor: User, cases: Iterable[Case], assignee: User | None) -> int:
-    """Supervisors: give one or many cases to a caseworker (or to nobody). Returns the count
-    of cases that changed hands."""
+class SkipReason(StrEnum):
+    """Why a ticked case was not reassigned (the bulk reassignment names each one)."""
+
+    ENDED = "ended"
+    ALREADY_THEIRS = "already_theirs"
+    CHANGED = "changed"
+
+
+@dataclass
+class Reassigned:
+    """What a reassignment did: the cases that changed hands, and each case left as it was
+    with the reason."""
+
+    reassigned: list[Case] = field(default_factory=list)
+    skipped: list[tuple[Case, SkipReason]] = field(default_factory=list)
+
+    def skipped_for(self, reason: SkipReason) -> list[Case]:
+        return [case for case, why in self.skipped if why is reason]
+
+
+def reassign(actor: User, cases: Iterable[Case], assignee: User | None,
+             versions: dict[int, int] | None = None) -> Reassigned:
+    """Supervisors: give one or many cases to a caseworker (or to nobody). ``versions``: the
+    version of each case as the page that ticked it showed it; a case changed since is left
+    for the supervisor to look at again. A case that has ended, or is the assignee's
+    already, is left too; the outcome says which and why."""
     if not actor.can_supervise():
         raise CaseError(lazy_gettext("Only supervisors can reassign cases."))
     if assignee is not None and (not assignee.active or not assignee.can_work_cases()):
         raise CaseError(lazy_gettext("%(name)s cannot be given cases (the account is not an "
                                      "active caseworker or supervisor).",
                                      name=assignee.full_name))
-    changed = 0
+    outcome = Reassigned()
+    versions = versions or {}
     for case in cases:
-        if not case.is_open or case.assignee_id == (assignee.id if assignee else None):
-            continue
-        _set_assignee(actor, case, assignee)
-        changed += 1
+        if not case.is_open:
+            outcome.skipped.append((case, SkipReason.ENDED))
+        elif case.id in versions and versions[case.id] != case.version:
+            outcome.skipped.append((case, SkipReason.CHANGED))
+        elif case.assignee_id == (assignee.id if assignee else None):
+            outcome.skipped.append((case, SkipReason.ALREADY_THEIRS))
+        else:
+            _set_assignee(actor, case, assignee)
+            outcome.reassigned.append(case)
     db.session.flush()
-    return changed
+    return outcome
 
 
 def reassign_case(actor: User, case: Case, assignee: User | None,
@@ -459,3 +490,45 @@ def active_caseworkers() -> list:
     """(id, full_name) of the accounts that can be given cases, by name. Plain rows, not ORM
     objects: every queue page lists them."""
     return list(db.session.execute(_ACTIVE_CASEWORKERS))
+
+
+# --- Saved filters ------------------------------------------------------------------------
+
+SAVED_FILTERS_PER_USER = 20  # tabs beyond this would no longer fit beside the queues
+
+
+def save_filter(user: User, name: str, queue: str, query: str) -> SavedFilter:
+    """Keep the user's filters of ``queue`` (the queue page's query string, already read by
+    its form without errors) under ``name``, unique among the user's own."""
+    name = " ".join(name.split())
+    taken = db.session.scalar(select(SavedFilter.id).where(SavedFilter.user_id == user.id,
+                                                           SavedFilter.name == name))
+    if taken is not None:
+        raise CaseError(lazy_gettext(
+            "You already have saved filters called “%(name)s”: choose another name, or "
+            "delete those first.", name=name))
+    count = db.session.scalar(select(func.count()).select_from(SavedFilter)
+                              .where(SavedFilter.user_id == user.id))
+    if count >= SAVED_FILTERS_PER_USER:
+        raise CaseError(lazy_gettext(
+            "You can keep at most %(num)s saved filters: delete one you no longer use first.",
+            num=LazyNumber(SAVED_FILTERS_PER_USER)))
+    saved = SavedFilter(user_id=user.id, name=name, queue=queue, query=query)
+    db.session.add(saved)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # the same name saved at the same moment, in another tab
+        raise CaseError(lazy_gettext(
+            "You already have saved filters called “%(name)s”: choose another name, or "
+            "delete those first.", name=name)) from exc
+    return saved
+
+
+def delete_filter(user: User, saved: SavedFilter) -> None:
+    """Delete one of the user's own saved filters (nobody else's: the route answers 404)."""
+    if saved.user_id != user.id:
+        raise CaseError(lazy_gettext("These saved filters are not yours."))
+    db.session.delete(saved)
+    db.session.flush()
+

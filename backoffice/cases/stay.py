@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, inspect, or_, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.auth.models import User
 from backoffice.cases import events, signals
@@ -159,6 +161,7 @@ def open_missing_deadlines(case: Case, missing: dict[DeadlineKind, date], *,
             earlier.outstanding = False
         case.deadlines.append(make_deadline(case_id=case.id, kind=kind, due_on=due_on,
                                             state=DeadlineState.OPEN, outstanding=True))
+    track_next_deadline(case)
 
 
 def _close(deadline: Deadline, state: DeadlineState, why: DeadlineClosure,
@@ -180,7 +183,8 @@ def _announce(deadlines: list[Deadline], why: DeadlineClosure, now: datetime | N
 def end_deadlines(case_ids: Select, now: datetime) -> None:
     """The set-based form of what ``sync_deadlines`` does when a case ends: the open deadlines
     of the cases ``case_ids`` selects are cancelled, and none of their deadlines is anyone's
-    work any more (the missed ones still outstanding are retired with them)."""
+    work any more (the missed ones still outstanding are retired with them). The caller
+    writes :data:`NO_NEXT_DEADLINE` on those cases with the status that ends them."""
     of_cases = Deadline.case_id.in_(case_ids)
     signals.deadline_closed.send(deadline_ids=select(Deadline.id).where(
         of_cases, or_(Deadline.state == DeadlineState.OPEN,
@@ -199,6 +203,65 @@ def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
     for deadline in case.open_deadlines:
         if deadline.kind == kind:
             _close(deadline, DeadlineState.MET, DeadlineClosure.MET, now)
+    track_next_deadline(case)
+
+
+# --- The case's next deadline (Case.next_deadline_on / next_deadline_kind) --------------------
+# One rule, in two forms like the lifecycle's steps: the earliest open deadline by date, and
+# on the same date the one that asks for something first (a job offer is due on the day the
+# stay ends). Every change of a deadline's state or date goes through the function below
+# (one case, in memory: ``_meet``, ``open_missing_deadlines``) or its set form (the sweep,
+# cases ended in bulk), in the same transaction.
+
+NEXT_DEADLINE_ORDER = {DeadlineKind.JOB_OFFER: 0, DeadlineKind.STAY_END: 1,
+                       DeadlineKind.ENTRY: 2, DeadlineKind.EXTENSION_WINDOW: 3}
+
+
+def track_next_deadline(case: Case) -> None:
+    """Copy the case's next open deadline onto the case, from its deadlines in memory."""
+    upcoming = min(((d.due_on, NEXT_DEADLINE_ORDER[d.kind], d.kind) for d in case.deadlines
+                    if d.state == DeadlineState.OPEN), default=None)
+    due_on, kind = (upcoming[0], upcoming[2]) if upcoming else (None, None)
+    if (case.next_deadline_on, case.next_deadline_kind) == (due_on, kind):
+        return
+    state = inspect(case, raiseerr=False)
+    if state is None or not state.persistent:
+        # A case not yet written (or walked in memory by the bulk loader): its INSERT says it.
+        case.next_deadline_on, case.next_deadline_kind = due_on, kind
+        return
+    # A saved case: written beside the ORM's own UPDATE of it, so that neither its version
+    # (a colleague's open form) nor its "last change" moves for a copy of its deadlines.
+    db.session.execute(update(Case).where(Case.id == case.id)
+                       .values(next_deadline_on=due_on, next_deadline_kind=kind,
+                               updated_at=Case.updated_at)
+                       .execution_options(synchronize_session=False))
+    set_committed_value(case, "next_deadline_on", due_on)
+    set_committed_value(case, "next_deadline_kind", kind)
+
+
+# What a case with no open deadline keeps: the values cases ended in bulk are given in the
+# statement that ends them (stay.end_deadlines has just cancelled every open one), rather
+# than by a second write of each row (at a million cases that doubled the lapse's cost).
+NO_NEXT_DEADLINE = {"next_deadline_on": None, "next_deadline_kind": None}
+
+
+def track_next_deadlines(case_ids: Select) -> None:
+    """The set form of :func:`track_next_deadline`: recompute the next deadline of the cases
+    ``case_ids`` selects from their rows. Neither the case's version nor its "last change"
+    moves: a deadline the sweep settles leaves a colleague's open form valid."""
+    first_open = (select(Deadline.due_on, Deadline.kind)
+                  .where(Deadline.case_id == Case.id, Deadline.state == DeadlineState.OPEN)
+                  .order_by(Deadline.due_on,
+                            sql_case(NEXT_DEADLINE_ORDER, value=Deadline.kind))
+                  .limit(1).correlate(Case))
+    db.session.execute(
+        update(Case).where(Case.id.in_(case_ids.correlate(None)))
+        .values(next_deadline_on=first_open.with_only_columns(Deadline.due_on)
+                .scalar_subquery(),
+                next_deadline_kind=first_open.with_only_columns(Deadline.kind)
+                .scalar_subquery(),
+                updated_at=Case.updated_at)
+        .execution_options(synchronize_session=False))
 
 
 # --- Guards and effects called by the transition service ------------------------------------
@@ -371,26 +434,43 @@ class DeadlineView:
     # (both lazy messages, rendered in the reader's language)
 
 
+@dataclass(frozen=True)
+class Urgency:
+    """How pressing an open deadline is: its Bootstrap colour and its countdown in words
+    (a lazy message). The case page's deadlines and the queues' next deadline both use it."""
+
+    colour: str  # danger (overdue), warning (today, ≤ 7 days), info (≤ 30), light; success
+    countdown: object
+    days_left: int
+
+
+def urgency(kind: DeadlineKind, due_on: date, today: date) -> Urgency:
+    """The urgency of an open deadline of ``kind`` due on ``due_on``, seen on ``today``."""
+    days = (due_on - today).days
+    if days < 0 and kind not in MISSABLE_DEADLINE_KINDS:
+        # An extension window that has opened (the sweep will mark it met): news, not a fault.
+        return Urgency("success", lazy_ngettext("opened %(num)d day ago",
+                                                "opened %(num)d days ago", -days), days)
+    if days < 0:
+        return Urgency("danger", lazy_ngettext("%(num)d day overdue", "%(num)d days overdue",
+                                               -days), days)
+    if days == 0:
+        return Urgency("warning", lazy_gettext("today"), days)
+    return Urgency("warning" if days <= 7 else "info" if days <= 30 else "light",
+                   lazy_ngettext("%(num)d day", "%(num)d days", days), days)
+
+
 def deadline_view(deadline: Deadline, today: date) -> DeadlineView:
     days = (deadline.due_on - today).days
     countdown = ""
     if deadline.state != DeadlineState.OPEN:
-        urgency = {"met": "success", "missed": "danger"}.get(deadline.state.value, "secondary")
-    elif days < 0 and deadline.kind not in MISSABLE_DEADLINE_KINDS:
-        # An extension window that has opened (the sweep will mark it met): news, not a fault.
-        urgency = "success"
-        countdown = lazy_ngettext("opened %(num)d day ago", "opened %(num)d days ago", -days)
-    elif days < 0:
-        urgency = "danger"
-        countdown = lazy_ngettext("%(num)d day overdue", "%(num)d days overdue", -days)
-    elif days == 0:
-        urgency, countdown = "warning", lazy_gettext("today")
+        colour = {"met": "success", "missed": "danger"}.get(deadline.state.value, "secondary")
     else:
-        urgency = "warning" if days <= 7 else "info" if days <= 30 else "light"
-        countdown = lazy_ngettext("%(num)d day", "%(num)d days", days)
+        open_urgency = urgency(deadline.kind, deadline.due_on, today)
+        colour, countdown = open_urgency.colour, open_urgency.countdown
     holiday = holiday_name(deadline.due_on) or (lazy_gettext("weekend")
                                                    if is_weekend(deadline.due_on) else None)
-    return DeadlineView(deadline, days, urgency, holiday, countdown)
+    return DeadlineView(deadline, days, colour, holiday, countdown)
 
 
 def child_turns_18_during_stay(date_of_birth: date, case: Case) -> date | None:

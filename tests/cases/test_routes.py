@@ -421,9 +421,12 @@ def test_queues_show_the_right_cases_and_mask_identity_numbers(client, as_role, 
     assert closed.reference in page_text(client.get("/cases/?status=withdrawn"))
 
 
-def test_all_cases_is_for_supervisors(client, as_role):
+def test_all_cases_is_read_only_for_caseworkers(client, as_role):
     as_role(Role.CASEWORKER)
-    assert client.get("/cases/queue/all").status_code == 403
+    page = client.get("/cases/queue/all")
+    assert page.status_code == 200
+    assert 'action="/cases/reassign"' not in page.get_data(as_text=True)
+    assert client.get("/cases/queue/all/export.csv").status_code == 403
     assert client.get("/cases/queue/nonsense").status_code == 404
 
 

@@ -1064,7 +1064,7 @@ def test_a_closed_case_cannot_be_edited(db, caseworker, status):
 
 def test_a_caseworker_takes_an_unassigned_case(db, supervisor, caseworker):
     case = make_case(supervisor)
-    assert services.reassign(supervisor, [case], None) == 1
+    assert services.reassign(supervisor, [case], None).reassigned == [case]
     db.session.commit()
     assert case.assignee_id is None
 
@@ -1124,7 +1124,10 @@ def test_a_supervisor_reassigns_several_cases_at_once(db, supervisor, caseworker
                                                            Scheme.GEP_PRO)]
     closed = make_case(caseworker, status=S.WITHDRAWN)  # skipped: closed
     already = make_case(target)  # skipped: already the target's
-    assert services.reassign(supervisor, [*moving, closed, already], target) == 3
+    outcome = services.reassign(supervisor, [*moving, closed, already], target)
+    assert outcome.reassigned == moving
+    assert outcome.skipped == [(closed, services.SkipReason.ENDED),
+                               (already, services.SkipReason.ALREADY_THEIRS)]
     db.session.commit()
     db.session.expire_all()
 

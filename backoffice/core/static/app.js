@@ -62,3 +62,44 @@ document.addEventListener("keydown", (event) => {
   box.focus();
   box.select();
 });
+
+// 5. A queue's "select all" box ([data-select-all="name"]: hidden without a script, where
+//    each case is ticked on its own) ticks or clears every box of that name in its form,
+//    and shows as partly ticked while only some are.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-select-all]").forEach((all) => {
+    if (!all.form) {
+      return;
+    }
+    const boxes = () => all.form.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+    if (boxes().length === 0) {
+      return;
+    }
+    const reflect = () => {
+      const ticked = [...boxes()].filter((box) => box.checked).length;
+      all.checked = ticked === boxes().length;
+      all.indeterminate = ticked > 0 && !all.checked;
+    };
+    all.hidden = false;
+    all.addEventListener("change", () => {
+      boxes().forEach((box) => { box.checked = all.checked; });
+      reflect();
+    });
+    boxes().forEach((box) => box.addEventListener("change", reflect));
+    reflect();
+  });
+});
+
+// 6. Filters that fold away on small screens (<details data-fold-below-md>, open in the
+//    page, so that without a script they are always there): closed below Bootstrap's md
+//    breakpoint unless they hold an error, open again whenever the window is wide.
+document.addEventListener("DOMContentLoaded", () => {
+  const narrow = window.matchMedia("(max-width: 767.98px)");
+  document.querySelectorAll("details[data-fold-below-md]").forEach((details) => {
+    const fit = () => {
+      details.open = !narrow.matches || details.hasAttribute("data-keep-open");
+    };
+    narrow.addEventListener("change", fit);
+    fit();
+  });
+});
