@@ -224,6 +224,22 @@ def notes_searched(page: Page, say: Callable[[str], str]) -> None:
     unfold(page)
 
 
+def save_filters(name: str) -> Act:
+    """On a queue: keep its filters under ``name`` (unless a check in the other language
+    has), and show them through their tab."""
+    def act(page: Page, say: Callable[[str], str]) -> None:
+        unfold(page)
+        tab = page.locator(".saved-filter").filter(has_text=name)
+        if tab.count():
+            tab.click()
+        else:
+            page.get_by_label(say("Name for these filters"), exact=True).fill(name)
+            page.get_by_role("button", name=say("Save these filters"), exact=True).click()
+        expect(page.locator(".saved-filter.active")).to_be_visible()
+
+    return act
+
+
 # (name, role, address, what to do before checking)
 PAGES = [
     # First, so the case pages checked after it show notes too.
@@ -234,6 +250,15 @@ PAGES = [
     ("my-cases-filter-errors", "caseworker",
      "/cases/queue/mine?submitted_from=2026-05-01&submitted_to=2026-01-01", None),
     ("unassigned", "caseworker", "/cases/queue/unassigned", None),
+    ("my-cases-by-next-deadline", "caseworker", "/cases/queue/mine?sort=next_deadline", None),
+    ("all-cases-read-only", "caseworker", "/cases/queue/all", None),
+    ("saved-filters-errors", "caseworker", "/cases/queue/mine?sort=oldest",
+     submit_empty("Save these filters")),
+    ("saved-filters-tab", "caseworker", "/cases/queue/mine?sort=next_deadline&scheme=QMAS",
+     save_filters("QMAS by deadline")),
+    ("search", "caseworker", "/cases/search", None),
+    ("search-results", "caseworker", "/cases/search?q=chan", None),
+    ("search-errors", "caseworker", "/cases/search?q=x", None),
     ("due-soon", "caseworker", "/cases/due-soon", None),
     ("case-page", "caseworker", "/cases/{case_id}", unfolded),
     ("case-page-dependant-errors", "caseworker", "/cases/{case_id}",
@@ -257,6 +282,7 @@ PAGES = [
     ("notification-centre", "caseworker", "/notifications/", None),
     ("change-password", "caseworker", "/account/password", None),
     ("all-cases", "supervisor", "/cases/queue/all", None),
+    ("all-cases-by-next-deadline", "supervisor", "/cases/queue/all?sort=next_deadline", None),
     ("awaiting-quota", "supervisor", "/cases/queue/awaiting-quota", None),
     ("due-soon-office", "supervisor", "/cases/due-soon?scope=office", None),
     ("quota-dashboard", "supervisor", "/quota/", None),
