@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.auth.models import User
 from backoffice.cases.schemes import (
     CLOSED_STATUSES,
+    PLACE_HOLDING_STATUSES,
     CaseStatus,
     GovernmentProgramme,
     Scheme,
@@ -50,8 +51,7 @@ _IN_STAY = {CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTEN
 _PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.APPROVED,
                 CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED,
                 CaseStatus.EXTENDED}
-_PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
-                  CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
+_PAST_APPROVAL = PLACE_HOLDING_STATUSES
 NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search
 REMOVAL_REASON_LENGTH = 500  # the length of dependants.removal_reason
 VISA_NUMBER_LENGTH = 30  # the length of cases.visa_number
@@ -68,6 +68,11 @@ class IdentityMixin:
     nationality: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     passport_number: Mapped[str] = mapped_column(String(20))
     hkid: Mapped[str | None] = mapped_column(String(12))  # canonical "A123456(3)"
+    # Normalised keys the duplicate rules look up (cases/duplicates.py), kept by the services
+    # that write the identity. Nullable only for rows older than them (the migration fills
+    # those in).
+    passport_key: Mapped[str | None] = mapped_column(String(40))
+    name_key: Mapped[str | None] = mapped_column(String(320))
 
     @property
     def full_name(self) -> str:
@@ -95,6 +100,8 @@ class Applicant(IdentityMixin, db.Model):
         Index("ix_applicants_passport_number", "passport_number"),
         Index("ix_applicants_hkid", "hkid"),
         Index("ix_applicants_nationality", "nationality"),
+        Index("ix_applicants_passport_key_nationality", "passport_key", "nationality"),
+        Index("ix_applicants_name_key_date_of_birth", "name_key", "date_of_birth"),
         # Partial, case-insensitive name search at a million rows needs a trigram index on
         # PostgreSQL (pg_trgm, created by the migration); elsewhere it is a plain index.
         Index("ix_applicants_name_search_trgm", "name_search", postgresql_using="gin",
@@ -313,6 +320,13 @@ class Dependant(IdentityMixin, db.Model):
               sqlite_where=text("relation = 'spouse' AND removed_at IS NULL"),
               postgresql_where=text("relation = 'spouse' AND removed_at IS NULL")),
         Index("ix_dependants_case_id", "case_id"),
+        # The duplicate rules look up current dependants only.
+        Index("ix_dependants_current_passport_key_nationality", "passport_key", "nationality",
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
+        Index("ix_dependants_current_hkid", "hkid",
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
+        Index("ix_dependants_current_name_key_date_of_birth", "name_key", "date_of_birth",
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
         CheckConstraint("relation = 'child' OR married IS NULL", name="married_only_child"),
     )
 
