@@ -205,11 +205,9 @@ def _conditions(person, keys: dict[str, object], rules: Iterable[str]) -> list[t
     return found
 
 
-def find_matches(identity: Identity, exclude_case_id: int | None = None,
-                 rules: Iterable[str] = RULES) -> list[Match]:
-    """The persons (applicants and current dependants) of cases other than
-    ``exclude_case_id`` whom ``identity`` matches by any of ``rules``, one entry per person
-    with every rule that matched, newest case first (at most :data:`MATCH_LIMIT`).
+def matches_statement(identity: Identity, exclude_case_id: int | None = None,
+                      rules: Iterable[str] = RULES) -> Select | None:
+    """The select behind :func:`find_matches` (None when no rule has a key to look up).
 
     One select per rule and table, each on its own index, joined by UNION ALL: an OR across
     the keys would leave the planner a scan."""
@@ -220,10 +218,20 @@ def find_matches(identity: Identity, exclude_case_id: int | None = None,
     parts += [_dependant_rows(rule, cond, exclude_case_id)
               for rule, cond in _conditions(Dependant, keys, rules)]
     if not parts:
-        return []
+        return None
     union = union_all(*parts).subquery()
-    rows = db.session.execute(select(union).order_by(union.c.case_id.desc())
-                              .limit(MATCH_LIMIT * len(RULES)))
+    return select(union).order_by(union.c.case_id.desc()).limit(MATCH_LIMIT * len(RULES))
+
+
+def find_matches(identity: Identity, exclude_case_id: int | None = None,
+                 rules: Iterable[str] = RULES) -> list[Match]:
+    """The persons (applicants and current dependants) of cases other than
+    ``exclude_case_id`` whom ``identity`` matches by any of ``rules``, one entry per person
+    with every rule that matched, newest case first (at most :data:`MATCH_LIMIT`)."""
+    statement = matches_statement(identity, exclude_case_id, rules)
+    if statement is None:
+        return []
+    rows = db.session.execute(statement)
     matches: dict[tuple, Match] = {}
     for row in rows:
         person = (row.case_id, row.who, row.passport_number, row.family_name, row.given_names)
