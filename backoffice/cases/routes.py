@@ -466,8 +466,9 @@ def add_dependant(case_id: int):
                 current_user, case, Relationship(form.relation.data), form.data_for_service(),
                 form.married.data, form.version.data,
                 accept_duplicates=form.accepted_reason())
-    if refused and _matches_found(form, refused):
+    if refused and isinstance(refused.refusal, duplicates.DuplicatesFound):
         # Not saved: the case page again, the form open with the matches to confirm.
+        _record_refusal(form, refused)
         return _render_case(_load_case(case_id), 422, dependant_form=form)
     if refused:
         return _refused(case_id, refused, dependant_form=form)

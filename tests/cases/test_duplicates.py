@@ -407,6 +407,8 @@ def test_adding_a_dependant_on_the_case_page_shows_the_matches(client, as_role, 
     assert response.status_code == 422
     soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert soup.select_one(f".duplicate-matches a[href='/cases/{first.id}']")
+    assert "This person may already be in another case" in soup.select_one(
+        ".error-summary").get_text()
     assert count(Dependant) == 0
     response = client.post_form(url, child | {"accept_duplicates": "y"},
                                 token_from=f"/cases/{second.id}")
