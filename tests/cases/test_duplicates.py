@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select, text
 
-from backoffice.auth.models import Role
+from backoffice.auth.models import Role, User
 from backoffice.cases import duplicates, services
 from backoffice.cases.duplicates import HKID, NAME, PASSPORT, Identity
 from backoffice.cases.events import describe_event
@@ -460,3 +460,19 @@ def test_every_lookup_reads_an_index(app, db):
         plan = " ".join(row[0] for row in _db.session.execute(text(f"EXPLAIN {sql}")))
         assert "Seq Scan on applicants" not in plan and "Seq Scan on dependants" not in plan
     _db.session.rollback()
+
+
+def test_the_warning_and_the_second_place_refusal_in_chinese(client, as_role, db):
+    me = as_role(Role.CASEWORKER)
+    first = make_case(me, Scheme.QMAS, S.APPROVED)
+    account = _db.session.get(User, me.id)
+    account.language = ZH
+    _db.session.commit()
+    response = client.post_form("/cases/new", case_form(), token_from="/cases/new")
+    warning = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(
+        ".duplicate-matches").get_text(" ")
+    assert "可能重複" in warning and "護照號碼及國籍相同" in warning and "申請人" in warning
+    second = make_case(me, Scheme.QMAS, S.UNDER_REVIEW, accept_duplicates=REASON, **SAME)
+    page = client.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert f"申請人已在個案 {first.reference} 佔用一個QMAS名額" in page
+    assert REASON in page and "仍已儲存" in page
