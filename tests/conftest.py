@@ -173,6 +173,15 @@ def fresh_sign_in_limits(request) -> None:
         limiter_of(request.getfixturevalue("app")).reset()
 
 
+@pytest.fixture(autouse=True)
+def fresh_factory_identities() -> None:
+    """Every test's first factory person is the factories' own (tests/cases/factories.py):
+    later ones in the same test are other people."""
+    from tests.cases import factories
+
+    factories.reset_identities()
+
+
 @pytest.fixture
 def make_user(db):
     """Factory: ``make_user(Role.SUPERVISOR)`` makes and commits an active account whose

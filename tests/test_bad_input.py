@@ -612,6 +612,13 @@ POST_FIELDS = [
         (Twice("QMAS", "ASSG"), SAVED),
     ]),
     ("new case", "programme", [(SQL, refused(NOT_A_CHOICE))]),
+    # Saving anyway: read only when the person matches someone in another case (none here),
+    # but its reason is held to its length and to visible characters all the same.
+    ("new case", "duplicate_reason", [
+        (HUGE, refused(too_long(1000))), (NUL, refused(CONTROL)), (SCRIPT, SAVED), (EMOJI, SAVED),
+        (BLANK, SAVED),
+    ]),
+    ("new case", "accept_duplicates", [(SQL, SAVED), (EMPTY, SAVED)]),
     ("new case", "job_salary", [(EMPTY, SAVED), *SALARIES[1:]]),
     ("new case", "business_plan", [
         (HUGE, SAVED), ("x" * 20_001, refused(too_long(20000))), (SCRIPT, SAVED),
@@ -622,6 +629,7 @@ POST_FIELDS = [
     ]),
     ("edit", "family_name", REQUIRED_TEXT[:6]),
     ("edit", "submitted_on", [("9999-12-31", refused("is in the future"))]),
+    ("edit", "duplicate_reason", [(HUGE, refused(too_long(1000))), (NUL, refused(CONTROL))]),
     ("submit", "version", VERSION),
     # A step's own page: its date, what the step needs, and the check page's confirmation.
     ("withdraw", "on", [*STEP_DATE, ("0001-01-01", refused("is before the submission date"))]),
@@ -730,6 +738,10 @@ POST_FIELDS = [
         ("9999-12-31", refused("is in the future")), ("2026-02-30", refused(NOT_A_DATE)),
     ]),
     ("add dependant", "version", [(STALE, refused(STALE_CASE)), (MISSING, refused("version"))]),
+    ("add dependant", "duplicate_reason", [
+        (HUGE, refused(too_long(1000))), (NUL, refused(CONTROL)), (SCRIPT, SAVED),
+    ]),
+    ("add dependant", "accept_duplicates", [(SQL, SAVED)]),
     ("remove dependant", "reason", [
         (EMPTY, refused("Give a reason for removing the dependant.")),
         (BLANK, refused("Give a reason for removing the dependant.")),

@@ -18,7 +18,7 @@ from enum import Enum
 from sqlalchemy import Select, literal
 
 from backoffice.auth.models import User
-from backoffice.cases import bp
+from backoffice.cases import bp, duplicates
 from backoffice.cases.models import CaseEvent, EventKind
 from backoffice.cases.schemes import GovernmentProgramme, describe_ground, step_label
 from backoffice.cases.words import (
@@ -268,7 +268,16 @@ def _date_corrected(data: dict) -> object:
                         after=_day(data["to"]))
 
 
+def _duplicates_accepted(data: dict) -> object:
+    return Lines(lazy_gettext(
+        "Saved anyway, although the person matched someone in another case: %(reference)s, "
+        "%(who)s (%(rules)s).", reference=m["reference"], who=duplicates.who_label(m["who"]),
+        rules=LazyList(duplicates.rule_label(r) for r in m["rules"]))
+        for m in data["matches"])
+
+
 _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
+    "duplicates_accepted": _duplicates_accepted,
     "fields_changed": _fields_changed,
     "dependant_added": _dependant,
     "dependant_removed": _dependant,

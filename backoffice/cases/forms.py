@@ -30,6 +30,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
+from backoffice.cases.duplicates import DUPLICATE_REASON_LENGTH
 from backoffice.cases.models import (
     NOTE_LENGTH,
     SAVED_FILTER_NAME_LENGTH,
@@ -186,6 +187,28 @@ class IdentityFields:
         }
 
 
+class DuplicateFields:
+    """Saving a person who matches someone in another case (cases/duplicates.py): the
+    confirmation and its reason, shown with the matches once the service found some
+    (``matches``, set by the view)."""
+
+    accept_duplicates = BooleanField(_l("Save anyway: this is a different person / a new "
+                                        "application for the same person"))
+    duplicate_reason = TextAreaField(
+        _l("Reason for saving anyway"), filters=[none_if_blank],
+        validators=[Optional(), Length(max=DUPLICATE_REASON_LENGTH)],
+        description=_l("Required when saving anyway; recorded in the case history with the "
+                       "cases matched."))
+    matches: list = ()
+
+    def accepted_reason(self) -> str | None:
+        """None unless saving anyway is confirmed; then the reason as typed ('' if none),
+        which the service requires."""
+        if not self.accept_duplicates.data:
+            return None
+        return self.duplicate_reason.data or ""
+
+
 @dataclass(frozen=True)
 class FactSection:
     """A group of scheme facts on the case form, shown for the schemes whose policy asks for
@@ -251,7 +274,7 @@ def _shown(name: str, value: object) -> object:
     return value
 
 
-class CaseForm(IdentityFields, BaseForm):
+class CaseForm(IdentityFields, DuplicateFields, BaseForm):
     """New case and edit case. The scheme is chosen once, at creation."""
 
     scheme = SelectField(_l("Scheme"), choices=SCHEME_CHOICES, validators=[
@@ -375,7 +398,7 @@ _SECTION_FIELDS = frozenset(name for s in FACT_SECTIONS for name in s.fields)
 _FACT_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(CaseFacts)}
 
 
-class DependantForm(IdentityFields, VersionedForm):
+class DependantForm(IdentityFields, DuplicateFields, VersionedForm):
     relation = SelectField(_l("Relationship to the applicant"), choices=RELATION_CHOICES,
                            validators=[InputRequired(_l("Choose spouse or child."))])
     married = BooleanField(_l("The child is married"))

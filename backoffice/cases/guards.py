@@ -17,11 +17,14 @@ from backoffice.core.refusals import Refusal
 
 class CaseError(Refusal):
     """A case rule refused the change. The message is a sentence shown to the caseworker.
-    ``possible_from``: the date from which the rule will allow it, where it knows one."""
+    ``possible_from``: the date from which the rule will allow it, where it knows one;
+    ``see_case``: another case the refusal names (a ``duplicates.Match``), for a link."""
 
-    def __init__(self, message: object, possible_from: date | None = None) -> None:
+    def __init__(self, message: object, possible_from: date | None = None,
+                 see_case: object | None = None) -> None:
         super().__init__(message)
         self.possible_from = possible_from
+        self.see_case = see_case
 
 
 class QuotaBlocked(CaseError):

@@ -17,12 +17,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Date, and_, false, or_, select, true, update
 
 from backoffice.auth.models import User
-from backoffice.cases import events, signals, stay
+from backoffice.cases import duplicates, events, signals, stay
 from backoffice.cases.eligibility import permanent_grounds, submission_facts, submission_grounds
 from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, check_version
 from backoffice.cases.models import VISA_NUMBER_LENGTH, Case, CaseEvent, EventKind
 from backoffice.cases.schemes import (
     DATA_GUARDS,
+    PLACE_HOLDING_STATUSES,
     POLICIES,
     CaseStatus,
     Effect,
@@ -96,6 +97,7 @@ class StepOption:
     refusal: object | None = None
     possible_from: date | None = None
     note: object | None = None
+    see_case: object | None = None  # the other case a refusal names (a duplicates.Match)
 
     @property
     def available(self) -> bool:
@@ -135,7 +137,8 @@ def step_options(case: Case, user: User, now: datetime | None = None) -> list[St
         except CaseError as exc:
             # A step meant only for exceptional cases is left out, not shown disabled.
             if not transition_.only_when_possible:
-                options.append(StepOption(transition_, exc.args[0], exc.possible_from))
+                options.append(StepOption(transition_, exc.args[0], exc.possible_from,
+                                          see_case=exc.see_case))
             continue
         blocked = (quota.place_refusal(case.scheme.value, today)
                    if Effect.TAKE_QUOTA_PLACE in transition_.effects else None)
@@ -311,15 +314,15 @@ def checked_step(case: Case, name: str, reason: str | None) -> tuple[Transition,
     return step, reason
 
 
-def apply_step(step: Step, effects: dict[Effect, Callable[[Step], dict | None]]
-               ) -> tuple[CaseStatus, dict | None]:
+def apply_step(step: Step, effects: dict[Effect, Callable[[Step], dict | None]],
+               skip_guards: frozenset[Guard] = frozenset()) -> tuple[CaseStatus, dict | None]:
     """The part of a step that changes the case object itself, in order: the guards, the
     effects (each by its handler in ``effects``), the date stamp, the end and the status.
     Returns the status it left and the event's ``detail_data`` (what the effects said, as
     message keys and values; see ``events.describe_event``). :func:`transition` runs it with
     the effects below; the bulk loader runs it on a case it builds in memory, with the row
-    form of the quota effects."""
-    check_guards(step)
+    form of the quota effects, skipping (``skip_guards``) what only the database can answer."""
+    check_guards(step, skip=skip_guards)
     details = [detail for effect in step.transition.effects
                if (detail := effects[effect](step))]
     case, target = step.case, step.transition.target
@@ -455,13 +458,14 @@ def _step_date(step: Step) -> None:
             status=step.case.status.label, since=LazyDate(earliest)))
 
 
-def check_guards(step: Step, *, preview: bool = False) -> None:
+def check_guards(step: Step, *, preview: bool = False,
+                 skip: frozenset[Guard] = frozenset()) -> None:
     """Run the step's guards in order, then its date's; the first that fails raises
     CaseError. They only read, so :func:`step_options` runs them (``preview``: without those
     that judge the step's data) to preview a step."""
     _not_in_future(step)
     for guard in step.transition.guards:
-        if not (preview and guard in DATA_GUARDS):
+        if not (preview and guard in DATA_GUARDS) and guard not in skip:
             _GUARDS[guard](step)
     _step_date(step)
 
@@ -483,7 +487,22 @@ def _visa_details(step: Step) -> None:
             until=LazyDate(data.visa_valid_until), issued=LazyDate(step.on)))
 
 
+def _one_quota_place(step: Step) -> None:
+    """A person holds one place of a scheme's quota at a time: not while another case of
+    theirs (the same passport and nationality, or HKID) is approved and not ended. Checked on
+    the approval from review and from the Awaiting quota queue alike."""
+    holder = duplicates.place_holder(step.case, PLACE_HOLDING_STATUSES)
+    if holder is not None:
+        raise CaseError(lazy_gettext(
+            "The applicant already holds a %(scheme)s quota place in case %(reference)s "
+            "(%(status)s, %(rules)s). A person cannot hold two places at once: that case must "
+            "end (withdrawn, lapsed or closed) before this one can be approved.",
+            scheme=step.case.scheme.value, reference=holder.reference,
+            status=holder.status.label, rules=holder.rules_label), see_case=holder)
+
+
 _GUARDS: dict[Guard, Callable[[Step], None]] = {
+    Guard.ONE_QUOTA_PLACE: _one_quota_place,
     Guard.ELIGIBLE: _eligible,
     Guard.INELIGIBLE: _ineligible,
     # The arrival's date is asked for, never assumed (a missing one is refused).

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.auth.models import User
 from backoffice.cases.schemes import (
     CLOSED_STATUSES,
+    PLACE_HOLDING_STATUSES,
     CaseStatus,
     GovernmentProgramme,
     Scheme,
@@ -51,8 +52,7 @@ _IN_STAY = {CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTEN
 _PAST_REVIEW = {CaseStatus.UNDER_REVIEW, CaseStatus.AWAITING_QUOTA, CaseStatus.APPROVED,
                 CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY, CaseStatus.EXTENSION_REQUESTED,
                 CaseStatus.EXTENDED}
-_PAST_APPROVAL = {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
-                  CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED}
+_PAST_APPROVAL = PLACE_HOLDING_STATUSES
 NAME_SEARCH_LENGTH = 320  # the length of applicants.name_search and dependants.name_search
 PHONE_KEY_LENGTH = 30  # the length of applicants.phone_key (a phone's digits)
 REMOVAL_REASON_LENGTH = 500  # the length of dependants.removal_reason
@@ -89,6 +89,11 @@ class IdentityMixin:
     nationality: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     passport_number: Mapped[str] = mapped_column(String(20))
     hkid: Mapped[str | None] = mapped_column(String(12))  # canonical "A123456(3)"
+    # Normalised keys the duplicate rules look up (cases/duplicates.py), kept by the services
+    # that write the identity. Nullable only for rows older than them (the migration fills
+    # those in).
+    passport_key: Mapped[str | None] = mapped_column(String(40))
+    name_key: Mapped[str | None] = mapped_column(String(320))
 
     @property
     def full_name(self) -> str:
@@ -124,6 +129,8 @@ class Applicant(IdentityMixin, db.Model):
         Index("ix_applicants_passport_number", "passport_number"),
         Index("ix_applicants_hkid", "hkid"),
         Index("ix_applicants_nationality", "nationality"),
+        Index("ix_applicants_passport_key_nationality", "passport_key", "nationality"),
+        Index("ix_applicants_name_key_date_of_birth", "name_key", "date_of_birth"),
         # Partial, case-insensitive name search at a million rows needs a trigram index on
         # PostgreSQL (pg_trgm, created by the migration); elsewhere it is a plain index.
         Index("ix_applicants_name_search_trgm", "name_search", postgresql_using="gin",
@@ -371,6 +378,11 @@ class Dependant(IdentityMixin, db.Model):
         Index("ix_dependants_hkid", "hkid"),
         Index("ix_dependants_name_search_trgm", "name_search", postgresql_using="gin",
               postgresql_ops={"name_search": "gin_trgm_ops"}),
+        # The duplicate rules look up current dependants only.
+        Index("ix_dependants_current_passport_key_nationality", "passport_key", "nationality",
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
+        Index("ix_dependants_current_name_key_date_of_birth", "name_key", "date_of_birth",
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
         CheckConstraint("relation = 'child' OR married IS NULL", name="married_only_child"),
     )
 

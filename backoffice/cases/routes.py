@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from backoffice.auth.models import Permission, User
-from backoffice.cases import bp, calendar, guards, queries, search, services, stay
+from backoffice.cases import bp, calendar, duplicates, guards, queries, search, services, stay
 from backoffice.cases.forms import (
     BulkReassignForm,
     CaseForm,
@@ -446,22 +446,51 @@ def show(case_id: int):
     return _render_case(_load_case(case_id))
 
 
+def _matches_found(form, refused: Refused) -> bool:
+    """Put a duplicate refusal's matches on ``form`` (shown with the confirmation), and a
+    missing reason on its field; True when the refusal was one."""
+    found = refused.refusal
+    if not isinstance(found, duplicates.DuplicatesFound):
+        return False
+    form.matches = found.matches
+    if isinstance(found, duplicates.DuplicateReasonMissing):
+        form.duplicate_reason.errors = [*form.duplicate_reason.errors, refused.message]
+    return True
+
+
+def _form_page(form: CaseForm, case: Case | None):
+    # 422 for every form sent back unsaved: its errors, a refusal or matches to confirm.
+    failed = form.errors or form.form_errors or form.matches
+    return render_template("cases/form.html", form=form, case=case), 422 if failed else 200
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required(Permission.WORK_CASES)
 def create():
+    """A new case. An applicant who matches someone in another case is not saved: the form
+    comes back (422) with the matches, until saving anyway is confirmed with a reason."""
     form = CaseForm()
     if request.method == "GET":
         form.submitted_on.data = hk_today()
     if form.validate_on_submit():
-        with refusals(form.form_errors) as refused:
+        with refusals() as refused:
             scheme = Scheme(form.scheme.data)
             case = services.create_case(current_user, scheme, form.applicant_data(),
-                                        form.case_facts(scheme))
+                                        form.case_facts(scheme),
+                                        accept_duplicates=form.accepted_reason())
         if not refused:
             return _saved(_("Case %(reference)s created as a draft, assigned to you.",
                             reference=case.reference), case)
-    return render_template("cases/form.html", form=form, case=None), 200 if not form.errors \
-        else 422
+        _record_refusal(form, refused)
+    return _form_page(form, None)
+
+
+def _record_refusal(form, refused: Refused) -> None:
+    """A refusal on the form's page: a missing reason beside its field, anything else (the
+    matches' warning among them) at the top."""
+    if not (_matches_found(form, refused)
+            and isinstance(refused.refusal, duplicates.DuplicateReasonMissing)):
+        form.form_errors.append(refused.message)
 
 
 @bp.route("/<id:case_id>/edit", methods=["GET", "POST"])
@@ -477,16 +506,17 @@ def edit(case_id: int):
     else:
         form = CaseForm(case=case)
     if form.validate_on_submit():
-        with refusals(form.form_errors, also=_stale()) as refused:
+        with refusals(also=_stale()) as refused:
             changed = services.update_case(current_user, case, form.applicant_data(),
-                                           form.case_facts(), form.version.data or 0)
+                                           form.case_facts(), form.version.data or 0,
+                                           accept_duplicates=form.accepted_reason())
         if not refused:
             if not changed:
                 flash(_("Nothing was changed."), "info")
                 return redirect(url_for("cases.show", case_id=case.id))
             return _saved(_("Case saved."), case)
-    return render_template("cases/form.html", form=form, case=case), 200 if not form.errors \
-        else 422
+        _record_refusal(form, refused)
+    return _form_page(form, case)
 
 
 def _applicant_values(case: Case) -> dict:
@@ -541,11 +571,13 @@ def step_page(case_id: int, step: str):
 
 
 def _render_step(case: Case, form: StepForm, status: int = 200, error: str | None = None,
-                 consequences: list | None = None):
+                 consequences: list | None = None, see_case: object | None = None):
     """The step's page: its questions, or (``consequences`` given) the answers to check
-    with what the step will do, and the button that takes it."""
+    with what the step will do, and the button that takes it. ``see_case``: the other case
+    a refusal names, linked beside it."""
     return render_template("cases/step.html", case=case, form=form, step=form.step,
                            error=error, consequences=consequences, today=hk_today(),
+                           see_case=see_case,
                            earliest=services.earliest_step_date(case)), status
 
 
@@ -581,7 +613,8 @@ def take_step(case_id: int, step: str):
     if refused and (refused.kept or not own_page):
         return _refused(case_id, refused, step_form=form)
     if refused:
-        return _render_step(_load_case(case_id), form, 422, error=refused.message)
+        return _render_step(_load_case(case_id), form, 422, error=refused.message,
+                            see_case=getattr(refused.refusal, "see_case", None))
     if not valid and not own_page:
         return _refused(case_id, Refused(first_error(form)), step_form=form)
     if event is None:
@@ -601,7 +634,12 @@ def add_dependant(case_id: int):
         if valid:
             dependant = services.add_dependant(
                 current_user, case, Relationship(form.relation.data), form.data_for_service(),
-                form.married.data, form.version.data)
+                form.married.data, form.version.data,
+                accept_duplicates=form.accepted_reason())
+    if refused and isinstance(refused.refusal, duplicates.DuplicatesFound):
+        # Not saved: the case page again, the form open with the matches to confirm.
+        _record_refusal(form, refused)
+        return _render_case(_load_case(case_id), 422, dependant_form=form)
     if refused:
         return _refused(case_id, refused, dependant_form=form)
     if not valid:

@@ -158,6 +158,12 @@ CLOSED_STATUSES: frozenset[CaseStatus] = frozenset(
     {CaseStatus.REFUSED, CaseStatus.WITHDRAWN, CaseStatus.LAPSED, CaseStatus.CLOSED}
 )
 OPEN_STATUSES: frozenset[CaseStatus] = frozenset(CaseStatus) - CLOSED_STATUSES
+# Approved and not ended: the statuses in which a quota scheme's case holds its place (taken
+# on approval; given back on withdrawal or lapse before arrival, used up after arrival, and in
+# either way no longer held once the case has ended). One person holds one place at a time.
+PLACE_HOLDING_STATUSES: frozenset[CaseStatus] = frozenset(
+    {CaseStatus.APPROVED, CaseStatus.VISA_ISSUED, CaseStatus.IN_STAY,
+     CaseStatus.EXTENSION_REQUESTED, CaseStatus.EXTENDED})
 
 
 class GovernmentProgramme(StrEnum):
@@ -212,6 +218,9 @@ class Guard(StrEnum):
     VISA_DETAILS = "visa_details"  # the visa's number and the last day it allows entry
     EXTENSION_REQUEST = "extension_request"  # the length asked, the grounds, the job offer
     EXTENSION_GRANT = "extension_grant"  # the length granted: the policy's, or shorter
+    # The applicant holds no other place of the scheme's quota (another case approved and
+    # not ended, cases/duplicates.place_holder).
+    ONE_QUOTA_PLACE = "one_quota_place"
 
 
 # Guards that judge what the caseworker gives for the step, not the case: a preview of the
@@ -312,6 +321,7 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
     s = CaseStatus
     quota_stop = frozenset({s.AWAITING_QUOTA}) if quota_hold else frozenset()
     take = (Effect.TAKE_QUOTA_PLACE,) if quota_hold else ()
+    one_place = (Guard.ONE_QUOTA_PLACE,) if quota_hold else ()
     give_back = (Effect.GIVE_BACK_QUOTA_PLACE,) if quota_hold else ()
     table = [
         Transition("submit", lazy_gettext("Submit"), frozenset({s.DRAFT}), s.SUBMITTED,
@@ -320,7 +330,8 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
         Transition("start_review", lazy_gettext("Start review"), frozenset({s.SUBMITTED}),
                    s.UNDER_REVIEW, stamps="review_started_at"),
         Transition("approve", lazy_gettext("Approve"), frozenset({s.UNDER_REVIEW}) | quota_stop,
-                   s.APPROVED, stamps="approved_on", effects=take, confirm=True,
+                   s.APPROVED, stamps="approved_on", guards=one_place, effects=take,
+                   confirm=True,
                    when_quota_full="hold_for_quota" if quota_hold else None),
         Transition("issue_visa", lazy_gettext("Record visa issued"), frozenset({s.APPROVED}),
                    s.VISA_ISSUED, stamps="visa_issued_on", guards=(Guard.VISA_DETAILS,),

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import Permission, User, roles_with
-from backoffice.cases import corrections, events, signals, stay
+from backoffice.cases import corrections, duplicates, events, signals, stay
 from backoffice.cases.eligibility import (
     dependant_problem,
     permanent_grounds,
@@ -163,15 +163,33 @@ def _identity_problems(data: IdentityData, today: date) -> None:
                                      oldest=OLDEST_AGE))
 
 
+def _write_keys(person: Applicant | Dependant, data: IdentityData) -> None:
+    for name, value in duplicates.identity_keys(data.family_name, data.given_names,
+                                                data.passport_number).items():
+        setattr(person, name, value)
+
+
 def _write_applicant(applicant: Applicant, data: ApplicantData) -> None:
     _assign(applicant, data)
     applicant.name_search = search_text(data.family_name, data.given_names, data.chinese_name)
     applicant.phone_key = phone_key(data.phone)
+    _write_keys(applicant, data)
+
+
+def _accepted(matches: list[duplicates.Match], detail: dict | None) -> dict | None:
+    """An event's ``detail_data`` with, where matches were accepted, which ones."""
+    if not matches:
+        return detail
+    return events.combined([detail, duplicates.accepted_detail(matches)])
 
 
 def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, facts: CaseFacts,
-                today: date | None = None) -> Case:
-    """Open a draft case, assigned to the caseworker who created it."""
+                today: date | None = None, accept_duplicates: str | None = None) -> Case:
+    """Open a draft case, assigned to the caseworker who created it.
+
+    An applicant who matches a person in another case (``duplicates``) is refused with the
+    matches (DuplicatesFound) unless ``accept_duplicates`` is the caseworker's reason for
+    saving anyway; the creation's event then records the reason and the cases matched."""
     today = today or hk_today()
     if not actor.can_work_cases():
         raise CaseError(lazy_gettext("Only caseworkers and supervisors can create cases."))
@@ -181,6 +199,8 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
         policy_for(scheme, facts.submitted_on)
     except PolicyError as exc:
         raise CaseError(exc.message) from exc
+    matches, accepted = duplicates.check_matches(duplicates.Identity.of(applicant_data),
+                                                 accept_duplicates)
     applicant = Applicant()
     _write_applicant(applicant, applicant_data)
     db.session.add(applicant)
@@ -189,7 +209,8 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
     _assign(case, facts)
     db.session.add(case)
     db.session.flush()
-    events.record(case.id, actor, EventKind.CREATED, to_status=CaseStatus.DRAFT)
+    events.record(case.id, actor, EventKind.CREATED, to_status=CaseStatus.DRAFT,
+                  reason=accepted, detail_data=_accepted(matches, None))
     db.session.flush()
     return case
 
@@ -222,9 +243,15 @@ def current_value(case: Case, name: str) -> object:
 
 
 def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: CaseFacts,
-                expected_version: int, today: date | None = None) -> list[str]:
+                expected_version: int, today: date | None = None,
+                accept_duplicates: str | None = None) -> list[str]:
     """Save an edit; return the names of the fields that changed (the event records each
     one's old and new value).
+
+    Duplicates are checked again only by the rules whose identity fields the edit changes
+    (``duplicates.changed_rules``): a match accepted when the case was made, or on an earlier
+    edit, is not asked about again while the fields it rests on stay as they were. A new
+    match is refused as on creation, unless ``accept_duplicates`` gives the reason.
 
     After submission the submission date and the facts the policy judged (scheme facts, date
     of birth, nationality) are fixed: changing them would change the decision basis behind
@@ -247,10 +274,16 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
     changes = _changes(case.applicant, applicant_data) + _changes(case, facts)
     if not changes:
         return []
+    rules = duplicates.changed_rules(duplicates.Identity.of(case.applicant),
+                                     duplicates.Identity.of(applicant_data))
+    matches, accepted = (duplicates.check_matches(
+        duplicates.Identity.of(applicant_data), accept_duplicates, exclude_case_id=case.id,
+        rules=rules) if rules else ([], None))
     _write_applicant(case.applicant, applicant_data)
     _assign(case, facts)
     case.updated_at = utcnow()  # bumps the version even when only the applicant row changed
-    events.record(case.id, actor, EventKind.EDITED, detail_data=events.fields_changed(changes))
+    events.record(case.id, actor, EventKind.EDITED, reason=accepted,
+                  detail_data=_accepted(matches, events.fields_changed(changes)))
     db.session.flush()
     return [name for name, _before, _after in changes]
 
@@ -265,7 +298,9 @@ def _changes(target: object, data: object) -> list[tuple[str, object, object]]:
 
 def add_dependant(actor: User, case: Case, relation: Relationship, data: IdentityData,
                   married: bool | None, expected_version: int,
-                  today: date | None = None) -> Dependant:
+                  today: date | None = None, accept_duplicates: str | None = None) -> Dependant:
+    """Add a spouse or child. One who matches a person in another case is refused with
+    the matches unless ``accept_duplicates`` gives the reason (as for ``create_case``)."""
     today = today or hk_today()
     check_version(case, expected_version)
     check_can_act(case, actor)
@@ -275,17 +310,21 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
     problem = dependant_problem(case, relation, data.date_of_birth, married)
     if problem:
         raise CaseError(problem)
+    matches, accepted = duplicates.check_matches(duplicates.Identity.of(data), accept_duplicates,
+                                                 exclude_case_id=case.id)
     dependant = Dependant(case_id=case.id, relation=relation, married=married,
                           added_by_id=actor.id)
     _assign(dependant, data)
     dependant.name_search = search_text(data.family_name, data.given_names, data.chinese_name)
+    _write_keys(dependant, data)
     db.session.add(dependant)
     case.dependants.append(dependant)
     case.updated_at = utcnow()
     db.session.flush()
-    events.record(case.id, actor, EventKind.DEPENDANT_ADDED,
-                  detail_data={"key": "dependant_added", "relation": relation.value,
-                               "name": dependant.full_name})
+    events.record(case.id, actor, EventKind.DEPENDANT_ADDED, reason=accepted,
+                  detail_data=_accepted(matches, {"key": "dependant_added",
+                                                  "relation": relation.value,
+                                                  "name": dependant.full_name}))
     db.session.flush()
     return dependant
 

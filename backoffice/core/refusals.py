@@ -31,6 +31,9 @@ class Refused:
 
     message: str | None = None
     kept: bool = False
+    # The refusal itself, for a view that shows more of it than its sentence (the matches
+    # a duplicate refusal found).
+    refusal: Exception | None = None
 
     def __bool__(self) -> bool:
         return self.message is not None
@@ -58,6 +61,7 @@ def refusals(errors: list[str] | None = None,
         else:
             db.session.rollback()
         refused.message = (also or {}).get(type(exc), str(exc))
+        refused.refusal = exc
         if errors is not None:
             errors.append(refused.message)
 

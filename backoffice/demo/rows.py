@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import cache
 
-from backoffice.cases import lifecycle, stay
+from backoffice.cases import duplicates, lifecycle, stay
 from backoffice.cases.models import (
     Applicant,
     Case,
@@ -35,7 +35,7 @@ from backoffice.cases.models import (
     phone_key,
     search_text,
 )
-from backoffice.cases.schemes import CaseStatus, Effect
+from backoffice.cases.schemes import CaseStatus, Effect, Guard
 from backoffice.core.dates import hk_today
 from backoffice.demo.roads import CasePlan
 from backoffice.quota.models import QuotaAllocation
@@ -153,7 +153,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
                                                          plan.applicant.given_names,
                                                          plan.applicant.chinese_name),
                                  phone_key=phone_key(plan.applicant.phone),
-                                 **_values(plan.applicant))
+                                 **_keys(plan.applicant), **_values(plan.applicant))
     case = WalkingCase(id=case_id, reference=None, scheme=plan.scheme, status=CaseStatus.DRAFT,
                        applicant=applicant, applicant_id=applicant_id,
                        assignee_id=plan.assignee, created_by_id=actor,
@@ -164,9 +164,10 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
     for relation, identity, married in plan.dependants:
         case.dependants.append(WalkingDependant(
             case_id=case_id, relation=relation, married=married, added_at=plan.created_at,
-            added_by_id=actor, name_search=search_text(identity.family_name, identity.given_names,
-                                                       identity.chinese_name),
-            **_values(identity)))
+            added_by_id=actor,
+            name_search=search_text(identity.family_name, identity.given_names,
+                                    identity.chinese_name),
+            **_keys(identity), **_values(identity)))
     walked = Walked(case)
     walked.events.append((plan.created_at, EventKind.CREATED, None, None, CaseStatus.DRAFT,
                           None, None, None, None))
@@ -186,7 +187,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
         transition, reason = lifecycle.checked_step(case, move.name, move.reason)
         step = lifecycle.Step(case, case.policy, transition, None, reason, move.at,
                               hk_today(move.at), move.data or lifecycle.StepData())
-        from_status, detail_data = lifecycle.apply_step(step, effects)
+        from_status, detail_data = lifecycle.apply_step(step, effects, _NO_DATABASE_GUARDS)
         stay.open_missing_deadlines(case, stay.cancel_stale_deadlines(case, move.at),
                                     make_deadline=WalkingDeadline)
         for deadline in case.deadlines:
@@ -196,6 +197,16 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
         walked.events.append((move.at, EventKind.TRANSITION, transition.name, from_status,
                               transition.target, reason, None, detail_data, step.on))
     return walked
+
+
+# A bulk case's people are made up for it alone (the generator's passports and HKIDs), and
+# the walk has no database to ask whether someone else holds a quota place.
+_NO_DATABASE_GUARDS = frozenset({Guard.ONE_QUOTA_PLACE})
+
+
+def _keys(identity) -> dict:
+    return duplicates.identity_keys(identity.family_name, identity.given_names,
+                                    identity.passport_number)
 
 
 def _values(data) -> dict:

@@ -15,6 +15,7 @@ around them, so a case made here has the events, references and stamps a real on
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import deque
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -70,9 +71,47 @@ _APPLICANT_FIELDS = frozenset(f.name for f in dataclasses.fields(ApplicantData))
 _FACT_FIELDS = frozenset(f.name for f in dataclasses.fields(CaseFacts))
 
 
+# How many cases make_case made in this test: each one after the first is another
+# person (a passport number and a date of birth of their own, unless the test gives them), so
+# several factory cases are not duplicates of each other (cases/duplicates.py). The first
+# keeps the values above; tests/conftest.py starts every test from it.
+_made = {"applicants": itertools.count()}
+
+
+def reset_identities() -> None:
+    """Start the next test from the factories' first person again."""
+    for kind in _made:
+        _made[kind] = itertools.count()
+
+
+def another_person(values: dict, overrides: dict, kind: str = "applicants") -> dict:
+    """``values`` for the test's next person: the first time as they are, after that with
+    another passport number and date of birth (or name), where ``overrides`` do not set them."""
+    n = next(_made[kind])
+    if n == 0:
+        return values
+    other = dict(values)
+    if "passport_number" not in overrides:
+        prefix, digits = values["passport_number"][:2], values["passport_number"][2:]
+        other["passport_number"] = f"{prefix}{int(digits) + n:0{len(digits)}d}"
+    if "date_of_birth" not in overrides:
+        other["date_of_birth"] = values["date_of_birth"] + timedelta(days=n)
+    elif "given_names" not in overrides:
+        # The same date of birth, given: another name, so the two are not one person.
+        other["given_names"] = f"{values['given_names']} {n}"
+    return other
+
+
 def applicant_data(**overrides) -> ApplicantData:
     """A valid applicant (Canadian, 35 on SUBMITTED_ON); any field can be overridden."""
     return ApplicantData(**(_APPLICANT | overrides))
+
+
+def new_applicant(**overrides) -> ApplicantData:
+    """:func:`applicant_data` for another case of the test: another person each call (the
+    first one of the test is ``applicant_data()``'s), so cases made with it are not
+    duplicates of each other."""
+    return ApplicantData(**(another_person(_APPLICANT, overrides) | overrides))
 
 
 def dependant_data(**overrides) -> IdentityData:
@@ -126,7 +165,8 @@ def path_to(policy: SchemePolicy, status: CaseStatus) -> list[Transition]:
 
 
 def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | None = None, *,
-              today: date = TODAY, now: datetime = NOW, **overrides) -> Case:
+              today: date = TODAY, now: datetime = NOW, accept_duplicates: str | None = None,
+              **overrides) -> Case:
     """Create a case through ``services.create_case``, walk it to ``status``, and commit.
 
     ``actor`` creates the case (and so is its assignee) and takes every step; steps that need
@@ -135,14 +175,17 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
     ``business_plan=None``...). ``today`` is the creation date (it decides the reference year)
     and ``now`` stamps the transitions (those after an extension request are stamped at the
     request's moment: no step may be dated before the one it follows). The case is
-    committed, so a web request or a second session sees it.
+    committed, so a web request or a second session sees it. ``accept_duplicates``: the
+    reason for saving a person who matches someone in another case (a test of that rule).
     """
     unknown = set(overrides) - _APPLICANT_FIELDS - _FACT_FIELDS
     if unknown:
         raise TypeError(f"make_case() got unknown fields: {', '.join(sorted(unknown))}")
-    applicant = applicant_data(**{k: v for k, v in overrides.items() if k in _APPLICANT_FIELDS})
+    given = {k: v for k, v in overrides.items() if k in _APPLICANT_FIELDS}
+    applicant = new_applicant(**given)
     facts = case_facts(scheme, **{k: v for k, v in overrides.items() if k in _FACT_FIELDS})
-    case = services.create_case(actor, scheme, applicant, facts, today=today)
+    case = services.create_case(actor, scheme, applicant, facts, today=today,
+                                accept_duplicates=accept_duplicates)
     if status is not None:
         for step in path_to(case.policy, CaseStatus(status)):
             extra, at = prepare_step(case, step.name, actor, now)

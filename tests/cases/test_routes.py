@@ -14,17 +14,19 @@ from backoffice.cases import queries, services
 from backoffice.cases.models import Case, CaseEvent, Dependant, EventKind, Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
+from tests.cases.factories import another_person
 from tests.conftest import read_csv
 
 SUBMITTED_ON = date(2026, 3, 1)
 
 
+_LEE = dict(family_name="Lee", given_names="Mei Ling", chinese_name="李美玲",
+            date_of_birth=date(1990, 4, 5), nationality="GB", passport_number="533380006",
+            hkid=None, email="mei@example.org", phone="+852 5555 0000")
+
+
 def applicant(**overrides) -> services.ApplicantData:
-    values = dict(family_name="Lee", given_names="Mei Ling", chinese_name="李美玲",
-                  date_of_birth=date(1990, 4, 5), nationality="GB", passport_number="533380006",
-                  hkid=None, email="mei@example.org", phone="+852 5555 0000")
-    values.update(overrides)
-    return services.ApplicantData(**values)
+    return services.ApplicantData(**(_LEE | overrides))
 
 
 @pytest.fixture
@@ -32,7 +34,9 @@ def new_case(db):
     """Create a case through the service, as ``actor``, and commit it."""
 
     def make(actor, scheme=Scheme.QMAS, steps=(), assignee="actor", **applicant_overrides):
-        case = services.create_case(actor, scheme, applicant(**applicant_overrides),
+        # Each case another person (factories.another_person): not duplicates of each other.
+        values = another_person(_LEE, applicant_overrides) | applicant_overrides
+        case = services.create_case(actor, scheme, services.ApplicantData(**values),
                                     services.CaseFacts(submitted_on=SUBMITTED_ON))
         for name in steps:
             services.transition(case, name, actor, reason="test reason")

@@ -52,6 +52,7 @@ from tests.cases.factories import (
     correct_step_date,
     dependant_data,
     make_case,
+    new_applicant,
     prepare_step,
 )
 
@@ -137,7 +138,7 @@ def test_references_count_per_scheme_and_year(db, caseworker):
         (Scheme.QMAS, date(2027, 1, 4), "QMAS-2027-000002"),
     ]
     references = [
-        services.create_case(caseworker, scheme, applicant_data(), case_facts(scheme),
+        services.create_case(caseworker, scheme, new_applicant(), case_facts(scheme),
                              today=today).reference
         for scheme, today, _ in made
     ]
