@@ -141,6 +141,11 @@ class Match:
         return _WHO_LABELS.get(self.who, self.who)
 
     @property
+    def who_title(self) -> str:
+        """Who, as a table cell names them ("Spouse"); ``who_label`` is for a sentence."""
+        return _WHO_TITLES.get(self.who, self.who)
+
+    @property
     def rules_label(self) -> LazyList:
         return LazyList(_RULE_LABELS[rule] for rule in self.rules)
 
@@ -152,6 +157,8 @@ class Match:
 
 _WHO_LABELS = {APPLICANT: lazy_gettext("the applicant"), "spouse": lazy_gettext("the spouse"),
                "child": lazy_gettext("a child")}
+_WHO_TITLES = {APPLICANT: lazy_gettext("Applicant"), "spouse": lazy_gettext("Spouse"),
+               "child": lazy_gettext("Child")}
 _RULE_LABELS = {PASSPORT: lazy_gettext("same passport number and nationality"),
                 HKID: lazy_gettext("same HKID number"),
                 NAME: lazy_gettext("same name and date of birth")}

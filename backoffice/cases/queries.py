@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -227,10 +228,20 @@ class QueuePage:
     first_page: bool = True
 
 
+def normalise(raw: str | None) -> str:
+    """What was typed, as the search reads it: full-width forms made half-width (NFKC, which
+    Chinese input methods type: U+FF21 "full-width A" is "A"), whitespace collapsed to single
+    spaces, the ends stripped. Case is folded by each kind of match (``Terms``). NFKC is
+    right for a query, which is only compared, though not for what is stored (see
+    ``core.identity``: it would also read a circled digit as a digit)."""
+    return " ".join(unicodedata.normalize("NFKC", raw or "").split())
+
+
 def _search_condition(q: str):
     """What the search box matches: a reference exactly, an HKID, a passport number, or a
-    partial name in Latin or Chinese script, case-insensitively."""
-    text = q.strip()
+    partial name in Latin or Chinese script, case-insensitively; read as the header's search
+    reads what was typed (``normalise``)."""
+    text = normalise(q)
     if REFERENCE_RE.match(text.upper()):
         return Case.reference == text.upper()
     try:

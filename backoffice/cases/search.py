@@ -23,7 +23,7 @@ from sqlalchemy import Integer, Row, Select, cast, func, literal, null, select, 
 
 from backoffice.auth.models import User
 from backoffice.cases.models import Applicant, Case, Dependant, Relationship
-from backoffice.cases.queries import REFERENCE_RE
+from backoffice.cases.queries import REFERENCE_RE, normalise
 from backoffice.cases.words import lazy_gettext
 from backoffice.core.i18n import LazyText
 from backoffice.core.identity import normalise_hkid
@@ -96,15 +96,6 @@ class SearchRefused(ValueError):
     def __init__(self, message: LazyText) -> None:
         super().__init__(str(message))
         self.message = message
-
-
-def normalise(raw: str | None) -> str:
-    """What was typed, as the search reads it: full-width forms made half-width (NFKC, which
-    Chinese input methods type: U+FF21 "full-width A" is "A"), whitespace collapsed to single
-    spaces, the ends stripped. Case is folded by each kind of match (``Terms``). NFKC is
-    right for a query, which is only compared, though not for what is stored (see
-    ``core.identity``: it would also read a circled digit as a digit)."""
-    return " ".join(unicodedata.normalize("NFKC", raw or "").split())
 
 
 def _has_cjk(text: str) -> bool:

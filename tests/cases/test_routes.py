@@ -446,6 +446,10 @@ def test_all_cases_is_read_only_for_caseworkers(client, as_role):
         ("c765 4321", {"chan"}),
         ("B987654(0)", {"chan"}),
         ("b9876540", {"chan"}),
+        # typed with a Chinese input method: full-width letters, digits and spaces
+        ("\uff23\uff17\uff16\uff15\uff14\uff13\uff12\uff11", {"chan"}),
+        ("\uff2c\uff25\uff25", {"lee"}),
+        ("ei\u3000lin", {"lee"}),
         ("nobody-at-all", set()),
         ("%", set()),
         ("_", set()),

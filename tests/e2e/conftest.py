@@ -250,6 +250,13 @@ def demo_person(live_server: LiveServer, account: tuple) -> Person:
     return person
 
 
+@pytest.fixture(autouse=True)
+def fresh_factory_identities() -> None:
+    """Unlike tests/conftest.py's: the journeys share one served database all session, so
+    the factories' people are not started again for each test (each case made by a factory
+    stays another person, never a duplicate of an earlier journey's)."""
+
+
 @pytest.fixture
 def make_person(live_server: LiveServer) -> Callable[..., Person]:
     """Create an account through the accounts service (the journey does not say how it was

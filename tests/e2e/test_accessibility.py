@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask_babel import gettext
@@ -58,6 +58,13 @@ class Facts:
     case_id: int  # a QMAS family in stay, assigned to the demo caseworker
     user_id: int  # the demo caseworker's account, as the admin sees it
     approved_id: int  # a GEP (Professionals) case approved, its visa not yet issued
+    second_place_id: int  # a QMAS case under review whose applicant holds a place already
+
+
+# The family in stay's applicant: a new case typed with these is a duplicate of it.
+FAMILY_APPLICANT = {"family_name": "Lau", "given_names": "Siu Ming",
+                    "date_of_birth": date(1985, 2, 3), "nationality": "CA",
+                    "passport_number": "AX1357924"}
 
 
 # Someone whose password an admin chose: signed in, they see only the change page.
@@ -85,7 +92,8 @@ def facts(live_server: LiveServer) -> Facts:
         caseworker = accounts.get_user_by_email(DEMO_CASEWORKER[0])
         today = hk_today()
         case = make_case(caseworker, Scheme.QMAS, CaseStatus.IN_STAY, today=today,
-                         now=utcnow(), submitted_on=today - timedelta(days=3))
+                         now=utcnow(), submitted_on=today - timedelta(days=3),
+                         **FAMILY_APPLICANT)
         cases.add_dependant(caseworker, case, Relationship.CHILD, dependant_data(
             date_of_birth=today - timedelta(days=365 * 9)), married=False,
             expected_version=case.version)
@@ -104,8 +112,15 @@ def facts(live_server: LiveServer) -> Facts:
                                  password=password, temporary=True)
         approved = make_case(caseworker, Scheme.GEP_PRO, CaseStatus.APPROVED, today=today,
                              now=utcnow(), submitted_on=today - timedelta(days=3))
+        # The same person again (saved anyway): Approve is offered disabled, naming the case
+        # whose QMAS place they hold.
+        second = make_case(caseworker, Scheme.QMAS, CaseStatus.UNDER_REVIEW, today=today,
+                           now=utcnow(), submitted_on=today - timedelta(days=2),
+                           accept_duplicates="A second application, for the checks.",
+                           **FAMILY_APPLICANT)
         db.session.commit()
-        found = Facts(case_id=case.id, user_id=caseworker.id, approved_id=approved.id)
+        found = Facts(case_id=case.id, user_id=caseworker.id, approved_id=approved.id,
+                      second_place_id=second.id)
         db.session.remove()
     return found
 
@@ -224,6 +239,18 @@ def notes_searched(page: Page, say: Callable[[str], str]) -> None:
     unfold(page)
 
 
+def new_case_of_the_family(page: Page, say: Callable[[str], str]) -> None:
+    """On the new case form: the family's applicant typed again, saved: the matches show."""
+    page.get_by_label(say("Scheme"), exact=True).select_option("QMAS")
+    page.get_by_label(say("Family name (Latin script)")).fill(FAMILY_APPLICANT["family_name"])
+    page.get_by_label(say("Given names (Latin script)")).fill(FAMILY_APPLICANT["given_names"])
+    page.get_by_label(say("Date of birth")).fill(FAMILY_APPLICANT["date_of_birth"].isoformat())
+    page.get_by_label(say("Nationality")).select_option(FAMILY_APPLICANT["nationality"])
+    page.get_by_label(say("Passport number")).fill(FAMILY_APPLICANT["passport_number"])
+    page.get_by_role("button", name=say("Save"), exact=True).click()
+    expect(page.locator(".duplicate-matches")).to_be_visible()
+
+
 def save_filters(name: str) -> Act:
     """On a queue: keep its filters under ``name`` (unless a check in the other language
     has), and show them through their tab."""
@@ -278,6 +305,8 @@ PAGES = [
     ("case-reminders", "caseworker", "/notifications/case/{case_id}", None),
     ("new-case", "caseworker", "/cases/new", None),
     ("new-case-errors", "caseworker", "/cases/new", submit_empty("Save")),
+    ("new-case-duplicate", "caseworker", "/cases/new", new_case_of_the_family),
+    ("second-quota-place", "caseworker", "/cases/{second_place_id}", None),
     ("edit-case", "caseworker", "/cases/{case_id}/edit", None),
     ("notification-centre", "caseworker", "/notifications/", None),
     ("change-password", "caseworker", "/account/password", None),
@@ -319,7 +348,8 @@ def test_no_serious_or_critical_accessibility_violations(
     page = signed_in(role, language).new_page()
     try:
         response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id,
-                                            approved_id=facts.approved_id))
+                                            approved_id=facts.approved_id,
+                                            second_place_id=facts.second_place_id))
         # 422: the page shows a form with errors, which is part of what is checked.
         assert response is not None and response.status in (200, 422), \
             f"{address} answered {response and response.status}"
@@ -378,7 +408,8 @@ def test_no_page_scrolls_sideways_on_a_phone(signed_in, say, facts, language, na
     try:
         page.set_viewport_size(NARROW)
         response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id,
-                                            approved_id=facts.approved_id))
+                                            approved_id=facts.approved_id,
+                                            second_place_id=facts.second_place_id))
         assert response is not None and response.status in (200, 422)
         if act is not None:
             act(page, lambda english: say(language, english))
