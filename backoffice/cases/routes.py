@@ -208,9 +208,22 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         today=today,
         urgencies={row.id: stay.urgency(row.next_deadline_kind, row.next_deadline_on, today)
                    for row in page.rows if row.next_deadline_on is not None},
-        # Named once per country on the page (a few), not once per row (fifty).
-        countries={code: csv_country(code) for code in {row.nationality for row in page.rows}}
-        ), status
+        # Named once per country, scheme, status and deadline kind on the page (a few), not
+        # once per row (fifty): each naming is a catalogue lookup.
+        countries={code: csv_country(code) for code in {row.nationality for row in page.rows}},
+        names=_names_on(page.rows),
+        # Formatted per row; translated once.
+        select_label=_("Select %(reference)s")), status
+
+
+def _names_on(rows) -> dict[str, dict]:
+    """The names, in the reader's language, of the schemes (short, as a cell says them),
+    statuses and deadline kinds of the queue's rows, each kind of name by its member."""
+    return {
+        "scheme": {s: str(s.short_label) for s in {row.scheme for row in rows}},
+        "status": {s: str(s.label) for s in {row.status for row in rows}},
+        "kind": {k: str(k.label) for k in {row.next_deadline_kind for row in rows} if k},
+    }
 
 
 @bp.get("/")

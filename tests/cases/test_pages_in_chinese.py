@@ -107,6 +107,9 @@ def test_each_queue_in_chinese(client, as_role, db, queue, heading, lists_the_ca
     assert ("最新的先" in page) and ("遞交日期，最早的先" in page) and ("所有國籍" in page)
     assert (case.reference in text) == lists_the_case
     assert ("2026年3月2日" in text) == lists_the_case
+    # the row's scheme, status and "no deadline open", named once per page in Chinese
+    for cell in ("<td>優才計劃</td>", ">草擬</span>", ">沒有待辦的限期</span>"):
+        assert (cell in page) == lists_the_case, cell
     assert ("沒有符合條件的個案。" in text) != lists_the_case
     for english in ("No cases match", "Export CSV", "Apply", "Newest first", "2026-03-02",
                     "2 Mar 2026", "Reference"):

@@ -241,12 +241,15 @@ def notes_searched(page: Page, say: Callable[[str], str]) -> None:
 
 def new_case_of_the_family(page: Page, say: Callable[[str], str]) -> None:
     """On the new case form: the family's applicant typed again, saved: the matches show."""
-    page.get_by_label(say("Scheme"), exact=True).select_option("QMAS")
-    page.get_by_label(say("Family name (Latin script)")).fill(FAMILY_APPLICANT["family_name"])
-    page.get_by_label(say("Given names (Latin script)")).fill(FAMILY_APPLICANT["given_names"])
-    page.get_by_label(say("Date of birth")).fill(FAMILY_APPLICANT["date_of_birth"].isoformat())
-    page.get_by_label(say("Nationality")).select_option(FAMILY_APPLICANT["nationality"])
-    page.get_by_label(say("Passport number")).fill(FAMILY_APPLICANT["passport_number"])
+    def typed(label: str):
+        return page.get_by_label(say(label), exact=True)
+
+    typed("Scheme").select_option("QMAS")
+    typed("Family name (Latin script)").fill(FAMILY_APPLICANT["family_name"])
+    typed("Given names (Latin script)").fill(FAMILY_APPLICANT["given_names"])
+    typed("Date of birth").fill(FAMILY_APPLICANT["date_of_birth"].isoformat())
+    typed("Nationality").select_option(FAMILY_APPLICANT["nationality"])
+    typed("Passport number").fill(FAMILY_APPLICANT["passport_number"])
     page.get_by_role("button", name=say("Save"), exact=True).click()
     expect(page.locator(".duplicate-matches")).to_be_visible()
 

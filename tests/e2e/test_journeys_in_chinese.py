@@ -150,9 +150,9 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
     qmas = scheme.locator("option").filter(has_text="優秀人才入境計劃")
     scheme.select_option(label=qmas.inner_text())
     page.get_by_label("遞交日期", exact=True).fill(submitted_on.isoformat())
-    fill_identity(page, family="Okafor", given="Chidinma", born=date(1988, 4, 12),
+    fill_identity(page, family="Eze", given="Chidinma", born=date(1988, 4, 12),
                   nationality="尼日利亞", passport="A19876543")
-    page.get_by_label("電郵地址", exact=True).fill("chidinma.okafor.zh@example.net")
+    page.get_by_label("電郵地址", exact=True).fill("chidinma.eze.zh@example.net")
     page.get_by_label("通訊語言", exact=True).select_option(label="繁體中文")
     page.get_by_label("申請人同意以電郵接收限期提示").check()
     pages.keep(page, "new-case")
@@ -161,19 +161,19 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
 
     flash(page, re.compile(r"個案 QMAS-\d{4}-\d{6} 已建立為草擬，並已分派給你。"))
     heading = page.get_by_role("heading", level=1)
-    expect(heading).to_contain_text("OKAFOR, Chidinma")
+    expect(heading).to_contain_text("EZE, Chidinma")
     reference = REFERENCE.search(heading.inner_text()).group(0)
     expect(status_of_case(page)).to_have_text("草擬")
 
-    add_dependant(page, "配偶", family="Okafor", given="Emeka", born=date(1986, 1, 30),
+    add_dependant(page, "配偶", family="Eze", given="Emeka", born=date(1986, 1, 30),
                   nationality="尼日利亞", passport="A11234567")
-    flash(page, "已加入配偶 OKAFOR, Emeka。")
-    add_dependant(page, "子女", family="Okafor", given="Tobenna", born=date(2015, 6, 1),
+    flash(page, "已加入配偶 EZE, Emeka。")
+    add_dependant(page, "子女", family="Eze", given="Tobenna", born=date(2015, 6, 1),
                   nationality="尼日利亞", passport="A17654321")
-    flash(page, "已加入子女 OKAFOR, Tobenna。")
+    flash(page, "已加入子女 EZE, Tobenna。")
     # She turned 18 three days before the application was received.
     eighteenth = add_months(submitted_on, -18 * 12) - timedelta(days=3)
-    add_dependant(page, "子女", family="Okafor", given="Adaeze", born=eighteenth,
+    add_dependant(page, "子女", family="Eze", given="Adaeze", born=eighteenth,
                   nationality="尼日利亞", passport="A15555555")
     refusal = (f"已於{shown(birthday(eighteenth, 18))}年滿18歲，即在遞交日期"
                f"（{shown(submitted_on)}）之前；子女在該日須未滿18歲。")
@@ -216,8 +216,8 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
     expect(history.first).to_contain_text("審核中 → 已批准")
     expect(history.filter(has_text="已遞交 → 審核中")).to_have_count(1)
     expect(history.filter(has_text="草擬 → 已遞交")).to_have_count(1)
-    expect(history.filter(has_text="配偶：OKAFOR, Emeka")).to_have_count(1)
-    expect(history.filter(has_text="子女：OKAFOR, Tobenna")).to_have_count(1)
+    expect(history.filter(has_text="配偶：EZE, Emeka")).to_have_count(1)
+    expect(history.filter(has_text="子女：EZE, Tobenna")).to_have_count(1)
     expect(history.filter(has_text="已開立")).to_have_count(1)
     pages.keep(office, "case")
     camera.shoot(office, "approved", readme="zh-case")
@@ -235,7 +235,7 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
     allocations = office.get_by_role(
         "table", name=f"{today.year} 年分配的每個名額，包括已釋出的名額")
     row = allocations.get_by_role("row").filter(has=office.get_by_role("link", name=reference))
-    expect(row).to_contain_text("OKAFOR, Chidinma")
+    expect(row).to_contain_text("EZE, Chidinma")
     pages.keep(office, "quota-dashboard")
     camera.shoot(office, "quota-dashboard", readme="zh-quota-dashboard")
 
