@@ -194,7 +194,15 @@ def _locale() -> str:
     """The name of the locale being rendered in (the default outside any app context).
 
     Kept beside the chosen locale on the context's Babel state: every date on a page asks,
-    and Babel builds the name afresh each time (about a microsecond)."""
+    and Babel builds the name afresh each time (about a microsecond). A repeat is read
+    straight off that state (one context-variable read, as ``_catalogue`` does): through
+    ``get_locale`` each ask read several context locals, a third of a millisecond of a
+    queue page's 150 dates."""
+    app_context = _cv_app.get(None)
+    state = getattr(app_context.g, "_flask_babel", None) if app_context is not None else None
+    kept = getattr(state, "locale_name", None)
+    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+        return kept[1]
     locale = get_locale()
     if locale is None:
         return LANGUAGES[DEFAULT_LANGUAGE].locale

@@ -140,6 +140,22 @@ def test_the_date_cache_answers_each_language_apart(app):
     assert (english, chinese) == ("10 Feb 2027", "2027年2月10日")
 
 
+def test_a_kept_locale_name_follows_a_forced_language_and_its_end(app):
+    """The locale's name is read off the context once kept: forcing another language and
+    leaving it each give that language's dates, never the kept name of the other."""
+    day = date(2027, 2, 10)
+    with app.test_request_context("/"):
+        before = [i18n.format_date(day) for _ in range(2)]  # the second reads the kept name
+        with i18n.force_language("zh_Hant_HK"):
+            forced = [i18n.format_date(day) for _ in range(2)]
+            with i18n.force_language("en"):
+                inner = i18n.format_date(day)
+            again = i18n.format_date(day)
+        after = i18n.format_date(day)
+    assert before == ["10 Feb 2027"] * 2 and after == "10 Feb 2027" and inner == "10 Feb 2027"
+    assert forced == ["2027年2月10日"] * 2 and again == "2027年2月10日"
+
+
 def test_outside_any_request_the_default_language_is_used(app):
     with app.app_context():
         assert i18n.format_date(date(2026, 1, 5)) == "5 Jan 2026"
