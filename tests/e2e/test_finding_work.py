@@ -182,3 +182,58 @@ def test_8_a_caseworker_finds_a_colleagues_case_catches_a_duplicate_and_keeps_re
     assert exported["Family name"] == "Varga"
     assert exported["Assignee"] == "Tse Hoi Ying"
     assert "\u2022" in exported["Passport (masked)"]
+
+
+def test_9_a_supervisor_reassigns_a_whole_page_and_is_told_what_was_left(
+        live_server, browse, make_person, scene, camera):
+    """Select all ticks every case of the page; the outcome names the case left alone and
+    why. On a phone the queue's filters fold away under a toggle."""
+    leaving = make_person(Role.CASEWORKER, "Chow Ka Ming")
+    taking_over = make_person(Role.CASEWORKER, "Yeung Hiu Tung")
+    supervisor = make_person(Role.SUPERVISOR, "Kwok Wai Lun")
+    today = hk_today()
+
+    def three_cases() -> list[str]:
+        made = [make_case(account(leaving), Scheme.ASSG, status, today=today,
+                          now=hk_moment(today), submitted_on=today - timedelta(days=5),
+                          family_name="Ng", given_names=f"Wing Yan {n}", nationality="AU",
+                          chinese_name=None, email=None)
+                for n, status in enumerate((CaseStatus.SUBMITTED, CaseStatus.UNDER_REVIEW,
+                                            CaseStatus.WITHDRAWN))]
+        return [case.reference for case in made]
+
+    submitted, reviewed, withdrawn = scene(three_cases)
+    page = browse(supervisor)
+    nav(page, "Cases")
+    page.get_by_role("link", name="All cases", exact=True).click()
+    page.get_by_label("Assignee").select_option(label="Chow Ka Ming")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#result-count")).to_have_text("3 cases match.")
+    every = page.get_by_role("checkbox", name="Select every case on this page")
+    every.check()
+    for reference in (submitted, reviewed, withdrawn):
+        expect(page.get_by_role("checkbox", name=f"Select {reference}")).to_be_checked()
+    page.get_by_role("checkbox", name=f"Select {reviewed}").uncheck()
+    expect(every).not_to_be_checked()  # partly ticked now
+    page.get_by_role("checkbox", name=f"Select {reviewed}").check()
+    expect(every).to_be_checked()
+    page.get_by_label("Assign the ticked cases to").select_option(label="Yeung Hiu Tung")
+    page.get_by_role("button", name="Reassign ticked cases").click()
+    flash(page, "2 cases reassigned to Yeung Hiu Tung.")
+    flash(page, f"Not reassigned, because the case has ended: {withdrawn}.")
+    camera.shoot(page, "bulk-reassign-outcome")
+    # Back on the queue it came from, with its filter: only the ended case is still Chow's.
+    expect(page.get_by_label("Assignee")).to_have_value(str(leaving.id))
+    expect(page.locator("#result-count")).to_have_text("1 case matches.")
+    page.get_by_label("Assignee").select_option(str(taking_over.id))
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#result-count")).to_have_text("2 cases match.")
+
+    # On a phone the filters fold away under their toggle, and open from it.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    filters = page.locator("details.queue-filters")
+    expect(filters).not_to_have_attribute("open", "")
+    expect(page.get_by_label("Scheme")).to_be_hidden()
+    filters.get_by_text("Filters", exact=True).click()
+    expect(page.get_by_label("Scheme")).to_be_visible()
