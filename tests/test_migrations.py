@@ -24,7 +24,8 @@ from tests.conftest import build_app
 # SQLite's reflection cannot read an expression index (applicants' lower(email)); the models
 # and the migration both declare it, and PostgreSQL's run compares it.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index")
 def test_models_and_migrations_agree(app, db):
     """Alembic finds nothing to generate: a model change without a migration fails here."""
     migrate_ext = app.extensions["migrate"]
