@@ -204,6 +204,18 @@ def make_user(db):
 
 
 @pytest.fixture
+def caseworker(make_user) -> User:
+    """An active caseworker's account (not signed in)."""
+    return make_user(Role.CASEWORKER)
+
+
+@pytest.fixture
+def supervisor(make_user) -> User:
+    """An active supervisor's account (not signed in); a module may mean another one."""
+    return make_user(Role.SUPERVISOR)
+
+
+@pytest.fixture
 def login(client: Client):
     """Sign ``user`` in through the real sign-in form; returns the response."""
 

@@ -35,11 +35,6 @@ SAME = {"passport_number": "AB1234567", "date_of_birth": date(1990, 5, 17),
         "given_names": "Mei Ling"}
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
 def identity(**overrides) -> Identity:
     return Identity.of(applicant_data(**overrides))
 

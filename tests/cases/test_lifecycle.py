@@ -32,11 +32,6 @@ S = CaseStatus
 AT = datetime(2030, 6, 1, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
 def transition_events(case_id: int) -> list[tuple]:
     return [(e.kind, e.transition, e.from_status, e.to_status, e.actor_id, e.reason, e.detail)
             for e in _db.session.scalars(select(CaseEvent).where(

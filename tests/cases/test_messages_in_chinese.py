@@ -158,16 +158,6 @@ REFUSALS = [
 ]
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
-@pytest.fixture
-def supervisor(make_user):
-    return make_user(Role.SUPERVISOR)
-
-
 @pytest.mark.parametrize(("make", "english", "chinese"), REFUSALS)
 def test_each_refusal_renders_in_the_readers_language(app, make, english, chinese):
     assert rendered(app, make, None) == english

@@ -39,16 +39,6 @@ from tests.cases.factories import (
 from tests.conftest import read_csv
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
-@pytest.fixture
-def supervisor(make_user):
-    return make_user(Role.SUPERVISOR)
-
-
 def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 

@@ -64,16 +64,6 @@ STALE_MESSAGE = "changed by someone else"
 # --- helpers ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
-@pytest.fixture
-def supervisor(make_user):
-    return make_user(Role.SUPERVISOR)
-
-
 def events(case: Case, kind: EventKind | None = None) -> list[CaseEvent]:
     query = select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     if kind is not None:

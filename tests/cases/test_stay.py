@@ -14,7 +14,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
-from backoffice.auth.models import Role
 from backoffice.cases import deadline_sweep, schemes, services, stay
 from backoffice.cases.events import describe_event
 from backoffice.cases.models import (
@@ -48,11 +47,6 @@ OFFER = stay.JobOfferData(employer="Harbour Analytics Ltd", post="Data engineer"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
 
 
 def hk_morning(day: date) -> datetime:

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from backoffice.auth.models import Role
 from backoffice.cases import deadline_sweep, services, stay
 from backoffice.cases.corrections import VISA_VALIDITY
 from backoffice.cases.events import describe_event
@@ -25,11 +24,6 @@ from tests.cases.factories import correct_step_date, hk_morning, make_case, step
 S = CaseStatus
 TODAY = date(2026, 3, 16)
 SUBMITTED = date(2026, 1, 5)
-
-
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
 
 
 def take(case, actor, name: str, on: date, today: date = TODAY, **data):

@@ -48,10 +48,6 @@ LEASE = timedelta(seconds=300)  # REMINDER_LEASE_SECONDS
 
 # --- Fixtures ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
 
 @pytest.fixture
 def frozen_today(monkeypatch):

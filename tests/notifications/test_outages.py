@@ -115,11 +115,6 @@ class System:
 
 
 @pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
-@pytest.fixture
 def deadline(caseworker):
     """An open deadline of a case without an applicant email, for reminders to hang on."""
     case, deadline = stay_case(caseworker, hk_today() + timedelta(days=5), email_consent=False)

@@ -77,16 +77,6 @@ def plan(today: date = TODAY, now: datetime = NOW) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
-@pytest.fixture
-def supervisor(make_user):
-    return make_user(Role.SUPERVISOR)
-
-
 # --- Which offset ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kind", "days_ahead", "offset"), [

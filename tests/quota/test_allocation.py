@@ -38,16 +38,6 @@ def active_allocation(case_id: int) -> QuotaAllocation | None:
         QuotaAllocation.case_id == case_id, QuotaAllocation.released_at.is_(None)))
 
 
-@pytest.fixture
-def supervisor(make_user):
-    return make_user(Role.SUPERVISOR)
-
-
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
 def reviewed_case(actor) -> Case:
     return make_case(actor, Scheme.QMAS, CaseStatus.UNDER_REVIEW, now=NOW)
 

@@ -33,11 +33,6 @@ def supervisor(as_role):
     return as_role(Role.SUPERVISOR)
 
 
-@pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
 def set_limit(actor, limit: int | None, year: int = YEAR) -> None:
     quota.set_limit(actor, "QMAS", year, limit)
     _db.session.commit()

@@ -18,11 +18,6 @@ ZH = "zh_Hant_HK"
 
 
 @pytest.fixture
-def caseworker(make_user):
-    return make_user(Role.CASEWORKER)
-
-
-@pytest.fixture
 def reader(as_role, request):
     """The signed-in supervisor, reading in the language the test is parametrised with."""
     supervisor = as_role(Role.SUPERVISOR)
