@@ -21,7 +21,7 @@ from datetime import date
 from sqlalchemy import Select, literal, select, union_all
 
 from backoffice.cases.guards import CaseError
-from backoffice.cases.models import Applicant, Case, Dependant
+from backoffice.cases.models import Applicant, Case, Dependant, search_text
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.cases.words import LazyList, lazy_gettext
 from backoffice.core.identity import mask_hkid, mask_passport, normalise_hkid
@@ -76,10 +76,14 @@ def hkid_key(hkid: str | None) -> str | None:
         return "".join(hkid.split()).upper()
 
 
-def identity_keys(family_name: str, given_names: str, passport_number: str) -> dict[str, str]:
-    """The key columns of a person row (applicant or dependant), for the services to set."""
-    return {"passport_key": passport_key(passport_number),
-            "name_key": name_key(family_name, given_names)}
+def identity_keys(person) -> dict[str, str]:
+    """The lookup columns derived from a person's identity (anything with the identity
+    fields), for whatever writes an applicant or dependant row: the duplicate rules' keys and
+    the search's name text."""
+    return {"passport_key": passport_key(person.passport_number),
+            "name_key": name_key(person.family_name, person.given_names),
+            "name_search": search_text(person.family_name, person.given_names,
+                                       person.chinese_name)}
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,6 @@ def _back_link() -> tuple[str, object]:
     return target, (Queue(name).label if name in set(Queue) else Queue.MINE.label)
 
 
-
 def _case_forms(case: Case, history: list, notes: list[CaseNote], **given) -> dict:
     today = hk_today()
     steps = {o.name: StepForm(step=o.transition, case=case, version=case.version,
@@ -459,18 +458,6 @@ def show(case_id: int):
     return _render_case(_load_case(case_id))
 
 
-def _matches_found(form, refused: Refused) -> bool:
-    """Put a duplicate refusal's matches on ``form`` (shown with the confirmation), and a
-    missing reason on its field; True when the refusal was one."""
-    found = refused.refusal
-    if not isinstance(found, duplicates.DuplicatesFound):
-        return False
-    form.matches = found.matches
-    if isinstance(found, duplicates.DuplicateReasonMissing):
-        form.duplicate_reason.errors = [*form.duplicate_reason.errors, refused.message]
-    return True
-
-
 def _form_page(form: CaseForm, case: Case | None):
     # 422 for every form sent back unsaved: its errors, a refusal or matches to confirm.
     failed = form.errors or form.form_errors or form.matches
@@ -499,11 +486,16 @@ def create():
 
 
 def _record_refusal(form, refused: Refused) -> None:
-    """A refusal on the form's page: a missing reason beside its field, anything else (the
-    matches' warning among them) at the top."""
-    if not (_matches_found(form, refused)
-            and isinstance(refused.refusal, duplicates.DuplicateReasonMissing)):
-        form.form_errors.append(refused.message)
+    """A refusal on the form's page. A duplicate refusal puts its matches on the form (shown
+    with the confirmation); a missing reason for saving anyway goes beside its field, and
+    anything else (the matches' warning among them) at the top."""
+    found = refused.refusal
+    if isinstance(found, duplicates.DuplicatesFound):
+        form.matches = found.matches
+        if isinstance(found, duplicates.DuplicateReasonMissing):
+            form.duplicate_reason.errors = [*form.duplicate_reason.errors, refused.message]
+            return
+    form.form_errors.append(refused.message)
 
 
 @bp.route("/<id:case_id>/edit", methods=["GET", "POST"])

@@ -54,7 +54,6 @@ from backoffice.cases.models import (
     Relationship,
     SavedFilter,
     phone_key,
-    search_text,
 )
 from backoffice.cases.schemes import (
     CaseStatus,
@@ -164,14 +163,14 @@ def _identity_problems(data: IdentityData, today: date) -> None:
 
 
 def _write_keys(person: Applicant | Dependant, data: IdentityData) -> None:
-    for name, value in duplicates.identity_keys(data.family_name, data.given_names,
-                                                data.passport_number).items():
+    """The columns derived from a person's identity: what the search and the duplicate rules
+    look up (kept here, by the one writer of the person, never computed at read time)."""
+    for name, value in duplicates.identity_keys(data).items():
         setattr(person, name, value)
 
 
 def _write_applicant(applicant: Applicant, data: ApplicantData) -> None:
     _assign(applicant, data)
-    applicant.name_search = search_text(data.family_name, data.given_names, data.chinese_name)
     applicant.phone_key = phone_key(data.phone)
     _write_keys(applicant, data)
 
@@ -315,7 +314,6 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
     dependant = Dependant(case_id=case.id, relation=relation, married=married,
                           added_by_id=actor.id)
     _assign(dependant, data)
-    dependant.name_search = search_text(data.family_name, data.given_names, data.chinese_name)
     _write_keys(dependant, data)
     db.session.add(dependant)
     case.dependants.append(dependant)
@@ -543,9 +541,7 @@ def save_filter(user: User, name: str, queue: str, query: str) -> SavedFilter:
     taken = db.session.scalar(select(SavedFilter.id).where(SavedFilter.user_id == user.id,
                                                            SavedFilter.name == name))
     if taken is not None:
-        raise CaseError(lazy_gettext(
-            "You already have saved filters called “%(name)s”: choose another name, or "
-            "delete those first.", name=name))
+        raise _name_taken(name)
     count = db.session.scalar(select(func.count()).select_from(SavedFilter)
                               .where(SavedFilter.user_id == user.id))
     if count >= SAVED_FILTERS_PER_USER:
@@ -558,10 +554,13 @@ def save_filter(user: User, name: str, queue: str, query: str) -> SavedFilter:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:  # the same name saved at the same moment, in another tab
-        raise CaseError(lazy_gettext(
-            "You already have saved filters called “%(name)s”: choose another name, or "
-            "delete those first.", name=name)) from exc
+        raise _name_taken(name) from exc
     return saved
+
+
+def _name_taken(name: str) -> CaseError:
+    return CaseError(lazy_gettext("You already have saved filters called “%(name)s”: choose "
+                                  "another name, or delete those first.", name=name))
 
 
 def delete_filter(user: User, saved: SavedFilter) -> None:

@@ -33,7 +33,6 @@ from backoffice.cases.models import (
     EventKind,
     JobOffer,
     phone_key,
-    search_text,
 )
 from backoffice.cases.schemes import CaseStatus, Effect, Guard
 from backoffice.core.dates import hk_today
@@ -149,11 +148,9 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
     is (a road records one at most)."""
     actor = plan.creator
     applicant = WalkingApplicant(id=applicant_id, created_at=plan.created_at,
-                                 name_search=search_text(plan.applicant.family_name,
-                                                         plan.applicant.given_names,
-                                                         plan.applicant.chinese_name),
                                  phone_key=phone_key(plan.applicant.phone),
-                                 **_keys(plan.applicant), **_values(plan.applicant))
+                                 **duplicates.identity_keys(plan.applicant),
+                                 **_values(plan.applicant))
     case = WalkingCase(id=case_id, reference=None, scheme=plan.scheme, status=CaseStatus.DRAFT,
                        applicant=applicant, applicant_id=applicant_id,
                        assignee_id=plan.assignee, created_by_id=actor,
@@ -164,10 +161,7 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
     for relation, identity, married in plan.dependants:
         case.dependants.append(WalkingDependant(
             case_id=case_id, relation=relation, married=married, added_at=plan.created_at,
-            added_by_id=actor,
-            name_search=search_text(identity.family_name, identity.given_names,
-                                    identity.chinese_name),
-            **_keys(identity), **_values(identity)))
+            added_by_id=actor, **duplicates.identity_keys(identity), **_values(identity)))
     walked = Walked(case)
     walked.events.append((plan.created_at, EventKind.CREATED, None, None, CaseStatus.DRAFT,
                           None, None, None, None))
@@ -202,11 +196,6 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
 # A bulk case's people are made up for it alone (the generator's passports and HKIDs), and
 # the walk has no database to ask whether someone else holds a quota place.
 _NO_DATABASE_GUARDS = frozenset({Guard.ONE_QUOTA_PLACE})
-
-
-def _keys(identity) -> dict:
-    return duplicates.identity_keys(identity.family_name, identity.given_names,
-                                    identity.passport_number)
 
 
 def _values(data) -> dict:
