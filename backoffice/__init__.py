@@ -12,7 +12,7 @@ from config import Config, ProductionConfig, config_for
 
 # The feature packages, lowest first: each imports only core and the features before it
 # (tests/test_structure.py checks it). Adding one here is all it takes to plug it in.
-FEATURES = ("auth", "quota", "cases", "notifications", "reports")
+FEATURES = ("auth", "quota", "cases", "documents", "letters", "notifications", "reports")
 
 
 def create_app(config: type[Config] | str | None = None, **overrides) -> Flask:

@@ -28,9 +28,11 @@ LAYERS = {
     "auth": 1,
     "quota": 2,
     "cases": 3,
-    "notifications": 4,
-    "reports": 5, "demo": 5,
-    "__init__": 6,  # create_app: the one place that knows every feature
+    "documents": 4,
+    "letters": 5,
+    "notifications": 6,
+    "reports": 7, "demo": 7,
+    "__init__": 8,  # create_app: the one place that knows every feature
 }
 
 
