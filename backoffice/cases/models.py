@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -65,6 +66,8 @@ class DeadlineKind(StrEnum):
     JOB_OFFER = "job_offer"
     EXTENSION_WINDOW = "extension_window"
     ENTRY = "entry"  # the visa allows entry until then: the applicant must arrive by it
+    # Documents asked of the applicant are due (backoffice/documents: a request's due date).
+    DOCUMENTS_DUE = "documents_due"
 
     @property
     def label(self) -> str:
@@ -76,6 +79,7 @@ _DEADLINE_KIND_LABELS: dict[DeadlineKind, str] = {
     DeadlineKind.JOB_OFFER: lazy_gettext("Job offer due"),
     DeadlineKind.EXTENSION_WINDOW: lazy_gettext("Extension window opens"),
     DeadlineKind.ENTRY: lazy_gettext("Entry by (visa valid until)"),
+    DeadlineKind.DOCUMENTS_DUE: lazy_gettext("Documents due"),
 }
 
 
@@ -275,6 +279,13 @@ class Case(db.Model):
     next_deadline_on: Mapped[date | None] = mapped_column(Date)
     next_deadline_kind: Mapped[DeadlineKind | None] = mapped_column(
         enum_column(DeadlineKind, "next_deadline_kind"))
+    # The due date of the documents asked of the applicant and not all received yet (kept by
+    # backoffice/documents); the "documents due" deadline is derived from it like the others.
+    documents_due_on: Mapped[date | None] = mapped_column(Date)
+    # How many required checklist items are neither received nor waived, kept by
+    # backoffice/documents in the transaction that changes them, so a queue of a million
+    # cases shows "3 documents missing" without a join. None: not counted yet.
+    documents_missing: Mapped[int | None] = mapped_column(SmallInteger)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -408,6 +419,7 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     DEPENDANT_ADDED = "dependant_added"
     DEPENDANT_REMOVED = "dependant_removed"
+    DOCUMENT = "document"  # a checklist item, a file or a request for documents (documents)
 
     @property
     def label(self) -> str:
@@ -421,6 +433,7 @@ _EVENT_KIND_LABELS: dict[EventKind, str] = {
     EventKind.ASSIGNED: lazy_gettext("Assigned"),
     EventKind.DEPENDANT_ADDED: lazy_gettext("Dependant added"),
     EventKind.DEPENDANT_REMOVED: lazy_gettext("Dependant removed"),
+    EventKind.DOCUMENT: lazy_gettext("Documents"),
 }
 
 
@@ -511,7 +524,8 @@ class JobOffer(db.Model):
 
 # The deadlines that can be missed. An extension window is the day a window opens: the sweep
 # marks it met when the day comes, and it is never overdue.
-MISSABLE_DEADLINE_KINDS = (DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER, DeadlineKind.ENTRY)
+MISSABLE_DEADLINE_KINDS = (DeadlineKind.STAY_END, DeadlineKind.JOB_OFFER, DeadlineKind.ENTRY,
+                           DeadlineKind.DOCUMENTS_DUE)
 
 
 class DeadlineState(StrEnum):

@@ -93,12 +93,15 @@ def start_stay(case: Case, policy: SchemePolicy, arrived_on: date,
 
 def desired_deadlines(case: Case) -> dict[DeadlineKind, date]:
     """The deadlines the case should have open now, by kind."""
+    # Documents asked of the applicant are due whatever the stage, while the case is open.
+    asked = ({DeadlineKind.DOCUMENTS_DUE: case.documents_due_on}
+             if case.documents_due_on is not None and case.is_open else {})
     if case.status == CaseStatus.VISA_ISSUED and case.visa_valid_until is not None:
-        return {DeadlineKind.ENTRY: case.visa_valid_until}
+        return {DeadlineKind.ENTRY: case.visa_valid_until} | asked
     if not case.in_stay or case.stay_ends_on is None:
-        return {}
-    wanted = {DeadlineKind.STAY_END: case.stay_ends_on,
-              DeadlineKind.EXTENSION_WINDOW: case.extension_window_opens_on}
+        return asked
+    wanted = asked | {DeadlineKind.STAY_END: case.stay_ends_on,
+                      DeadlineKind.EXTENSION_WINDOW: case.extension_window_opens_on}
     # The job offer is due by the end of the first year (the initial stay), only until one
     # is recorded and only before the first extension.
     if case.job_offer_needed_to_extend and not case.has_job_offer \
@@ -199,6 +202,12 @@ def end_deadlines(case_ids: Select, now: datetime) -> None:
         .execution_options(synchronize_session=False))
 
 
+def meet(case: Case, kind: DeadlineKind, now: datetime | None = None) -> None:
+    """The case's open deadline of ``kind`` is met (the documents asked all arrived): closed
+    as met and announced, and the case's next deadline follows."""
+    _meet(case, kind, now or utcnow())
+
+
 def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
     for deadline in case.open_deadlines:
         if deadline.kind == kind:
@@ -214,7 +223,8 @@ def _meet(case: Case, kind: DeadlineKind, now: datetime) -> None:
 # cases ended in bulk), in the same transaction.
 
 NEXT_DEADLINE_ORDER = {DeadlineKind.JOB_OFFER: 0, DeadlineKind.STAY_END: 1,
-                       DeadlineKind.ENTRY: 2, DeadlineKind.EXTENSION_WINDOW: 3}
+                       DeadlineKind.ENTRY: 2, DeadlineKind.DOCUMENTS_DUE: 3,
+                       DeadlineKind.EXTENSION_WINDOW: 4}
 
 
 def track_next_deadline(case: Case) -> None:
