@@ -127,9 +127,10 @@ class FolderStorage:
     def put(self, key: str, stream: BinaryIO, *, size: int, content_type: str) -> None:
         path = self._path(key)
         for folder in (self.root, path.parent.parent, path.parent):
-            # mkdir's mode is filtered by the umask; chmod makes it exactly 0700.
+            # mkdir's mode is filtered by the umask; chmod makes it exactly 0700. Folders
+            # above the root (instance/ in a fresh checkout) are made as any other.
             if not folder.is_dir():
-                folder.mkdir(mode=0o700, exist_ok=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 folder.chmod(0o700)
         # mkstemp creates the file 0600, in the same folder so the rename stays on one disk.
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -67,10 +67,11 @@ def _start(log: Path) -> tuple[subprocess.Popen, int]:
         if process.poll() is not None:
             break
         time.sleep(0.05)  # waiting for the server to say it listens; no test's timing
+    exited = process.poll() is not None
     _stop(process)
-    output = log.read_bytes().decode(errors="replace")[-2000:]
-    raise RuntimeError(f"moto did not start within {START_TIMEOUT} s "
-                       f"(exit code {process.returncode}): {output}")
+    output = log.read_bytes().decode(errors="replace").strip()[-2000:]
+    raise RuntimeError((f"moto exited with code {process.returncode}" if exited else
+                        f"moto did not listen within {START_TIMEOUT} s") + f": {output}")
 
 
 def _stop(process: subprocess.Popen) -> None:

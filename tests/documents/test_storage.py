@@ -189,9 +189,12 @@ def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(tmp_path):
     assert list((tmp_path / key).parent.iterdir()) == []
 
 
-def test_the_folder_writes_nothing_until_a_file_is_put(tmp_path):
-    FolderStorage(tmp_path / "documents")
-    assert not (tmp_path / "documents").exists()
+def test_the_folder_writes_nothing_until_a_file_is_put_then_makes_its_folders(tmp_path):
+    root = tmp_path / "instance" / "documents"  # as in a fresh checkout: no instance/ yet
+    store = FolderStorage(root)
+    assert not (tmp_path / "instance").exists()
+    key = put(store, b"first upload")
+    assert read_back(store, key) == b"first upload"
 
 
 # --- Choosing the store by configuration ---------------------------------------------------
