@@ -183,6 +183,25 @@ class Config:
     TRUST_REQUEST_ID_HEADER = _bool("TRUST_REQUEST_ID_HEADER", False)
     HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "1"))
 
+    # --- Documents: where uploads are kept, and what may be uploaded (backoffice/documents).
+    # "folder": files under DOCUMENT_FOLDER, by default documents/ in the instance folder
+    # (never a served folder), for one machine. "s3": an S3-compatible bucket that every web
+    # server and worker shares; S3_ENDPOINT_URL empty means AWS itself, and keys left empty
+    # are found the way boto3 finds them (its AWS_* variables, an instance role). A wrong
+    # value fails at the first use of the store, with the setting named (storage.py).
+    DOCUMENT_STORAGE = os.environ.get("DOCUMENT_STORAGE", "folder").strip().lower()
+    DOCUMENT_FOLDER = Path(os.environ["DOCUMENT_FOLDER"]) if os.environ.get(
+        "DOCUMENT_FOLDER") else None  # None: INSTANCE_DIR / "documents", whatever that is
+    S3_BUCKET = os.environ.get("S3_BUCKET") or None
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION") or None
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+    # An upload larger than this is refused before its body is read whole (uploads.py); the
+    # types are MIME types recognised from the file's content, never from its name.
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
+    UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
 
 class DevelopmentConfig(Config):
     """The embedded run (`make run`): safe to start with no environment at all."""
@@ -208,6 +227,10 @@ class TestingConfig(Config):
     # Each test app counts sign-in failures in its own memory; tests that need a shared
     # storage say so (tests/auth/test_throttling.py).
     RATELIMIT_STORAGE_URI = "memory://"
+    # Documents go to documents/ in each test app's own INSTANCE_DIR (tests/conftest.py gives
+    # each a temporary one), whatever DOCUMENT_FOLDER the shell running the tests has set.
+    DOCUMENT_STORAGE = "folder"
+    DOCUMENT_FOLDER = None
 
 
 class ProductionConfig(Config):
