@@ -33,8 +33,8 @@ from backoffice.letters import bp
 from backoffice.letters.data import DATA_FORMAT
 from backoffice.letters.kinds import LetterKind
 
-__all__ = ["BOTH", "BOTH_ORDER", "LETTER_LANGUAGES", "letter_filename", "letter_html",
-           "render_letter"]
+__all__ = ["BOTH", "BOTH_ORDER", "LETTER_LANGUAGES", "LocalOnlyFetcher", "letter_filename",
+           "letter_html", "long_date", "render_letter"]
 
 BOTH = "both"
 # A letter in both languages: the Chinese letter first, then the English one.
