@@ -201,6 +201,28 @@ class Config:
     # types are MIME types recognised from the file's content, never from its name.
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 20 * 1024 * 1024))
     UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png")
+    # Werkzeug refuses a body past this while it reads it (before the form is parsed): an
+    # upload at the limit plus the form around it (uploads.FORM_ALLOWANCE) still fits.
+    MAX_CONTENT_LENGTH = UPLOAD_MAX_BYTES + 64 * 1024
+
+    # --- Letters to applicants (backoffice/letters) ------------------------------------------
+    # The letterhead, the contact the letters give and the line they are signed with, in
+    # English and Chinese (a letter in both languages uses both). Each letter keeps a copy
+    # with the data it was made from, so a letter rendered again says what it said then.
+    # The defaults are placeholders for the embedded run: set the real ones in production.
+    # An address is its lines, separated by ";" in the environment variable.
+    OFFICE_NAME_EN = os.environ.get("OFFICE_NAME_EN", "Talent Admission Office")
+    OFFICE_NAME_ZH = os.environ.get("OFFICE_NAME_ZH", "人才入境辦事處")
+    OFFICE_ADDRESS_EN = tuple(line.strip() for line in os.environ.get(
+        "OFFICE_ADDRESS_EN", "20/F, Example Tower;1 Example Road, Wan Chai;Hong Kong").split(";"))
+    OFFICE_ADDRESS_ZH = tuple(line.strip() for line in os.environ.get(
+        "OFFICE_ADDRESS_ZH", "香港;灣仔示例道1號;示例大廈20樓").split(";"))
+    OFFICE_PHONE = os.environ.get("OFFICE_PHONE", "+852 2000 0000")
+    OFFICE_EMAIL = os.environ.get("OFFICE_EMAIL", "talent-admission@example.org")
+    # Who signs: the office, never a person (letters name no member of staff).
+    OFFICE_SIGNATURE_EN = os.environ.get("OFFICE_SIGNATURE_EN",
+                                         "for Head, Talent Admission Office")
+    OFFICE_SIGNATURE_ZH = os.environ.get("OFFICE_SIGNATURE_ZH", "人才入境辦事處主管（代行）")
 
 
 class DevelopmentConfig(Config):
