@@ -223,6 +223,9 @@ class Config:
     OFFICE_SIGNATURE_EN = os.environ.get("OFFICE_SIGNATURE_EN",
                                          "for Head, Talent Admission Office")
     OFFICE_SIGNATURE_ZH = os.environ.get("OFFICE_SIGNATURE_ZH", "人才入境辦事處主管（代行）")
+    # Write every letter in both languages (Chinese, then English) rather than in the
+    # applicant's own.
+    LETTERS_IN_BOTH_LANGUAGES = _bool("LETTERS_IN_BOTH_LANGUAGES", False)
 
 
 class DevelopmentConfig(Config):

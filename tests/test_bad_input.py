@@ -44,7 +44,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.extensions import db as _db
 from backoffice.quota.models import QuotaPeriod
-from tests.cases.factories import dependant_data, make_case, step_data
+from tests.cases.factories import dependant_data, make_case, receive_documents, step_data
 from tests.conftest import PASSWORD, read_csv
 
 ANON, CW, SUP, ADMIN = None, Role.CASEWORKER, Role.SUPERVISOR, Role.ADMIN
@@ -959,6 +959,7 @@ def _walked(owner: User, submitted: date, *steps: tuple[str, date]) -> Case:
     date), each on its real date: the factory's fixed dates would leave a visa's days of
     entry in the past, or an extension window in the future."""
     case = make_case(owner, Scheme.GEP_PRO, submitted_on=submitted, today=submitted)
+    receive_documents(owner, case, submitted)  # the application came with its documents
     for name, on in steps:
         services.transition(case, name, owner, data=step_data(name, on))
     return case
@@ -1008,6 +1009,8 @@ def case_in(kind: str, owner: User) -> tuple[Case, dict[str, str]]:
         case = make_case(owner, Scheme.GEP_PRO, CaseStatus(kind))
     dependant = services.add_dependant(owner, case, Relationship.CHILD, dependant_data(), False,
                                        case.version)
+    if case.is_open and kind not in ("draft", "unassigned", "ineligible"):
+        receive_documents(owner, case, today)  # the child's documents too
     if kind == "unassigned":
         case.assignee_id = None
     _db.session.commit()

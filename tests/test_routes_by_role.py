@@ -102,6 +102,19 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/cases/{case}/step/record_arrival", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/dates", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/job-offers", expect(302, 422, 422, 403)),
+    # documents: the checklist page for whoever may read the case; its forms posted empty are
+    # refused on the page (422); a file or letter no row has is not found; withdrawing a
+    # file is a supervisor's.
+    ("GET", "/cases/{case}/documents", expect(302, 200, 200, 403)),
+    ("POST", "/cases/{case}/documents/upload", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/documents/receive", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/documents/accept", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/documents/reject", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/documents/waive", expect(302, 422, 422, 403)),
+    ("POST", "/cases/{case}/documents/request", expect(302, 422, 422, 403)),
+    ("GET", "/cases/{case}/documents/files/987654", expect(302, 404, 404, 403)),
+    ("POST", "/cases/{case}/documents/files/987654/withdraw", expect(302, 403, 404, 403)),
+    ("GET", "/cases/{case}/letters/987654", expect(302, 404, 404, 403)),
     # cases: deadlines across cases and the calendar feed (the office scope of due-soon,
     # supervisors only, is tested in tests/cases/test_deadline_routes.py).
     ("GET", "/cases/due-soon", expect(302, 200, 200, 403)),

@@ -17,6 +17,7 @@ import pytest
 import backoffice
 from backoffice.cases import signals as case_signals
 from backoffice.core import signals as core_signals
+from backoffice.documents import signals as document_signals
 
 ROOT = Path(backoffice.__file__).parent
 
@@ -97,15 +98,17 @@ def test_the_check_reports_an_upward_import_with_its_file_and_line(tmp_path):
 
 # Signals no feature listens to yet, each documented as an extension point in its own doc and
 # in docs/ARCHITECTURE.md.
-EXTENSION_POINTS = {"case-status-changed", "case-reassigned"}
+EXTENSION_POINTS = {"case-reassigned"}
 SIGNALS = [core_signals.menu_items, core_signals.header_templates, core_signals.beat_schedule,
            core_signals.language_chosen,
            case_signals.deadline_closed, case_signals.case_status_changed,
-           case_signals.case_reassigned]
+           case_signals.case_reassigned, case_signals.documents_outstanding,
+           case_signals.case_changed, case_signals.case_page_panels,
+           document_signals.documents_requested]
 
 
 def test_the_list_of_signals_is_complete():
-    declared = {value for module in (core_signals, case_signals)
+    declared = {value for module in (core_signals, case_signals, document_signals)
                 for value in vars(module).values() if hasattr(value, "receivers_for")}
     assert declared == set(SIGNALS)
 

@@ -131,6 +131,7 @@ class SecurityEventKind(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105  (an event name, not a secret)
     PASSWORD_RESET = "password_reset"  # noqa: S105  (an admin set a temporary password)
     UNLOCKED = "unlocked"
+    DOCUMENT_DOWNLOADED = "document_downloaded"  # a case's file read (backoffice/documents)
 
     @property
     def label(self) -> str:
@@ -152,6 +153,7 @@ _KIND_LABELS = {
     SecurityEventKind.PASSWORD_CHANGED: _l("Password changed"),
     SecurityEventKind.PASSWORD_RESET: _l("Password reset"),
     SecurityEventKind.UNLOCKED: _l("Unlocked"),
+    SecurityEventKind.DOCUMENT_DOWNLOADED: _l("Document downloaded"),
 }
 
 

@@ -493,7 +493,19 @@ DETAILS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "%(old)s → %(new)s", old=_role(v["old"]), new=_role(v["new"])),
     "password_reset": lambda _v: gettext(
         "Temporary password; a new one must be chosen at next sign-in."),
+    "document_downloaded": lambda v: gettext(
+        "File “%(file)s” (no. %(file_id)d) of case %(reference)s.", file=v["file"],
+        file_id=v["file_id"], reference=v["reference"]),
 }
+
+
+def record_download(actor: User, info: RequestInfo, *, reference: str, file_id: int,
+                    file_name: str) -> SecurityEvent:
+    """Log that ``actor`` read a file of case ``reference``: every download of a case's
+    documents is in the security log."""
+    return _log(SecurityEventKind.DOCUMENT_DOWNLOADED, email=actor.email, user=actor,
+                info=info, detail=detail_of("document_downloaded", reference=reference,
+                                            file_id=file_id, file=file_name))
 
 
 def describe_detail(event: Any) -> str:

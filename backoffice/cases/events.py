@@ -20,7 +20,12 @@ from sqlalchemy import Select, literal
 from backoffice.auth.models import User
 from backoffice.cases import bp, duplicates
 from backoffice.cases.models import CaseEvent, EventKind
-from backoffice.cases.schemes import GovernmentProgramme, describe_ground, step_label
+from backoffice.cases.schemes import (
+    GovernmentProgramme,
+    describe_ground,
+    requirement_label,
+    step_label,
+)
 from backoffice.cases.words import (
     LazyCountry,
     LazyDate,
@@ -276,7 +281,50 @@ def _duplicates_accepted(data: dict) -> object:
         for m in data["matches"])
 
 
+def document_label(code: str, holder_name: str | None) -> object:
+    """A checklist item in words: "Passport", or "Proof of identity (CHAN, Mei)" for a
+    dependant's."""
+    if holder_name:
+        return lazy_gettext("%(document)s (%(name)s)", document=requirement_label(code),
+                            name=holder_name)
+    return requirement_label(code)
+
+
+def _document(data: dict) -> object:
+    action = data["action"]
+    if action == "requested":
+        return lazy_ngettext(
+            "%(num)d document requested from the applicant, due %(date)s: %(documents)s.",
+            "%(num)d documents requested from the applicant, due %(date)s: %(documents)s.",
+            len(data["items"]), date=_day(data["due_on"]),
+            documents=LazyList(document_label(i["requirement"], i.get("holder_name"))
+                               for i in data["items"]))
+    if action == "request_met":
+        return lazy_gettext("Every document requested on %(date)s has been received or "
+                            "waived.", date=_day(data["requested_on"]))
+    document = document_label(data["requirement"], data.get("holder_name"))
+    if action == "uploaded" and data.get("replaces"):
+        return lazy_gettext("“%(document)s”: %(file)s uploaded, replacing %(old)s.",
+                            document=document, file=data["file"], old=data["replaces"])
+    if action == "uploaded":
+        return lazy_gettext("“%(document)s”: %(file)s uploaded.", document=document,
+                            file=data["file"])
+    if action == "received":
+        return lazy_gettext("“%(document)s” received on %(date)s (on paper).",
+                            document=document, date=_day(data["received_on"]))
+    if action == "withdrawn":
+        return lazy_gettext("“%(document)s”: %(file)s withdrawn.", document=document,
+                            file=data["file"])
+    words = {"accepted": lazy_gettext("“%(document)s” accepted.", document=document),
+             "rejected": lazy_gettext("“%(document)s” rejected.", document=document),
+             "waived": lazy_gettext("“%(document)s” waived.", document=document),
+             "missing": lazy_gettext("“%(document)s” is missing again: no file is left on it.",
+                                     document=document)}
+    return words[action]
+
+
 _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
+    "document": _document,
     "duplicates_accepted": _duplicates_accepted,
     "fields_changed": _fields_changed,
     "dependant_added": _dependant,

@@ -33,7 +33,7 @@ from backoffice.cases.schemes import (
     SchemePolicy,
     Transition,
 )
-from backoffice.cases.words import LazyDate, Sentences, lazy_gettext, lazy_ngettext
+from backoffice.cases.words import LazyDate, LazyList, Sentences, lazy_gettext, lazy_ngettext
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.extensions import db
 from backoffice.quota import services as quota
@@ -501,8 +501,23 @@ def _one_quota_place(step: Step) -> None:
             status=holder.status.label, rules=holder.rules_label), see_case=holder)
 
 
+def _documents_complete(step: Step) -> None:
+    """No decision on a case whose required documents are not all in (received or waived):
+    the features that keep them say which are missing."""
+    missing = [label for _receiver, labels in signals.documents_outstanding.send(case=step.case)
+               for label in labels or ()]
+    if missing:
+        raise CaseError(lazy_ngettext(
+            "The required document %(documents)s has not been received or waived. Receive "
+            "it, or waive it with a reason, before “%(step)s”.",
+            "%(num)d required documents have not been received or waived: %(documents)s. "
+            "Receive them, or waive them with a reason, before “%(step)s”.",
+            len(missing), documents=LazyList(missing), step=step.transition.label))
+
+
 _GUARDS: dict[Guard, Callable[[Step], None]] = {
     Guard.ONE_QUOTA_PLACE: _one_quota_place,
+    Guard.DOCUMENTS_COMPLETE: _documents_complete,
     Guard.ELIGIBLE: _eligible,
     Guard.INELIGIBLE: _ineligible,
     # The arrival's date is asked for, never assumed (a missing one is refused).

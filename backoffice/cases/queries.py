@@ -210,8 +210,9 @@ COUNT_LIMIT = 1000
 _COLUMNS = (
     Case.id, Case.reference, Case.scheme, Case.status, Case.submitted_on, Case.updated_at,
     Case.assignee_id, Case.version, Case.status_since, Case.next_deadline_on,
-    Case.next_deadline_kind, Applicant.family_name, Applicant.given_names,
-    Applicant.chinese_name, Applicant.nationality, Applicant.passport_number, Applicant.hkid,
+    Case.next_deadline_kind, Case.documents_missing, Applicant.family_name,
+    Applicant.given_names, Applicant.chinese_name, Applicant.nationality,
+    Applicant.passport_number, Applicant.hkid,
     User.full_name.label("assignee_name"),
 )
 

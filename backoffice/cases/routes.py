@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from backoffice.auth.models import Permission, User
 from backoffice.cases import bp, calendar, duplicates, guards, queries, search, services, stay
+from backoffice.cases import signals as case_signals
 from backoffice.cases.forms import (
     BulkReassignForm,
     CaseForm,
@@ -449,6 +450,8 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         submission_problems=submission_problems, permanent_grounds=permanent,
         Relationship=Relationship, history=history, history_form=history_form,
         back_link=_back_link(),
+        panels=[panel for _receiver, panel in
+                case_signals.case_page_panels.send(case=case, user=current_user) if panel],
         **_case_forms(case, events, notes, **forms)), status
 
 

@@ -221,6 +221,9 @@ class Guard(StrEnum):
     # The applicant holds no other place of the scheme's quota (another case approved and
     # not ended, cases/duplicates.place_holder).
     ONE_QUOTA_PLACE = "one_quota_place"
+    # Every required item of the documents checklist is received or waived (the documents
+    # feature answers through signals.documents_outstanding).
+    DOCUMENTS_COMPLETE = "documents_complete"
 
 
 # Guards that judge what the caseworker gives for the step, not the case: a preview of the
@@ -330,7 +333,8 @@ def _lifecycle(*, quota_hold: bool) -> tuple[Transition, ...]:
         Transition("start_review", lazy_gettext("Start review"), frozenset({s.SUBMITTED}),
                    s.UNDER_REVIEW, stamps="review_started_at"),
         Transition("approve", lazy_gettext("Approve"), frozenset({s.UNDER_REVIEW}) | quota_stop,
-                   s.APPROVED, stamps="approved_on", guards=one_place, effects=take,
+                   s.APPROVED, stamps="approved_on",
+                   guards=(*one_place, Guard.DOCUMENTS_COMPLETE), effects=take,
                    confirm=True,
                    when_quota_full="hold_for_quota" if quota_hold else None),
         Transition("issue_visa", lazy_gettext("Record visa issued"), frozenset({s.APPROVED}),
@@ -531,6 +535,112 @@ def describe_ground(data: Mapping[str, object]) -> str:
     return _PERMANENT_GROUNDS[str(data["key"])](data)
 
 
+# --- The documents checklist ---------------------------------------------------------------------
+
+
+class Holder(StrEnum):
+    """Whose document a checklist item is: one item for the applicant, or one per dependant."""
+
+    APPLICANT = "applicant"
+    EACH_DEPENDANT = "each_dependant"
+
+
+class Condition(StrEnum):
+    """When an item applies beyond its holder, read from the case's facts."""
+
+    PROGRAMME_CLAIMED = "programme_claimed"  # a government-backed programme is claimed
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRequirement:
+    """One item of a scheme's documents checklist (policy data, versioned with the policy).
+
+    ``code`` names it in the case's rows and history, so it never changes once used;
+    ``label`` and ``hint`` (what counts as the document) are lazy messages. A required item
+    that is neither received nor waived stops an approval (``Guard.DOCUMENTS_COMPLETE``).
+    """
+
+    code: str
+    label: str
+    hint: str | None = None
+    required: bool = True
+    holder: Holder = Holder.APPLICANT
+    condition: Condition | None = None
+
+
+def _requirement(code: str, label: str, hint: str | None = None, **rules) -> DocumentRequirement:
+    return DocumentRequirement(code, label, hint, **rules)
+
+
+_PASSPORT = _requirement(
+    "passport", lazy_gettext("Passport"),
+    lazy_gettext("The pages with the photograph, personal details and validity."))
+# Every scheme admits the spouse and unmarried children under 18 (seed): each dependant's
+# identity and the proof that they are the applicant's spouse or child.
+_DEPENDANTS = (
+    _requirement("dependant_identity", lazy_gettext("Proof of identity"),
+                 lazy_gettext("The dependant's passport or travel document."),
+                 holder=Holder.EACH_DEPENDANT),
+    _requirement("relationship", lazy_gettext("Proof of relationship"),
+                 lazy_gettext("The marriage certificate for a spouse; the birth certificate "
+                              "for a child."), holder=Holder.EACH_DEPENDANT),
+)
+QMAS_DOCUMENTS = (
+    _PASSPORT,
+    _requirement("degree_certificates", lazy_gettext("Degree certificates"),
+                 lazy_gettext("Certificates of each degree claimed, with transcripts.")),
+    _requirement("work_experience", lazy_gettext("Proof of work experience"),
+                 lazy_gettext("Employers' letters stating the posts held and their dates.")),
+    _requirement("language_proficiency", lazy_gettext("Proof of language proficiency"),
+                 lazy_gettext("Results of a recognised test of written and spoken Chinese or "
+                              "English."), required=False),
+    *_DEPENDANTS,
+)
+GEP_ENT_DOCUMENTS = (
+    _PASSPORT,
+    _requirement("business_plan", lazy_gettext("Business plan"),
+                 lazy_gettext("The plan of the business to be set up or joined in Hong Kong.")),
+    _requirement("funding", lazy_gettext("Proof of funding"),
+                 lazy_gettext("Bank statements or investment agreements for the capital.")),
+    _requirement("programme_admission", lazy_gettext("Admission letter of the programme"),
+                 lazy_gettext("The admission letter of the government-backed programme "
+                              "claimed."), condition=Condition.PROGRAMME_CLAIMED),
+    *_DEPENDANTS,
+)
+GEP_PRO_DOCUMENTS = (
+    _PASSPORT,
+    _requirement("employment_contract", lazy_gettext("Employment contract"),
+                 lazy_gettext("The contract signed with the Hong Kong employer.")),
+    _requirement("employer_letter", lazy_gettext("Employer's letter on the post"),
+                 lazy_gettext("The post's duties and why it cannot readily be filled locally.")),
+    _requirement("qualifications", lazy_gettext("Qualifications"),
+                 lazy_gettext("Degree certificates and professional qualifications.")),
+    *_DEPENDANTS,
+)
+ASSG_DOCUMENTS = (
+    _PASSPORT,
+    _requirement("parent_residence", lazy_gettext("Parent's proof of permanent residence"),
+                 lazy_gettext("The parent's Hong Kong permanent identity card, showing the "
+                              "parent is a Chinese Hong Kong permanent resident.")),
+    _requirement("birth_certificate", lazy_gettext("Birth certificate"),
+                 lazy_gettext("The applicant's birth certificate naming that parent.")),
+    _requirement("emigration", lazy_gettext("Proof of emigration"),
+                 lazy_gettext("Proof that the parent emigrated from Hong Kong.")),
+    *_DEPENDANTS,
+)
+
+
+_REQUIREMENT_LABELS = {r.code: r.label for documents in
+                       (QMAS_DOCUMENTS, GEP_ENT_DOCUMENTS, GEP_PRO_DOCUMENTS, ASSG_DOCUMENTS)
+                       for r in documents}
+
+
+def requirement_label(code: str) -> str:
+    """The label of the checklist item called ``code`` in any scheme (the code itself for an
+    item no checklist has any more), for records that keep only the code (the history)."""
+    return _REQUIREMENT_LABELS.get(code, code)
+
+
 # --- Policy -------------------------------------------------------------------------------------
 
 
@@ -564,6 +674,9 @@ class SchemePolicy:
     # An extension may be granted for fewer months than ``extension_months`` (never more).
     shorter_extension_allowed: bool = True
     job_offer_needed_to_extend: bool = False
+    # The documents checklist, and the days an applicant is given to send what is asked.
+    documents: tuple[DocumentRequirement, ...] = ()
+    documents_due_days: int = 28
     transitions: tuple[Transition, ...] = ()
     _by_name: Mapping[str, Transition] = field(
         init=False, repr=False, compare=False, default_factory=dict
@@ -583,6 +696,11 @@ class SchemePolicy:
         for name in ("initial_stay_months", "extension_months", "extension_window_days"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
+        codes = [r.code for r in self.documents]
+        if len(codes) != len(set(codes)):
+            problems.append(f"document codes are not unique: {codes}")
+        if self.documents_due_days <= 0:
+            problems.append("documents_due_days must be positive")
         by_name: dict[str, Transition] = {}
         for t in self.transitions:
             if t.name in by_name:
@@ -827,6 +945,7 @@ _QMAS = SchemePolicy(
     # a job offer in the first year".
     initial_stay_months=12,
     job_offer_needed_to_extend=True,
+    documents=QMAS_DOCUMENTS,
     transitions=_lifecycle(quota_hold=True),
 )
 
@@ -841,6 +960,7 @@ _GEP_ENT = SchemePolicy(
     # The seed gives no stay length for the GEP schemes; 24 months is the assumed default
     # (Hong Kong's usual initial GEP stay) until a dated version says otherwise.
     initial_stay_months=24,
+    documents=GEP_ENT_DOCUMENTS,
     transitions=_lifecycle(quota_hold=False),
 )
 
@@ -853,6 +973,7 @@ _GEP_PRO = dataclasses.replace(
     # Seed: "a confirmed offer of employment relevant to his academic qualifications or work
     # experience that cannot be readily taken up by the local work force".
     requires_job_offer=True,
+    documents=GEP_PRO_DOCUMENTS,
 )
 
 _ASSG = SchemePolicy(
@@ -866,6 +987,7 @@ _ASSG = SchemePolicy(
     requires_hk_parent_and_emigration=True,
     # Not in the seed: 24 months assumed, as for the GEP schemes.
     initial_stay_months=24,
+    documents=ASSG_DOCUMENTS,
     transitions=_lifecycle(quota_hold=False),
 )
 

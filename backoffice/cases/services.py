@@ -211,6 +211,7 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
     events.record(case.id, actor, EventKind.CREATED, to_status=CaseStatus.DRAFT,
                   reason=accepted, detail_data=_accepted(matches, None))
     db.session.flush()
+    signals.case_changed.send(case=case)
     return case
 
 
@@ -284,6 +285,7 @@ def update_case(actor: User, case: Case, applicant_data: ApplicantData, facts: C
     events.record(case.id, actor, EventKind.EDITED, reason=accepted,
                   detail_data=_accepted(matches, events.fields_changed(changes)))
     db.session.flush()
+    signals.case_changed.send(case=case)
     return [name for name, _before, _after in changes]
 
 
@@ -316,7 +318,10 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
     _assign(dependant, data)
     _write_keys(dependant, data)
     db.session.add(dependant)
-    case.dependants.append(dependant)
+    # Loading the collection (when it was not yet) flushes the new row into it already:
+    # appending again would list the dependant twice on the case in memory.
+    if dependant not in case.dependants:
+        case.dependants.append(dependant)
     case.updated_at = utcnow()
     db.session.flush()
     events.record(case.id, actor, EventKind.DEPENDANT_ADDED, reason=accepted,
@@ -324,6 +329,7 @@ def add_dependant(actor: User, case: Case, relation: Relationship, data: Identit
                                                   "relation": relation.value,
                                                   "name": dependant.full_name}))
     db.session.flush()
+    signals.case_changed.send(case=case)
     return dependant
 
 
@@ -351,6 +357,7 @@ def remove_dependant(actor: User, case: Case, dependant: Dependant, reason: str,
                   detail_data={"key": "dependant_removed", "relation": dependant.relation.value,
                                "name": dependant.full_name})
     db.session.flush()
+    signals.case_changed.send(case=case)
 
 
 # --- The stay, outside the lifecycle -------------------------------------------------------

@@ -234,19 +234,24 @@ def track_next_deadline(case: Case) -> None:
     due_on, kind = (upcoming[0], upcoming[2]) if upcoming else (None, None)
     if (case.next_deadline_on, case.next_deadline_kind) == (due_on, kind):
         return
+    copy_onto_case(case, next_deadline_on=due_on, next_deadline_kind=kind)
+
+
+def copy_onto_case(case: Case, **values: object) -> None:
+    """Write columns that copy what the case's other rows say (its next deadline, its
+    documents' count and due date) so that neither its version (a colleague's open form)
+    nor its "last change" moves for a copy: beside the ORM's own UPDATE of a saved case."""
     state = inspect(case, raiseerr=False)
     if state is None or not state.persistent:
         # A case not yet written (or walked in memory by the bulk loader): its INSERT says it.
-        case.next_deadline_on, case.next_deadline_kind = due_on, kind
+        for name, value in values.items():
+            setattr(case, name, value)
         return
-    # A saved case: written beside the ORM's own UPDATE of it, so that neither its version
-    # (a colleague's open form) nor its "last change" moves for a copy of its deadlines.
     db.session.execute(update(Case).where(Case.id == case.id)
-                       .values(next_deadline_on=due_on, next_deadline_kind=kind,
-                               updated_at=Case.updated_at)
+                       .values(**values, updated_at=Case.updated_at)
                        .execution_options(synchronize_session=False))
-    set_committed_value(case, "next_deadline_on", due_on)
-    set_committed_value(case, "next_deadline_kind", kind)
+    for name, value in values.items():
+        set_committed_value(case, name, value)
 
 
 # What a case with no open deadline keeps: the values cases ended in bulk are given in the

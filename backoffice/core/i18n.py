@@ -265,6 +265,19 @@ def format_number(value: int | float | Decimal | None) -> str:
     return _babel_format_decimal(value, locale=_locale())
 
 
+def format_size(size: int | None) -> str:
+    """A file's size as people read it: 830 bytes, 12.4 KB, 3.1 MB (1 KB = 1,024 bytes)."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return str(lazy_ngettext("%(num)d byte", "%(num)d bytes", size))
+    if size < 1024 * 1024:
+        return str(lazy_gettext("%(size)s KB", size=_babel_format_decimal(
+            round(size / 1024, 1), locale=_locale())))
+    return str(lazy_gettext("%(size)s MB", size=_babel_format_decimal(
+        round(size / 1048576, 1), locale=_locale())))
+
+
 # The `holidays` package's name for each language's holiday names.
 _HOLIDAY_LANGUAGES = {"en": "en_HK", "zh_Hant_HK": "zh_HK"}
 
@@ -296,5 +309,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "hk_datetime")
     app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_size, "filesize")
 
 

@@ -194,8 +194,9 @@ def walk(plan: CasePlan, applicant_id: int, case_id: int, job_offer_id: int) -> 
 
 
 # A bulk case's people are made up for it alone (the generator's passports and HKIDs), and
-# the walk has no database to ask whether someone else holds a quota place.
-_NO_DATABASE_GUARDS = frozenset({Guard.ONE_QUOTA_PLACE})
+# the walk has no database to ask whether someone else holds a quota place. Nor does it write
+# documents: a bulk case's checklist is not counted (cases.documents_missing stays NULL).
+_NO_DATABASE_GUARDS = frozenset({Guard.ONE_QUOTA_PLACE, Guard.DOCUMENTS_COMPLETE})
 
 
 def _values(data) -> dict:

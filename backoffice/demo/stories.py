@@ -34,6 +34,7 @@ from backoffice.demo.people import (
     phone_for,
     pick_nationality,
 )
+from backoffice.documents import services as documents
 from backoffice.extensions import db
 
 DEMO_SEED = 20261125
@@ -330,6 +331,32 @@ def _ground_words(case: Case, actor: User) -> str:
         return str(Sentences(ground.message for ground in services.permanent_grounds(case)))
 
 
+def _documents_in(rng: random.Random, case: Case, actor: User, received: date,
+                  until: date) -> None:
+    """Every required document in before the decision: most came with the application, the
+    rest by ``until``; most of them checked and accepted."""
+    for line in documents.missing(case):
+        on = min(until, received + timedelta(days=rng.choice((0, 0, 0, 3, 7, 14))))
+        documents.mark_received(actor, case, line.key, on, today=until)
+        if rng.random() < 0.7:
+            documents.accept(actor, case, line.key)
+
+
+def _documents_awaited(rng: random.Random, case: Case, actor: User, received: date,
+                       today: date) -> None:
+    """A case still being looked at: some documents in, and for some cases the rest asked
+    of the applicant (a letter, an email where they agreed, a "documents due" deadline)."""
+    lines = documents.missing(case)
+    still = [line for line in lines if rng.random() < 0.35]
+    for line in lines:
+        if line not in still:
+            documents.mark_received(actor, case, line.key, min(today, received), today=today)
+    if still and rng.random() < 0.6 and today > received:
+        documents.request_documents(actor, case, [line.key for line in still],
+                                    today + timedelta(days=rng.choice((7, 14, 28))),
+                                    today=today)
+
+
 def _build_demo_case(rng: random.Random, index: int, sc: Scenario, caseworkers: Sequence[User],
                      supervisor: User, today: date, report: DemoReport) -> Case:
     policy = policy_for(sc.scheme, today)
@@ -359,6 +386,8 @@ def _build_demo_case(rng: random.Random, index: int, sc: Scenario, caseworkers: 
         at = max(_moment(received + timedelta(days=offset), rng), last_at + timedelta(minutes=5))
         try:
             with db.session.begin_nested():
+                if name == "approve":
+                    _documents_in(rng, case, actor, received, to_hk_date(at))
                 data = step_data(rng, case.policy.transition(name), to_hk_date(at))
                 if name == "request_extension" and case.job_offer_needed_to_extend \
                         and not case.has_job_offer:
@@ -376,6 +405,8 @@ def _build_demo_case(rng: random.Random, index: int, sc: Scenario, caseworkers: 
             actor = caseworkers[(index + 1) % len(caseworkers)]
             services.reassign(supervisor, [case], actor)
             _backdate_latest_event(case, at + timedelta(hours=2))
+    if case.status in (CaseStatus.SUBMITTED, CaseStatus.UNDER_REVIEW):
+        _documents_awaited(rng, case, actor, received, min(today, to_hk_date(last_at)))
     if sc.unassigned:
         services.reassign(supervisor, [case], None)
         _backdate_latest_event(case, last_at + timedelta(hours=3))

@@ -28,6 +28,7 @@ from backoffice.cases.models import Case, CaseEvent
 from backoffice.cases.schemes import CaseStatus, Scheme, SchemePolicy, Transition
 from backoffice.cases.services import ApplicantData, CaseFacts, IdentityData
 from backoffice.core.dates import HK_TZ, hk_today
+from backoffice.documents import services as documents
 from backoffice.extensions import db
 
 # The Hong Kong date the tests treat as "today", and the default submission date before it.
@@ -166,7 +167,7 @@ def path_to(policy: SchemePolicy, status: CaseStatus) -> list[Transition]:
 
 def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | None = None, *,
               today: date = TODAY, now: datetime = NOW, accept_duplicates: str | None = None,
-              **overrides) -> Case:
+              documents: bool = True, **overrides) -> Case:
     """Create a case through ``services.create_case``, walk it to ``status``, and commit.
 
     ``actor`` creates the case (and so is its assignee) and takes every step; steps that need
@@ -177,6 +178,8 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
     request's moment: no step may be dated before the one it follows). The case is
     committed, so a web request or a second session sees it. ``accept_duplicates``: the
     reason for saving a person who matches someone in another case (a test of that rule).
+    ``documents``: the checklist's required documents arrive with the application (received
+    on paper on the submission step's day); False leaves them missing.
     """
     unknown = set(overrides) - _APPLICANT_FIELDS - _FACT_FIELDS
     if unknown:
@@ -195,6 +198,8 @@ def make_case(actor: User, scheme: Scheme = Scheme.QMAS, status: CaseStatus | No
             # A step is never dated before the one it follows: after the extension request
             # (a week before the stay ends) the next steps are taken at its moment.
             now = max(now, at)
+            if step.name == "submit" and documents:
+                receive_documents(actor, case, hk_today(at))
     db.session.commit()
     return case
 
@@ -220,6 +225,8 @@ def prepare_step(case: Case, name: str, actor: User, now: datetime) -> tuple[dic
     ``now``); for "request_extension" a moment inside the extension window (a week before the
     stay ends) and, where the scheme needs one, a recorded job offer. Returns (extra kwargs,
     when)."""
+    if name == "approve":
+        receive_documents(actor, case, hk_today(now))
     if name == "request_extension":
         if case.job_offer_needed_to_extend and not case.has_job_offer:
             stay.record_job_offer(actor, case, stay.JobOfferData(
@@ -228,6 +235,13 @@ def prepare_step(case: Case, name: str, actor: User, now: datetime) -> tuple[dic
         inside = case.stay_ends_on - timedelta(days=7)
         now = datetime.combine(inside, time(10), tzinfo=HK_TZ).astimezone(UTC)
     return {"data": step_data(name, hk_today(now))}, now
+
+
+def receive_documents(actor: User, case: Case, on: date) -> None:
+    """Every required document of the case's checklist received on paper on ``on`` (an
+    approval needs them: ``Guard.DOCUMENTS_COMPLETE``)."""
+    for line in documents.missing(case):
+        documents.mark_received(actor, case, line.key, on, today=max(on, hk_today()))
 
 
 def correct_step_date(actor: User, case: Case, step: str, new: date, reason: str | None, *,

@@ -43,7 +43,7 @@ def transition_events(case_id: int) -> list[tuple]:
 
 @pytest.mark.parametrize(("name", "guards", "effects"), [
     ("submit", (Guard.ELIGIBLE,), (Effect.JUDGE_SUBMISSION,)),
-    ("approve", (Guard.ONE_QUOTA_PLACE,), (Effect.TAKE_QUOTA_PLACE,)),
+    ("approve", (Guard.ONE_QUOTA_PLACE, Guard.DOCUMENTS_COMPLETE), (Effect.TAKE_QUOTA_PLACE,)),
     ("issue_visa", (Guard.VISA_DETAILS,), (Effect.RECORD_VISA,)),
     ("record_arrival", (Guard.ARRIVAL_DATE,), (Effect.START_STAY,)),
     ("request_extension", (Guard.EXTENSION_WINDOW, Guard.EXTENSION_REQUEST),

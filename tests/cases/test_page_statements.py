@@ -63,9 +63,9 @@ def case_in_stay(actor, boss, dependants: int, extra_events: int):
 @pytest.mark.parametrize(("role", "expected"), [
     # user, case with applicant + assignee + dependants, timeline with actors, notes with
     # authors, deadlines, job offers, unread badge; a supervisor also gets the list of people
-    # to reassign to.
-    (Role.CASEWORKER, 7),
-    (Role.SUPERVISOR, 8),
+    # to reassign to; the documents panel's checklist rows, the letters panel's letters.
+    (Role.CASEWORKER, 9),
+    (Role.SUPERVISOR, 10),
 ])
 def test_the_case_page_sends_the_same_statements_for_a_small_and_a_large_case(
         client, as_role, make_user, role, expected):

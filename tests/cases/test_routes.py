@@ -14,7 +14,7 @@ from backoffice.cases import queries, services
 from backoffice.cases.models import Case, CaseEvent, Dependant, EventKind, Relationship
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
-from tests.cases.factories import another_person
+from tests.cases.factories import another_person, receive_documents
 from tests.conftest import read_csv
 
 SUBMITTED_ON = date(2026, 3, 1)
@@ -40,6 +40,8 @@ def new_case(db):
                                     services.CaseFacts(submitted_on=SUBMITTED_ON))
         for name in steps:
             services.transition(case, name, actor, reason="test reason")
+            if name == "submit":  # the application came with its documents
+                receive_documents(actor, case, hk_today())
         if assignee is None:
             case.assignee_id = None
         db.session.commit()

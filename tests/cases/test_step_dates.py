@@ -19,7 +19,13 @@ from backoffice.extensions import db as _db
 from backoffice.notifications import services as notifications
 from backoffice.notifications.models import Reminder, ReminderState
 from backoffice.quota.models import QuotaAllocation, QuotaPeriod
-from tests.cases.factories import correct_step_date, hk_morning, make_case, step_data
+from tests.cases.factories import (
+    correct_step_date,
+    hk_morning,
+    make_case,
+    receive_documents,
+    step_data,
+)
 
 S = CaseStatus
 TODAY = date(2026, 3, 16)
@@ -35,6 +41,7 @@ def take(case, actor, name: str, on: date, today: date = TODAY, **data):
 
 def walked(actor, scheme: Scheme, *steps: tuple[str, date], submitted: date = SUBMITTED):
     case = make_case(actor, scheme, submitted_on=submitted, today=submitted)
+    receive_documents(actor, case, submitted)  # the application came with its documents
     for name, on in steps:
         take(case, actor, name, on)
     _db.session.commit()

@@ -24,7 +24,7 @@ from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import HK_TZ, hk_today
 from backoffice.extensions import db
 from backoffice.quota.models import QuotaAllocation, QuotaPeriod
-from tests.cases.factories import dependant_data, make_case, step_data
+from tests.cases.factories import dependant_data, make_case, receive_documents, step_data
 
 S = CaseStatus
 
@@ -45,6 +45,8 @@ def me(as_role):
 def walk(case: Case, actor, *steps: tuple[str, date]) -> Case:
     """Take ``steps`` (name, date) through the service, as a caseworker would have."""
     for name, on in steps:
+        if name == "approve":
+            receive_documents(actor, case, on)
         services.transition(case, name, actor, reason="A reason.", data=step_data(name, on))
     db.session.commit()
     return case
