@@ -508,8 +508,8 @@ def _documents_complete(step: Step) -> None:
                for label in labels or ()]
     if missing:
         raise CaseError(lazy_ngettext(
-            "The required document %(documents)s has not been received or waived. Receive "
-            "it, or waive it with a reason, before “%(step)s”.",
+            "%(num)d required document has not been received or waived: %(documents)s. "
+            "Receive it, or waive it with a reason, before “%(step)s”.",
             "%(num)d required documents have not been received or waived: %(documents)s. "
             "Receive them, or waive them with a reason, before “%(step)s”.",
             len(missing), documents=LazyList(missing), step=step.transition.label))
