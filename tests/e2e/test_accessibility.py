@@ -204,6 +204,24 @@ def submit_empty(button: str) -> Act:
     return act
 
 
+def request_nothing(page: Page, say: Callable[[str], str]) -> None:
+    """The request for documents sent with none chosen: refused, said at the top."""
+    page.get_by_role("button", name=say("Send the request"), exact=True).click()
+    expect(page.locator("#documents-error")).to_contain_text(
+        say("Choose at least one document to request."))
+
+
+def upload_a_program(page: Page, say: Callable[[str], str]) -> None:
+    """A Windows program named like a PDF, uploaded as a dependant's proof of identity."""
+    line = page.locator("#checklist > li[data-state='missing']").first
+    line.locator("summary").click()
+    line.get_by_label(say("File"), exact=True).set_input_files(
+        {"name": "passport.pdf", "mimeType": "application/pdf",
+         "buffer": b"MZ" + bytes(510)})
+    line.get_by_role("button", name=say("Upload"), exact=True).click()
+    expect(page.locator("#documents-error")).to_be_visible()
+
+
 def answer_and_continue(answers: dict[str, str]) -> Act:
     """On a step's page: answer (field id → value), press Continue, and reach the page that
     checks the answers and their consequences before the step is confirmed."""
@@ -306,6 +324,10 @@ PAGES = [
     ("step-withdraw-check", "caseworker", "/cases/{approved_id}/step/withdraw",
      answer_and_continue({"reason": "Took a post in Singapore."})),
     ("case-reminders", "caseworker", "/notifications/case/{case_id}", None),
+    ("documents", "caseworker", "/cases/{case_id}/documents", unfolded),
+    ("documents-request-refused", "caseworker", "/cases/{case_id}/documents", request_nothing),
+    ("documents-upload-refused", "caseworker", "/cases/{case_id}/documents", upload_a_program),
+    ("documents-supervisor", "supervisor", "/cases/{case_id}/documents", unfolded),
     ("new-case", "caseworker", "/cases/new", None),
     ("new-case-errors", "caseworker", "/cases/new", submit_empty("Save")),
     ("new-case-duplicate", "caseworker", "/cases/new", new_case_of_the_family),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from email import policy
@@ -86,6 +87,22 @@ def take_step(page: Page, step: str, answers: dict[str, str] | None = None, *,
         if camera is not None and shot:
             camera.shoot(page, shot)
     page.get_by_role("button", name=step, exact=True).click()
+
+
+def receive_every_document_on_paper(page: Page, reference: str,
+                                    say: Callable[[str], str] = str) -> None:
+    """From the case page: open its documents, record each missing one as received on paper
+    (the post brought them), and come back."""
+    page.get_by_role("link", name=say("Open the documents")).click()
+    missing = page.locator("#checklist > li[data-state='missing']")
+    while missing.count():
+        line = missing.first
+        line.locator("summary").click()
+        line.get_by_role("button", name=say("Mark received on paper")).click()
+        flash(page, say("The document is marked received."))
+    expect(page.locator("#documents-summary")).to_have_text(
+        say("Every required document is received or waived."))
+    page.get_by_role("link", name=re.compile(re.escape(reference))).first.click()
 
 
 def account(person: Person) -> User:
@@ -232,6 +249,9 @@ def test_2_a_caseworker_takes_a_qmas_family_from_draft_to_approval_and_a_quota_p
     flash(page, f"{reference} moved to “Submitted”.")
     take_step(page, "Start review")
     flash(page, f"{reference} moved to “Under review”.")
+    # Approve waits for the documents: the family's papers came by post.
+    expect(page.locator("#documents-missing")).to_have_text("7 documents missing")
+    receive_every_document_on_paper(page, reference)
     take_step(page, "Approve", check=[f"remaining QMAS places for {today.year}."],
               camera=camera, shot="approve-check")
     flash(page, f"{reference} moved to “Approved”.")

@@ -28,7 +28,7 @@ from backoffice.extensions import db
 from backoffice.notifications.models import Notification
 from backoffice.notifications.services import reminder_subject
 from tests.e2e.conftest import Person
-from tests.e2e.test_journeys import REFERENCE
+from tests.e2e.test_journeys import REFERENCE, receive_every_document_on_paper
 from tests.test_pages_by_language import stored_values, untranslated, visible_text
 
 ZH = "zh_Hant_HK"
@@ -208,6 +208,11 @@ def test_a_qmas_family_from_draft_to_approval_in_chinese(
 
     take_step(office, "開始審核")
     flash(office, f"{reference} 已轉為「審核中」。")
+    receive_every_document_on_paper(office, reference, {
+        "Open the documents": "打開文件", "Mark received on paper": "記錄已收到紙本",
+        "The document is marked received.": "文件已記錄為收到。",
+        "Every required document is received or waived.": "所有必須文件均已收到或獲豁免。",
+    }.__getitem__)
     take_step(office, "批准")
     flash(office, f"{reference} 已轉為「已批准」。")
     expect(status_of_case(office)).to_have_text("已批准")
