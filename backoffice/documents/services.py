@@ -258,8 +258,8 @@ def upload(actor: User, case: Case, key: str, checked: CheckedUpload, *,
                                          "document; reload the page."))
     item = _row(case, line)
     stored_key = storage.new_key()
-    storage.storage().put(stored_key, checked.file, size=checked.size,
-                          content_type=checked.content_type)
+    storage.put_in_transaction(stored_key, checked.file, size=checked.size,
+                               content_type=checked.content_type)
     file = DocumentFile(case_id=case.id, item_id=item.id, storage_key=stored_key,
                         display_name=checked.display_name, content_type=checked.content_type,
                         size=checked.size, sha256=checked.sha256, uploaded_by_id=actor.id,

@@ -15,6 +15,7 @@ method refuses a string that is not a key's shape, so no caller can turn a name 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -26,7 +27,10 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from backoffice.extensions import db
 from config import ConfigError
 
 if TYPE_CHECKING:
@@ -311,3 +315,31 @@ def storage(app: Flask | None = None) -> Storage:
     if store is None:
         store = app.extensions[_EXTENSION] = build_storage(app.config)
     return store
+
+
+# --- Files written beside a transaction ----------------------------------------------------------
+# A file is stored before the row that names it is committed. Should that transaction roll
+# back, the file is deleted again, so that no file outlives the row that would name it.
+_WRITTEN = "documents.stored_keys"
+
+
+def put_in_transaction(key: str, stream: BinaryIO, *, size: int, content_type: str) -> None:
+    """Store a file whose row is written in the current database transaction: kept when it
+    commits, deleted when it rolls back."""
+    store = storage()
+    store.put(key, stream, size=size, content_type=content_type)
+    db.session.info.setdefault(_WRITTEN, []).append((store, key))
+
+
+@event.listens_for(Session, "after_commit")
+def _kept(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    for store, key in session.info.pop(_WRITTEN, ()):
+        try:
+            store.delete(key)
+        except Exception:  # a store that is down: the file is left, and said
+            logging.getLogger(__name__).exception("stored file %s outlived its rollback", key)

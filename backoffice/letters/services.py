@@ -58,7 +58,7 @@ def make_pdf(letter: Letter) -> DocumentFile:
         return letter.file
     pdf = render_letter(letter.kind, letter.language, letter.data)
     key = storage.new_key()
-    storage.storage().put(key, io.BytesIO(pdf), size=len(pdf), content_type=PDF)
+    storage.put_in_transaction(key, io.BytesIO(pdf), size=len(pdf), content_type=PDF)
     letter.file = DocumentFile(
         case_id=letter.case_id, item_id=None, storage_key=key,
         display_name=letter_filename(letter.kind, letter.language, letter.data),

@@ -316,3 +316,16 @@ def test_a_case_that_ends_cancels_its_documents_due_deadline(db, caseworker):
         Deadline.case_id == case.id, Deadline.kind == DeadlineKind.DOCUMENTS_DUE))
     assert deadline.state == DeadlineState.CANCELLED
 
+
+
+def test_a_file_stored_for_a_change_that_rolls_back_is_deleted_with_it(db, caseworker):
+    case = make_case(caseworker, Scheme.QMAS, CaseStatus.UNDER_REVIEW, documents=False)
+    file = upload(caseworker, case, KEY)
+    key = file.storage_key
+    assert storage.storage().exists(key)
+    _db.session.rollback()
+    assert not storage.storage().exists(key)
+    kept = upload(caseworker, _db.session.get(type(case), case.id), KEY)
+    _db.session.commit()
+    _db.session.rollback()  # nothing to undo: the commit kept it
+    assert storage.storage().exists(kept.storage_key)
