@@ -115,6 +115,15 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Talent Admission Back Office <no-reply@localhost>")
+    # What applicants receive (README "Mail settings"): their own sender (unset: MAIL_FROM),
+    # where their replies go (unset: no Reply-To), and whom the email tells them to contact.
+    APPLICANT_MAIL_FROM = os.environ.get("APPLICANT_MAIL_FROM") or None
+    APPLICANT_MAIL_REPLY_TO = os.environ.get("APPLICANT_MAIL_REPLY_TO") or None
+    APPLICANT_CONTACT_EMAIL = os.environ.get("APPLICANT_CONTACT_EMAIL",
+                                             "talent-admission@localhost") or None
+    APPLICANT_CONTACT_PHONE = os.environ.get("APPLICANT_CONTACT_PHONE") or None
+    # Off: an applicant's email names no member of staff (the office answers, not a person).
+    APPLICANT_EMAIL_NAMES_CASEWORKER = _bool("APPLICANT_EMAIL_NAMES_CASEWORKER", False)
     MAIL_OUTBOX_DIR = Path(os.environ.get("MAIL_OUTBOX_DIR", INSTANCE_DIR / "mail"))
 
     # Sessions: a short idle lifetime refreshed on each request, and an absolute one
@@ -135,6 +144,8 @@ class Config:
         "stay_end": (90, 60, 30, 14, 7, 1),
         "job_offer": (90, 60, 30, 14, 7, 1),
         "extension_window": (14, 7, 1),
+        "entry": (30, 14, 7, 1),
+        "documents_due": (14, 7, 1),
     }
     REMINDER_MAX_ATTEMPTS = 5
     REMINDER_BACKOFF_SECONDS = 60

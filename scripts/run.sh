@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 BIN=.venv/bin
 PORT=${PORT:-5000}
+# The address emails link to (config.py PUBLIC_URL): the port this run really serves on.
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
 export FLASK_APP=backoffice:create_app
 export BACKOFFICE_ENV=${BACKOFFICE_ENV:-development}
 mkdir -p instance/logs

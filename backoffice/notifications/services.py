@@ -10,9 +10,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import and_, bindparam, func, not_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
@@ -30,9 +29,7 @@ from backoffice.cases.models import (
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
 from backoffice.core.i18n import (
-    force_language,
     format_date,
-    holiday_name,
     language_for,
     lazy_gettext,
 )
@@ -48,6 +45,7 @@ from backoffice.notifications.models import (
     ReminderState,
     WorkerHeartbeat,
 )
+from backoffice.notifications.wording import reminder_subject, render_reminder
 
 # Beat sends one every 30 s; three missed beats mean the worker or beat is down.
 HEARTBEAT_STALE_AFTER = timedelta(seconds=90)
@@ -313,6 +311,7 @@ def prepare(ids: list[int]) -> dict[int, Prepared]:
                Deadline.kind, Deadline.due_on, Deadline.state.label("deadline_state"),
                Deadline.outstanding.label("deadline_outstanding"),
                Case.reference, Case.scheme, Case.status, Case.assignee_id,
+               Case.stay_ends_on, Case.extension_window_days,
                Applicant.family_name, Applicant.given_names,
                Applicant.language.label("applicant_language"),
                assignee.full_name.label("assignee_name"),
@@ -419,7 +418,7 @@ def _context(row) -> dict | None:
     if row.user_id is not None and not _still_a_recipient(row):
         return None
     for_applicant = row.user_id is None
-    return {
+    context = {
         "language": language_for(row.applicant_language if for_applicant
                                  else row.recipient_language).code,
         "kind": row.kind.value, "escalation": escalation,
@@ -430,168 +429,50 @@ def _context(row) -> dict | None:
         "case_url": f"{current_app.config['PUBLIC_URL'].rstrip('/')}/cases/{row.case_id}",
         "for_applicant": for_applicant,
     }
+    if for_applicant:
+        context |= applicant_facts(row.family_name, row.given_names, row.stay_ends_on,
+                                   row.extension_window_days)
+    return context
 
 
-# --- Wording: whole sentences per deadline kind, in the language being rendered ----------------
-
-def reminder_subject(kind: str, escalation: bool, due_on: date, days: int,
-                     reference: str) -> str:
-    """The subject of a reminder (and the title of its in-app notification). ``days``: from
-    the day it is written to the due date (negative once past)."""
-    v = {"date": format_date(due_on), "reference": reference}
-    if escalation:
-        if kind == "stay_end":
-            return _("Missed deadline: Stay ends for %(reference)s", **v)
-        if kind == "job_offer":
-            return _("Missed deadline: Job offer due for %(reference)s", **v)
-        return _("Missed deadline: Extension window opens for %(reference)s", **v)
-    if kind == "stay_end":
-        if days > 0:
-            return ngettext("Stay ends on %(date)s (in %(num)d day): %(reference)s",
-                            "Stay ends on %(date)s (in %(num)d days): %(reference)s", days, **v)
-        if days == 0:
-            return _("Stay ends on %(date)s (today): %(reference)s", **v)
-        return ngettext("Stay ends on %(date)s (%(num)d day ago): %(reference)s",
-                        "Stay ends on %(date)s (%(num)d days ago): %(reference)s", -days, **v)
-    if kind == "job_offer":
-        if days > 0:
-            return ngettext("Job offer due on %(date)s (in %(num)d day): %(reference)s",
-                            "Job offer due on %(date)s (in %(num)d days): %(reference)s",
-                            days, **v)
-        if days == 0:
-            return _("Job offer due on %(date)s (today): %(reference)s", **v)
-        return ngettext("Job offer due on %(date)s (%(num)d day ago): %(reference)s",
-                        "Job offer due on %(date)s (%(num)d days ago): %(reference)s",
-                        -days, **v)
-    if days > 0:
-        return ngettext("Extension window opens on %(date)s (in %(num)d day): %(reference)s",
-                        "Extension window opens on %(date)s (in %(num)d days): %(reference)s",
-                        days, **v)
-    if days == 0:
-        return _("Extension window opens on %(date)s (today): %(reference)s", **v)
-    return ngettext("Extension window opens on %(date)s (%(num)d day ago): %(reference)s",
-                    "Extension window opens on %(date)s (%(num)d days ago): %(reference)s",
-                    -days, **v)
+def applicant_facts(family_name: str, given_names: str, stay_ends_on: date | None,
+                    extension_window_days: int | None) -> dict:
+    """What an applicant's email needs beyond a reminder's facts: whom it addresses
+    ("CHAN Mei Ling") and, from the case's stay, when it ends and when an extension may be
+    applied for (None where the case has no stay yet)."""
+    opens = (stay_ends_on - timedelta(days=extension_window_days)
+             if stay_ends_on is not None and extension_window_days is not None else None)
+    return {"addressee": f"{family_name.upper()} {given_names}",
+            "stay_ends_on": stay_ends_on, "extension_opens_on": opens}
 
 
-def _opening(kind: str, escalation: bool, due_on: date, days: int, reference: str) -> str:
-    """The first sentence of a reminder's body."""
-    v = {"date": format_date(due_on), "reference": reference}
-    if escalation:
-        ago = max(-days, 0)
-        if kind == "stay_end":
-            return ngettext(
-                "Missed deadline: the stay of case %(reference)s ends on %(date)s, and that "
-                "date has passed (%(num)d day ago). Please make sure the case is dealt with.",
-                "Missed deadline: the stay of case %(reference)s ends on %(date)s, and that "
-                "date has passed (%(num)d days ago). Please make sure the case is dealt with.",
-                ago, **v)
-        if kind == "job_offer":
-            return ngettext(
-                "Missed deadline: a job offer for case %(reference)s had to be recorded by "
-                "%(date)s, and that date has passed (%(num)d day ago). Please make sure the "
-                "case is dealt with.",
-                "Missed deadline: a job offer for case %(reference)s had to be recorded by "
-                "%(date)s, and that date has passed (%(num)d days ago). Please make sure the "
-                "case is dealt with.", ago, **v)
-        return ngettext(
-            "Missed deadline: the extension window of case %(reference)s opened on %(date)s, "
-            "and that date has passed (%(num)d day ago). Please make sure the case is dealt "
-            "with.",
-            "Missed deadline: the extension window of case %(reference)s opened on %(date)s, "
-            "and that date has passed (%(num)d days ago). Please make sure the case is dealt "
-            "with.", ago, **v)
-    if kind == "stay_end":
-        if days > 0:
-            return ngettext(
-                "Reminder: the stay of case %(reference)s ends on %(date)s (in %(num)d day).",
-                "Reminder: the stay of case %(reference)s ends on %(date)s (in %(num)d days).",
-                days, **v)
-        if days == 0:
-            return _("Reminder: the stay of case %(reference)s ends today, %(date)s.", **v)
-        return ngettext(
-            "Reminder: the stay of case %(reference)s ended on %(date)s (%(num)d day ago).",
-            "Reminder: the stay of case %(reference)s ended on %(date)s (%(num)d days ago).",
-            -days, **v)
-    if kind == "job_offer":
-        if days > 0:
-            return ngettext(
-                "Reminder: a job offer for case %(reference)s must be recorded by %(date)s "
-                "(in %(num)d day).",
-                "Reminder: a job offer for case %(reference)s must be recorded by %(date)s "
-                "(in %(num)d days).", days, **v)
-        if days == 0:
-            return _("Reminder: a job offer for case %(reference)s must be recorded today, "
-                     "%(date)s.", **v)
-        return ngettext(
-            "Reminder: a job offer for case %(reference)s had to be recorded by %(date)s "
-            "(%(num)d day ago).",
-            "Reminder: a job offer for case %(reference)s had to be recorded by %(date)s "
-            "(%(num)d days ago).", -days, **v)
-    if days > 0:
-        return ngettext(
-            "Reminder: the extension window of case %(reference)s opens on %(date)s "
-            "(in %(num)d day).",
-            "Reminder: the extension window of case %(reference)s opens on %(date)s "
-            "(in %(num)d days).", days, **v)
-    if days == 0:
-        return _("Reminder: the extension window of case %(reference)s opens today, "
-                 "%(date)s.", **v)
-    return ngettext(
-        "Reminder: the extension window of case %(reference)s opened on %(date)s "
-        "(%(num)d day ago).",
-        "Reminder: the extension window of case %(reference)s opened on %(date)s "
-        "(%(num)d days ago).", -days, **v)
-
-
-@dataclass(frozen=True)
-class ReminderMessage:
-    subject: str
-    text: str
-    html: str
-
-
-def render_reminder(context: dict) -> ReminderMessage:
-    """Write a reminder in its recipient's language (``context["language"]``), whatever the
-    language of the request or worker writing it."""
-    with force_language(context["language"]):
-        due_on = context["due_on"]
-        holiday = holiday_name(due_on)
-        values = {
-            "escalation": context["escalation"], "for_applicant": context["for_applicant"],
-            "opening": _opening(context["kind"], context["escalation"], due_on,
-                                context["days"], context["reference"]),
-            "reference": context["reference"],
-            "scheme": str(context["scheme"].short_label),
-            "kind_label": str(DeadlineKind(context["kind"]).label),
-            "applicant": context["applicant"],
-            "due": (_("%(date)s (%(holiday)s)", date=format_date(due_on), holiday=holiday)
-                    if holiday else format_date(due_on)),
-            "assignee": context["assignee"], "case_url": context["case_url"],
-        }
-        return ReminderMessage(
-            subject=reminder_subject(context["kind"], context["escalation"], due_on,
-                                     context["days"], context["reference"]),
-            text=render_template("notifications/email/reminder.txt", **values),
-            html=render_template("notifications/email/reminder.html", **values))
-
-
-def build_email(reminder, context: dict) -> MIMEMultipart:
+def build_email(reminder, context: dict, message_id: str | None = None) -> MIMEMultipart:
     """The message for a reminder (anything with ``id`` and ``email``) and its context,
-    written in the recipient's language.
+    written in the recipient's language. ``message_id``: for a message that is not a
+    reminder (a documents request's first email), its own stable id; a reminder's is derived
+    from the reminder, so a resend after a crash carries the same id.
+
+    An applicant's comes from ``APPLICANT_MAIL_FROM`` (``MAIL_FROM`` when unset), with
+    ``APPLICANT_MAIL_REPLY_TO`` as its Reply-To when set; staff mail from ``MAIL_FROM``.
 
     Built with the classic MIME classes: the modern ``EmailMessage`` re-parses every header
     through its registry and took half of each send's time. A subject that is not ASCII (any
     Chinese one) is an RFC 2047 UTF-8 encoded word; the bodies are UTF-8.
     """
+    config = current_app.config
     rendered = render_reminder(context)
     message = MIMEMultipart("alternative")
     subject = rendered.subject
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
-    message["From"] = current_app.config["MAIL_FROM"]
+    if context["for_applicant"]:
+        message["From"] = config.get("APPLICANT_MAIL_FROM") or config["MAIL_FROM"]
+        if config.get("APPLICANT_MAIL_REPLY_TO"):
+            message["Reply-To"] = config["APPLICANT_MAIL_REPLY_TO"]
+    else:
+        message["From"] = config["MAIL_FROM"]
     message["To"] = reminder.email
-    # Derived from the reminder, so a resend after a crash carries the same id.
-    message["Message-ID"] = f"<reminder-{reminder.id}@talent-admission-backoffice>"
+    message["Message-ID"] = (message_id
+                             or f"<reminder-{reminder.id}@talent-admission-backoffice>")
     message["Date"] = format_datetime(utcnow())
     for body, subtype in ((rendered.text, "plain"), (rendered.html, "html")):
         message.attach(MIMEText(body.rstrip("\n") + "\n", subtype, "utf-8"))

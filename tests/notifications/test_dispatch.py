@@ -274,18 +274,27 @@ def test_email_delivery_without_smtp_writes_an_eml_file(app, db, caseworker, out
     due = TODAY + timedelta(days=1)
     assert message["To"] == (caseworker.email if recipient == "caseworker" else APPLICANT_EMAIL)
     assert message["From"] == app.config["MAIL_FROM"]
-    assert message["Subject"] == f"Stay ends on {english_date(due)} (in 1 day): {case.reference}"
     assert message["Message-ID"] == f"<reminder-{reminder.id}@talent-admission-backoffice>"
     assert message["Date"]
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
-    first_line = text.splitlines()[0]
-    for fact in (case.reference, english_date(due), "in 1 day"):
-        assert fact in first_line
-        assert fact in html
-    assert "Applicant: CHAN, Mei Ling" in text
-    assert "<td>CHAN, Mei Ling</td>" in html
+    if recipient == "caseworker":
+        assert message["Subject"] == \
+            f"Stay ends on {english_date(due)} (in 1 day): {case.reference}"
+        first_line = text.splitlines()[0]
+        for fact in (case.reference, english_date(due), "in 1 day"):
+            assert fact in first_line
+            assert fact in html
+        assert "Applicant: CHAN, Mei Ling" in text
+        assert "<td>CHAN, Mei Ling</td>" in html
+    else:  # the applicant's own email (tests/notifications/test_applicant_mail.py)
+        assert message["Subject"] == (f"End of your permitted stay in Hong Kong: "
+                                      f"{english_date(due)} (reference {case.reference})")
+        assert text.startswith("Dear CHAN Mei Ling,\n")
+        for fact in (case.reference, english_date(due), "1 day away"):
+            assert fact in text
+            assert fact in html
     # The applicant is not sent a link into the back office.
     assert (case_url(case) in text) is (recipient == "caseworker")
     assert (f'href="{case_url(case)}"' in html) is (recipient == "caseworker")
@@ -627,6 +636,9 @@ SNAPSHOT_CONTEXTS = {
         "kind": "job_offer", "escalation": False, "reference": "QMAS-2026-000001",
         "scheme": Scheme.QMAS, "applicant": "CHAN, Mei Ling", "due_on": date(2026, 3, 27),
         "days": 1, "assignee": "Wong Tai Sin", "case_url": SNAPSHOT_URL, "for_applicant": True,
+        # An applicant's email addresses them and knows their stay (services.applicant_facts).
+        "addressee": "CHAN Mei Ling", "stay_ends_on": date(2027, 3, 16),
+        "extension_opens_on": date(2027, 2, 16),
     },
     "escalation": {
         "kind": "stay_end", "escalation": True, "reference": "GEP_PRO-2026-000001",
@@ -676,6 +688,12 @@ def render_snapshot(name: str, language: str) -> dict[str, str]:
 def test_the_email_matches_its_snapshot(app, monkeypatch, name, language):
     monkeypatch.setitem(app.config, "MAIL_FROM",
                         "Talent Admission Back Office <no-reply@localhost>")
+    # The applicant's email with the embedded defaults, whatever the environment says.
+    for key, value in (("APPLICANT_MAIL_FROM", None), ("APPLICANT_MAIL_REPLY_TO", None),
+                       ("APPLICANT_CONTACT_EMAIL", "talent-admission@localhost"),
+                       ("APPLICANT_CONTACT_PHONE", None),
+                       ("APPLICANT_EMAIL_NAMES_CASEWORKER", False)):
+        monkeypatch.setitem(app.config, key, value)
     with app.app_context():
         rendered = render_snapshot(name, language)
         borrowed = borrowed_labels(name, language)

@@ -85,7 +85,20 @@ def test_the_dispatch_task_writes_each_email_in_its_recipients_language(
         html = message.get_body(preferencelist=("html",)).get_content()
         with app.app_context(), force_language(language):
             due = format_date(deadline.due_on)
-        if language == ZH:
+        if address == APPLICANT_EMAIL:  # the applicant's own words
+            subject, opening = {
+                ZH: (f"在港逗留期限屆滿：{due}（檔案編號 {case.reference}）",
+                     f"閣下獲准在港逗留的期限於{due}屆滿。"),
+                "en": (f"End of your permitted stay in Hong Kong: {due} "
+                       f"(reference {case.reference})",
+                       f"Your permitted stay in Hong Kong ends on {due}."),
+            }[language]
+            assert message["Subject"] == subject
+            assert text.splitlines()[2] == opening
+            assert f'<html lang="{"zh-Hant-HK" if language == ZH else "en-HK"}">' in html
+            assert ("閣下" in text) is (language == ZH)
+            assert ("Please quote" in text) is (language == "en")
+        elif language == ZH:
             assert message["Subject"] == f"逗留期限於{due}屆滿（3 日後）：{case.reference}"
             assert text.startswith(f"提示：個案 {case.reference} 的逗留期限於{due}屆滿")
             assert '<html lang="zh-Hant-HK">' in html
