@@ -451,6 +451,16 @@ FORMS = {
                      {"text": "Called the applicant.", "corrects": ""}, case="draft"),
     "quota limit": Form("/quota/limit", SUP, "/quota/",
                         {"year": "2026", "limit": "4000", "note": "Policy address."}),
+    # A draft's documents are all missing (its child's too): received, waived, requested.
+    "receive document": Form("/cases/{case}/documents/receive", CW, "/cases/{case}/documents",
+                             {"item": "passport/applicant", "received_on": "{today}"},
+                             case="draft"),
+    "waive document": Form("/cases/{case}/documents/waive", CW, "/cases/{case}/documents",
+                           {"item": "passport/applicant", "reason": "Seen at the counter."},
+                           case="draft"),
+    "request documents": Form("/cases/{case}/documents/request", CW, "/cases/{case}/documents",
+                              {"items": "passport/applicant", "due_on": "{tomorrow}",
+                               "message": ""}, case="draft"),
     "calendar reset": Form("/cases/calendar/reset", CW, "/cases/calendar", {}),
     "mark read": Form("/notifications/{id}/read", CW, "/notifications/", {}),
     "retry": Form("/notifications/reminders/{id}/retry", SUP, "/notifications/failed", {}),
@@ -878,6 +888,46 @@ POST_FIELDS = [
         (HUGE, refused("Keep the note to 500 characters.")), (NUL, refused(CONTROL)),
         (BLANK, SAVED), (SCRIPT, SAVED),
     ]),
+    ("receive document", "item", [
+        (EMPTY, refused("The form does not say which document")),
+        (MISSING, refused("The form does not say which document")),
+        ("passport/dependant:99", refused("not on this case's checklist")),
+        (SQL, refused("not on this case's checklist")), (HUGE, refused("not on this case's")),
+        (NUL, refused(CONTROL)), (Twice("nonsense", "passport/applicant"),
+                                  refused("not on this case's checklist")),
+    ]),
+    ("receive document", "received_on", [
+        (EMPTY, refused("Enter the date the document was received.")),
+        (MISSING, refused("Enter the date the document was received.")),
+        ("2026-02-30", refused("Not a valid date value.")),
+        ("9999-12-31", refused("is in the future")), ("{tomorrow}", refused("is in the future")),
+        (SQL, refused("Not a valid date value.")), (NUL, refused(CONTROL)),
+        ("{today}", SAVED),
+    ]),
+    ("waive document", "reason", [
+        (EMPTY, refused("Give the reason the document is not needed.")),
+        (BLANK, refused("Give the reason the document is not needed.")),
+        (MISSING, refused("Give the reason the document is not needed.")),
+        ("x" * 501, refused("Field cannot be longer than 500 characters.")),
+        (NUL, refused(CONTROL)), (SCRIPT, SAVED), (SQL, SAVED),
+    ]),
+    ("request documents", "items", [
+        (MISSING, refused("Choose at least one document to request.")),
+        (EMPTY, refused("That document is not on this case's checklist.")),
+        (SQL, refused("not on this case's checklist")), (NUL, refused(CONTROL)),
+        (Twice("passport/applicant", "passport/applicant"), SAVED),
+    ]),
+    ("request documents", "due_on", [
+        (EMPTY, refused("Enter the date the documents are due.")),
+        (MISSING, refused("Enter the date the documents are due.")),
+        ("{today}", refused("must be due after today")),
+        ("2026-02-30", refused("Not a valid date value.")),
+        ("99999999999999999999", refused("Not a valid date value.")), (NUL, refused(CONTROL)),
+    ]),
+    ("request documents", "message", [
+        ("x" * 1001, refused("Field cannot be longer than 1000 characters.")),
+        (NUL, refused(CONTROL)), (SCRIPT, SAVED), (BLANK, SAVED),
+    ]),
     # Forms with no fields: extra, hostile fields are ignored.
     ("calendar reset", "extra", [(NUL, SAVED), (HUGE, SAVED)]),
     ("deactivate", "extra", [(NUL, SAVED)]),
@@ -1292,6 +1342,13 @@ def test_every_form_answers_its_valid_submission_with_a_redirect(client, scene, 
     assert before != snapshot(), "accepted, but nothing was written"
 
 
+# The documents forms that need a file on the case first (an upload, a check of what was
+# received, a withdrawal): their refusals and redirects are in tests/documents/test_pages.py.
+DOCUMENT_FORMS_TESTED_WITH_FILES = {
+    "/cases/{case}/documents/upload", "/cases/{case}/documents/accept",
+    "/cases/{case}/documents/reject", "/cases/{case}/documents/files/987654/withdraw"}
+
+
 # POST routes that are not in FORMS (they send only their token, or are tested elsewhere):
 # where their success is checked to be a redirect.
 REDIRECT_CHECKED_ELSEWHERE = {
@@ -1300,6 +1357,8 @@ REDIRECT_CHECKED_ELSEWHERE = {
     "/notifications/read-all": "tests/test_routes_by_role.py (302 to the centre)",
     "/language": "tests/test_routes_by_role.py (302 back), tests/core/test_i18n.py",
     "/admin/users/{user}/unlock": "tests/auth/test_throttling.py (an admin unlocks: 302)",
+    **{url: "tests/documents/test_pages.py (302 back to the documents page)"
+       for url in DOCUMENT_FORMS_TESTED_WITH_FILES},
 }
 
 
@@ -1337,6 +1396,8 @@ LONGEST = [
     ("correct date", {"reason": "R" * 500}),
     ("job offer", {"employer": "E" * 200, "post": "P" * 200, "salary": "10000000"}),
     ("add note", {"text": "N" * 4000}),
+    ("waive document", {"reason": "R" * 500}),
+    ("request documents", {"message": "M" * 1000}),
     ("add note", {"text": "陳" * 4000}),
     ("quota limit", {"year": "2100", "limit": "1000000", "note": "N" * 500}),
     ("new user", {"full_name": "N" * 200, "email": LONGEST_EMAIL}),
@@ -1382,13 +1443,15 @@ READS_NO_PARAMETER = {
     "/cases/{case}", "/cases/{case}/edit", "/cases/{case}/step/withdraw",
     "/cases/calendar/not-a-real-token.ics",
     "/notifications/worker", "/notifications/case/{case}",
+    "/cases/{case}/documents", "/cases/{case}/documents/files/987654",
+    "/cases/{case}/letters/987654",
     "/healthz", "/readyz",
 }
 SENDS_ONLY_ITS_TOKEN = {"/logout", "/admin/users/{user}/reactivate", "/notifications/read-all",
                         "/admin/users/{user}/unlock"}
 # Forms whose bad input is tested where they live: the language switcher's unknown codes and
-# off-site addresses (tests/core/test_i18n.py).
-TESTED_ELSEWHERE = {"/language"}
+# off-site addresses (tests/core/test_i18n.py); the documents forms that need a file.
+TESTED_ELSEWHERE = {"/language", *DOCUMENT_FORMS_TESTED_WITH_FILES}
 
 
 def test_the_tables_name_every_form_and_every_page():

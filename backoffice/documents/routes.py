@@ -84,6 +84,16 @@ def checklist(case_id: int):
     return _render(_load_case(case_id))
 
 
+def _problem(form) -> str:
+    """A line's form is small and sits in a list: what was wrong with it is said at the top
+    of the page, with the field it is about."""
+    for field in form:
+        if field.errors:
+            return _("%(field)s: %(error)s", field=field.label.text,
+                     error=" ".join(str(error) for error in field.errors))
+    return _("The form could not be read; reload the page and try again.")
+
+
 def _line_action(case_id: int, form: LineForm, act, message: str, form_name: str):
     """One shape for every action on a line: validate the form, call the service, answer."""
     case = _load_case(case_id)
@@ -92,7 +102,7 @@ def _line_action(case_id: int, form: LineForm, act, message: str, form_name: str
         if valid:
             act(case, form)
     if refused or not valid:
-        return _render(case, 422, error=refused.message if refused else None,
+        return _render(case, 422, error=refused.message if refused else _problem(form),
                        **{form_name: form, "returned_item": form.item.data})
     return saved(message, _page(case_id) + f"#line-{form.item.data.replace('/', '-')}")
 
@@ -185,7 +195,7 @@ def withdraw(case_id: int, file_id: int):
         if valid:
             services.withdraw(current_user, case, file, form.reason.data)
     if refused or not valid:
-        return _render(case, 422, error=refused.message if refused else None,
+        return _render(case, 422, error=refused.message if refused else _problem(form),
                        withdraw_form=form, returned_file=file_id)
     return saved(_("“%(file)s” is withdrawn; it is kept, marked withdrawn.",
                    file=file.display_name), _page(case_id))

@@ -415,6 +415,8 @@ def outstanding_items(deadline_case_ids: Iterable[int]) -> dict[int, list[object
     """For each case, the labels of the items its open requests still wait for (what a
     "documents due" reminder lists)."""
     result: dict[int, list[object]] = {}
+    if not deadline_case_ids:
+        return result
     for case in db.session.scalars(select(Case).where(Case.id.in_(list(deadline_case_ids)))):
         lines = {(line.requirement.code, line.holder): line for line in checklist(case)}
         for request in db.session.scalars(

@@ -65,6 +65,9 @@ _SYSTEM_REASONS = {NO_LONGER_APPLIES: lazy_gettext("The deadline no longer appli
 
 # offset_days of an escalation: the deadline was missed; supervisors are told.
 ESCALATION = -1
+# offset_days of a request's own email: the documents were just asked for (the deadline is
+# the request's "documents due"); sent at once, to the applicant.
+REQUEST = -2
 
 
 class Reminder(db.Model):
@@ -106,6 +109,10 @@ class Reminder(db.Model):
     @property
     def is_escalation(self) -> bool:
         return self.offset_days == ESCALATION
+
+    @property
+    def is_request(self) -> bool:
+        return self.offset_days == REQUEST
 
     @property
     def error_text(self) -> str:

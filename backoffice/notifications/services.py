@@ -34,11 +34,14 @@ from backoffice.core.i18n import (
     lazy_gettext,
 )
 from backoffice.core.refusals import Refusal
+from backoffice.documents import services as documents
+from backoffice.documents import signals as document_signals
 from backoffice.extensions import db
 from backoffice.notifications import mail
 from backoffice.notifications.models import (
     ESCALATION,
     NO_LONGER_APPLIES,
+    REQUEST,
     Channel,
     Notification,
     Reminder,
@@ -324,7 +327,11 @@ def prepare(ids: list[int]) -> dict[int, Prepared]:
         .outerjoin(assignee, assignee.id == Case.assignee_id)
         .outerjoin(recipient, recipient.id == Reminder.user_id)
         .where(Reminder.id.in_(ids)))
-    return {row.id: Prepared(row, _context(row)) for row in rows}
+    rows = list(rows)
+    # A documents-due reminder lists what is still awaited (one query for the batch).
+    asked = documents.outstanding_items(
+        {row.case_id for row in rows if row.kind == DeadlineKind.DOCUMENTS_DUE})
+    return {row.id: Prepared(row, _context(row, asked.get(row.case_id))) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -405,7 +412,7 @@ def _still_a_recipient(row) -> bool:
     return row.assignee_id == row.user_id
 
 
-def _context(row) -> dict | None:
+def _context(row, items: list | None = None) -> dict | None:
     """What the reminder says, in no language yet: ``render_reminder`` writes it in
     ``language``, the applicant's for an applicant, the account's for staff."""
     escalation = row.offset_days == ESCALATION
@@ -432,7 +439,29 @@ def _context(row) -> dict | None:
     if for_applicant:
         context |= applicant_facts(row.family_name, row.given_names, row.stay_ends_on,
                                    row.extension_window_days)
+    if row.kind == DeadlineKind.DOCUMENTS_DUE:
+        context |= {"items": items or [], "request": row.offset_days == REQUEST}
     return context
+
+
+@document_signals.documents_requested.connect
+def _documents_requested(_sender=None, *, request, case: Case, **_kwargs) -> bool:
+    """The request's own email, into the outbox in the request's transaction (sent by the
+    next dispatch): only to an applicant with an address who agreed to email."""
+    applicant = case.applicant
+    if not (applicant.email_consent and applicant.email):
+        return False
+    deadline = next((d for d in case.open_deadlines
+                     if d.kind == DeadlineKind.DOCUMENTS_DUE), None)
+    if deadline is None:
+        return False
+    now = utcnow()
+    db.session.execute(_insert(Reminder).values(
+        deadline_id=deadline.id, case_id=case.id, offset_days=REQUEST, channel=Channel.EMAIL,
+        recipient=f"email:{applicant.email}", user_id=None, email=applicant.email,
+        state=ReminderState.PENDING, next_attempt_at=now, attempts=0, created_at=now
+    ).on_conflict_do_nothing())
+    return True
 
 
 def applicant_facts(family_name: str, given_names: str, stay_ends_on: date | None,
