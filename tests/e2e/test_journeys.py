@@ -486,9 +486,13 @@ def test_5_a_due_reminder_reaches_the_notification_centre_and_the_mailbox(
     assert message["To"] == caseworker.email
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert f"{live_server.url}/cases/" in text
+    # The applicant's own email: what is due in their words, no staff name or staff link.
     (to_applicant,) = live_server.emails_to(applicant_email)
-    assert BytesParser(policy=policy.default).parsebytes(
-        to_applicant.original_content)["Subject"] == subject
+    theirs = BytesParser(policy=policy.default).parsebytes(to_applicant.original_content)
+    assert theirs["Subject"] == (f"End of your permitted stay in Hong Kong: "
+                                 f"{shown(stay_ends_on)} (reference {reference})")
+    their_text = theirs.get_body(preferencelist=("plain",)).get_content()
+    assert "Mak Tsz Ching" not in their_text and f"{live_server.url}/cases/" not in their_text
 
     page.reload()
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Notifications")
