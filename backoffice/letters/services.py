@@ -20,7 +20,7 @@ from backoffice.core.dates import hk_today, utcnow
 from backoffice.core.i18n import LANGUAGES
 from backoffice.documents import signals as document_signals
 from backoffice.documents import storage
-from backoffice.documents.models import DocumentFile, FileState
+from backoffice.documents.models import DocumentFile, FileState, ItemState
 from backoffice.extensions import db
 from backoffice.letters.data import letter_data
 from backoffice.letters.kinds import LetterKind, letter_for_step
@@ -98,5 +98,8 @@ def _after_step(transition: Transition, *, case_ids: Iterable[int] | object, act
 def _after_request(_sender=None, *, request, case: Case, actor: User, lines, **_kwargs) -> None:
     write(case, LetterKind.DOCUMENTS_REQUEST, actor, on=request.requested_on, extra={
         "due_on": request.due_on,
-        "items": [{"label": line.requirement.label, "hint": line.requirement.hint,
+        # A document asked for again after a rejection says why the first was not enough.
+        "items": [{"label": line.requirement.label,
+                   "hint": (line.item.reason if line.state == ItemState.REJECTED
+                            else line.requirement.hint),
                    "person": line.holder_name} for line in lines]})

@@ -111,3 +111,13 @@ def test_a_withdrawal_writes_no_letter(db, caseworker):
     case = make_case(caseworker, Scheme.GEP_PRO, CaseStatus.SUBMITTED)
     services.transition(case, "withdraw", caseworker, reason="Found another job.")
     assert kinds_of(case) == ["acknowledgement"]
+
+
+def test_a_document_asked_for_again_says_why_the_first_was_rejected(db, caseworker):
+    case = make_case(caseworker, Scheme.GEP_PRO, CaseStatus.SUBMITTED)
+    documents.reject(caseworker, case, "passport/applicant", "The scan is unreadable.")
+    documents.request_documents(caseworker, case, ["passport/applicant"],
+                                hk_today() + timedelta(days=14))
+    letter = _db.session.scalar(select(Letter).where(Letter.case_id == case.id,
+                                                     Letter.kind == "documents_request"))
+    assert letter.data["items"][0]["hint"]["en"] == "The scan is unreadable."
