@@ -87,7 +87,9 @@ def status_colour(status: CaseStatus) -> str:
     return _STATUS_COLOURS.get(status, "info")
 
 
-def _load_case(case_id: int) -> Case:
+def load_case(case_id: int) -> Case:
+    """The case of ``case_id`` for a page about it: 404 when there is none, 403 for a user
+    who may not view it (the pages of the features above cases load their case here too)."""
     case = queries.case_by_id(case_id)
     if case is None:
         abort(404)
@@ -117,7 +119,7 @@ def _refused(case_id: int, refused: Refused, **forms):
     refused form as it was typed."""
     if refused.kept:
         return kept(refused.message, url_for("cases.show", case_id=case_id))
-    return _render_case(_load_case(case_id), 422, error=refused.message, **forms)
+    return _render_case(load_case(case_id), 422, error=refused.message, **forms)
 
 
 def _stale() -> dict[type[Exception], str]:
@@ -458,7 +460,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
 @bp.get("/<id:case_id>")
 @permission_required(Permission.WORK_CASES)
 def show(case_id: int):
-    return _render_case(_load_case(case_id))
+    return _render_case(load_case(case_id))
 
 
 def _form_page(form: CaseForm, case: Case | None):
@@ -504,7 +506,7 @@ def _record_refusal(form, refused: Refused) -> None:
 @bp.route("/<id:case_id>/edit", methods=["GET", "POST"])
 @permission_required(Permission.WORK_CASES)
 def edit(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     if not case.can_act(current_user):
         abort(403)
     # Only the case's scheme's fields; those fixed after submission are shown as text and
@@ -560,7 +562,7 @@ def step(case_id: int, step: str):
 def step_page(case_id: int, step: str):
     """The step's own page: what it asks for, filled with today's date and the usual
     values. A step that cannot be taken now goes back to the case, which says why."""
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = _step_form(case, step)
     with refusals() as refused:
         _check_can_change(case)
@@ -593,7 +595,7 @@ def take_step(case_id: int, step: str):
     """Take a step. A step with a page of its own answers on it: its questions again with
     the problem, or the answers and their consequences to confirm (until ``confirmed`` is
     set by that page). A step taken on the case page answers there."""
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = _step_form(case, step)
     with refusals() as refused:
         # Not a step from this status (a page shown before the case moved on): the case page,
@@ -621,7 +623,7 @@ def take_step(case_id: int, step: str):
     if refused and (refused.kept or not own_page):
         return _refused(case_id, refused, step_form=form)
     if refused:
-        return _render_step(_load_case(case_id), form, 422, error=refused.message,
+        return _render_step(load_case(case_id), form, 422, error=refused.message,
                             see_case=getattr(refused.refusal, "see_case", None))
     if not valid and not own_page:
         return _refused(case_id, Refused(first_error(form)), step_form=form)
@@ -634,7 +636,7 @@ def take_step(case_id: int, step: str):
 @bp.post("/<id:case_id>/dependants")
 @permission_required(Permission.WORK_CASES)
 def add_dependant(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = DependantForm()
     with refusals(also=_stale()) as refused:
         _check_can_change(case)
@@ -647,7 +649,7 @@ def add_dependant(case_id: int):
     if refused and isinstance(refused.refusal, duplicates.DuplicatesFound):
         # Not saved: the case page again, the form open with the matches to confirm.
         _record_refusal(form, refused)
-        return _render_case(_load_case(case_id), 422, dependant_form=form)
+        return _render_case(load_case(case_id), 422, dependant_form=form)
     if refused:
         return _refused(case_id, refused, dependant_form=form)
     if not valid:
@@ -659,7 +661,7 @@ def add_dependant(case_id: int):
 @bp.post("/<id:case_id>/dependants/<id:dependant_id>/remove")
 @permission_required(Permission.WORK_CASES)
 def remove_dependant(case_id: int, dependant_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     dependant = db.session.get(Dependant, dependant_id)
     if dependant is None or dependant.case_id != case.id:
         abort(404)
@@ -677,7 +679,7 @@ def remove_dependant(case_id: int, dependant_id: int):
 @bp.post("/<id:case_id>/take")
 @permission_required(Permission.WORK_CASES)
 def take(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = TakeForm()
     with refusals(also=_stale()) as refused:
         _check_can_change(case, acting=False)  # taking is how one comes to act on it
@@ -691,7 +693,7 @@ def take(case_id: int):
 @bp.post("/<id:case_id>/reassign")
 @permission_required(Permission.SUPERVISE)
 def reassign(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = ReassignForm()
     form.assignee.choices = assignee_choices(services.active_caseworkers())
     with refusals(also=_stale()) as refused:
@@ -710,7 +712,7 @@ def reassign(case_id: int):
 def add_note(case_id: int):
     """Write a note (or a correction of an earlier note) on the case; any case the user may
     view, open or ended (``Case.can_add_note``: a note changes nothing on the case)."""
-    case = _load_case(case_id)
+    case = load_case(case_id)
     if not case.can_add_note(current_user):
         abort(403)
     form = NoteForm()
@@ -733,7 +735,7 @@ def add_note(case_id: int):
 @bp.post("/<id:case_id>/dates")
 @permission_required(Permission.WORK_CASES)
 def correct_date(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = CorrectDateForm(dates=services.correctable_dates(case, hk_today()))
     stay_ended = case.stay_ends_on
     with refusals(also=_stale()) as refused:
@@ -756,7 +758,7 @@ def correct_date(case_id: int):
 @bp.post("/<id:case_id>/job-offers")
 @permission_required(Permission.WORK_CASES)
 def record_job_offer(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = JobOfferForm()
     with refusals(also=_stale()) as refused:
         _check_can_change(case)

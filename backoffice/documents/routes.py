@@ -16,8 +16,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Permission, User
-from backoffice.cases import queries, signals
+from backoffice.cases import signals
 from backoffice.cases.models import Case
+from backoffice.cases.routes import load_case
 from backoffice.core.dates import hk_today
 from backoffice.core.i18n import format_date
 from backoffice.core.refusals import refusals, saved
@@ -35,15 +36,6 @@ from backoffice.documents.forms import (
 )
 from backoffice.documents.models import DocumentFile
 from backoffice.extensions import db
-
-
-def _load_case(case_id: int) -> Case:
-    case = queries.case_by_id(case_id)
-    if case is None:
-        abort(404)
-    if not case.can_view(current_user):
-        abort(403)
-    return case
 
 
 def _page(case_id: int) -> str:
@@ -81,7 +73,7 @@ def _render(case: Case, status: int = 200, error: object | None = None, **given)
 @bp.get("/<id:case_id>/documents")
 @permission_required(Permission.WORK_CASES)
 def checklist(case_id: int):
-    return _render(_load_case(case_id))
+    return _render(load_case(case_id))
 
 
 def _problem(form) -> str:
@@ -96,7 +88,7 @@ def _problem(form) -> str:
 
 def _line_action(case_id: int, form: LineForm, act, message: str, form_name: str):
     """One shape for every action on a line: validate the form, call the service, answer."""
-    case = _load_case(case_id)
+    case = load_case(case_id)
     with refusals() as refused:
         valid = form.validate_on_submit()
         if valid:
@@ -187,7 +179,7 @@ def _file_or_404(case: Case, file_id: int) -> DocumentFile:
 @bp.post("/<id:case_id>/documents/files/<id:file_id>/withdraw")
 @permission_required(Permission.SUPERVISE)
 def withdraw(case_id: int, file_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     file = _file_or_404(case, file_id)
     form = WithdrawForm()
     with refusals() as refused:
@@ -204,7 +196,7 @@ def withdraw(case_id: int, file_id: int):
 @bp.get("/<id:case_id>/documents/files/<id:file_id>")
 @permission_required(Permission.WORK_CASES)
 def download(case_id: int, file_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     return serve(case, _file_or_404(case, file_id))
 
 
@@ -226,16 +218,10 @@ def serve(case: Case, file: DocumentFile):
                                 content_type=file.content_type, size=file.size)
 
 
-def load_case(case_id: int) -> Case:
-    """The case of ``case_id`` for a page about it, or 404; 403 for a user who may not view
-    it (the letters' pages use it too)."""
-    return _load_case(case_id)
-
-
 @bp.post("/<id:case_id>/documents/request")
 @permission_required(Permission.WORK_CASES)
 def request_documents(case_id: int):
-    case = _load_case(case_id)
+    case = load_case(case_id)
     form = RequestForm()
     form.items.choices = [(line.key, str(line.label)) for line in services.checklist(case)
                           if line.can_be_requested]

@@ -10,8 +10,9 @@ from markupsafe import Markup
 from backoffice.auth.models import Permission, User
 from backoffice.cases import signals
 from backoffice.cases.models import Case
+from backoffice.cases.routes import load_case
 from backoffice.core.security import permission_required
-from backoffice.documents.routes import load_case, serve
+from backoffice.documents.routes import serve
 from backoffice.letters import bp, services
 
 
