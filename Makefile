@@ -5,7 +5,7 @@ PYTHON ?= python3
 NPM ?= npm
 VENV := .venv
 BIN := $(VENV)/bin
-README_SCREENSHOTS := queue case quota-dashboard due-soon \
+README_SCREENSHOTS := queue case quota-dashboard due-soon documents \
   zh-queue zh-case zh-new-case zh-quota-dashboard zh-due-soon zh-notification-centre
 
 .PHONY: run test lint bandit install install-dev screenshots clean translations translations-update
@@ -68,7 +68,8 @@ test: install-dev lint bandit translations
 # (test-artifacts/screenshots/readme/).
 screenshots: install-dev translations
 	rm -rf test-artifacts/screenshots/readme
-	$(BIN)/pytest tests/e2e/test_journeys.py tests/e2e/test_journeys_in_chinese.py
+	$(BIN)/pytest tests/e2e/test_journeys.py tests/e2e/test_journeys_in_chinese.py \
+	  tests/e2e/test_documents.py
 	@for name in $(README_SCREENSHOTS); do \
 	  cp test-artifacts/screenshots/readme/$$name.png docs/screenshots/$$name.png || exit 1; \
 	done

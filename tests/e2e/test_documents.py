@@ -38,11 +38,11 @@ def test_10_evidence_is_gathered_a_scan_rejected_the_rest_requested_and_the_case
         live_server, browse, make_person, scene, camera, tmp_path):
     caseworker = make_person(Role.CASEWORKER, "Chow Ka Yan")
     today = hk_today()
-    applicant_email = f"li.na.{caseworker.id}@applicant.example.net"
+    applicant_email = f"li.jingyi.{caseworker.id}@applicant.example.net"
     reference = scene(lambda: make_case(
         account(caseworker), Scheme.QMAS, CaseStatus.UNDER_REVIEW, today=today,
         now=utcnow(), submitted_on=today - timedelta(days=5), family_name="Li",
-        given_names="Na", chinese_name="李娜", nationality="CN", email=applicant_email,
+        given_names="Jingyi", chinese_name="李靜儀", nationality="CN", email=applicant_email,
         email_consent=True, language="zh_Hant_HK", documents=False).reference)
 
     page = browse(caseworker)
@@ -56,7 +56,7 @@ def test_10_evidence_is_gathered_a_scan_rejected_the_rest_requested_and_the_case
 
     # 1. The passport and a degree certificate arrive by email; the caseworker uploads them.
     page.get_by_role("link", name="Open the documents").click()
-    upload(page, "passport/applicant", "Li Na passport.pdf", samples.blank_pdf())
+    upload(page, "passport/applicant", "Li Jingyi passport.pdf", samples.blank_pdf())
     upload(page, "degree_certificates/applicant", "degree.pdf", samples.blank_pdf())
     expect(line(page, "passport/applicant")).to_have_attribute("data-state", "received")
     camera.shoot(page, "documents-received")
@@ -79,7 +79,7 @@ def test_10_evidence_is_gathered_a_scan_rejected_the_rest_requested_and_the_case
     request.get_by_label("Due by").fill(due.isoformat())
     request.get_by_role("button", name="Send the request").click()
     flash(page, "A letter is on the case and an email was sent to the applicant.")
-    camera.shoot(page, "documents-requested")
+    camera.shoot(page, "documents-requested", readme="documents")
 
     # The deadline is on the case, and the worker sends the request and its reminder, in
     # Chinese: the applicant reads in Chinese.
@@ -119,5 +119,5 @@ def test_10_evidence_is_gathered_a_scan_rejected_the_rest_requested_and_the_case
     download.value.save_as(saved)
     assert saved.name == f"{reference}-approval-zh_Hant_HK.pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(saved.read_bytes())).pages)
-    assert reference in text and "李娜" in text and "批准" in text
+    assert reference in text and "李靜儀" in text and "批准" in text
     camera.shoot(page, "approved-with-letters")
