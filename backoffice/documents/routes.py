@@ -81,8 +81,10 @@ def _problem(form) -> str:
     of the page, with the field it is about."""
     for field in form:
         if field.errors:
-            return _("%(field)s: %(error)s", field=field.label.text,
-                     error=" ".join(str(error) for error in field.errors))
+            error = " ".join(str(error) for error in field.errors)
+            if getattr(field.widget, "input_type", None) == "hidden":
+                return error  # the line or the token: no label of its own to name
+            return _("%(field)s: %(error)s", field=field.label.text, error=error)
     return _("The form could not be read; reload the page and try again.")
 
 
