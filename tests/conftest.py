@@ -158,6 +158,20 @@ class Client(FlaskClient):
 
 
 @pytest.fixture
+def race_app(app: Flask, tmp_path) -> Iterator[Flask]:
+    """A second app on the same database whose pool has a connection for every thread of a
+    race test (each thread works in its own app context, as concurrent requests would)."""
+    options: dict = {"pool_size": 55, "max_overflow": 0}
+    if app.config["BACKEND"] == "sqlite":
+        options["connect_args"] = {"check_same_thread": False, "timeout": 60}
+    racer = build_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path,
+                      SQLALCHEMY_ENGINE_OPTIONS=options)
+    yield racer
+    with racer.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask, db) -> Client:
     app.test_client_class = Client
     return app.test_client()

@@ -91,6 +91,9 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/cases/{case}/take", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/reassign", expect(302, 403, 422, 403)),
     ("POST", "/cases/reassign", expect(302, 403, 302, 403)),
+    # cases: approving the first in the waiting line, supervisors only (no case named: 422).
+    ("GET", "/cases/waiting-line/approve", expect(302, 403, 200, 403)),
+    ("POST", "/cases/waiting-line/approve", expect(302, 403, 422, 403)),
     # cases: saved filters are their owner's. An empty save lacks the name (422); a saved
     # filter that is not one's own (here: none) is not found.
     ("POST", "/cases/queue/all/saved-filters", expect(302, 422, 422, 403)),

@@ -569,6 +569,18 @@ class BulkReassignForm(BaseForm):
     submit = SubmitField(_l("Reassign ticked cases"))
 
 
+class ApproveInLineForm(BaseForm):
+    """The confirmation of approving the first cases in the waiting line: each case as the
+    page named it (hidden id:version), so one changed since is left in line, not approved
+    unseen."""
+
+    shown = SelectMultipleField(coerce=_id_and_version, choices=[], validate_choice=False,
+                                validators=[DataRequired(_l(
+                                    "No case was named to approve; open the waiting line "
+                                    "again."))])
+    submit = SubmitField(_l("Approve these cases"))
+
+
 SORT_CHOICES = choices_of([
     ("newest", _l("Newest first")),
     ("oldest", _l("Oldest first")),
@@ -577,6 +589,7 @@ SORT_CHOICES = choices_of([
     ("next_deadline", _l("Next deadline, soonest first")),
     ("updated_desc", _l("Last change, latest first")),
     ("reference", _l("Reference")),
+    ("waiting", _l("Place in the waiting line")),
 ])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -160,6 +160,11 @@ class Queue(StrEnum):
         return self is Queue.ALL
 
     @property
+    def default_sort(self) -> str:
+        """Awaiting quota is a waiting line: first come, first in line."""
+        return WAITING_SORT if self is Queue.AWAITING_QUOTA else DEFAULT_SORT
+
+    @property
     def offers_bulk_reassignment(self) -> bool:
         """The queues where a supervisor may tick cases to give to someone."""
         return self is not Queue.MINE
@@ -200,8 +205,11 @@ SORTS = {
     "next_deadline": Sort((Case.next_deadline_on, Case.id), nulls_last=True),
     "updated_desc": Sort((Case.updated_at, Case.id), descending=True),
     "reference": Sort((Case.reference,)),
+    # The waiting line: by the day the case began to wait (the hold's date), then reference.
+    "waiting": Sort((Case.status_since, Case.reference), nulls_last=True),
 }
 DEFAULT_SORT = "newest"
+WAITING_SORT = "waiting"
 
 # A count of the results is exact up to this many; past it the page says "more than" it,
 # so no page view counts a million rows.
@@ -402,6 +410,44 @@ def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = 
         else None
     return QueuePage(rows=rows[:page_size], next_cursor=next_cursor, filters=filters,
                      first_page=after is None)
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """Where cases stand in their scheme's line for a quota place: ``places`` maps a case's
+    id to its number in the line (1 is next); ``length`` is how many wait."""
+
+    places: dict[int, int]
+    length: int
+
+    def place_of(self, case_id: int) -> int | None:
+        return self.places.get(case_id)
+
+
+def line_order() -> tuple:
+    """The waiting line's order, as ORDER BY terms."""
+    # The same order as the "waiting" sort: a case with no date of its own (recorded before
+    # step dates were kept) after those that have one, by reference.
+    return (Case.status_since.is_(None), Case.status_since, Case.reference)
+
+
+def waiting_line(scheme: Scheme, case_ids: Iterable[int] | None = None) -> WaitingLine:
+    """The scheme's waiting line (cases Awaiting quota), for ``case_ids`` (all when None):
+    one statement, numbering the line by a window over the waiting cases alone."""
+    waiting = (Case.status == CaseStatus.AWAITING_QUOTA, Case.scheme == scheme)
+    numbered = select(Case.id, func.row_number().over(order_by=line_order()).label("place"),
+                      func.count().over().label("length")).where(*waiting).subquery()
+    query = select(numbered.c.id, numbered.c.place, numbered.c.length)
+    if case_ids is not None:
+        ids = list(case_ids)
+        if not ids:
+            return WaitingLine({}, db.session.scalar(
+                select(func.count()).select_from(Case).where(*waiting)) or 0)
+        query = query.where(numbered.c.id.in_(ids))
+    rows = db.session.execute(query).all()
+    length = rows[0].length if rows else db.session.scalar(
+        select(func.count()).select_from(Case).where(*waiting)) or 0
+    return WaitingLine({row.id: row.place for row in rows}, length)
 
 
 def queue_count(queue: Queue, user: User, filters: Filters,

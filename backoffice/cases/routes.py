@@ -25,9 +25,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from backoffice.auth.models import Permission, User
-from backoffice.cases import bp, calendar, duplicates, guards, queries, search, services, stay
+from backoffice.cases import (
+    bp,
+    calendar,
+    duplicates,
+    guards,
+    queries,
+    search,
+    services,
+    stay,
+    waiting,
+)
 from backoffice.cases import signals as case_signals
 from backoffice.cases.forms import (
+    ApproveInLineForm,
     BulkReassignForm,
     CaseForm,
     CorrectDateForm,
@@ -130,15 +141,15 @@ def _stale() -> dict[type[Exception], str]:
 
 # --- Queues -------------------------------------------------------------------------------
 
-def _filters(form: QueueFilterForm) -> Filters:
+def _filters(form: QueueFilterForm, default_sort: str = queries.DEFAULT_SORT) -> Filters:
     if not form.validate():
-        return Filters()
+        return Filters(sort=default_sort)
     return Filters(
         q=form.q.data, scheme=Scheme(form.scheme.data) if form.scheme.data else None,
         status=CaseStatus(form.status.data) if form.status.data else None,
         assignee_id=form.assignee.data, nationality=form.nationality.data or None,
         submitted_from=form.submitted_from.data, submitted_to=form.submitted_to.data,
-        sort=form.sort.data or "newest")
+        sort=form.sort.data or default_sort)
 
 
 def _queue_or_404(name: str, *, export: bool = False) -> Queue:
@@ -180,9 +191,11 @@ def _queue_query(args: MultiDict) -> str:
 def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | None = None,
                   status: int = 200):
     assignees = services.active_caseworkers() if queue is Queue.ALL else ()
-    form = QueueFilterForm(args, assignees=assignees)
-    filters = _filters(form)
+    form = QueueFilterForm(args, assignees=assignees, sort=queue.default_sort)
+    filters = _filters(form, queue.default_sort)
     page = queries.queue_page(queue, current_user, filters, args.get("after"))
+    line = (queries.waiting_line(Scheme.QMAS, [row.id for row in page.rows])
+            if queue is Queue.AWAITING_QUOTA else None)
     bulk_form = None
     if current_user.can_supervise() and queue.offers_bulk_reassignment:
         bulk_form = BulkReassignForm(formdata=None)
@@ -214,7 +227,8 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         # Named once per country, scheme, status and deadline kind on the page (a few), not
         # once per row (fifty): each naming is a catalogue lookup.
         countries={code: csv_country(code) for code in {row.nationality for row in page.rows}},
-        names=_names_on(page.rows),
+        names=_names_on(page.rows), line=line,
+        offer=waiting.offer(Scheme.QMAS, current_user) if line is not None else None,
         # Formatted per row; translated once.
         select_label=_("Select %(reference)s")), status
 
@@ -327,6 +341,49 @@ def bulk_reassign():
     for message in _skipped_messages(outcome, assignee):
         flash(message, "warning")
     return redirect(back)
+
+
+# --- The waiting line ------------------------------------------------------------------------
+
+def _render_line(offer: waiting.Offer, form: ApproveInLineForm, status: int = 200,
+                 outcome: waiting.LineOutcome | None = None):
+    named = [case.id for case in offer.chosen] + [p.case.id for p in offer.passed]
+    return render_template("cases/approve_in_line.html", offer=offer, form=form,
+                           outcome=outcome, today=hk_today(),
+                           line=queries.waiting_line(offer.scheme, named),
+                           queue_url=url_for("cases.queue_view",
+                                             name=Queue.AWAITING_QUOTA.value)), status
+
+
+@bp.get("/waiting-line/approve")
+@permission_required(Permission.SUPERVISE)
+def approve_in_line_page():
+    """The confirmation page: the first cases in line that the free places can take, by name,
+    and those passed over with why. Nothing is changed until it is confirmed."""
+    offer = waiting.offer(Scheme.QMAS, current_user, choose=True)
+    return _render_line(offer, ApproveInLineForm(formdata=None))
+
+
+@bp.post("/waiting-line/approve")
+@permission_required(Permission.SUPERVISE)
+def approve_in_line():
+    form = ApproveInLineForm()
+    if not form.validate_on_submit():
+        return _render_line(waiting.offer(Scheme.QMAS, current_user, choose=True), form, 422)
+    outcome = waiting.approve_in_line(current_user, form.shown.data)
+    db.session.commit()
+    if not outcome.approved:
+        return _render_line(waiting.offer(Scheme.QMAS, current_user, choose=True),
+                            ApproveInLineForm(formdata=None), 409, outcome)
+    flash(ngettext("%(num)d case approved from the waiting line: %(references)s.",
+                   "%(num)d cases approved from the waiting line: %(references)s.",
+                   len(outcome.approved),
+                   references=str(LazyList([c.reference for c in outcome.approved]))),
+          "success")
+    for left in outcome.left:
+        flash(_("%(reference)s stays in line: %(reason)s", reference=left.case.reference,
+                reason=left.reason), "warning")
+    return redirect(url_for("cases.queue_view", name=Queue.AWAITING_QUOTA.value))
 
 
 # --- Saved filters --------------------------------------------------------------------------
@@ -452,6 +509,8 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         submission_problems=submission_problems, permanent_grounds=permanent,
         Relationship=Relationship, history=history, history_form=history_form,
         back_link=_back_link(),
+        line=(queries.waiting_line(case.scheme, [case.id])
+              if case.status == CaseStatus.AWAITING_QUOTA else None),
         panels=[panel for _receiver, panel in
                 case_signals.case_page_panels.send(case=case, user=current_user) if panel],
         **_case_forms(case, events, notes, **forms)), status

@@ -256,6 +256,49 @@ def projected_run_out(year: int, limit: int | None, allocated: int,
     return Projection(on=run_out, reason=None, days_elapsed=days_elapsed)
 
 
+# --- What the pipeline would take --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Forecast:
+    """The places the cases now on their way (submitted, under review, waiting) would take if
+    each were approved, against those left, beside the pace's projection."""
+
+    remaining: int
+    pipeline: int
+    projection: Projection | None
+
+    @property
+    def would_take(self) -> int:
+        return min(self.pipeline, self.remaining)
+
+    @property
+    def left_waiting(self) -> int:
+        """The cases the pipeline would leave waiting once every place left is taken."""
+        return max(self.pipeline - self.remaining, 0)
+
+    @property
+    def still_free(self) -> int:
+        return max(self.remaining - self.pipeline, 0)
+
+    @property
+    def pipeline_exhausts(self) -> bool:
+        """The pipeline alone needs every place left: whatever the pace says, the quota will
+        run out (so the page never says "not this year")."""
+        return self.pipeline > 0 and self.pipeline >= self.remaining
+
+
+def forecast(summary: YearSummary, pipeline: dict[CaseStatus, int],
+             today: date) -> Forecast | None:
+    """The pipeline's forecast for the year on display; None where there is nothing to
+    forecast: no limit, a year not set, or a year other than this one (the pipeline is
+    today's)."""
+    if not summary.has_limit or summary.year != today.year:
+        return None
+    return Forecast(remaining=max(summary.remaining, 0), pipeline=sum(pipeline.values()),
+                    projection=projected_run_out(summary.year, summary.limit,
+                                                 summary.allocated, today))
+
+
 # --- By nationality -----------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from backoffice.auth.models import Permission
+from backoffice.cases import waiting
 from backoffice.cases.queries import Queue
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
@@ -48,13 +49,16 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
     if limit_form is None:
         limit_form = LimitForm(formdata=None, year=year, limit=summary.limit)
     page_number = request.args.get("page", 1, type=int) or 1
+    pipeline = dashboard.pipeline_counts()
     return render_template(
         "reports/quota_dashboard.html",
         year=year, today=today, summary=summary, release_text=dashboard.release_text,
         first_year=services.FIRST_YEAR, last_year=services.LAST_YEAR,
         year_form=year_form or YearForm(formdata=None, year=year),
         limit_form=limit_form,
-        pipeline=dashboard.pipeline_counts(),
+        pipeline=pipeline, forecast=dashboard.forecast(summary, pipeline, today),
+        # The offer is of this year's places: a past or future year shows none.
+        offer=waiting.offer(dashboard.SCHEME, current_user) if year == today.year else None,
         months=months, chart=dashboard.chart(months, summary.limit, last_month),
         projection=dashboard.projected_run_out(year, summary.limit, summary.allocated, today),
         nationalities=dashboard.nationality_counts(summary),

@@ -250,6 +250,7 @@ ORDERS = {
     "next_deadline": (lambda c: (*_nulls_last(c.next_deadline_on), c.id)),
     "updated_desc": (lambda c: (-c.updated_at.timestamp(), -c.id)),
     "reference": (lambda c: c.reference),
+    "waiting": (lambda c: (*_nulls_last(c.status_since), c.reference)),
 }
 
 

@@ -338,6 +338,7 @@ PAGES = [
     ("all-cases", "supervisor", "/cases/queue/all", None),
     ("all-cases-by-next-deadline", "supervisor", "/cases/queue/all?sort=next_deadline", None),
     ("awaiting-quota", "supervisor", "/cases/queue/awaiting-quota", None),
+    ("approve-in-line", "supervisor", "/cases/waiting-line/approve", None),
     ("due-soon-office", "supervisor", "/cases/due-soon?scope=office", None),
     ("quota-dashboard", "supervisor", "/quota/", None),
     ("quota-dashboard-limit-refused", "supervisor", "/quota/", lower_limit),

@@ -21,7 +21,6 @@ from backoffice.extensions import db as _db
 from backoffice.notifications import services
 from backoffice.notifications.models import ESCALATION, Channel, Reminder, ReminderState
 from tests.cases.factories import NOW, TODAY, correct_step_date, make_case
-from tests.conftest import build_app
 
 APPLICANT_EMAIL = "mei.ling.chan@example.com"  # the factory applicant's address
 
@@ -202,19 +201,6 @@ def test_planning_twice_writes_nothing_the_second_time(db, caseworker):
     assert second == {"caseworker": 0, "applicant": 0, "escalation": 0, "cancelled": 0}
     assert reminder_rows() == rows
     assert reminder_count() == 9
-
-
-@pytest.fixture
-def race_app(app, tmp_path):
-    """A second app on the same database whose pool has a connection for every thread."""
-    options: dict = {"pool_size": 10, "max_overflow": 0}
-    if app.config["BACKEND"] == "sqlite":
-        options["connect_args"] = {"check_same_thread": False, "timeout": 60}
-    racer = build_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path,
-                      SQLALCHEMY_ENGINE_OPTIONS=options)
-    yield racer
-    with racer.app_context():
-        _db.engine.dispose()
 
 
 @pytest.mark.parametrize("planners", [2, 6])

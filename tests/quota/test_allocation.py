@@ -18,7 +18,6 @@ from backoffice.extensions import db as _db
 from backoffice.quota import services as quota
 from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
 from tests.cases.factories import make_case, prepare_step
-from tests.conftest import build_app
 
 YEAR = 2026
 NOW = datetime(YEAR, 6, 1, 2, 0, tzinfo=UTC)
@@ -246,19 +245,6 @@ def test_database_refuses_two_active_places_for_one_case(db, supervisor, casewor
 
 
 # --- The race: N caseworkers approving the last places at the same instant -----------------
-
-@pytest.fixture
-def race_app(app, tmp_path):
-    """An app on the same database whose pool has a connection for every thread."""
-    engine_options = {"pool_size": 55, "max_overflow": 0}
-    if app.config["BACKEND"] == "sqlite":
-        engine_options = {"pool_size": 55, "max_overflow": 0,
-                          "connect_args": {"check_same_thread": False, "timeout": 60}}
-    racer = build_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path,
-                      SQLALCHEMY_ENGINE_OPTIONS=engine_options)
-    yield racer
-    with racer.app_context():
-        _db.engine.dispose()
 
 
 THREADS = 50
