@@ -39,7 +39,6 @@ from tests.cases.factories import NOW, TODAY, make_case
 from tests.notifications.test_planning import (
     APPLICANT_EMAIL,
     plan,
-    race_app,  # noqa: F401  (a fixture)
     stay_case,
 )
 
@@ -197,7 +196,7 @@ def test_a_claim_takes_at_most_a_batch_oldest_first(db, caseworker):
 
 
 @pytest.mark.parametrize("claimers", [2, 8])
-def test_workers_claiming_at_once_never_share_a_reminder(db, race_app, caseworker,  # noqa: F811
+def test_workers_claiming_at_once_never_share_a_reminder(db, race_app, caseworker,
                                                          claimers):
     for days in range(1, 31):
         stay_case(caseworker, TODAY + timedelta(days=days))
