@@ -434,6 +434,8 @@ FORMS = {
     "bulk reassign": Form("/cases/reassign", SUP, "/cases/queue/all",
                           {"case_ids": "{case}", "assignee": "{user}", "back": ""},
                           case="draft"),
+    "approve in line": Form("/cases/waiting-line/approve", SUP, "/cases/waiting-line/approve",
+                            {"shown": "{case}:{version}"}, case="awaiting_quota"),
     "save filters": Form("/cases/queue/all/saved-filters", CW, "/cases/queue/all",
                          {"name": "My QMAS, oldest first", "query": "scheme=QMAS&sort=oldest"}),
     "delete saved filters": Form("/cases/saved-filters/{id}/delete", CW, "/cases/queue/all", {}),
@@ -786,6 +788,15 @@ POST_FIELDS = [
         ("-1:1", refused(NOT_COERCED)), (NUL, refused(CONTROL)),
         (NO_SUCH_ID + ":1", SAVED),  # a case not ticked: its version is not looked at
     ]),
+    # The cases the waiting line's confirmation named (id:version): one that cannot be read
+    # is explained; one that does not exist approves nothing, and the page says so.
+    ("approve in line", "shown", [
+        (EMPTY, refused("No case was named to approve")),
+        (MISSING, refused("No case was named to approve")),
+        ("{case}", refused(NOT_COERCED)), ("{case}:x", refused(NOT_COERCED)),
+        ("{case}:" + BEYOND_INT64, refused(NOT_COERCED)), ("-1:1", refused(NOT_COERCED)),
+        (NUL, refused(CONTROL)), (NO_SUCH_ID + ":1", refused("No case was approved.")),
+    ]),  # a case changed since the page was shown: tests/cases/test_approve_in_line.py
     # A saved filter's name: required, at most 60 characters, one of a kind per user.
     ("save filters", "name", [
         (EMPTY, refused("Give these filters a name.")),
@@ -1053,6 +1064,12 @@ def case_in(kind: str, owner: User) -> tuple[Case, dict[str, str]]:
                        ("start_review", submitted + timedelta(days=3)),
                        ("approve", today - timedelta(days=30)),
                        ("issue_visa", today - timedelta(days=10)))
+    elif kind == "awaiting_quota":  # QMAS, waiting in line while this year's quota has room
+        _db.session.add(QuotaPeriod(scheme="QMAS", year=today.year, quota_limit=None,
+                                    allocated=0, set_by_id=owner.id))
+        case = make_case(owner, Scheme.QMAS, CaseStatus.UNDER_REVIEW)
+        services.transition(case, "hold_for_quota", owner,
+                            data=step_data("hold_for_quota", today))
     elif kind == "visa_expired":  # the factory's: issued on 16 Mar 2026, for 90 days
         case = make_case(owner, Scheme.GEP_PRO, CaseStatus.VISA_ISSUED)
     else:
@@ -1445,7 +1462,7 @@ READS_NO_PARAMETER = {
     "/notifications/worker", "/notifications/case/{case}",
     "/cases/{case}/documents", "/cases/{case}/documents/files/987654",
     "/cases/{case}/letters/987654",
-    "/healthz", "/readyz",
+    "/healthz", "/readyz", "/cases/waiting-line/approve",
 }
 SENDS_ONLY_ITS_TOKEN = {"/logout", "/admin/users/{user}/reactivate", "/notifications/read-all",
                         "/admin/users/{user}/unlock"}

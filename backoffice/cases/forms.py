@@ -575,7 +575,9 @@ class ApproveInLineForm(BaseForm):
     unseen."""
 
     shown = SelectMultipleField(coerce=_id_and_version, choices=[], validate_choice=False,
-                                validators=[DataRequired(_l(
+                                # Not DataRequired: it would hide why a value sent could
+                                # not be read behind "none named".
+                                validators=[InputRequired(_l(
                                     "No case was named to approve; open the waiting line "
                                     "again."))])
     submit = SubmitField(_l("Approve these cases"))
