@@ -14,7 +14,8 @@ from backoffice.cases.models import Applicant, Case, CaseEvent, ReferenceCounter
 from backoffice.cases.schemes import CLOSED_STATUSES, CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.core.identity import normalise_hkid
-from backoffice.demo import bulk, stories
+from backoffice.demo import bulk, commands, stories, year
+from backoffice.quota.models import QuotaAllocation, QuotaPeriod
 
 
 def count(db, model) -> int:
@@ -133,3 +134,21 @@ def test_bulk_rows_are_deterministic():
         for row in table:
             for value in row:
                 assert value is None or value == "\\N" or not set(value) & {"\t", "\n", "\\"}
+
+
+def test_in_march_the_bulk_load_fills_the_year_proportionally_less(app, db, monkeypatch):
+    march = date(2026, 3, 16)
+    monkeypatch.setattr(commands, "hk_today", lambda now=None: march)
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--cases", "200"])
+    assert result.exit_code == 0, result.output
+    period = db.session.scalar(select(QuotaPeriod).where(QuotaPeriod.scheme == "QMAS",
+                                                         QuotaPeriod.year == march.year))
+    plan = year.plan_year(march, period.quota_limit, stories.DEMO_SEED)
+    assert period.allocated == round(period.quota_limit * plan.share * year.elapsed(march))
+    assert 0.08 < period.allocated / period.quota_limit < 0.2
+    days = list(db.session.scalars(select(QuotaAllocation.allocated_on).where(
+        QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))))
+    assert len(days) == period.allocated
+    assert {day.month for day in days} == {1, 2, 3} and max(days) <= march
+    assert db.session.scalar(select(func.count()).select_from(Case).where(
+        Case.scheme == Scheme.QMAS, Case.status == CaseStatus.AWAITING_QUOTA)) >= 5
