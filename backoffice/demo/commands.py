@@ -31,7 +31,8 @@ from backoffice.quota import services as quota
 @click.command("seed-demo")
 @click.option("--cases", "bulk_cases", type=click.IntRange(min=1), default=None,
               metavar="N", help="Bulk-load N synthetic cases for benchmarks instead of the "
-                                "curated demo cases.")
+                                "curated demo cases (and fill the current QMAS year where "
+                                "it is not yet filled).")
 @click.option("--seed", type=int, default=stories.DEMO_SEED, show_default=True,
               help="Random seed: the same seed gives the same data.")
 @click.option("--chunk-size", type=click.IntRange(min=100), default=20_000, show_default=True,
@@ -90,9 +91,9 @@ def _echo_year(result: bulk.BulkResult) -> None:
     if plan is None or not plan.approvals:
         return
     period = quota.get_period("QMAS", plan.year)
-    click.echo(f"QMAS {plan.year}: {len(plan.approvals):,} more approvals over the year so far "
-               f"and {len(plan.waiting)} cases awaiting quota ({result.cases:,} cases); "
-               f"{period.allocated:,} of {period.quota_limit:,} places allocated.")
+    click.echo(f"QMAS {plan.year}: {len(plan.approvals):,} cases approved over the year so far "
+               f"and {len(plan.waiting)} awaiting quota added; {period.allocated:,} of "
+               f"{period.quota_limit:,} places allocated.")
 
 
 def _ensure_demo_quota(supervisor: User, today: date) -> None:
