@@ -70,7 +70,10 @@ def _seed_demo_cases(seed: int, today: date) -> None:
     if report.created:
         # The year's other QMAS cases, behind the stories: made by the bulk loader (cheap),
         # worked by the bulk caseworkers, so the demo caseworkers' queues hold the stories.
-        seed_bulk_caseworkers()
+        new_accounts = seed_bulk_caseworkers()
+        if new_accounts:
+            click.echo(f"Bulk caseworkers: {new_accounts} created for the year's other cases "
+                       f"(bulk-caseworker-NN@example.org, password {BULK_PASSWORD}).")
         background = bulk.bulk_load_cases(0, bulk_caseworker_ids(), supervisor=supervisor,
                                           seed=seed, today=today)
     db.session.commit()
@@ -91,9 +94,10 @@ def _echo_year(result: bulk.BulkResult) -> None:
     if plan is None or not plan.approvals:
         return
     period = quota.get_period("QMAS", plan.year)
+    of_limit = "" if period.quota_limit is None else f" of {period.quota_limit:,}"
     click.echo(f"QMAS {plan.year}: {len(plan.approvals):,} cases approved over the year so far "
-               f"and {len(plan.waiting)} awaiting quota added; {period.allocated:,} of "
-               f"{period.quota_limit:,} places allocated.")
+               f"and {len(plan.waiting)} awaiting quota added; {period.allocated:,}{of_limit} "
+               f"places allocated.")
 
 
 def _ensure_demo_quota(supervisor: User, today: date) -> None:
