@@ -86,9 +86,9 @@ class BulkResult:
 def chunk_plans(seed: int, number_: int, size: int, today: date, workers: Sequence[int],
                 serial: int, year: YearPlan | None = None) -> list[CasePlan]:
     """The plans of chunk ``number_``: its own random stream, so any process can make it.
-    With ``year``, the chunk is the year plan's cases instead (``size`` of them)."""
+    With ``year``, the chunk is the year plan's cases instead (all ``size`` of them)."""
     if year is not None:
-        return year_plans(year, seed, workers, serial)[:size]
+        return year_plans(year, seed, workers, serial)
     rng = random.Random(f"{seed}:{number_}")  # noqa: S311  (reproducible data, not secrets)
     planner = Planner(rng, today, list(workers))
     return [planner.plan(serial + i + 1) for i in range(size)]

@@ -210,8 +210,8 @@ class Planner:
                 nationality = pick_nationality(rng)
             person = make_person(rng, nationality, on=received_on, age=self.between(23, 56),
                                  hkid_share=0.12)
-        drawn = min(received + int(r() * 3), today)
-        created = drawn if created is None else created
+        if created is None:
+            created = min(received + int(r() * 3), today)
         email = email_for(person, serial, BULK_EMAIL_DOMAIN) if r() < 0.7 else None
         applicant = ApplicantData(
             family_name=person.family_name, given_names=person.given_names,
