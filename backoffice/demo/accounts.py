@@ -55,12 +55,16 @@ def demo_user(email: str, can: str) -> User:
     return user
 
 
+def bulk_caseworker_emails() -> list[str]:
+    return [f"bulk-caseworker-{i:02d}@example.org" for i in range(1, BULK_CASEWORKERS + 1)]
+
+
 def seed_bulk_caseworkers() -> int:
     """Make sure the 20 bulk caseworker accounts exist; return how many were created.
 
     The password is hashed once (argon2id costs tens of milliseconds) and the hash reused.
     """
-    emails = [f"bulk-caseworker-{i:02d}@example.org" for i in range(1, BULK_CASEWORKERS + 1)]
+    emails = bulk_caseworker_emails()
     existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
     missing = [(email, name) for email, name in zip(emails, _BULK_NAMES, strict=True)
                if email not in existing]
@@ -70,6 +74,14 @@ def seed_bulk_caseworkers() -> int:
                                 password_hash=password_hash) for email, name in missing)
         db.session.flush()
     return len(missing)
+
+
+def bulk_caseworker_ids() -> list[int]:
+    """The ids of the active bulk caseworkers (the curated demo's background cases)."""
+    return list(db.session.scalars(
+        select(User.id).where(User.email.in_(bulk_caseworker_emails()),
+                              User.role == Role.CASEWORKER, User.active.is_(True))
+        .order_by(User.id)))
 
 
 def bulk_workers() -> list[int]:

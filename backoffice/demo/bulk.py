@@ -9,6 +9,13 @@ limit first where the bulk approvals need more than it allows. ``tests/demo/
 test_bulk_matches_services.py`` replays the same plans through the services and compares
 every row.
 
+The current year's QMAS places are planned apart (``demo.year``): a share of the limit on a
+curve over the months so far, and a few cases waiting for a place. Its cases are the load's
+last chunk, after the ``n`` asked for, made by the same roads and rows (``Planner.
+plan_year_case``); the other roads take no place in the current year. A year that already
+holds its planned places (the curated demo filled it, or an earlier load) gets none more.
+``flask seed-demo`` without ``--cases`` loads that chunk alone, behind the curated stories.
+
 Not written: the "assigned" event of a case handed back to the queue and the "dependant
 added" events (their sentences belong to the cases service, which has no row form yet).
 Nothing here commits: the ``flask seed-demo`` command does, once.
@@ -28,15 +35,17 @@ from datetime import date
 from sqlalchemy import func, select, text, update
 
 from backoffice.auth.models import User
-from backoffice.cases.models import Applicant
+from backoffice.cases.models import Applicant, Case
+from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.demo import rows as row_form
 from backoffice.demo.roads import CasePlan, Planner
 from backoffice.demo.sinks import CoreSink, PostgresSink, deferrable_schema, lines, number
 from backoffice.demo.stories import DEMO_SEED
+from backoffice.demo.year import YearPlan, plan_year
 from backoffice.extensions import db
 from backoffice.quota import services as quota
-from backoffice.quota.models import QuotaPeriod
+from backoffice.quota.models import QuotaAllocation, QuotaPeriod
 
 # A bulk year's quota, as the demo years have; raised where the bulk approvals need more.
 BULK_QUOTA_LIMIT = 4000
@@ -57,6 +66,7 @@ class BulkResult:
     job_offers: int = 0
     places: int = 0
     seconds: float = 0.0
+    year: YearPlan | None = None  # the current year's plan, as loaded
 
     @property
     def rows(self) -> int:
@@ -74,30 +84,72 @@ class BulkResult:
 
 
 def chunk_plans(seed: int, number_: int, size: int, today: date, workers: Sequence[int],
-                serial: int) -> list[CasePlan]:
-    """The plans of chunk ``number_``: its own random stream, so any process can make it."""
+                serial: int, year: YearPlan | None = None) -> list[CasePlan]:
+    """The plans of chunk ``number_``: its own random stream, so any process can make it.
+    With ``year``, the chunk is the year plan's cases instead (all ``size`` of them)."""
+    if year is not None:
+        return year_plans(year, seed, workers, serial)
     rng = random.Random(f"{seed}:{number_}")  # noqa: S311  (reproducible data, not secrets)
     planner = Planner(rng, today, list(workers))
     return [planner.plan(serial + i + 1) for i in range(size)]
 
 
+def year_plans(year: YearPlan, seed: int, workers: Sequence[int], serial: int
+               ) -> list[CasePlan]:
+    """The cases of the year's plan: one approved on each day of its approvals, then one
+    held for the quota on each of its waiting days."""
+    rng = random.Random(f"{seed}:year-cases:{year.year}")  # noqa: S311  (demo data)
+    planner = Planner(rng, year.today, list(workers))
+    marks = [(CaseStatus.IN_STAY, day) for day in year.approvals]
+    marks += [(CaseStatus.AWAITING_QUOTA, day) for day in year.waiting]
+    return [planner.plan_year_case(serial + i + 1, final, day)
+            for i, (final, day) in enumerate(marks)]
+
+
 def plans(n: int, workers: Sequence[int], *, seed: int = DEMO_SEED, chunk_size: int = 20_000,
-          today: date, serial: int = 0) -> Iterator[CasePlan]:
-    """Every plan a load of ``n`` cases walks, in load order (the comparison test replays
-    them through the services)."""
+          today: date, serial: int = 0, year: YearPlan | None = None) -> Iterator[CasePlan]:
+    """Every plan a load of ``n`` cases walks, in load order, the year's last (the comparison
+    test replays them through the services)."""
     for number_, start in enumerate(range(0, n, chunk_size)):
         yield from chunk_plans(seed, number_, min(chunk_size, n - start), today, workers,
                                serial + start)
+    if year is not None:
+        yield from year_plans(year, seed, workers, serial + n)
+
+
+def plan_current_year(seed: int, today: date) -> YearPlan:
+    """The plan of the current QMAS year for a load on ``today``: against the year's limit
+    (the bulk limit where none is set), counting the places the year already holds, held
+    days kept apart from those of the cases already waiting. A year with no place left to
+    plan gets no waiting cases either: it is left as it is."""
+    year = today.year
+    period = quota.get_period(Scheme.QMAS.value, year)
+    limit = BULK_QUOTA_LIMIT if period is None or period.quota_limit is None else (
+        period.quota_limit)
+    taken: Counter = Counter()
+    if period is not None:
+        taken.update(day.month for day in db.session.scalars(
+            select(QuotaAllocation.allocated_on).where(QuotaAllocation.period_id == period.id,
+                                                       QuotaAllocation.released_at.is_(None))))
+    avoid = frozenset(db.session.scalars(select(Case.status_since).where(
+        Case.scheme == Scheme.QMAS, Case.status == CaseStatus.AWAITING_QUOTA,
+        Case.status_since.is_not(None))))
+    plan = plan_year(today, limit, seed, taken=taken, avoid=avoid)
+    if not plan.approvals:
+        return YearPlan(year=year, today=today, limit=limit, share=plan.share, approvals=(),
+                        waiting=())
+    return plan
 
 
 def chunk_rows(seed: int, number_: int, today: date, workers: Sequence[int],
                applicant_ids: range, case_ids: range, job_offer_ids: range,
-               serial: int) -> row_form.ChunkRows:
-    """The rows of chunk ``number_``, every case walked by the rules. ``job_offer_ids`` has
-    one id per case, for the job offer its road may record (the unused ones are gaps)."""
+               serial: int, year: YearPlan | None = None) -> row_form.ChunkRows:
+    """The rows of chunk ``number_`` (or of the year's plan), every case walked by the
+    rules. ``job_offer_ids`` has one id per case, for the job offer its road may record (the
+    unused ones are gaps)."""
     chunk = row_form.ChunkRows()
     for plan, applicant_id, case_id, job_offer_id in zip(
-            chunk_plans(seed, number_, len(case_ids), today, workers, serial),
+            chunk_plans(seed, number_, len(case_ids), today, workers, serial, year),
             applicant_ids, case_ids, job_offer_ids, strict=True):
         chunk.add(row_form.walk(plan, applicant_id, case_id, job_offer_id), plan)
     return chunk
@@ -150,9 +202,11 @@ class _Periods:
 
 def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
                     seed: int = DEMO_SEED, chunk_size: int = 20_000, today: date | None = None,
-                    fast_ddl: bool | None = None, processes: int | None = None,
+                    fill_year: bool = True, fast_ddl: bool | None = None,
+                    processes: int | None = None,
                     progress: Callable[[str], None] | None = None) -> BulkResult:
-    """Load ``n`` synthetic cases with everything the services would have written for them.
+    """Load ``n`` synthetic cases with everything the services would have written for them,
+    and (``fill_year``) the cases of the current year's plan after them (``n`` may be 0).
 
     ``workers`` are the user ids cases are assigned to; ``supervisor`` sets the quota years.
     Everything happens in the session's transaction; the caller commits. On PostgreSQL the
@@ -163,38 +217,43 @@ def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
     from two chunks on) while this one sends them. Elsewhere the rows go by chunked
     executemany. The same ``seed`` gives the same rows.
     """
-    if n <= 0:
-        return BulkResult()
+    today = today or hk_today()
+    year = plan_current_year(seed, today) if fill_year else None
+    extra = len(year.approvals) + len(year.waiting) if year else 0
+    if n + extra <= 0:
+        return BulkResult(year=year)
     if not workers:
         raise ValueError("bulk_load_cases needs at least one caseworker to assign cases to")
     say = progress or (lambda _message: None)
     started = clock.perf_counter()
-    today = today or hk_today()
     workers = list(workers)
     periods = _Periods(supervisor)
-    result = BulkResult()
+    result = BulkResult(year=year)
     # A serial that keeps bulk applicants' emails unique across runs.
     serial = db.session.scalar(select(func.count()).select_from(Applicant)) or 0
-    sizes = [min(chunk_size, n - start) for start in range(0, n, chunk_size)]
+    # (number, size, first serial, year plan or None): the chunks asked for, then the year's.
+    chunks = [(number_, min(chunk_size, n - start), serial + start, None)
+              for number_, start in enumerate(range(0, n, chunk_size))]
+    if extra:
+        chunks.append((len(chunks), extra, serial + n, year))
     if db.session.get_bind().dialect.name != "postgresql":
-        _load_with_core(seed, sizes, chunk_size, today, workers, serial, periods, result,
-                        lambda: say(result.progress(n, started)))
+        _load_with_core(seed, chunks, today, workers, periods, result,
+                        lambda: say(result.progress(n + extra, started)))
     else:
-        _load_with_copy(seed, sizes, chunk_size, today, workers, serial, periods, result,
-                        lambda: say(result.progress(n, started)), say,
+        _load_with_copy(seed, chunks, today, workers, periods, result,
+                        lambda: say(result.progress(n + extra, started)), say,
                         n >= 200_000 if fast_ddl is None else fast_ddl, processes)
     periods.settle()
     result.seconds = clock.perf_counter() - started
     return result
 
 
-def _load_with_core(seed, sizes, chunk_size, today, workers, serial, periods, result,
-                    report) -> None:
+def _load_with_core(seed, chunks, today, workers, periods, result, report) -> None:
     sink = CoreSink()
-    for number_, size in enumerate(sizes):
+    for number_, size, serial, year in chunks:
         chunk = chunk_rows(seed, number_, today, workers, sink.ids("applicants", size),
                            sink.ids("cases", size), sink.ids("job_offers", size),
-                           serial + number_ * chunk_size)
+                           serial, year)
         for row, reference in zip(chunk.cases, number(chunk.keys), strict=True):
             row[1] = reference
         for table, columns, table_rows in (
@@ -214,8 +273,8 @@ def _load_with_core(seed, sizes, chunk_size, today, workers, serial, periods, re
     db.session.flush()
 
 
-def _load_with_copy(seed, sizes, chunk_size, today, workers, serial, periods, result, report,
-                    say, fast_ddl, processes) -> None:
+def _load_with_copy(seed, chunks, today, workers, periods, result, report, say, fast_ddl,
+                    processes) -> None:
     sink = PostgresSink()
     drop, create = deferrable_schema(_TABLES) if fast_ddl else ([], [])
     for statement in drop:
@@ -223,9 +282,8 @@ def _load_with_copy(seed, sizes, chunk_size, today, workers, serial, periods, re
     if drop:
         say(f"dropped {len(drop)} non-unique indexes and foreign keys; re-created at the end")
     jobs = [(seed, number_, today, workers, sink.ids("applicants", size),
-             sink.ids("cases", size), sink.ids("job_offers", size),
-             serial + number_ * chunk_size)
-            for number_, size in enumerate(sizes)]
+             sink.ids("cases", size), sink.ids("job_offers", size), serial, year)
+            for number_, size, serial, year in chunks]
     if processes is None:
         processes = max(1, (os.cpu_count() or 1) - 1) if len(jobs) > 1 else 0
     pool = multiprocessing.get_context(_START_METHOD).Pool(processes) if processes else None

@@ -4,6 +4,7 @@ benchmarks (``--cases N``)."""
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import click
 from flask import current_app
@@ -17,29 +18,34 @@ from backoffice.demo.accounts import (
     DEMO_ACCOUNTS,
     DEMO_CASEWORKERS,
     DEMO_SUPERVISOR,
+    bulk_caseworker_ids,
     bulk_workers,
     demo_user,
     seed_bulk_caseworkers,
     seed_demo_accounts,
 )
 from backoffice.extensions import db
+from backoffice.quota import services as quota
 
 
 @click.command("seed-demo")
 @click.option("--cases", "bulk_cases", type=click.IntRange(min=1), default=None,
               metavar="N", help="Bulk-load N synthetic cases for benchmarks instead of the "
-                                "curated demo cases.")
+                                "curated demo cases (and fill the current QMAS year where "
+                                "it is not yet filled).")
 @click.option("--seed", type=int, default=stories.DEMO_SEED, show_default=True,
               help="Random seed: the same seed gives the same data.")
 @click.option("--chunk-size", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Rows generated and sent per chunk with --cases.")
 @with_appcontext
 def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> None:
-    """Create demo accounts for every role and about sixty demo cases.
+    """Create demo accounts for every role and about sixty demo cases, in a QMAS year
+    filled to a realistic share of its quota.
 
     Safe to run twice (nothing is created twice); refused in production. With --cases N,
     load N synthetic cases (applicants, events, some dependants) as fast as the database
-    allows, for benchmarks; every run adds N more.
+    allows, for benchmarks; every run adds N more (and fills the current year where it is
+    not yet filled).
     """
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException(
@@ -48,17 +54,28 @@ def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> Non
     db.session.commit()
     click.echo(f"Demo accounts: {len(created)} created, "
                f"{len(DEMO_ACCOUNTS) - len(created)} already there.")
+    # The clock is read once: every date of the demo data is on or before this day.
+    today = hk_today()
     if bulk_cases is None:
-        _seed_demo_cases(seed)
+        _seed_demo_cases(seed, today)
     else:
-        _bulk_load(bulk_cases, seed, chunk_size)
+        _bulk_load(bulk_cases, seed, chunk_size, today)
 
 
-def _seed_demo_cases(seed: int) -> None:
+def _seed_demo_cases(seed: int, today: date) -> None:
     caseworkers = [demo_user(email, "can_work_cases") for email in DEMO_CASEWORKERS]
     supervisor = demo_user(DEMO_SUPERVISOR, "can_supervise")
-    _ensure_demo_quota(supervisor)
-    report = stories.seed_demo_cases(caseworkers, supervisor, seed=seed)
+    _ensure_demo_quota(supervisor, today)
+    report = stories.seed_demo_cases(caseworkers, supervisor, seed=seed, today=today)
+    if report.created:
+        # The year's other QMAS cases, behind the stories: made by the bulk loader (cheap),
+        # worked by the bulk caseworkers, so the demo caseworkers' queues hold the stories.
+        new_accounts = seed_bulk_caseworkers()
+        if new_accounts:
+            click.echo(f"Bulk caseworkers: {new_accounts} created for the year's other cases "
+                       f"(bulk-caseworker-NN@example.org, password {BULK_PASSWORD}).")
+        background = bulk.bulk_load_cases(0, bulk_caseworker_ids(), supervisor=supervisor,
+                                          seed=seed, today=today)
     db.session.commit()
     if not report.created:
         click.echo("Demo cases: already there, none created.")
@@ -69,19 +86,29 @@ def _seed_demo_cases(seed: int) -> None:
     click.echo(f"Demo cases: {report.created} created ({statuses}).")
     for note in report.notes:
         click.echo(f"  {note}")
+    _echo_year(background)
 
 
-def _ensure_demo_quota(supervisor: User) -> None:
+def _echo_year(result: bulk.BulkResult) -> None:
+    plan = result.year
+    if plan is None or not plan.approvals:
+        return
+    period = quota.get_period("QMAS", plan.year)
+    of_limit = "" if period.quota_limit is None else f" of {period.quota_limit:,}"
+    click.echo(f"QMAS {plan.year}: {len(plan.approvals):,} cases approved over the year so far "
+               f"and {len(plan.waiting)} awaiting quota added; {period.allocated:,}{of_limit} "
+               f"places allocated.")
+
+
+def _ensure_demo_quota(supervisor: User, today: date) -> None:
     """QMAS approvals take a quota place: give the demo years a quota where none is set."""
-    from backoffice.quota import services as quota
-
-    this_year = hk_today().year
+    this_year = today.year
     for year in range(this_year - 3, this_year + 1):
         if quota.get_period("QMAS", year) is None:
             quota.set_limit(supervisor, "QMAS", year, 4000, note="Demo data")
 
 
-def _bulk_load(n: int, seed: int, chunk_size: int) -> None:
+def _bulk_load(n: int, seed: int, chunk_size: int, today: date) -> None:
     new_accounts = seed_bulk_caseworkers()
     if new_accounts:
         click.echo(f"Bulk caseworkers: {new_accounts} created "
@@ -91,7 +118,7 @@ def _bulk_load(n: int, seed: int, chunk_size: int) -> None:
                f"({db.engine.dialect.name})...")
     result = bulk.bulk_load_cases(n, workers, supervisor=demo_user(DEMO_SUPERVISOR,
                                                                     "can_supervise"),
-                                  seed=seed, chunk_size=chunk_size,
+                                  seed=seed, chunk_size=chunk_size, today=today,
                                   progress=lambda line: click.echo(f"  {line}"))
     click.echo(f"  with {result.deadlines:,} deadlines, {result.job_offers:,} job offers and "
                f"{result.places:,} quota places")
@@ -108,3 +135,4 @@ def _bulk_load(n: int, seed: int, chunk_size: int) -> None:
         f"{result.events:,} events and {result.dependants:,} dependants "
         f"({result.rows:,} rows) in {total:,.1f} s: {result.cases / total:,.0f} cases/s, "
         f"{result.rows / total:,.0f} rows/s (ANALYZE {analyze_seconds:,.1f} s).")
+    _echo_year(result)

@@ -167,13 +167,36 @@ class Planner:
                                 tzinfo=UTC)
 
     def plan(self, serial: int) -> CasePlan:
-        r, rng, today = self.r, self.rng, self.today.toordinal()
+        r, today = self.r, self.today.toordinal()
         scheme = _SCHEMES[bisect(_SCHEME_CUM, r() * _SCHEME_CUM[-1])]
         received = today - int(BULK_SPAN_DAYS * r() ** 1.3)
         for limit, statuses, cum in _MIX:
             if today - received < limit:
                 final = statuses[bisect(cum, r() * cum[-1])]
                 break
+        return self._plan(serial, scheme, received, final)
+
+    def plan_year_case(self, serial: int, final: CaseStatus, on: date) -> CasePlan:
+        """A QMAS case of the current year's plan (``demo.year``): approved on ``on`` and on
+        its way to a stay as far as today allows (``final`` IN_STAY), or held for the quota on
+        ``on`` and waiting since (``final`` AWAITING_QUOTA). The steps up to that one are timed
+        backwards from it with the usual gaps; the case is always someone's."""
+        policy = policy_for(Scheme.QMAS, on)
+        goal = S.APPROVED if final == S.IN_STAY else final
+        names = steps_between(policy.scheme, policy.version, S.DRAFT, goal)
+        days = [on.toordinal()]
+        for name in reversed(names[1:]):  # the gap before each step, last first
+            days.append(days[-1] - self.between(*_GAPS.get(name, _DEFAULT_GAP)))
+        days.reverse()
+        created = days[0] - self.between(*_GAPS["submit"])
+        received = created - int(self.r() * 3)
+        return self._plan(serial, Scheme.QMAS, received, final, created=created,
+                          pinned=tuple(zip(names, days, strict=True)), unassigned_share=0.0)
+
+    def _plan(self, serial: int, scheme: Scheme, received: int, final: CaseStatus, *,
+              created: int | None = None, pinned: tuple[tuple[str, int], ...] = (),
+              unassigned_share: float = 0.1) -> CasePlan:
+        r, rng, today = self.r, self.rng, self.today.toordinal()
         received_on = date.fromordinal(received)
         policy = policy_for(scheme, received_on)
         assg = scheme == Scheme.ASSG
@@ -187,7 +210,8 @@ class Planner:
                 nationality = pick_nationality(rng)
             person = make_person(rng, nationality, on=received_on, age=self.between(23, 56),
                                  hkid_share=0.12)
-        created = min(received + int(r() * 3), today)
+        if created is None:
+            created = min(received + int(r() * 3), today)
         email = email_for(person, serial, BULK_EMAIL_DOMAIN) if r() < 0.7 else None
         applicant = ApplicantData(
             family_name=person.family_name, given_names=person.given_names,
@@ -205,8 +229,8 @@ class Planner:
                 child = make_person(rng, nationality, on=received_on, age=self.between(2, 16),
                                     family_name=person.family_name, hkid_share=0.0)
                 dependants.append((Relationship.CHILD, _identity(child), False))
-        road, last = self.road(policy, final, created)
-        assignee = None if last.is_open and r() < 0.1 else rng.choice(self.workers)
+        road, last = self.road(policy, final, created, pinned)
+        assignee = None if last.is_open and r() < unassigned_share else rng.choice(self.workers)
         creator = assignee if assignee is not None else rng.choice(self.workers)
         return CasePlan(scheme=scheme, applicant=applicant, facts=case_facts,
                         dependants=tuple(dependants), created_on=date.fromordinal(created),
@@ -227,14 +251,20 @@ class Planner:
             return self.names(policy, S.UNDER_REVIEW)
         return names
 
-    def road(self, policy: SchemePolicy, final: CaseStatus, created: int
-             ) -> tuple[tuple[Move, ...], CaseStatus]:
+    def road(self, policy: SchemePolicy, final: CaseStatus, created: int,
+             pinned: tuple[tuple[str, int], ...] = ()) -> tuple[tuple[Move, ...], CaseStatus]:
         """The moves, timed from the created day, cut where the next one would be after
         today; and the status the case is left in. Steps that depend on the stay are timed
-        from the stay end, computed by the stay's own rule."""
+        from the stay end, computed by the stay's own rule. ``pinned``: the names and days
+        of the first steps, given (a case of the year's plan).
+
+        The current year's quota places are the year plan's alone (``demo.year``), so the
+        year looks the same at any size of load: a road that would take one stops before
+        that step, a hold for the quota just before it taken back out (the case is left under
+        review)."""
         today = self.today.toordinal()
         moves: list[Move] = []
-        day, status = created, S.DRAFT
+        day, status, came_from = created, S.DRAFT, S.DRAFT
         arrival: date | None = None
         extensions = 0
         offer_day: int | None = None
@@ -242,12 +272,16 @@ class Planner:
         # An extension needs a job offer first where the policy says so.
         offer_needed = policy.job_offer_needed_to_extend and any(
             Guard.EXTENSION_WINDOW in policy.transition(name).guards for name in names)
-        for name in names:
+        if [name for name, _ in pinned] != names[:len(pinned)]:
+            raise ValueError(f"{policy.scheme}: the pinned steps {pinned} are not the road's")
+        for index, name in enumerate(names):
             transition = policy.transition(name)
             ends = None if arrival is None else stay.stay_end(
                 arrival, policy.initial_stay_months,
                 policy.extension_months * extensions).toordinal()
-            if Guard.EXTENSION_WINDOW in transition.guards and ends is not None:
+            if index < len(pinned):
+                next_day = pinned[index][1]
+            elif Guard.EXTENSION_WINDOW in transition.guards and ends is not None:
                 next_day = max(day + 1, ends - self.between(3, policy.extension_window_days - 1))
                 if next_day > ends:
                     break
@@ -265,6 +299,12 @@ class Planner:
                 offer_day = None
             if next_day > today:
                 break
+            if Effect.TAKE_QUOTA_PLACE in transition.effects and index >= len(pinned) \
+                    and date.fromordinal(next_day).year == self.today.year:
+                if moves and moves[-1].name == transition.when_quota_full:
+                    moves.pop()
+                    status = came_from
+                break
             day = next_day
             at = self.at(day)
             if Effect.START_STAY in transition.effects:
@@ -276,7 +316,7 @@ class Planner:
             reason = facts.reason_for(self.rng, name) if transition.needs_reason else None
             moves.append(Move(at, name, reason,
                               facts.step_data(self.rng, transition, date.fromordinal(day))))
-            status = transition.target
+            came_from, status = status, transition.target
         if offer_day is not None and offer_day <= today and arrival is not None \
                 and status.is_open:  # still in the stay
             moves.append(Move(self.at(offer_day), offer=facts.job_offer(self.rng, arrival)))

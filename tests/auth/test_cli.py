@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.auth.models import Role, SecurityEvent, SecurityEventKind, User
+from backoffice.demo.accounts import BULK_CASEWORKERS, bulk_caseworker_emails
 from backoffice.demo.commands import DEMO_ACCOUNTS
 from backoffice.extensions import db as _db
 from tests.conftest import PASSWORD
@@ -97,14 +98,15 @@ def test_seed_demo_creates_the_demo_accounts_once(app, client, db):
     assert first.exit_code == 0, first.output
     assert "4 created, 0 already there" in first.output
     emails = set(db.session.scalars(select(User.email)))
-    assert emails == {email for email, *_ in DEMO_ACCOUNTS}
+    # And the bulk caseworkers, who work the demo year's background cases.
+    assert emails == {email for email, *_ in DEMO_ACCOUNTS} | set(bulk_caseworker_emails())
     roles = {user.role for user in db.session.scalars(select(User))}
     assert roles == {Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER}
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     assert "0 created, 4 already there" in second.output
-    assert user_count() == 4
+    assert user_count() == 4 + BULK_CASEWORKERS
 
     # The demo passwords are published and chosen: each account signs straight in.
     for email, _name, _role, password in DEMO_ACCOUNTS:
@@ -118,7 +120,7 @@ def test_seed_demo_fills_in_only_missing_accounts(app, make_user):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     assert "3 created, 1 already there" in result.output
-    assert user_count() == 4
+    assert user_count() == 4 + BULK_CASEWORKERS
 
 
 def test_seed_demo_is_refused_in_production(app, db, monkeypatch):

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from backoffice.auth.models import Role, User
 from backoffice.cases import services
@@ -13,19 +14,28 @@ from backoffice.cases.models import Applicant, Case, CaseEvent, ReferenceCounter
 from backoffice.cases.schemes import CLOSED_STATUSES, CaseStatus, Scheme
 from backoffice.core.dates import hk_today
 from backoffice.core.identity import normalise_hkid
-from backoffice.demo import bulk, stories
+from backoffice.demo import bulk, commands, stories, year
+from backoffice.quota.models import QuotaAllocation, QuotaPeriod
 
 
 def count(db, model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def curated_cases(db) -> list[Case]:
+    """The curated stories (the year's background cases have bulk applicants)."""
+    return list(db.session.scalars(select(Case).join(Applicant).where(
+        Applicant.email.like(f"%@{stories.DEMO_EMAIL_DOMAIN}"))))
+
+
 def test_seed_demo_creates_cases_in_many_statuses_once(app, db):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
-    cases = list(db.session.scalars(select(Case)))
+    cases = curated_cases(db)
     assert len(cases) == len(stories.SCENARIOS)
+    everything = count(db, Case)
+    assert everything > len(cases)  # and the year's background (test_demo_year.py)
     statuses = Counter(case.status for case in cases)
     assert len(statuses) >= 12, statuses
     assert {case.scheme for case in cases} == set(Scheme)
@@ -61,7 +71,7 @@ def test_seed_demo_creates_cases_in_many_statuses_once(app, db):
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     assert "already there, none created" in second.output
-    assert count(db, Case) == len(cases)
+    assert count(db, Case) == everything
 
 
 def test_bulk_cases_are_valid_unique_and_do_not_collide(app, db):
@@ -76,7 +86,8 @@ def test_bulk_cases_are_valid_unique_and_do_not_collide(app, db):
     bulk = list(db.session.scalars(select(User).where(User.email.like("bulk-caseworker-%"))))
     assert len(bulk) == 20 and len({u.password_hash for u in bulk}) == 1
 
-    cases = list(db.session.scalars(select(Case)))
+    # The applicants with their cases: the demo's year brings thousands (one query, not one each).
+    cases = list(db.session.scalars(select(Case).options(selectinload(Case.applicant))))
     references = [c.reference for c in cases]
     assert len(set(references)) == len(references)
     assert len({c.status for c in cases}) >= 8
@@ -123,3 +134,21 @@ def test_bulk_rows_are_deterministic():
         for row in table:
             for value in row:
                 assert value is None or value == "\\N" or not set(value) & {"\t", "\n", "\\"}
+
+
+def test_in_march_the_bulk_load_fills_the_year_proportionally_less(app, db, monkeypatch):
+    march = date(2026, 3, 16)
+    monkeypatch.setattr(commands, "hk_today", lambda now=None: march)
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--cases", "200"])
+    assert result.exit_code == 0, result.output
+    period = db.session.scalar(select(QuotaPeriod).where(QuotaPeriod.scheme == "QMAS",
+                                                         QuotaPeriod.year == march.year))
+    plan = year.plan_year(march, period.quota_limit, stories.DEMO_SEED)
+    assert period.allocated == round(period.quota_limit * plan.share * year.elapsed(march))
+    assert 0.08 < period.allocated / period.quota_limit < 0.2
+    days = list(db.session.scalars(select(QuotaAllocation.allocated_on).where(
+        QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))))
+    assert len(days) == period.allocated
+    assert {day.month for day in days} == {1, 2, 3} and max(days) <= march
+    assert db.session.scalar(select(func.count()).select_from(Case).where(
+        Case.scheme == Scheme.QMAS, Case.status == CaseStatus.AWAITING_QUOTA)) >= 5
