@@ -236,6 +236,20 @@ def _affected(result) -> int:
 
 # --- Dispatch ---------------------------------------------------------------------------------
 
+# The two writes every sent email makes (its outcome, the next one's take), built once as
+# Core statements on the table: they skip the ORM's bulk-update path and find their compiled
+# form at once, 0.07 ms of CPU each instead of 0.3 (bench/bench_dispatch.py). Like the ORM
+# updates they replace, they leave the session's objects as they are.
+_REMINDERS = Reminder.__table__
+_TAKE = (update(_REMINDERS)
+         .where(_REMINDERS.c.id == bindparam("reminder_id"),
+                _REMINDERS.c.claim == bindparam("held_by"),
+                _REMINDERS.c.state == ReminderState.PENDING)
+         .values(next_attempt_at=bindparam("until")))
+_MARK_SENT = (update(_REMINDERS).where(_REMINDERS.c.id == bindparam("reminder_id"))
+              .values(state=ReminderState.SENT, sent_at=bindparam("at"), last_error=None))
+
+
 def new_claim() -> str:
     """A token for one dispatch batch: the rows it claims carry it while they are its own."""
     return uuid.uuid4().hex
@@ -278,11 +292,8 @@ def take(reminder_id: int, claim: str, now: datetime | None = None) -> bool:
     One statement, so a claim and a take of the same row cannot both win.
     """
     now = now or utcnow()
-    return db.session.execute(
-        update(Reminder).where(Reminder.id == reminder_id, Reminder.claim == claim,
-                               Reminder.state == ReminderState.PENDING)
-        .values(next_attempt_at=now + lease())
-        .execution_options(synchronize_session=False)).rowcount == 1
+    return db.session.execute(_TAKE, {"reminder_id": reminder_id, "held_by": claim,
+                                      "until": now + lease()}).rowcount == 1
 
 
 def release(claim: str, ids: list[int], now: datetime | None = None) -> int:
@@ -377,7 +388,8 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
             return _mark(row.id, state=ReminderState.FAILED, last_error=str(exc)[:2000])
         return _mark(row.id, state=ReminderState.PENDING, last_error=str(exc)[:2000],
                      next_attempt_at=now + backoff(row.attempts))
-    return _mark(row.id, state=ReminderState.SENT, sent_at=now, last_error=None)
+    db.session.execute(_MARK_SENT, {"reminder_id": row.id, "at": now})
+    return ReminderState.SENT
 
 
 def _insert(model):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from backoffice.auth.models import Role, User
 from backoffice.cases import services as cases
@@ -457,6 +457,52 @@ def test_dispatch_task_sends_everything_due_in_batches(app, db, caseworker, outb
     assert len(sends) == 8
     assert notification_count() == 4
     assert tasks.dispatch_reminders.run() == {}
+
+
+def test_an_email_costs_two_statements_and_one_commit(db, caseworker, outbox, monkeypatch):
+    """The dispatch's budget for each email after the first: its outcome and the next one's
+    take, committed together (tasks.dispatch_reminders), through the statements built once
+    (services._MARK_SENT, services._TAKE). A statement more an email is a round trip more."""
+    for days in (1, 7, 14, 30):
+        stay_case(caseworker, TODAY + timedelta(days=days), email_consent=False)
+    plan(now=NOW)
+    db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
+                       .values(state=ReminderState.CANCELLED))
+    db.session.commit()
+    log: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        if not sql.lstrip().upper().startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+            log.append(" ".join(sql.split()[:2]).upper())
+
+    real_send = mail.Mailer.send
+
+    def send(self, message, filename):
+        log.append("send")
+        real_send(self, message, filename)
+
+    def commit(_conn):
+        log.append("commit")
+
+    built = []
+    real_update = services.update
+    monkeypatch.setattr(services, "update", lambda *a: built.append(a) or real_update(*a))
+    monkeypatch.setattr(mail.Mailer, "send", send)
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", commit)
+    try:
+        assert tasks.dispatch_reminders.run() == {"sent": 4}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", commit)
+    assert len(built) == 2  # the two claims (the second finds nothing): no email builds one
+    between = " ".join(log).split("send")[1:-1]
+    assert [part.split() for part in between] == [
+        ["UPDATE", "REMINDERS", "UPDATE", "REMINDERS", "commit"]] * 3
+    sent = reminders(channel=Channel.EMAIL)
+    assert {r.state for r in sent} == {ReminderState.SENT}
+    assert {r.last_error for r in sent} == {None}
+    assert all(r.sent_at is not None for r in sent)
 
 
 # --- Failing ---------------------------------------------------------------------------------
