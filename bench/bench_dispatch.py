@@ -58,7 +58,7 @@ def start_sink(port: int) -> subprocess.Popen:
     """aiosmtpd's Sink in its own process, as a real server would be: in this process it
     would compete with the sender for the interpreter."""
     # Our own interpreter and a port we chose: nothing in the command comes from input.
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l",  # noqa: S603
+    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l",
                                f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
