@@ -34,6 +34,7 @@ from backoffice.auth.models import Role
 from backoffice.core import i18n
 from backoffice.extensions import db
 from bench.bench_pages import sample_ids, signed_in_client
+from bench.probe import report_machine
 from config import DevelopmentConfig
 
 PASSWORD = "bench-language-password"  # noqa: S105  (local benchmark accounts)
@@ -95,7 +96,8 @@ def main() -> None:
         "Case page": f"/cases/{sample['case_id']}",
         "Quota dashboard": "/quota/",
     }
-    print(f"{sample['total']:,} cases; load average before: {os.getloadavg()}")
+    print(f"{sample['total']:,} cases")
+    report_machine("at start")
     for name, page in pages.items():
         for language, client in clients.items():
             assert client.get(page).status_code == 200, (name, language)
@@ -115,6 +117,7 @@ def main() -> None:
                   f"{medians['none']:.2f} | {medians['zh_Hant_HK'] / medians['en']:.3f} | "
                   f"{medians['en'] / medians['none']:.3f} | "
                   f"{os.getloadavg()[0]:.2f} |", flush=True)
+    report_machine("at end")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from backoffice.auth.models import Role
 from backoffice.cases.models import Applicant, Case, Dependant, Relationship
 from backoffice.cases.schemes import CaseStatus
 from backoffice.extensions import db
+from backoffice.quota.models import QuotaPeriod
 from bench.probe import Spread, report_machine
 from bench.sqlcapture import Statements, capture, replay
 from config import DevelopmentConfig
@@ -175,7 +176,12 @@ def sample_ids(app) -> dict:
             Dependant.relation == Relationship.SPOUSE).order_by(Dependant.id.desc()).limit(1))
         total = db.session.execute(db.text("SELECT reltuples::bigint FROM pg_class "
                                            "WHERE relname = 'cases'")).scalar()
-    return {"case_id": case_id, "name": (name or "chan")[:4].lower(), "total": total,
+        # The dashboard's stress case: the QMAS year holding the most places.
+        stress_year = db.session.scalar(
+            select(QuotaPeriod.year).where(QuotaPeriod.scheme == "QMAS")
+            .order_by(QuotaPeriod.allocated.desc(), QuotaPeriod.year.desc()).limit(1))
+    return {"case_id": case_id, "stress_year": stress_year or time.gmtime().tm_year,
+            "name": (name or "chan")[:4].lower(), "total": total,
             "passport": passport, "spouse_passport": spouse_passport,
             "part_of_a_name": (long_name or "murray")[:4].lower()}
 
@@ -199,7 +205,7 @@ def main() -> None:
     ensure_account(app)
     client = signed_in_client(app)
     sample = sample_ids(app)
-    year = time.gmtime().tm_year
+    year = sample["stress_year"]
     pages = {
         "queue": ("All cases, QMAS + under review, first page",
                   "/cases/queue/all?scheme=QMAS&status=under_review", ("FROM cases",)),
@@ -208,7 +214,8 @@ def main() -> None:
         "search": (f"All cases, name search '{sample['name']}'",
                    f"/cases/queue/all?q={sample['name']}", ("FROM cases",)),
         "case": ("Case page", f"/cases/{sample['case_id']}", ("FROM cases", "FROM case_events")),
-        "dashboard": (f"Quota dashboard {year}", f"/quota/?year={year}",
+        "dashboard": (f"Quota dashboard {year} (the year with the most places)",
+                      f"/quota/?year={year}",
                       ("FROM cases", "FROM quota_allocations", "quota_periods")),
         "due": ("Due soon, whole office", "/cases/due-soon?scope=office", ("FROM deadlines",)),
         # The header search (cases/search.py): one UNION ALL, then the cases it found.

@@ -30,6 +30,7 @@ from backoffice.core.dates import hk_today
 from backoffice.extensions import db
 from backoffice.notifications import services
 from backoffice.notifications.models import Channel, Reminder, ReminderState
+from bench.probe import report_machine
 from bench.sqlcapture import capture, replay
 from config import DevelopmentConfig
 
@@ -43,6 +44,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
         sys.exit("Set DATABASE_URL to the PostgreSQL database with the bulk-loaded cases.")
+    report_machine("at start")
     # The SMTP server runs in its own process, as a real one would: in this process it would
     # compete with the sender for the interpreter.
     server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:8025",
@@ -114,6 +116,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+    report_machine("at end")
     out = "\n".join(lines)
     print(out)
     if args.write:
