@@ -130,7 +130,9 @@ class Config:
     # checked against the sign-in time stored in the session.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", 30)))
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12)))
-    SESSION_REFRESH_EACH_REQUEST = True
+    # Refreshed once a minute instead (core/security.py touch_session): the idle limit holds
+    # without a new cookie on every request.
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

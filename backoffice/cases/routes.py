@@ -204,9 +204,10 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
     here = url_for("cases.queue_view", name=queue.value) + (f"?{query}" if query else "")
     if args.get("after"):
         here += ("&" if query else "?") + urlencode({"after": args["after"]})
-    if len(here) <= _BACK_LENGTH:
+    if len(here) <= _BACK_LENGTH and session.get("queue_back") != here:
         # The case page's back link returns here, also after the case's own forms redirect.
         # (A longer address, which only a hand-made one can be, would not fit the cookie.)
+        # Set only when it changes: any setting signs and sends the cookie again.
         session["queue_back"] = here
     saved_filters = queries.saved_filters_of(current_user)
     active_saved = next((f for f in saved_filters

@@ -266,3 +266,42 @@ def test_session_cookie_flags(client, make_user, login):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+# --- The idle timer: the cookie is signed again once a minute, not on every request ------------
+
+def test_a_request_soon_after_the_last_sends_no_new_cookie(client, make_user, login):
+    login(make_user(Role.CASEWORKER))
+    assert "Set-Cookie" in client.get("/cases/").headers  # the first page marks it seen
+    for _ in range(3):
+        assert "Set-Cookie" not in client.get("/cases/").headers
+
+
+@pytest.mark.parametrize(("seen_ago", "signed_again"), [
+    (0, False), (59, False), (60, True), (3600, True), (-120, True), (None, True),
+])
+def test_a_session_seen_a_minute_ago_is_signed_again(client, make_user, login, seen_ago,
+                                                      signed_again):
+    login(make_user(Role.CASEWORKER))
+    client.get("/cases/")  # the queue the case pages lead back to, kept in the session
+    now = int(utcnow().timestamp())
+    with client.session_transaction() as session:
+        if seen_ago is None:
+            session.pop("seen", None)
+        else:
+            session["seen"] = now - seen_ago
+    response = client.get("/cases/")
+    assert response.status_code == 200
+    assert ("Set-Cookie" in response.headers) is signed_again
+    if signed_again:
+        with client.session_transaction() as session:
+            assert abs(session["seen"] - now) <= 2
+
+
+def test_a_refreshed_cookie_keeps_the_idle_lifetime(app, client, make_user, login):
+    login(make_user(Role.CASEWORKER))
+    with client.session_transaction() as session:
+        session["seen"] = 0
+    cookie = client.get("/cases/").headers["Set-Cookie"]
+    assert "Expires=" in cookie  # a permanent session: the idle limit is on the cookie
+    assert client.get("/cases/").status_code == 200
