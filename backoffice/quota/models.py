@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     UniqueConstraint,
     or_,
@@ -113,6 +114,39 @@ class QuotaAllocation(db.Model):
     release_reason: Mapped[str | None] = mapped_column(String(500))
 
     period: Mapped[QuotaPeriod] = relationship()
+
+
+class QuotaMonthCount(db.Model):
+    """How many of a year's active places count in one month: the dashboard's bars read these
+    twelve rows, not the year's allocations.
+
+    Kept by the quota services in the transaction of every allocation, release and move
+    (``services.rebuild_counters`` recomputes them from the allocations, for data written
+    around the services). An allocation dated outside its year (back-dated data) counts in
+    the nearest month, as ``services.counted_month`` says.
+    """
+
+    __tablename__ = "quota_month_counts"
+    __table_args__ = (
+        CheckConstraint("month BETWEEN 1 AND 12", name="month_of_the_year"),
+        CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+    )
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("quota_periods.id"), primary_key=True)
+    month: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+class QuotaNationalityCount(db.Model):
+    """How many of a year's active places are held by applicants of one nationality (the one
+    recorded on the allocation), kept like :class:`QuotaMonthCount`."""
+
+    __tablename__ = "quota_nationality_counts"
+    __table_args__ = (CheckConstraint("allocated >= 0", name="allocated_not_negative"),)
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("quota_periods.id"), primary_key=True)
+    nationality: Mapped[str] = mapped_column(String(2), primary_key=True)
+    allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class QuotaLimitChange(db.Model):
