@@ -31,6 +31,9 @@ class QuotaPeriod(db.Model):
     ``allocated`` is changed only by one conditional UPDATE per allocation or release, in the
     same transaction as the allocation row, so it always equals the active allocations; the
     CHECK constraint makes over-allocation impossible even for code that forgets the rule.
+    ``limit_version`` counts the settings of the limit, and only those: a limit form rendered
+    at one version is refused once someone else has set the limit since, but never because
+    places were taken meanwhile (each approval changes ``allocated`` on this same row).
     """
 
     __tablename__ = "quota_periods"
@@ -52,6 +55,8 @@ class QuotaPeriod(db.Model):
     allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # 1 when the year is first set, one more at each change of its limit (set_limit only).
+    limit_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     set_by: Mapped[User] = relationship()
 

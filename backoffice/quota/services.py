@@ -79,6 +79,16 @@ class QuotaNotSet(QuotaError):
         self.detail_data = {"key": "quota_not_set", "scheme": scheme, "year": year}
 
 
+class StaleLimit(QuotaError):
+    """The year's limit was set by someone else since the form was rendered."""
+
+    def __init__(self, scheme: str, year: int) -> None:
+        super().__init__(lazy_gettext(
+            "The %(scheme)s quota for %(year)d was changed by someone else while you were "
+            "working on it. Nothing was saved: reload the page to see the changes, then try "
+            "again.", scheme=scheme, year=year))
+
+
 def get_period(scheme: str, year: int) -> QuotaPeriod | None:
     return db.session.scalar(
         select(QuotaPeriod).where(QuotaPeriod.scheme == scheme, QuotaPeriod.year == year))
@@ -290,11 +300,14 @@ def rebuild_counters(period_ids: Sequence[int] | None = None) -> None:
 
 
 def set_limit(actor: User, scheme: str, year: int, limit: int | None,
-              note: str | None = None) -> QuotaPeriod:
+              note: str | None = None, expected_version: int | None = None) -> QuotaPeriod:
     """Set (or change) a year's limit; None means no limit. Supervisors only.
 
     A limit below what is already allocated is refused with the numbers: places already
-    given cannot be taken back by lowering the limit.
+    given cannot be taken back by lowering the limit. ``expected_version`` is the year's
+    ``limit_version`` the form was rendered at (0: the year was not set then); when someone
+    else has set the limit since, the change is refused (StaleLimit) and nothing is saved.
+    None: not checked (the bulk loader, which sets limits of its own).
     """
     if not actor.can_supervise():
         raise QuotaError(lazy_gettext("Only supervisors can set the quota."))
@@ -305,18 +318,28 @@ def set_limit(actor: User, scheme: str, year: int, limit: int | None,
                                       first=FIRST_YEAR, last=LAST_YEAR))
     period = get_period(scheme, year)
     if period is None:
+        if expected_version:  # shown as set, and gone since: nothing deletes a period
+            raise StaleLimit(scheme, year)
         period = _create_period(actor, scheme, year, limit)
         _record_change(period, actor, None, limit, note, had_previous=False)
         return period
     old = period.quota_limit
+    # One conditional UPDATE checks both rules (the version the form saw, and room for the
+    # places already allocated), so a concurrent setting or approval is judged on the row as
+    # committed: PostgreSQL re-reads the row after waiting for its lock.
     changed = db.session.execute(
         update(QuotaPeriod)
         .where(QuotaPeriod.id == period.id,
-               (QuotaPeriod.allocated <= limit) if limit is not None else true())
-        .values(quota_limit=limit, set_by_id=actor.id, set_at=utcnow())
+               (QuotaPeriod.allocated <= limit) if limit is not None else true(),
+               (QuotaPeriod.limit_version == expected_version)
+               if expected_version is not None else true())
+        .values(quota_limit=limit, set_by_id=actor.id, set_at=utcnow(),
+                limit_version=QuotaPeriod.limit_version + 1)
     ).rowcount
     db.session.refresh(period)
     if not changed:
+        if expected_version is not None and period.limit_version != expected_version:
+            raise StaleLimit(scheme, year)
         raise QuotaError(lazy_ngettext(
             "The %(scheme)s quota for %(year)s already has %(num)s place allocated, so the "
             "limit cannot be set to %(limit)s. Set it to %(num)s or more.",
