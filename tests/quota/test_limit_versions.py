@@ -224,3 +224,16 @@ def test_an_unreadable_version_is_refused_and_nothing_saved(client, supervisor, 
     assert "The form could not be read; reload the page and try again." in response.get_data(
         as_text=True)
     assert period().quota_limit == 100
+
+
+def test_a_stale_form_is_refused_in_the_readers_language(client, supervisor):
+    supervisor.language = "zh_Hant_HK"
+    quota.set_limit(supervisor, "QMAS", YEAR, 100)
+    _db.session.commit()
+    first, second = rendered_form(client), rendered_form(client)
+    assert client.post("/quota/limit", data={**first, "limit": "150"}).status_code == 302
+    refused = client.post("/quota/limit", data={**second, "limit": "300"})
+    assert refused.status_code == 422
+    assert refused.get_data(as_text=True).count(
+        "你處理期間，其他人已更改2026年的QMAS配額。所有資料均未儲存：請重新載入頁面查看有關更改，"
+        "然後再試。") == 2
