@@ -899,6 +899,16 @@ POST_FIELDS = [
         (HUGE, refused("Keep the note to 500 characters.")), (NUL, refused(CONTROL)),
         (BLANK, SAVED), (SCRIPT, SAVED),
     ]),
+    # The year the form was shown for and its limit's version then (the year is not set
+    # here): none is not checked, nor is another year's; a version of a year that is not set
+    # is someone else's change (tests/quota/test_limit_versions.py has the real race).
+    ("quota limit", "version", [
+        (EMPTY, SAVED), (MISSING, SAVED), ("2026:0", SAVED), ("2025:4", SAVED),
+        ("2026:1", refused("was changed by someone else while you were working on it")),
+        ("abc", refused("The form could not be read")),
+        ("2026:" + BEYOND_INT64, refused("The form could not be read")),
+        (SQL, refused("The form could not be read")), (NUL, refused(CONTROL)),
+    ]),
     ("receive document", "item", [
         (EMPTY, refused("The form does not say which document")),
         (MISSING, refused("The form does not say which document")),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
 
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
@@ -17,8 +20,10 @@ from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import HK_TZ
 from backoffice.extensions import db as _db
+from backoffice.quota import services as quota
+from backoffice.quota.models import QuotaMonthCount, QuotaNationalityCount, QuotaPeriod
 from tests.cases.factories import make_case
-from tests.conftest import build_app
+from tests.conftest import POSTGRES_URL, build_app
 
 
 # SQLite's reflection cannot read an expression index (applicants' lower(email)); the models
@@ -91,5 +96,69 @@ def test_missed_deadlines_already_replaced_stop_being_outstanding(app, tmp_path)
         downgrade(revision="34ad99b0a6ff")  # before: only an ended case retired its deadlines
         upgrade()
         assert outstanding() == after_grant
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def scratch_app(app, tmp_path):
+    """An app on a scratch database of the run's backend (the migrations are undone there,
+    never on the run's own database)."""
+    if app.config["BACKEND"] == "sqlite":
+        yield build_app(f"sqlite:///{tmp_path / 'scratch.sqlite3'}", tmp_path)
+        return
+    name = f"bo_scratch_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(database=name)
+    scratch = build_app(url.render_as_string(hide_password=False), tmp_path)
+    try:
+        yield scratch
+    finally:
+        with scratch.app_context():
+            _db.engine.dispose()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_quota_counters_are_filled_from_the_allocations(scratch_app):
+    """b183f47c0ead: the month and nationality counters of every year are counted from its
+    active allocations (released ones left out), as the services would have kept them."""
+    with scratch_app.app_context():
+        upgrade()
+        boss = accounts.create_user(None, email="sv@example.org", full_name="Super Visor",
+                                    role=Role.SUPERVISOR, password="a long enough password")
+        quota.set_limit(boss, "QMAS", 2026, None)
+        quota.set_limit(boss, "QMAS", 2027, None)
+        placed = [(date(2026, 3, 2), "IN"), (date(2026, 3, 30), "IN"), (date(2026, 11, 1), "GB"),
+                  (date(2027, 1, 5), "IN"), (date(2026, 7, 7), "US")]
+        case_ids = []
+        for on, nationality in placed:
+            case_id = make_case(boss).id
+            quota.take_place(case_id, "QMAS", on, boss, nationality)
+            case_ids.append(case_id)
+        quota.release_place(case_ids[-1], boss, "withdraw", None)
+        _db.session.commit()
+
+        def counts():
+            _db.session.expire_all()
+            return ([tuple(r) for r in _db.session.execute(
+                        select(QuotaPeriod.year, QuotaMonthCount.month, QuotaMonthCount.allocated)
+                        .join(QuotaPeriod).where(QuotaMonthCount.allocated > 0)
+                        .order_by(QuotaPeriod.year, QuotaMonthCount.month))],
+                    [tuple(r) for r in _db.session.execute(
+                        select(QuotaPeriod.year, QuotaNationalityCount.nationality,
+                               QuotaNationalityCount.allocated)
+                        .join(QuotaPeriod).where(QuotaNationalityCount.allocated > 0)
+                        .order_by(QuotaPeriod.year, QuotaNationalityCount.nationality))])
+
+        kept = counts()
+        assert kept == ([(2026, 3, 2), (2026, 11, 1), (2027, 1, 1)],
+                        [(2026, "GB", 1), (2026, "IN", 2), (2027, "IN", 1)])
+        _db.session.remove()
+        downgrade(revision="b8c9d0e1f2a3")  # before: no counters
+        assert "quota_month_counts" not in inspect(_db.engine).get_table_names()
+        upgrade()
+        assert counts() == kept
         _db.session.remove()
         _db.engine.dispose()

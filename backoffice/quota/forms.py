@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from wtforms import IntegerField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
 from backoffice.core.forms import BaseForm, none_if_blank
@@ -38,6 +38,35 @@ class WholeNumberField(IntegerField):
         # Unreadable input: say so once, not once more for every range rule after it.
         if self.process_errors:
             raise StopValidation()
+
+
+class PeriodVersionField(HiddenField):
+    """The year the form was rendered for and that year's ``limit_version`` then (0: not set
+    yet), as ``"2026:3"``; its data is ``(2026, 3)``, or None when the form carries none (a
+    client that does not send it is not checked). Unreadable text is an error."""
+
+    _TEXT = re.compile(r"([0-9]{4}):([0-9]{1,9})")
+
+    def process_formdata(self, valuelist) -> None:
+        text = valuelist[0].strip() if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        match = self._TEXT.fullmatch(text)
+        if match is None:
+            self.data = None
+            raise ValueError(str(lazy_gettext(
+                "The form could not be read; reload the page and try again.")))
+        self.data = (int(match[1]), int(match[2]))
+
+    def _value(self) -> str:
+        return f"{self.data[0]}:{self.data[1]}" if self.data else ""
+
+    def version_for(self, year: int) -> int | None:
+        """The version to check a change of ``year`` against: the one the form was rendered
+        with when it was rendered for that year, else None (a year typed in was never
+        shown, so there is nothing it could be stale against)."""
+        return self.data[1] if self.data and self.data[0] == year else None
 
 
 _YEAR_NOT_A_NUMBER = lazy_gettext("Enter the year as four digits, e.g. 2026.")
@@ -79,4 +108,5 @@ class LimitForm(BaseForm):
             max=500, message=lazy_gettext("Keep the note to %(max)s characters.", max=500))],
         description=lazy_gettext("Optional: why the limit is set or changed (e.g. the policy "
                                  "address)."))
+    version = PeriodVersionField()
     submit = SubmitField(lazy_gettext("Save the limit"))

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     UniqueConstraint,
     or_,
@@ -30,6 +31,9 @@ class QuotaPeriod(db.Model):
     ``allocated`` is changed only by one conditional UPDATE per allocation or release, in the
     same transaction as the allocation row, so it always equals the active allocations; the
     CHECK constraint makes over-allocation impossible even for code that forgets the rule.
+    ``limit_version`` counts the settings of the limit, and only those: a limit form rendered
+    at one version is refused once someone else has set the limit since, but never because
+    places were taken meanwhile (each approval changes ``allocated`` on this same row).
     """
 
     __tablename__ = "quota_periods"
@@ -51,6 +55,8 @@ class QuotaPeriod(db.Model):
     allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # 1 when the year is first set, one more at each change of its limit (set_limit only).
+    limit_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     set_by: Mapped[User] = relationship()
 
@@ -113,6 +119,39 @@ class QuotaAllocation(db.Model):
     release_reason: Mapped[str | None] = mapped_column(String(500))
 
     period: Mapped[QuotaPeriod] = relationship()
+
+
+class QuotaMonthCount(db.Model):
+    """How many of a year's active places count in one month: the dashboard's bars read these
+    twelve rows, not the year's allocations.
+
+    Kept by the quota services in the transaction of every allocation, release and move
+    (``services.rebuild_counters`` recomputes them from the allocations, for data written
+    around the services). An allocation dated outside its year (back-dated data) counts in
+    the nearest month, as ``services.counted_month`` says.
+    """
+
+    __tablename__ = "quota_month_counts"
+    __table_args__ = (
+        CheckConstraint("month BETWEEN 1 AND 12", name="month_of_the_year"),
+        CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+    )
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("quota_periods.id"), primary_key=True)
+    month: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+class QuotaNationalityCount(db.Model):
+    """How many of a year's active places are held by applicants of one nationality (the one
+    recorded on the allocation), kept like :class:`QuotaMonthCount`."""
+
+    __tablename__ = "quota_nationality_counts"
+    __table_args__ = (CheckConstraint("allocated >= 0", name="allocated_not_negative"),)
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("quota_periods.id"), primary_key=True)
+    nationality: Mapped[str] = mapped_column(String(2), primary_key=True)
+    allocated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class QuotaLimitChange(db.Model):

@@ -6,6 +6,13 @@ last place. PostgreSQL row-locks the period row for the rest of the transaction,
 approver waits and then sees the new count; on SQLite every writing transaction starts with
 ``BEGIN IMMEDIATE`` (core.db) and so runs alone. A CHECK constraint backs it up.
 
+The dashboard's counters (places per month and per nationality of each year) move in the
+same transaction as the allocation they count, each by a statement that adds to the stored
+count rather than writing a number read before: a place taken by an upsert (which creates the
+row at the year's first place in that month or of that nationality), a place given back by an
+UPDATE. Two approvals in one month both add, whichever commits first; a count never goes
+below zero (a CHECK). ``rebuild_counters`` recomputes them from the allocations.
+
 Services flush; the caller commits once, together with the case's status change.
 """
 
@@ -15,7 +22,8 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, select, true, update
+from sqlalchemy import Integer, Select, case, delete, extract, func, insert, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import User
@@ -23,7 +31,13 @@ from backoffice.core.dates import utcnow
 from backoffice.core.i18n import lazy_gettext, lazy_ngettext
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
-from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
+from backoffice.quota.models import (
+    QuotaAllocation,
+    QuotaLimitChange,
+    QuotaMonthCount,
+    QuotaNationalityCount,
+    QuotaPeriod,
+)
 
 # The years a quota can be set for; the forms and the year picker use the same bounds.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -65,6 +79,16 @@ class QuotaNotSet(QuotaError):
         self.detail_data = {"key": "quota_not_set", "scheme": scheme, "year": year}
 
 
+class StaleLimit(QuotaError):
+    """The year's limit was set by someone else since the form was rendered."""
+
+    def __init__(self, scheme: str, year: int) -> None:
+        super().__init__(lazy_gettext(
+            "The %(scheme)s quota for %(year)d was changed by someone else while you were "
+            "working on it. Nothing was saved: reload the page to see the changes, then try "
+            "again.", scheme=scheme, year=year))
+
+
 def get_period(scheme: str, year: int) -> QuotaPeriod | None:
     return db.session.scalar(
         select(QuotaPeriod).where(QuotaPeriod.scheme == scheme, QuotaPeriod.year == year))
@@ -93,6 +117,10 @@ def take_place(case_id: int, scheme: str, on: date, actor: User | None, national
                                  allocated_at=now or utcnow(), allocated_on=on,
                                  allocated_by_id=actor.id if actor else None)
     db.session.add(allocation)
+    # The UPDATE above row-locks the period until commit, so the period's allocations (and
+    # their counts) are written one transaction at a time; the upsert adds to the stored
+    # count in any case, so no count is lost even without that lock.
+    _add_counts({(period.id, counted_month(period.year, on)): 1}, {(period.id, nationality): 1})
     db.session.flush()
     return allocation
 
@@ -125,7 +153,12 @@ def move_place(case_id: int, scheme: str, on: date, actor: User | None,
         return None
     old_year = allocation.period.year
     if old_year == on.year:
+        old_month, new_month = (counted_month(old_year, allocation.allocated_on),
+                                counted_month(old_year, on))
         allocation.allocated_on = on
+        if old_month != new_month:
+            _add_counts({(allocation.period_id, old_month): -1,
+                         (allocation.period_id, new_month): 1}, {})
         db.session.flush()
         return None
     # Give the old place back before taking the new one: a case holds one place at a time
@@ -153,26 +186,128 @@ def release_places(case_ids: Sequence[int] | Select, actor: User | None, step: s
     so a release is never counted twice. ``step`` names the case step that gave the places
     back and ``reason`` is what a person typed for it (both kept on the allocation)."""
     now = now or utcnow()
-    periods = db.session.scalars(
+    released = db.session.execute(
         update(QuotaAllocation)
         .where(QuotaAllocation.case_id.in_(case_ids), QuotaAllocation.released_at.is_(None))
         .values(released_at=now, released_by_id=actor.id if actor else None,
                 release_step=step, release_reason=reason[:500] if reason else None)
-        .returning(QuotaAllocation.period_id)
+        .returning(QuotaAllocation.period_id, QuotaAllocation.allocated_on,
+                   QuotaAllocation.nationality)
         .execution_options(synchronize_session=False)).all()
-    for period_id, count in Counter(periods).items():
+    if not released:
+        return 0
+    per_period = Counter(period_id for period_id, _on, _nationality in released)
+    # In id order, so two releases over the same years lock their periods in the same order.
+    for period_id in sorted(per_period):
         db.session.execute(update(QuotaPeriod).where(QuotaPeriod.id == period_id)
-                           .values(allocated=QuotaPeriod.allocated - count))
+                           .values(allocated=QuotaPeriod.allocated - per_period[period_id]))
+    years = {period_id: year for period_id, year in db.session.execute(
+        select(QuotaPeriod.id, QuotaPeriod.year).where(QuotaPeriod.id.in_(list(per_period))))}
+    months: Counter[tuple[int, int]] = Counter()
+    nationalities: Counter[tuple[int, str]] = Counter()
+    for period_id, on, nationality in released:
+        months[(period_id, counted_month(years[period_id], on))] -= 1
+        nationalities[(period_id, nationality)] -= 1
+    _add_counts(months, nationalities)
     db.session.flush()
-    return len(periods)
+    return len(released)
+
+
+# --- The dashboard's counters -------------------------------------------------------------
+
+def counted_month(year: int, on: date) -> int:
+    """The month (1..12) of ``year`` in which a place dated ``on`` counts: its own, or for a
+    date outside the year (only back-dated data has one) the nearest, so a year's months
+    always add up to its allocations. :func:`_counted_month_sql` is the same rule in SQL."""
+    if on.year == year:
+        return on.month
+    return 1 if on.year < year else 12
+
+
+def _counted_month_sql(year, on):
+    """:func:`counted_month` as a SQL expression of a year and a date column (both databases:
+    SQLAlchemy writes ``extract`` as each one spells it)."""
+    on_year = extract("year", on)
+    return case((on_year < year, 1), (on_year > year, 12),
+                else_=extract("month", on)).cast(Integer)
+
+
+class CountersOutOfStep(RuntimeError):
+    """A count to lower has no row: its allocations were written around the services (and
+    ``rebuild_counters`` was not run after). A fault, never a refusal."""
+
+
+def _add_counts(months: dict[tuple[int, int], int],
+                nationalities: dict[tuple[int, str], int]) -> None:
+    """Add each change to its stored count, in key order (so concurrent writers lock the rows
+    in the same order). Places taken go in by one upsert per table, which creates the row at
+    its first place. Places given back lower rows that must exist, one UPDATE per count (the
+    databases check a CHECK on the proposed row before resolving a conflict, so a negative
+    upsert would fail even where a row exists); a count that would go below zero fails on
+    the CHECK: a count out of step with its allocations is an error, never hidden."""
+    for model, key, changes in ((QuotaMonthCount, "month", months),
+                                (QuotaNationalityCount, "nationality", nationalities)):
+        ordered = sorted(changes.items())
+        added = [{"period_id": period_id, key: value, "allocated": change}
+                 for (period_id, value), change in ordered if change > 0]
+        if added:
+            statement = _dialect_insert()(model).values(added)
+            db.session.execute(statement.on_conflict_do_update(
+                index_elements=[model.period_id, getattr(model, key)],
+                set_={"allocated": model.allocated + statement.excluded.allocated}))
+        for (period_id, value), change in ordered:
+            if change >= 0:
+                continue
+            lowered = db.session.execute(
+                update(model).where(model.period_id == period_id, getattr(model, key) == value)
+                .values(allocated=model.allocated + change)
+                .execution_options(synchronize_session=False)).rowcount
+            if lowered != 1:
+                raise CountersOutOfStep(f"{model.__tablename__}: no count for period "
+                                        f"{period_id}, {key} {value!r}; run rebuild_counters")
+
+
+def _dialect_insert():
+    """The INSERT with ``ON CONFLICT DO UPDATE`` of the session's database (PostgreSQL and
+    SQLite write it alike; SQLAlchemy has one construct per dialect)."""
+    name = db.session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name]
+
+
+def rebuild_counters(period_ids: Sequence[int] | None = None) -> None:
+    """Recompute the counters of ``period_ids`` (every period when None) from their active
+    allocations, set-based: the rows are deleted and counted again by one INSERT ... SELECT
+    ... GROUP BY per table. For data written around the services (the bulk demo loader);
+    the services keep the counters themselves."""
+    chosen = true() if period_ids is None else QuotaPeriod.id.in_(list(period_ids))
+    for model in (QuotaMonthCount, QuotaNationalityCount):
+        db.session.execute(
+            delete(model).where(model.period_id.in_(select(QuotaPeriod.id).where(chosen)))
+            .execution_options(synchronize_session=False))
+    active = (select(QuotaAllocation.period_id,
+                     _counted_month_sql(QuotaPeriod.year, QuotaAllocation.allocated_on)
+                     .label("month"),
+                     QuotaAllocation.nationality)
+              .join(QuotaPeriod, QuotaPeriod.id == QuotaAllocation.period_id)
+              .where(chosen, QuotaAllocation.released_at.is_(None))
+              .subquery())
+    for model, key in ((QuotaMonthCount, "month"), (QuotaNationalityCount, "nationality")):
+        db.session.execute(insert(model).from_select(
+            ["period_id", key, "allocated"],
+            select(active.c.period_id, active.c[key], func.count())
+            .group_by(active.c.period_id, active.c[key])))
+    db.session.flush()
 
 
 def set_limit(actor: User, scheme: str, year: int, limit: int | None,
-              note: str | None = None) -> QuotaPeriod:
+              note: str | None = None, expected_version: int | None = None) -> QuotaPeriod:
     """Set (or change) a year's limit; None means no limit. Supervisors only.
 
     A limit below what is already allocated is refused with the numbers: places already
-    given cannot be taken back by lowering the limit.
+    given cannot be taken back by lowering the limit. ``expected_version`` is the year's
+    ``limit_version`` the form was rendered at (0: the year was not set then); when someone
+    else has set the limit since, the change is refused (StaleLimit) and nothing is saved.
+    None: not checked (the bulk loader, which sets limits of its own).
     """
     if not actor.can_supervise():
         raise QuotaError(lazy_gettext("Only supervisors can set the quota."))
@@ -183,18 +318,28 @@ def set_limit(actor: User, scheme: str, year: int, limit: int | None,
                                       first=FIRST_YEAR, last=LAST_YEAR))
     period = get_period(scheme, year)
     if period is None:
+        if expected_version:  # shown as set, and gone since: nothing deletes a period
+            raise StaleLimit(scheme, year)
         period = _create_period(actor, scheme, year, limit)
         _record_change(period, actor, None, limit, note, had_previous=False)
         return period
     old = period.quota_limit
+    # One conditional UPDATE checks both rules (the version the form saw, and room for the
+    # places already allocated), so a concurrent setting or approval is judged on the row as
+    # committed: PostgreSQL re-reads the row after waiting for its lock.
     changed = db.session.execute(
         update(QuotaPeriod)
         .where(QuotaPeriod.id == period.id,
-               (QuotaPeriod.allocated <= limit) if limit is not None else true())
-        .values(quota_limit=limit, set_by_id=actor.id, set_at=utcnow())
+               (QuotaPeriod.allocated <= limit) if limit is not None else true(),
+               (QuotaPeriod.limit_version == expected_version)
+               if expected_version is not None else true())
+        .values(quota_limit=limit, set_by_id=actor.id, set_at=utcnow(),
+                limit_version=QuotaPeriod.limit_version + 1)
     ).rowcount
     db.session.refresh(period)
     if not changed:
+        if expected_version is not None and period.limit_version != expected_version:
+            raise StaleLimit(scheme, year)
         raise QuotaError(lazy_ngettext(
             "The %(scheme)s quota for %(year)s already has %(num)s place allocated, so the "
             "limit cannot be set to %(limit)s. Set it to %(num)s or more.",

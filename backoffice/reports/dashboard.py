@@ -1,9 +1,11 @@
 """Read side of the QMAS quota: what the supervisors' dashboard shows, and the CSV export.
 
 Nothing here writes. The numbers come from the period row (``allocated`` is kept equal to the
-active allocations by the quota services) and from the allocation rows themselves, which are
-few (at most the year's limit, plus the released ones). The only query over the cases table is
-the pipeline count, one GROUP BY that the (scheme, status, id) index answers on its own.
+active allocations by the quota services) and from its counters (places per month and per
+nationality, kept by the same services), so the page reads a few dozen rows whatever the
+year's size; only the list of allocations pages through their rows. The only query over the
+cases table is the pipeline count, one GROUP BY that the (scheme, status, id) index answers on
+its own.
 """
 
 from __future__ import annotations
@@ -26,8 +28,14 @@ from backoffice.core.i18n import lazy_gettext
 from backoffice.core.identity import country_name
 from backoffice.core.pagination import MAX_PAGE, Page
 from backoffice.extensions import db
-from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
-from backoffice.quota.services import get_period
+from backoffice.quota.models import (
+    QuotaAllocation,
+    QuotaLimitChange,
+    QuotaMonthCount,
+    QuotaNationalityCount,
+    QuotaPeriod,
+)
+from backoffice.quota.services import counted_month, get_period
 
 SCHEME = Scheme.QMAS
 PAGE_SIZE = 50
@@ -116,31 +124,24 @@ def _reader_locale() -> str:
     return str(get_locale() or "en_HK")
 
 
-def _active_allocations_by_month(period: QuotaPeriod) -> list[tuple[int, int, int]]:
-    """(year, month, count) of the period's active allocations.
-
-    The database counts per day from the (period, date) index alone, streaming in date
-    order; the at most 366 days are summed into months here, which needs no date function
-    per row and no SQL that differs between databases.
-    """
-    per_day = db.session.execute(
-        select(QuotaAllocation.allocated_on, func.count())
-        .where(QuotaAllocation.period_id == period.id, QuotaAllocation.released_at.is_(None))
-        .group_by(QuotaAllocation.allocated_on))
-    per_month: Counter[tuple[int, int]] = Counter()
-    for day, n in per_day:
-        per_month[(day.year, day.month)] += n
-    return [(year, month, n) for (year, month), n in per_month.items()]
+def _active_allocations_by_month(summary: YearSummary) -> list[tuple[int, int, int]]:
+    """(year, month, count) of the period's active allocations: its month counters, at most
+    twelve rows (they replace a GROUP BY over every allocation of the year, up to the
+    limit's rows and more with releases)."""
+    rows = db.session.execute(
+        select(QuotaMonthCount.month, QuotaMonthCount.allocated)
+        .where(QuotaMonthCount.period_id == summary.period.id))
+    return [(summary.year, month, n) for month, n in rows]
 
 
 def months_of(year: int, counts: list[tuple[int, int, int]]) -> list[MonthBar]:
     """Twelve bars: the active allocations of ``year`` per month of their time in Hong Kong,
     with the running total. A time outside the year (only back-dated data can have one) is
-    counted in its nearest month, so the bars always add up to the year's allocations."""
+    counted in its nearest month (the quota's ``counted_month``), so the bars always add up
+    to the year's allocations."""
     per_month: Counter[int] = Counter()
     for at_year, at_month, n in counts:
-        month = at_month if at_year == year else (1 if at_year < year else 12)
-        per_month[month] += n
+        per_month[counted_month(year, date(at_year, at_month, 1))] += n
     bars, total = [], 0
     for month in range(1, 13):
         total += per_month[month]
@@ -149,7 +150,7 @@ def months_of(year: int, counts: list[tuple[int, int, int]]) -> list[MonthBar]:
 
 
 def monthly_allocations(summary: YearSummary) -> list[MonthBar]:
-    counts = _active_allocations_by_month(summary.period) if summary.period else []
+    counts = _active_allocations_by_month(summary) if summary.period else []
     return months_of(summary.year, counts)
 
 
@@ -317,14 +318,13 @@ def nationality_counts(summary: YearSummary, top: int = TOP_NATIONALITIES
     code so the order is stable."""
     if summary.period is None:
         return []
-    # The nationality recorded on the allocation itself: no join to a million cases.
-    count = func.count().label("n")
+    # The period's nationality counters (one row per nationality that ever held a place),
+    # not a GROUP BY over its allocations; a count back at zero is no nationality of the year.
+    counts = QuotaNationalityCount
     rows = db.session.execute(
-        select(QuotaAllocation.nationality, count)
-        .where(QuotaAllocation.period_id == summary.period.id,
-               QuotaAllocation.released_at.is_(None))
-        .group_by(QuotaAllocation.nationality)
-        .order_by(count.desc(), QuotaAllocation.nationality)
+        select(counts.nationality, counts.allocated)
+        .where(counts.period_id == summary.period.id, counts.allocated > 0)
+        .order_by(counts.allocated.desc(), counts.nationality)
         .limit(top))
     return [NationalityCount(code=code, count=n) for code, n in rows]
 

@@ -1,8 +1,9 @@
 """The supervisors' QMAS quota dashboard: the year's numbers, setting the limit, the export.
 
 Every view: load → authorise → call a service → respond. The limit is changed only by
-``services.set_limit``; a refusal (a QuotaError, e.g. a limit below what is allocated) comes
-back beside the field with the numbers, and nothing is saved.
+``services.set_limit``; a refusal (a QuotaError, e.g. a limit below what is allocated, or a
+form rendered before someone else set the limit) comes back beside the field with the
+numbers, and nothing is saved.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
     months = dashboard.monthly_allocations(summary)
     last_month = 12 if year < today.year else (today.month if year == today.year else 0)
     if limit_form is None:
-        limit_form = LimitForm(formdata=None, year=year, limit=summary.limit)
+        # The version the limit is changed from: a form rendered before someone else's
+        # change is refused (approvals do not move it).
+        version = summary.period.limit_version if summary.period else 0
+        limit_form = LimitForm(formdata=None, year=year, limit=summary.limit,
+                               version=(year, version))
     page_number = request.args.get("page", 1, type=int) or 1
     pipeline = dashboard.pipeline_counts()
     return render_template(
@@ -86,7 +91,7 @@ def set_quota_limit():
         year, limit = form.year.data, form.limit.data
         with refusals(form.limit.errors) as refused:
             services.set_limit(current_user, dashboard.SCHEME.value, year, limit,
-                               form.note.data)
+                               form.note.data, expected_version=form.version.version_for(year))
         if not refused:
             scheme = dashboard.SCHEME.value
             if limit is None:

@@ -16,7 +16,12 @@ from backoffice.cases.models import Case
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.extensions import db as _db
 from backoffice.quota import services as quota
-from backoffice.quota.models import QuotaAllocation, QuotaLimitChange, QuotaPeriod
+from backoffice.quota.models import (
+    QuotaAllocation,
+    QuotaLimitChange,
+    QuotaMonthCount,
+    QuotaPeriod,
+)
 from tests.cases.factories import make_case, prepare_step
 
 YEAR = 2026
@@ -305,6 +310,10 @@ def test_fifty_approvers_five_places_exactly_five_win(race_app, db, supervisor, 
     period = quota.get_period("QMAS", year)
     assert period.allocated == already + PLACES_LEFT == period.quota_limit
     assert active_allocations(period) == already + PLACES_LEFT
+    # Every approval of the race is in June: no count lost between concurrent writers.
+    counts = db.session.execute(select(QuotaMonthCount.month, QuotaMonthCount.allocated)
+                                .where(QuotaMonthCount.period_id == period.id)).all()
+    assert [tuple(row) for row in counts] == [(6, already + PLACES_LEFT)]
     approved = db.session.scalar(select(func.count()).select_from(Case).where(
         Case.id.in_(case_ids), Case.status == CaseStatus.APPROVED))
     assert approved == PLACES_LEFT
