@@ -431,22 +431,29 @@ def line_order() -> tuple:
     return (Case.status_since.is_(None), Case.status_since, Case.reference)
 
 
+def in_line(scheme: Scheme) -> tuple:
+    """The condition of the scheme's waiting line: its cases Awaiting quota."""
+    return (Case.status == CaseStatus.AWAITING_QUOTA, Case.scheme == scheme)
+
+
+def waiting_count(scheme: Scheme) -> int:
+    return db.session.scalar(select(func.count()).select_from(Case).where(*in_line(scheme)))
+
+
 def waiting_line(scheme: Scheme, case_ids: Iterable[int] | None = None) -> WaitingLine:
     """The scheme's waiting line (cases Awaiting quota), for ``case_ids`` (all when None):
     one statement, numbering the line by a window over the waiting cases alone."""
-    waiting = (Case.status == CaseStatus.AWAITING_QUOTA, Case.scheme == scheme)
+    waiting = in_line(scheme)
     numbered = select(Case.id, func.row_number().over(order_by=line_order()).label("place"),
                       func.count().over().label("length")).where(*waiting).subquery()
     query = select(numbered.c.id, numbered.c.place, numbered.c.length)
     if case_ids is not None:
         ids = list(case_ids)
         if not ids:
-            return WaitingLine({}, db.session.scalar(
-                select(func.count()).select_from(Case).where(*waiting)) or 0)
+            return WaitingLine({}, waiting_count(scheme))
         query = query.where(numbered.c.id.in_(ids))
     rows = db.session.execute(query).all()
-    length = rows[0].length if rows else db.session.scalar(
-        select(func.count()).select_from(Case).where(*waiting)) or 0
+    length = rows[0].length if rows else waiting_count(scheme)
     return WaitingLine({row.id: row.place for row in rows}, length)
 
 

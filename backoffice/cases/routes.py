@@ -229,7 +229,8 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         # once per row (fifty): each naming is a catalogue lookup.
         countries={code: csv_country(code) for code in {row.nationality for row in page.rows}},
         names=_names_on(page.rows), line=line,
-        offer=waiting.offer(Scheme.QMAS, current_user) if line is not None else None,
+        offer=(waiting.offer(Scheme.QMAS, current_user, waiting=line.length)
+               if line is not None else None),
         # Formatted per row; translated once.
         select_label=_("Select %(reference)s")), status
 

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backoffice.auth.models import User
 from backoffice.cases.guards import CaseError, QuotaBlocked
 from backoffice.cases.lifecycle import preview, transition
 from backoffice.cases.models import Case
-from backoffice.cases.queries import line_order
-from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.cases.queries import in_line, line_order, waiting_count
+from backoffice.cases.schemes import Scheme
 from backoffice.core.dates import hk_today, utcnow
 from backoffice.extensions import db
 from backoffice.quota import services as quota
@@ -76,27 +76,21 @@ def free_places(scheme: Scheme, year: int) -> tuple[bool, int | None]:
     return True, None if period.quota_limit is None else max(period.remaining, 0)
 
 
-def _waiting(scheme: Scheme):
-    return (Case.status == CaseStatus.AWAITING_QUOTA, Case.scheme == scheme)
-
-
-def waiting_count(scheme: Scheme) -> int:
-    return db.session.scalar(select(func.count()).select_from(Case).where(*_waiting(scheme)))
-
-
-def offer(scheme: Scheme, actor: User, *, choose: bool = False,
+def offer(scheme: Scheme, actor: User, *, choose: bool = False, waiting: int | None = None,
           today: date | None = None) -> Offer:
     """The offer of free places to the waiting line for this Hong Kong year. ``choose``
     also picks the cases a supervisor would approve (the confirmation page); without it only
-    the two numbers are read (the dashboard and the queue: two small statements)."""
+    the two numbers are read (the dashboard and the queue). ``waiting``: the line's length,
+    where the page has already counted it (the dashboard's pipeline, the queue's line)."""
     today = today or hk_today()
     is_set, free = free_places(scheme, today.year)
-    waiting = waiting_count(scheme)
+    if waiting is None:
+        waiting = waiting_count(scheme)
     result = Offer(scheme, today.year, is_set, free, waiting)
     if not choose or not result.is_open:
         return result
     wanted = result.places
-    line = db.session.scalars(select(Case).where(*_waiting(scheme)).order_by(*line_order())
+    line = db.session.scalars(select(Case).where(*in_line(scheme)).order_by(*line_order())
                               .limit(wanted + LOOK_AHEAD))
     for case in line:
         if len(result.chosen) == wanted:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from backoffice.auth.models import Permission
 from backoffice.cases import waiting
 from backoffice.cases.queries import Queue
+from backoffice.cases.schemes import CaseStatus
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
 from backoffice.core.export import csv_response
@@ -63,7 +64,9 @@ def _render_dashboard(year: int, limit_form: LimitForm | None = None,
         limit_form=limit_form,
         pipeline=pipeline, forecast=dashboard.forecast(summary, pipeline, today),
         # The offer is of this year's places: a past or future year shows none.
-        offer=waiting.offer(dashboard.SCHEME, current_user) if year == today.year else None,
+        offer=(waiting.offer(dashboard.SCHEME, current_user,
+                             waiting=pipeline[CaseStatus.AWAITING_QUOTA])
+               if year == today.year else None),
         months=months, chart=dashboard.chart(months, summary.limit, last_month),
         projection=dashboard.projected_run_out(year, summary.limit, summary.allocated, today),
         nationalities=dashboard.nationality_counts(summary),
