@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from backoffice import create_app
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role, User
+from backoffice.cases import counts
 from backoffice.extensions import db as _db
 from config import TestingConfig, celery_settings, database_url
 
@@ -120,6 +121,10 @@ def db(app: Flask) -> Iterator:
         clean_tables()
         yield _db
         _db.session.rollback()
+        # Every test is also a check that the cases' stored status counts kept step with
+        # whatever it did (every path that creates a case or moves one must count it).
+        assert counts.counted_cases() == counts.real_counts(), \
+            "case_status_counts out of step with the cases"
         clean_tables()
         _db.session.remove()
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from backoffice.auth import services as accounts
 from backoffice.auth.models import Role
-from backoffice.cases import deadline_sweep, services
+from backoffice.cases import counts, deadline_sweep, services
 from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import HK_TZ
@@ -160,5 +160,28 @@ def test_the_quota_counters_are_filled_from_the_allocations(scratch_app):
         assert "quota_month_counts" not in inspect(_db.engine).get_table_names()
         upgrade()
         assert counts() == kept
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def test_the_case_status_counts_are_filled_from_the_cases(scratch_app):
+    """cf39e06feaa5: each scheme's cases per status are counted from the cases, as the
+    services would have kept them."""
+    with scratch_app.app_context():
+        upgrade()
+        boss = accounts.create_user(None, email="sv@example.org", full_name="Super Visor",
+                                    role=Role.SUPERVISOR, password="a long enough password")
+        for scheme, status in ((Scheme.QMAS, None), (Scheme.QMAS, None),
+                               (Scheme.QMAS, CaseStatus.SUBMITTED),
+                               (Scheme.ASSG, CaseStatus.IN_STAY)):
+            make_case(boss, scheme, status)
+        _db.session.commit()
+        kept = counts.counted_cases()
+        assert kept == {("QMAS", "draft"): 2, ("QMAS", "submitted"): 1, ("ASSG", "in_stay"): 1}
+        _db.session.remove()
+        downgrade(revision="4449ab719257")  # before: no status counts
+        assert "case_status_counts" not in inspect(_db.engine).get_table_names()
+        upgrade()
+        assert counts.counted_cases() == kept
         _db.session.remove()
         _db.engine.dispose()

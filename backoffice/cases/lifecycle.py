@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Date, and_, false, or_, select, true, update
 
 from backoffice.auth.models import User
-from backoffice.cases import duplicates, events, signals, stay
+from backoffice.cases import counts, duplicates, events, signals, stay
 from backoffice.cases.eligibility import permanent_grounds, submission_facts, submission_grounds
 from backoffice.cases.guards import CaseError, QuotaBlocked, check_can_act, check_version
 from backoffice.cases.models import VISA_NUMBER_LENGTH, Case, CaseEvent, EventKind
@@ -343,6 +343,7 @@ def _run(step: Step, detail_data: dict | None = None) -> CaseEvent:
     except quota.QuotaError as exc:
         raise _quota_blocked(step, exc) from exc
     case, target = step.case, step.transition.target
+    counts.count_moves([(case.scheme, from_status, target, 1)])
     stay.sync_deadlines(case, step.now)
     event = events.record(case.id, step.actor, EventKind.TRANSITION, at=step.now,
                           transition=step.transition.name, from_status=from_status,
@@ -681,6 +682,7 @@ def transition_in_bulk(name: str, where: ColumnElement[bool], *, reason: str | N
             continue
         for effect in transition.effects:
             _BULK_EFFECTS[effect](transition, chosen, reason, now)
+        counts.count_moved_from(chosen, transition.target)
         stay.end_deadlines(select(Case.id).where(chosen), now)
         values = {"status": transition.target, "ended_at": now, "updated_at": now,
                   "status_since": hk_today(now), "version": Case.version + 1,

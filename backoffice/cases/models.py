@@ -502,6 +502,24 @@ class ReferenceCounter(db.Model):
     last: Mapped[int] = mapped_column(default=0)
 
 
+class CaseStatusCount(db.Model):
+    """How many cases of one scheme are in one status now: the dashboard's pipeline and the
+    waiting line's length read these rows, not an index of every case.
+
+    Kept by ``cases.counts`` in the transaction of every case created and every step taken
+    (the one transition path, one case or many); ``counts.rebuild_status_counts`` counts them
+    again from the cases, for data written around the services (the bulk demo loader).
+    """
+
+    __tablename__ = "case_status_counts"
+    __table_args__ = (CheckConstraint("cases >= 0", name="cases_not_negative"),)
+
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"), primary_key=True)
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus, "status"),
+                                               primary_key=True)
+    cases: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
 class JobOffer(db.Model):
     """A job offer recorded during the stay (QMAS needs one to extend)."""
 

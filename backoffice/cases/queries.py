@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.auth.models import User
+from backoffice.cases.counts import status_counts
 from backoffice.cases.models import (
     MISSABLE_DEADLINE_KINDS,
     Applicant,
@@ -437,7 +438,8 @@ def in_line(scheme: Scheme) -> tuple:
 
 
 def waiting_count(scheme: Scheme) -> int:
-    return db.session.scalar(select(func.count()).select_from(Case).where(*in_line(scheme)))
+    """The line's length: its stored count (``counts``), not a count of the waiting cases."""
+    return status_counts(scheme, [CaseStatus.AWAITING_QUOTA])[CaseStatus.AWAITING_QUOTA]
 
 
 def waiting_line(scheme: Scheme, case_ids: Iterable[int] | None = None) -> WaitingLine:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import Permission, User, roles_with
-from backoffice.cases import corrections, duplicates, events, signals, stay
+from backoffice.cases import corrections, counts, duplicates, events, signals, stay
 from backoffice.cases.eligibility import (
     dependant_problem,
     permanent_grounds,
@@ -208,6 +208,7 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
     _assign(case, facts)
     db.session.add(case)
     db.session.flush()
+    counts.count_moves([(scheme, None, CaseStatus.DRAFT, 1)])
     events.record(case.id, actor, EventKind.CREATED, to_status=CaseStatus.DRAFT,
                   reason=accepted, detail_data=_accepted(matches, None))
     db.session.flush()

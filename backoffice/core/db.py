@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, update
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+
+from backoffice.extensions import db
 
 
 class UTCDateTime(TypeDecorator):
@@ -72,6 +75,50 @@ def _read_only_request() -> bool:
     """GET and HEAD requests never write, so they read from a WAL snapshot without taking the
     write lock; every other transaction (forms, tasks, commands) takes it at BEGIN."""
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+
+
+class CountsOutOfStep(RuntimeError):
+    """A count to lower has no row: the rows it counts were written around the code that
+    keeps it (and its rebuild was not run after). A fault, never a refusal."""
+
+
+def add_to_counts(model: type, keys: tuple[str, ...], changes: dict[tuple, int],
+                  count: str = "allocated") -> None:
+    """Add each change to its stored count (``model``'s column ``count``, keyed by the
+    columns ``keys``), in key order, so concurrent writers lock the rows in the same order.
+
+    Positive changes go in by one upsert, which creates a row at its first count. Negative
+    ones lower rows that must exist, one UPDATE each: the databases check a CHECK on the
+    proposed row before resolving a conflict, so a negative upsert would fail even where a row
+    exists. A count that would go below zero fails on the model's CHECK: a count out of step
+    with what it counts is an error, never hidden.
+    """
+    ordered = sorted(changes.items())
+    column = getattr(model, count)
+    key_columns = [getattr(model, key) for key in keys]
+    added = [{**dict(zip(keys, key, strict=True)), count: change}
+             for key, change in ordered if change > 0]
+    if added:
+        statement = dialect_insert()(model).values(added)
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=key_columns, set_={count: column + statement.excluded[count]}))
+    for key, change in ordered:
+        if change >= 0:
+            continue
+        lowered = db.session.execute(
+            update(model).where(*(c == v for c, v in zip(key_columns, key, strict=True)))
+            .values({count: column + change})
+            .execution_options(synchronize_session=False)).rowcount
+        if lowered != 1:
+            raise CountsOutOfStep(f"{model.__tablename__}: no count for {key!r}; rebuild "
+                                  "the counts")
+
+
+def dialect_insert():
+    """The INSERT with ``ON CONFLICT DO UPDATE`` of the session's database (PostgreSQL and
+    SQLite write it alike; SQLAlchemy has one construct per dialect)."""
+    name = db.session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name]
 
 
 def enum_column(enum_cls: type[StrEnum], name: str) -> SAEnum:

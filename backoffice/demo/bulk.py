@@ -6,7 +6,8 @@ the rows that walk produced go to the database by ``COPY`` (``sinks``) in chunks
 worker processes for big loads. The quota's periods are set through ``quota.services``; each
 year's ``allocated`` is then raised by the places loaded, as ``take_place`` would have, the
 limit first where the bulk approvals need more than it allows, and their month and nationality
-counters are counted again from the allocations (``quota.rebuild_counters``). ``tests/demo/
+counters are counted again from the allocations (``quota.rebuild_counters``), and the cases'
+status counts from the cases (``cases.counts.rebuild_status_counts``). ``tests/demo/
 test_bulk_matches_services.py`` replays the same plans through the services and compares
 every row.
 
@@ -36,6 +37,7 @@ from datetime import date
 from sqlalchemy import func, select, text, update
 
 from backoffice.auth.models import User
+from backoffice.cases import counts
 from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import hk_today
@@ -248,6 +250,8 @@ def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
                         lambda: say(result.progress(n + extra, started)), say,
                         n >= 200_000 if fast_ddl is None else fast_ddl, processes)
     periods.settle()
+    # The cases went in around the services that keep their status counts.
+    counts.rebuild_status_counts()
     result.seconds = clock.perf_counter() - started
     return result
 

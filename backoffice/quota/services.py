@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Integer, Select, case, delete, extract, func, insert, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import User
 from backoffice.core.dates import utcnow
+from backoffice.core.db import CountsOutOfStep, add_to_counts
 from backoffice.core.i18n import lazy_gettext, lazy_ngettext
 from backoffice.core.refusals import Refusal
 from backoffice.extensions import db
@@ -232,46 +232,14 @@ def _counted_month_sql(year, on):
                 else_=extract("month", on)).cast(Integer)
 
 
-class CountersOutOfStep(RuntimeError):
-    """A count to lower has no row: its allocations were written around the services (and
-    ``rebuild_counters`` was not run after). A fault, never a refusal."""
+# A count to lower had no row (its allocations were written around the services).
+CountersOutOfStep = CountsOutOfStep
 
 
 def _add_counts(months: dict[tuple[int, int], int],
                 nationalities: dict[tuple[int, str], int]) -> None:
-    """Add each change to its stored count, in key order (so concurrent writers lock the rows
-    in the same order). Places taken go in by one upsert per table, which creates the row at
-    its first place. Places given back lower rows that must exist, one UPDATE per count (the
-    databases check a CHECK on the proposed row before resolving a conflict, so a negative
-    upsert would fail even where a row exists); a count that would go below zero fails on
-    the CHECK: a count out of step with its allocations is an error, never hidden."""
-    for model, key, changes in ((QuotaMonthCount, "month", months),
-                                (QuotaNationalityCount, "nationality", nationalities)):
-        ordered = sorted(changes.items())
-        added = [{"period_id": period_id, key: value, "allocated": change}
-                 for (period_id, value), change in ordered if change > 0]
-        if added:
-            statement = _dialect_insert()(model).values(added)
-            db.session.execute(statement.on_conflict_do_update(
-                index_elements=[model.period_id, getattr(model, key)],
-                set_={"allocated": model.allocated + statement.excluded.allocated}))
-        for (period_id, value), change in ordered:
-            if change >= 0:
-                continue
-            lowered = db.session.execute(
-                update(model).where(model.period_id == period_id, getattr(model, key) == value)
-                .values(allocated=model.allocated + change)
-                .execution_options(synchronize_session=False)).rowcount
-            if lowered != 1:
-                raise CountersOutOfStep(f"{model.__tablename__}: no count for period "
-                                        f"{period_id}, {key} {value!r}; run rebuild_counters")
-
-
-def _dialect_insert():
-    """The INSERT with ``ON CONFLICT DO UPDATE`` of the session's database (PostgreSQL and
-    SQLite write it alike; SQLAlchemy has one construct per dialect)."""
-    name = db.session.get_bind().dialect.name
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name]
+    add_to_counts(QuotaMonthCount, ("period_id", "month"), months)
+    add_to_counts(QuotaNationalityCount, ("period_id", "nationality"), nationalities)
 
 
 def rebuild_counters(period_ids: Sequence[int] | None = None) -> None:

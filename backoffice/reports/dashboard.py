@@ -3,9 +3,8 @@
 Nothing here writes. The numbers come from the period row (``allocated`` is kept equal to the
 active allocations by the quota services) and from its counters (places per month and per
 nationality, kept by the same services), so the page reads a few dozen rows whatever the
-year's size; only the list of allocations pages through their rows. The only query over the
-cases table is the pipeline count, one GROUP BY that the (scheme, status, id) index answers on
-its own.
+year's size; only the list of allocations pages through their rows. The pipeline's numbers are
+the cases' stored counts per status (``cases.counts``): nothing here counts the cases table.
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton, get_month_names
 from flask_babel import get_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backoffice.cases.counts import status_counts
 from backoffice.cases.models import Applicant, Case
 from backoffice.cases.schemes import CaseStatus, Scheme, step_label
 from backoffice.core.export import csv_country, csv_instant, csv_text, download_name
@@ -88,18 +88,9 @@ def year_summary(year: int, scheme: Scheme = SCHEME) -> YearSummary:
 # --- The pipeline -------------------------------------------------------------------------
 
 def pipeline_counts(scheme: Scheme = SCHEME) -> dict[CaseStatus, int]:
-    """How many of the scheme's cases are submitted, under review and awaiting quota now.
-
-    One GROUP BY filtered on scheme and status: the (scheme, status, id) index holds every
-    column it reads, so the database counts index entries and never scans the table.
-    """
-    rows = db.session.execute(
-        select(Case.status, func.count())
-        .where(Case.scheme == scheme, Case.status.in_(PIPELINE_STATUSES))
-        .group_by(Case.status))
-    counts = dict.fromkeys(PIPELINE_STATUSES, 0)
-    counts.update({CaseStatus(status): n for status, n in rows})
-    return counts
+    """How many of the scheme's cases are submitted, under review and awaiting quota now:
+    three stored counts (``cases.counts``), whatever the office's size."""
+    return status_counts(scheme, PIPELINE_STATUSES)
 
 
 # --- Allocations per month ----------------------------------------------------------------
