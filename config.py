@@ -102,7 +102,9 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY") or ""
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection unused this long is pinged before use (core.db.ping_when_idle).
+    DB_PING_AFTER_IDLE_SECONDS = 10.0
     SQLALCHEMY_RECORD_QUERIES = False
 
     REDIS_URL = os.environ.get("REDIS_URL") or None

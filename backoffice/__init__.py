@@ -62,12 +62,13 @@ def _feature_modules(room: str) -> list[str]:
 def register_extensions(app: Flask) -> None:
     from backoffice.core import security
     from backoffice.core.celery import celery_init_app
-    from backoffice.core.db import configure_sqlite, render_migration_item
+    from backoffice.core.db import configure_sqlite, ping_when_idle, render_migration_item
     from backoffice.extensions import bootstrap, csrf, db, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True,
                      render_item=render_migration_item)
