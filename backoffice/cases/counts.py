@@ -5,15 +5,21 @@ line's length are read from these rows: a count of index entries grew with the o
 for 47,000 pipeline cases at 1M cases); a row read does not.
 
 The counts move in the same transaction as the change they count, by statements that add to
-the stored number (``core.db.add_to_counts``), in key order, so two steps at once both count
-whichever commits first and lock the rows in the same order. A savepoint rolled back takes
-its counts with it. The price is that every step of a scheme writes the same few rows and
-holds them to its commit: at a back office's rate (a few steps a second) that is a short
-wait, never a lost count.
+the stored number (``core.db.add_to_counts``), so two steps at once both count whichever
+commits first. A savepoint rolled back takes its counts with it.
+
+On PostgreSQL a transaction locks every count row, in one order, the first time it moves a
+case, and holds them to its commit. Locking only the rows each step writes would deadlock:
+one transaction that receives a case and then refuses it holds "under review" and wants
+"refused", while a colleague's refusal holds "refused" and wants "under review". So the
+steps that move cases run one after another from their first count on: a short wait at a
+back office's rate (a few steps a second), never a lost count or a refused step. (SQLite
+runs one writing transaction at a time anyway.)
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 
@@ -27,6 +33,26 @@ from backoffice.extensions import db
 _KEYS = ("scheme", "status")
 
 
+def _lock_every_count() -> None:
+    """Lock all the count rows, in key order, once per transaction (or savepoint: one rolled
+    back lets its locks go, so each savepoint takes them again; taking a lock already held
+    costs nothing)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    session = db.session()  # the request's Session (the scoped proxy lacks these methods)
+    locked = session.info.setdefault("case_status_counts_locked", weakref.WeakSet())
+    if _innermost(session) in locked:
+        return
+    session.execute(select(CaseStatusCount.scheme)
+                    .order_by(CaseStatusCount.scheme, CaseStatusCount.status)
+                    .with_for_update())
+    locked.add(_innermost(session))  # begun by now, if it was not
+
+
+def _innermost(session):
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def count_moves(moves: Iterable[tuple[Scheme, CaseStatus | None, CaseStatus, int]]) -> None:
     """Count ``n`` cases of ``scheme`` moved from one status (None: a new case) to another."""
     changes: Counter[tuple[str, str]] = Counter()
@@ -34,7 +60,11 @@ def count_moves(moves: Iterable[tuple[Scheme, CaseStatus | None, CaseStatus, int
         if from_status is not None:
             changes[(scheme.value, from_status.value)] -= n
         changes[(scheme.value, to_status.value)] += n
-    add_to_counts(CaseStatusCount, _KEYS, {k: n for k, n in changes.items() if n}, "cases")
+    changes = Counter({key: n for key, n in changes.items() if n})
+    if not changes:
+        return
+    _lock_every_count()
+    add_to_counts(CaseStatusCount, _KEYS, dict(changes), "cases")
 
 
 def count_moved_from(chosen: ColumnElement[bool], to_status: CaseStatus) -> None:

@@ -7,6 +7,8 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -126,3 +128,55 @@ def test_a_count_to_lower_that_was_never_kept_fails_loudly(db, make_user):
     _db.session.rollback()
     counts.rebuild_status_counts()
     _db.session.commit()
+
+
+@pytest.mark.postgres_only  # SQLite runs one writing transaction at a time
+def test_two_transactions_moving_cases_through_the_same_statuses_never_deadlock(race_app, db):
+    """One transaction receives a case and then refuses it (under review, then refused); a
+    colleague's refusal (refused and under review) starts in between. Locking only the rows
+    each step writes, each would hold one the other wants; the first count of each locks
+    them all in one order, so the second waits and both commit."""
+    db.session.add_all([CaseStatusCount(scheme=Scheme.QMAS, status=status, cases=5)
+                        for status in (S.SUBMITTED, S.UNDER_REVIEW, S.REFUSED)])
+    db.session.commit()
+    started, errors = threading.Barrier(2, timeout=20), []
+
+    def receive_then_refuse() -> None:
+        with race_app.app_context():
+            try:
+                counts.count_moves([(Scheme.QMAS, S.SUBMITTED, S.UNDER_REVIEW, 1)])
+                started.wait()
+                time.sleep(0.3)  # the colleague's refusal is under way meanwhile
+                counts.count_moves([(Scheme.QMAS, S.UNDER_REVIEW, S.REFUSED, 1)])
+                _db.session.commit()
+            except Exception as error:  # the assertion below names it
+                errors.append(error)
+                started.abort()
+            finally:
+                _db.session.remove()
+
+    def refuse() -> None:
+        with race_app.app_context():
+            try:
+                started.wait()
+                counts.count_moves([(Scheme.QMAS, S.UNDER_REVIEW, S.REFUSED, 1)])
+                _db.session.commit()
+            except Exception as error:
+                errors.append(error)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=receive_then_refuse), threading.Thread(target=refuse)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == []
+        _db.session.expire_all()
+        assert counts.status_counts(Scheme.QMAS, [S.SUBMITTED, S.UNDER_REVIEW, S.REFUSED]) \
+            == {S.SUBMITTED: 4, S.UNDER_REVIEW: 4, S.REFUSED: 7}
+    finally:
+        _db.session.rollback()
+        _db.session.execute(CaseStatusCount.__table__.delete())  # no cases behind them
+        _db.session.commit()
