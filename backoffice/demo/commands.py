@@ -37,8 +37,12 @@ from backoffice.quota import services as quota
               help="Random seed: the same seed gives the same data.")
 @click.option("--chunk-size", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Rows generated and sent per chunk with --cases.")
+@click.option("--processes", type=click.IntRange(min=0), default=None,
+              help="Processes generating the rows with --cases on PostgreSQL (0: this one; "
+                   "default: one per core).")
 @with_appcontext
-def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> None:
+def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int,
+                      processes: int | None) -> None:
     """Create demo accounts for every role and about sixty demo cases, in a QMAS year
     filled to a realistic share of its quota.
 
@@ -64,7 +68,7 @@ def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> Non
     if bulk_cases is None:
         _seed_demo_cases(seed, today)
     else:
-        _bulk_load(bulk_cases, seed, chunk_size, today, laps)
+        _bulk_load(bulk_cases, seed, chunk_size, today, laps, processes)
 
 
 def _seed_demo_cases(seed: int, today: date) -> None:
@@ -121,7 +125,8 @@ ANALYZING = "ANALYZE"
 REPORTING = "the year's summary"
 
 
-def _bulk_load(n: int, seed: int, chunk_size: int, today: date, laps: Stopwatch) -> None:
+def _bulk_load(n: int, seed: int, chunk_size: int, today: date, laps: Stopwatch,
+               processes: int | None) -> None:
     new_accounts = seed_bulk_caseworkers()
     if new_accounts:
         click.echo(f"Bulk caseworkers: {new_accounts} created "
@@ -133,8 +138,8 @@ def _bulk_load(n: int, seed: int, chunk_size: int, today: date, laps: Stopwatch)
     result = bulk.bulk_load_cases(n, workers, supervisor=demo_user(DEMO_SUPERVISOR,
                                                                     "can_supervise"),
                                   seed=seed, chunk_size=chunk_size, today=today,
-                                  progress=lambda line: click.echo(f"  {line}"),
-                                  stopwatch=laps)
+                                  processes=processes, stopwatch=laps,
+                                  progress=lambda line: click.echo(f"  {line}"))
     click.echo(f"  with {result.deadlines:,} deadlines, {result.job_offers:,} job offers and "
                f"{result.places:,} quota places")
     db.session.commit()
