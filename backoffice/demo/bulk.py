@@ -44,6 +44,7 @@ from backoffice.core.dates import hk_today
 from backoffice.demo import rows as row_form
 from backoffice.demo.roads import CasePlan, Planner
 from backoffice.demo.sinks import CoreSink, PostgresSink, deferrable_schema, lines, number
+from backoffice.demo.stopwatch import Stopwatch
 from backoffice.demo.stories import DEMO_SEED
 from backoffice.demo.year import YearPlan, plan_year
 from backoffice.extensions import db
@@ -58,6 +59,17 @@ _TABLES = ("applicants", "cases", "case_events", "dependants", "deadlines", "job
 # would, and a script without a __main__ guard would then wait on this load's locks).
 _START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
+# The stages a load's stopwatch is lapped at (``flask seed-demo --cases N`` prints them).
+PLANNING_YEAR = "planning the current year"
+DROPPING_INDEXES = "dropping indexes and foreign keys"
+GENERATING = "generating rows"
+WAITING = "waiting for the generator processes"
+MAIN_PROCESS = "numbering and rendering in the main process"
+SENDING = "sending rows (COPY or INSERT, until the server is done)"
+REBUILDING_INDEXES = "re-creating indexes and foreign keys"
+SETTLING_QUOTA = "quota settle and counters rebuild"
+COUNTING_STATUSES = "status counts rebuild"
+
 
 @dataclass
 class BulkResult:
@@ -69,6 +81,8 @@ class BulkResult:
     job_offers: int = 0
     places: int = 0
     seconds: float = 0.0
+    generating: float = 0.0  # seconds the generator processes spent on their chunks, summed
+    processes: int = 0  # generator processes (0: the rows were made in this process)
     year: YearPlan | None = None  # the current year's plan, as loaded
 
     @property
@@ -158,15 +172,16 @@ def chunk_rows(seed: int, number_: int, today: date, workers: Sequence[int],
     return chunk
 
 
-def _chunk_text(args) -> tuple[row_form.ChunkRows, dict[str, str]]:
+def _chunk_text(args) -> tuple[row_form.ChunkRows, dict[str, str], float]:
     """A chunk rendered for COPY (case lines without their reference, places without their
-    period); runs in a worker process."""
+    period), and the seconds that took; runs in a worker process."""
+    started = clock.perf_counter()
     chunk = chunk_rows(*args)
     rendered = {name: lines(getattr(chunk, name)) for name in (
         "applicants", "dependants", "events", "deadlines", "job_offers")}
     tails = row_form.ChunkRows(cases=[row[2:] for row in chunk.cases], places=chunk.places,
                                keys=chunk.keys)
-    return tails, rendered
+    return tails, rendered, clock.perf_counter() - started
 
 
 class _Periods:
@@ -210,7 +225,8 @@ def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
                     seed: int = DEMO_SEED, chunk_size: int = 20_000, today: date | None = None,
                     fill_year: bool = True, fast_ddl: bool | None = None,
                     processes: int | None = None,
-                    progress: Callable[[str], None] | None = None) -> BulkResult:
+                    progress: Callable[[str], None] | None = None,
+                    stopwatch: Stopwatch | None = None) -> BulkResult:
     """Load ``n`` synthetic cases with everything the services would have written for them,
     and (``fill_year``) the cases of the current year's plan after them (``n`` may be 0).
 
@@ -219,10 +235,12 @@ def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
     rows go by COPY; for big loads (``fast_ddl``, default n >= 200,000) the non-unique
     indexes and foreign keys of the tables loaded are dropped and re-created in the same
     transaction (several times faster than checking them row by row, and all-or-nothing),
-    and the rows are generated in ``processes`` worker processes (default: one per spare core
-    from two chunks on) while this one sends them. Elsewhere the rows go by chunked
-    executemany. The same ``seed`` gives the same rows.
+    and the rows are generated in ``processes`` worker processes (default: one per core from
+    two chunks on) while this one sends them. Elsewhere the rows go by chunked
+    executemany. The same ``seed`` gives the same rows. ``stopwatch`` gets a lap per stage
+    (the names above); ``BulkResult.generating`` is the generators' own busy time.
     """
+    laps = stopwatch or Stopwatch()
     today = today or hk_today()
     year = plan_current_year(seed, today) if fill_year else None
     extra = len(year.approvals) + len(year.waiting) if year else 0
@@ -237,6 +255,7 @@ def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
     result = BulkResult(year=year)
     # A serial that keeps bulk applicants' emails unique across runs.
     serial = db.session.scalar(select(func.count()).select_from(Applicant)) or 0
+    laps.lap(PLANNING_YEAR)
     # (number, size, first serial, year plan or None): the chunks asked for, then the year's.
     chunks = [(number_, min(chunk_size, n - start), serial + start, None)
               for number_, start in enumerate(range(0, n, chunk_size))]
@@ -244,26 +263,30 @@ def bulk_load_cases(n: int, workers: Sequence[int], *, supervisor: User,
         chunks.append((len(chunks), extra, serial + n, year))
     if db.session.get_bind().dialect.name != "postgresql":
         _load_with_core(seed, chunks, today, workers, periods, result,
-                        lambda: say(result.progress(n + extra, started)))
+                        lambda: say(result.progress(n + extra, started)), laps)
     else:
         _load_with_copy(seed, chunks, today, workers, periods, result,
                         lambda: say(result.progress(n + extra, started)), say,
-                        n >= 200_000 if fast_ddl is None else fast_ddl, processes)
+                        n >= 200_000 if fast_ddl is None else fast_ddl, processes, laps)
     periods.settle()
+    laps.lap(SETTLING_QUOTA)
     # The cases went in around the services that keep their status counts.
     counts.rebuild_status_counts()
+    laps.lap(COUNTING_STATUSES)
     result.seconds = clock.perf_counter() - started
     return result
 
 
-def _load_with_core(seed, chunks, today, workers, periods, result, report) -> None:
+def _load_with_core(seed, chunks, today, workers, periods, result, report, laps) -> None:
     sink = CoreSink()
     for number_, size, serial, year in chunks:
         chunk = chunk_rows(seed, number_, today, workers, sink.ids("applicants", size),
                            sink.ids("cases", size), sink.ids("job_offers", size),
                            serial, year)
+        result.generating += laps.lap(GENERATING)
         for row, reference in zip(chunk.cases, number(chunk.keys), strict=True):
             row[1] = reference
+        laps.lap(MAIN_PROCESS)
         for table, columns, table_rows in (
                 ("applicants", row_form.APPLICANT_COLUMNS, chunk.applicants),
                 ("cases", row_form.CASE_COLUMNS, chunk.cases),
@@ -273,34 +296,46 @@ def _load_with_core(seed, chunks, today, workers, periods, result, report) -> No
                 ("job_offers", row_form.JOB_OFFER_COLUMNS, chunk.job_offers),
                 ("quota_allocations", ("period_id", *row_form.PLACE_COLUMNS),
                  periods.rows(chunk.places))):
+            laps.lap(MAIN_PROCESS)
             sink.write(table, columns, table_rows)
+            laps.lap(SENDING)
         result.add({"applicants": size, "cases": size, "events": len(chunk.events),
                     "dependants": len(chunk.dependants), "deadlines": len(chunk.deadlines),
                     "job_offers": len(chunk.job_offers), "places": len(chunk.places)})
         report()
+        laps.lap(MAIN_PROCESS)
     db.session.flush()
+    laps.lap(SENDING)
 
 
 def _load_with_copy(seed, chunks, today, workers, periods, result, report, say, fast_ddl,
-                    processes) -> None:
+                    processes, laps) -> None:
     sink = PostgresSink()
     drop, create = deferrable_schema(_TABLES) if fast_ddl else ([], [])
     for statement in drop:
         db.session.execute(text(statement))
     if drop:
         say(f"dropped {len(drop)} non-unique indexes and foreign keys; re-created at the end")
+    laps.lap(DROPPING_INDEXES)
     jobs = [(seed, number_, today, workers, sink.ids("applicants", size),
              sink.ids("cases", size), sink.ids("job_offers", size), serial, year)
             for number_, size, serial, year in chunks]
     if processes is None:
-        processes = max(1, (os.cpu_count() or 1) - 1) if len(jobs) > 1 else 0
+        # One per core, not per spare core: this process waits for the generators four
+        # fifths of the load (71 of 89 s at 200,000 on two cores), so a core left to it idles.
+        processes = (os.cpu_count() or 1) if len(jobs) > 1 else 0
     pool = multiprocessing.get_context(_START_METHOD).Pool(processes) if processes else None
+    result.processes = processes
     try:
         chunks = pool.imap(_chunk_text, jobs) if pool else map(_chunk_text, jobs)
-        for job, (tails, rendered) in zip(jobs, chunks, strict=True):
+        for job, (tails, rendered, busy) in zip(jobs, chunks, strict=True):
+            laps.lap(WAITING if pool else GENERATING)
+            result.generating += busy
             case_ids = job[5]
             cases = lines((str(case_id), reference, *tail) for case_id, reference, tail
                           in zip(case_ids, number(tails.keys), tails.cases, strict=True))
+            places = lines(periods.rows(tails.places))
+            laps.lap(MAIN_PROCESS)
             sink.write_text("applicants", row_form.APPLICANT_COLUMNS, rendered["applicants"])
             sink.write_text("cases", row_form.CASE_COLUMNS, cases)
             sink.write_text("dependants", row_form.DEPENDANT_COLUMNS, rendered["dependants"])
@@ -308,22 +343,24 @@ def _load_with_copy(seed, chunks, today, workers, periods, result, report, say, 
             sink.write_text("deadlines", row_form.DEADLINE_COLUMNS, rendered["deadlines"])
             sink.write_text("job_offers", row_form.JOB_OFFER_COLUMNS, rendered["job_offers"])
             sink.write_text("quota_allocations", ("period_id", *row_form.PLACE_COLUMNS),
-                            lines(periods.rows(tails.places)))
+                            places)
+            laps.lap(SENDING)
             result.add({"applicants": len(case_ids), "cases": len(case_ids),
                         **{name: rendered[name].count("\n") for name in (
                             "events", "dependants", "deadlines", "job_offers")},
                         "places": len(tails.places)})
             report()
+            laps.lap(MAIN_PROCESS)
     finally:
         if pool:
             pool.terminate()
+    laps.lap(MAIN_PROCESS)
     if create:
-        rebuild = clock.perf_counter()
         db.session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         for statement in create:
             db.session.execute(text(statement))
         say(f"re-created {len(create)} indexes and foreign keys in "
-            f"{clock.perf_counter() - rebuild:,.1f} s")
+            f"{laps.lap(REBUILDING_INDEXES):,.1f} s")
 
 
 def analyze(tables: Iterable[str] = (*_TABLES, "quota_periods", "reference_counters",

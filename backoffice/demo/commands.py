@@ -3,7 +3,6 @@ benchmarks (``--cases N``)."""
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import click
@@ -24,6 +23,7 @@ from backoffice.demo.accounts import (
     seed_bulk_caseworkers,
     seed_demo_accounts,
 )
+from backoffice.demo.stopwatch import Stopwatch, since_process_start
 from backoffice.extensions import db
 from backoffice.quota import services as quota
 
@@ -37,8 +37,12 @@ from backoffice.quota import services as quota
               help="Random seed: the same seed gives the same data.")
 @click.option("--chunk-size", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Rows generated and sent per chunk with --cases.")
+@click.option("--processes", type=click.IntRange(min=0), default=None,
+              help="Processes generating the rows with --cases on PostgreSQL (0: this one; "
+                   "default: one per core).")
 @with_appcontext
-def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> None:
+def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int,
+                      processes: int | None) -> None:
     """Create demo accounts for every role and about sixty demo cases, in a QMAS year
     filled to a realistic share of its quota.
 
@@ -47,11 +51,16 @@ def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> Non
     allows, for benchmarks; every run adds N more (and fills the current year where it is
     not yet filled).
     """
+    # Read first: the time before the command (Python, imports, create_app) is part of the
+    # wall time an outside timer reports, so the bulk load's table counts it.
+    before = since_process_start()
+    laps = Stopwatch(None if before is None else (STARTING, before))
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException(
             "seed-demo creates known passwords; it is refused in production.")
     created = seed_demo_accounts()
     db.session.commit()
+    laps.lap(ACCOUNTS)
     click.echo(f"Demo accounts: {len(created)} created, "
                f"{len(DEMO_ACCOUNTS) - len(created)} already there.")
     # The clock is read once: every date of the demo data is on or before this day.
@@ -59,7 +68,7 @@ def seed_demo_command(bulk_cases: int | None, seed: int, chunk_size: int) -> Non
     if bulk_cases is None:
         _seed_demo_cases(seed, today)
     else:
-        _bulk_load(bulk_cases, seed, chunk_size, today)
+        _bulk_load(bulk_cases, seed, chunk_size, today, laps, processes)
 
 
 def _seed_demo_cases(seed: int, today: date) -> None:
@@ -108,31 +117,53 @@ def _ensure_demo_quota(supervisor: User, today: date) -> None:
             quota.set_limit(supervisor, "QMAS", year, 4000, note="Demo data")
 
 
-def _bulk_load(n: int, seed: int, chunk_size: int, today: date) -> None:
+# The stages of ``seed-demo --cases N`` outside the loader (``bulk`` names its own).
+STARTING = "before the command: Python start-up, imports, create_app"
+ACCOUNTS = "demo accounts and bulk caseworkers"
+COMMITTING = "commit"
+ANALYZING = "ANALYZE"
+REPORTING = "the year's summary"
+
+
+def _bulk_load(n: int, seed: int, chunk_size: int, today: date, laps: Stopwatch,
+               processes: int | None) -> None:
     new_accounts = seed_bulk_caseworkers()
     if new_accounts:
         click.echo(f"Bulk caseworkers: {new_accounts} created "
                    f"(bulk-caseworker-NN@example.org, password {BULK_PASSWORD}).")
     workers = bulk_workers()
+    laps.lap(ACCOUNTS)
     click.echo(f"Loading {n:,} cases over {len(workers)} caseworkers "
                f"({db.engine.dialect.name})...")
     result = bulk.bulk_load_cases(n, workers, supervisor=demo_user(DEMO_SUPERVISOR,
                                                                     "can_supervise"),
                                   seed=seed, chunk_size=chunk_size, today=today,
+                                  processes=processes, stopwatch=laps,
                                   progress=lambda line: click.echo(f"  {line}"))
     click.echo(f"  with {result.deadlines:,} deadlines, {result.job_offers:,} job offers and "
                f"{result.places:,} quota places")
-    started = time.perf_counter()
     db.session.commit()
-    commit_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    laps.lap(COMMITTING)
     bulk.analyze()
     db.session.commit()
-    analyze_seconds = time.perf_counter() - started
-    total = result.seconds + commit_seconds
+    laps.lap(ANALYZING)
+    _echo_year(result)
+    laps.lap(REPORTING)
+    total = laps.total
     click.echo(
         f"Loaded {result.cases:,} cases, {result.applicants:,} applicants, "
         f"{result.events:,} events and {result.dependants:,} dependants "
-        f"({result.rows:,} rows) in {total:,.1f} s: {result.cases / total:,.0f} cases/s, "
-        f"{result.rows / total:,.0f} rows/s (ANALYZE {analyze_seconds:,.1f} s).")
-    _echo_year(result)
+        f"({result.rows:,} rows) in {total:,.1f} s of wall time: "
+        f"{result.cases / total:,.0f} cases/s, {result.rows / total:,.0f} rows/s.")
+    since = ("since the process started (Python start-up and app creation included)"
+             if STARTING in laps.seconds else
+             "since the command started (Python start-up and app creation not included)")
+    # The interpreter's exit comes after this table (0.8-1 s measured): no stage can count
+    # it, an outside timer does.
+    click.echo(f"Stages, {since}, until this table (not the interpreter's exit after it):")
+    for line in laps.table():
+        click.echo(line)
+    if result.processes:
+        click.echo(f"The {result.processes} generator processes were busy "
+                   f"{result.generating:,.1f} s in all, this process waited for them "
+                   f"{laps.seconds.get(bulk.WAITING, 0.0):,.1f} s.")

@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import cache
+from operator import attrgetter
 
 from backoffice.cases import duplicates, lifecycle, stay
 from backoffice.cases.models import (
@@ -56,6 +57,14 @@ DEADLINE_COLUMNS = _columns(Deadline, "id")
 JOB_OFFER_COLUMNS = _columns(JobOffer)
 # A quota place's row after its period's id, which the loading process fills in.
 PLACE_COLUMNS = _columns(QuotaAllocation, "id", "period_id")
+# A row's values in one C call each, instead of a getattr per column from a generator (about
+# a tenth of a chunk's generation time).
+_APPLICANT_VALUES = attrgetter(*APPLICANT_COLUMNS)
+_CASE_VALUES = attrgetter(*CASE_COLUMNS)
+_DEPENDANT_VALUES = attrgetter(*DEPENDANT_COLUMNS[1:])
+_DEADLINE_VALUES = attrgetter(*DEADLINE_COLUMNS[1:])
+_JOB_OFFER_VALUES = attrgetter(*JOB_OFFER_COLUMNS[2:])
+_PLACE_VALUES = attrgetter(*PLACE_COLUMNS[1:])
 
 
 def text(value) -> str:
@@ -77,7 +86,11 @@ def json_text(value: dict) -> str:
     """A JSON column's COPY text field. JSON escapes tabs and newlines itself, so only its
     backslashes need COPY's escaping (doubled); ``sinks.CoreSink`` reads it back the same way.
     Non-ASCII stays as it is (a Chinese name is UTF-8, not JSON's escapes)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("\\", "\\\\")
+    return _JSON.encode(value).replace("\\", "\\\\")
+
+
+# json.dumps with these options builds a new encoder on every call (a sixth of json_text).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def walking(model: type) -> type:
@@ -244,20 +257,16 @@ class ChunkRows:
     def add(self, walked: Walked, plan: CasePlan) -> None:
         case = walked.case
         cid = str(case.id)
-        self.applicants.append(tuple(text(getattr(case.applicant, c))
-                                     for c in APPLICANT_COLUMNS))
-        self.cases.append([text(getattr(case, c)) for c in CASE_COLUMNS])
+        self.applicants.append(tuple(map(text, _APPLICANT_VALUES(case.applicant))))
+        self.cases.append(list(map(text, _CASE_VALUES(case))))
         self.keys.append((case.scheme, plan.created_on.year))
-        self.dependants.extend((cid, *(text(getattr(d, c)) for c in DEPENDANT_COLUMNS[1:]))
+        self.dependants.extend((cid, *map(text, _DEPENDANT_VALUES(d)))
                                for d in case.dependants)
         actor = str(plan.creator)
         self.events.extend((cid, text(at), actor, *map(text, rest))
                            for at, *rest in walked.events)
-        self.deadlines.extend((cid, *(text(getattr(d, c)) for c in DEADLINE_COLUMNS[1:]))
-                              for d in case.deadlines)
-        self.job_offers.extend((str(j.id), cid,
-                                *(text(getattr(j, c)) for c in JOB_OFFER_COLUMNS[2:]))
+        self.deadlines.extend((cid, *map(text, _DEADLINE_VALUES(d))) for d in case.deadlines)
+        self.job_offers.extend((str(j.id), cid, *map(text, _JOB_OFFER_VALUES(j)))
                                for j in case.job_offers)
-        self.places.extend(
-            ((p.scheme, p.allocated_on.year), cid,
-             *(text(getattr(p, c)) for c in PLACE_COLUMNS[1:])) for p in walked.places)
+        self.places.extend(((p.scheme, p.allocated_on.year), cid, *map(text, _PLACE_VALUES(p)))
+                           for p in walked.places)
