@@ -12,7 +12,7 @@ from email.utils import format_datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, not_, select, text, update
+from sqlalchemy import and_, bindparam, case, func, not_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -250,6 +250,26 @@ _MARK_SENT = (update(_REMINDERS).where(_REMINDERS.c.id == bindparam("reminder_id
               .values(state=ReminderState.SENT, sent_at=bindparam("at"), last_error=None))
 
 
+def _for_sent(value, otherwise):
+    return case((_REMINDERS.c.id == bindparam("sent_id"), value), else_=otherwise)
+
+
+# Both in one statement, the row that was sent and the one taken next told apart by id: one
+# round trip an email instead of two (tests/notifications/test_dispatch.py counts them). It
+# returns the ids it changed, so the take's outcome is whether the next id is among them.
+_MARK_SENT_AND_TAKE = (
+    update(_REMINDERS)
+    .where(or_(_REMINDERS.c.id == bindparam("sent_id"),
+               and_(_REMINDERS.c.id == bindparam("reminder_id"),
+                    _REMINDERS.c.claim == bindparam("held_by"),
+                    _REMINDERS.c.state == ReminderState.PENDING)))
+    .values(state=_for_sent(ReminderState.SENT, _REMINDERS.c.state),
+            sent_at=_for_sent(bindparam("at"), _REMINDERS.c.sent_at),
+            last_error=_for_sent(None, _REMINDERS.c.last_error),
+            next_attempt_at=_for_sent(_REMINDERS.c.next_attempt_at, bindparam("until")))
+    .returning(_REMINDERS.c.id))
+
+
 def new_claim() -> str:
     """A token for one dispatch batch: the rows it claims carry it while they are its own."""
     return uuid.uuid4().hex
@@ -361,7 +381,35 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
     Email: the message is handed to SMTP, then marked sent; a crash between the two can send
     it twice, and its Message-ID, derived from the reminder, lets a mail client spot that.
     """
+    return deliver_and_take(prepared, None, "", now=now, sender=sender)[0]
+
+
+def deliver_and_take(prepared: Prepared, next_id: int | None, claim: str,
+                     expires: datetime | None = None, now: datetime | None = None,
+                     sender: mail.Mailer | None = None) -> tuple[ReminderState, bool | None]:
+    """``deliver_prepared``, then ``take(next_id, claim)`` while the batch's lease holds
+    (``expires``, looked at once the send is over). Returns the outcome and whether the next
+    was taken (None: no ``next_id``, or the lease had run out and nothing was taken). The
+    caller commits both at once, so the next reminder's lease is renewed before it leaves."""
     now = now or utcnow()
+    state = _send(prepared, now, sender)
+    taken = None
+    if next_id is not None and (expires is None or utcnow() < expires):
+        if state is None:
+            changed = db.session.scalars(_MARK_SENT_AND_TAKE, {
+                "sent_id": prepared.row.id, "at": now, "reminder_id": next_id,
+                "held_by": claim, "until": utcnow() + lease()}).all()
+            return ReminderState.SENT, next_id in changed
+        taken = take(next_id, claim)
+    if state is None:
+        db.session.execute(_MARK_SENT, {"reminder_id": prepared.row.id, "at": now})
+        state = ReminderState.SENT
+    return state, taken
+
+
+def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> ReminderState | None:
+    """The delivery, and its outcome recorded, except an email's "sent" mark: None means the
+    email was handed over, and ``_deliver`` marks it (with the next take when there is one)."""
     row, context = prepared.row, prepared.context
     if row.state != ReminderState.PENDING:
         return row.state
@@ -388,8 +436,7 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
             return _mark(row.id, state=ReminderState.FAILED, last_error=str(exc)[:2000])
         return _mark(row.id, state=ReminderState.PENDING, last_error=str(exc)[:2000],
                      next_attempt_at=now + backoff(row.attempts))
-    db.session.execute(_MARK_SENT, {"reminder_id": row.id, "at": now})
-    return ReminderState.SENT
+    return None
 
 
 def _insert(model):

@@ -459,10 +459,10 @@ def test_dispatch_task_sends_everything_due_in_batches(app, db, caseworker, outb
     assert tasks.dispatch_reminders.run() == {}
 
 
-def test_an_email_costs_two_statements_and_one_commit(db, caseworker, outbox, monkeypatch):
+def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, monkeypatch):
     """The dispatch's budget for each email after the first: its outcome and the next one's
-    take, committed together (tasks.dispatch_reminders), through the statements built once
-    (services._MARK_SENT, services._TAKE). A statement more an email is a round trip more."""
+    take, one statement built once (services._MARK_SENT_AND_TAKE), then a commit
+    (tasks.dispatch_reminders). A statement more an email is a round trip more."""
     for days in (1, 7, 14, 30):
         stay_case(caseworker, TODAY + timedelta(days=days), email_consent=False)
     plan(now=NOW)
@@ -498,11 +498,45 @@ def test_an_email_costs_two_statements_and_one_commit(db, caseworker, outbox, mo
     assert len(built) == 2  # the two claims (the second finds nothing): no email builds one
     between = " ".join(log).split("send")[1:-1]
     assert [part.split() for part in between] == [
-        ["UPDATE", "REMINDERS", "UPDATE", "REMINDERS", "commit"]] * 3
+        ["UPDATE", "REMINDERS", "commit"]] * 3
     sent = reminders(channel=Channel.EMAIL)
     assert {r.state for r in sent} == {ReminderState.SENT}
     assert {r.last_error for r in sent} == {None}
     assert all(r.sent_at is not None for r in sent)
+
+
+@pytest.mark.parametrize(("next_one", "taken"),
+                         [("held", True), ("claimed by another", False), ("sent", False)])
+def test_an_emails_mark_takes_the_next_only_if_the_batch_still_holds_it(
+        db, caseworker, outbox, monkeypatch, next_one, taken):
+    """The one statement (services._MARK_SENT_AND_TAKE) marks the sent email whatever becomes
+    of the take, and renews the next one's lease only while it is pending and this batch's."""
+    for days in (5, 14):
+        stay_case(caseworker, TODAY + timedelta(days=days), email_consent=False)
+    plan(now=NOW)
+    db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
+                       .values(state=ReminderState.CANCELLED))
+    token = services.new_claim()
+    first, second = services.claim_due(now=NOW, claim=token)
+    if next_one != "held":
+        db.session.execute(update(Reminder).where(Reminder.id == second).values(
+            claim="rival" if next_one == "claimed by another" else token,
+            state=ReminderState.PENDING if next_one == "claimed by another"
+            else ReminderState.SENT))
+    db.session.commit()
+    later = NOW + timedelta(seconds=10)
+    monkeypatch.setattr(services, "utcnow", lambda: later)
+    prepared = services.prepare([first])[first]
+    assert services.deliver_and_take(prepared, second, token, expires=NOW + LEASE,
+                                     now=NOW) == (ReminderState.SENT, taken)
+    db.session.commit()
+    sent, following = reminders(channel=Channel.EMAIL)
+    assert (sent.state, sent.sent_at, sent.next_attempt_at) == (
+        ReminderState.SENT, NOW, NOW + LEASE)
+    assert following.next_attempt_at == (later + LEASE if taken else NOW + LEASE)
+    assert following.state == (ReminderState.SENT if next_one == "sent"
+                               else ReminderState.PENDING)
+    assert following.sent_at is None
 
 
 # --- Failing ---------------------------------------------------------------------------------
