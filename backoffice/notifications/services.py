@@ -239,10 +239,11 @@ def _affected(result) -> int:
 
 # --- Dispatch ---------------------------------------------------------------------------------
 
-# The two writes every sent email makes (its outcome, the next one's take), built once as
-# Core statements on the table: they skip the ORM's bulk-update path and find their compiled
-# form at once, 0.07 ms of CPU each instead of 0.3 (bench/bench_dispatch.py). Like the ORM
-# updates they replace, they leave the session's objects as they are.
+# An email's outcome and the next reminder's take (one statement for a sent email:
+# _MARK_SENT_AND_TAKE below), built once as Core statements on the table: they skip the
+# ORM's bulk-update path and find their compiled form at once, 0.07 ms of CPU each instead
+# of 0.3 (bench/bench_dispatch.py). Like the ORM updates they replace, they leave the
+# session's objects as they are.
 _REMINDERS = Reminder.__table__
 _TAKE = (update(_REMINDERS)
          .where(_REMINDERS.c.id == bindparam("reminder_id"),

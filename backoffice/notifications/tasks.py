@@ -126,6 +126,8 @@ def dispatch_reminders(max_batches: int = 50) -> dict[str, int]:
                 held = bool(taken)
                 # One commit a message (a commit is most of a send's cost): this outcome, and
                 # the next reminder's renewed lease, which so holds before that one leaves.
+                # (A sent email's, on PostgreSQL, was committed by its own statement on
+                # ``marks``; the session then has nothing to commit, and sends nothing.)
                 db.session.commit()
     return outcomes
 
