@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.header import Header
@@ -12,8 +14,9 @@ from email.utils import format_datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, not_, select, text, update
+from sqlalchemy import and_, bindparam, case, func, not_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from backoffice.auth.models import Permission, User, roles_with
@@ -236,10 +239,11 @@ def _affected(result) -> int:
 
 # --- Dispatch ---------------------------------------------------------------------------------
 
-# The two writes every sent email makes (its outcome, the next one's take), built once as
-# Core statements on the table: they skip the ORM's bulk-update path and find their compiled
-# form at once, 0.07 ms of CPU each instead of 0.3 (bench/bench_dispatch.py). Like the ORM
-# updates they replace, they leave the session's objects as they are.
+# An email's outcome and the next reminder's take (one statement for a sent email:
+# _MARK_SENT_AND_TAKE below), built once as Core statements on the table: they skip the
+# ORM's bulk-update path and find their compiled form at once, 0.07 ms of CPU each instead
+# of 0.3 (bench/bench_dispatch.py). Like the ORM updates they replace, they leave the
+# session's objects as they are.
 _REMINDERS = Reminder.__table__
 _TAKE = (update(_REMINDERS)
          .where(_REMINDERS.c.id == bindparam("reminder_id"),
@@ -248,6 +252,26 @@ _TAKE = (update(_REMINDERS)
          .values(next_attempt_at=bindparam("until")))
 _MARK_SENT = (update(_REMINDERS).where(_REMINDERS.c.id == bindparam("reminder_id"))
               .values(state=ReminderState.SENT, sent_at=bindparam("at"), last_error=None))
+
+
+def _for_sent(value, otherwise):
+    return case((_REMINDERS.c.id == bindparam("sent_id"), value), else_=otherwise)
+
+
+# Both in one statement, the row that was sent and the one taken next told apart by id: one
+# round trip an email instead of two (tests/notifications/test_dispatch.py counts them). It
+# returns the ids it changed, so the take's outcome is whether the next id is among them.
+_MARK_SENT_AND_TAKE = (
+    update(_REMINDERS)
+    .where(or_(_REMINDERS.c.id == bindparam("sent_id"),
+               and_(_REMINDERS.c.id == bindparam("reminder_id"),
+                    _REMINDERS.c.claim == bindparam("held_by"),
+                    _REMINDERS.c.state == ReminderState.PENDING)))
+    .values(state=_for_sent(ReminderState.SENT, _REMINDERS.c.state),
+            sent_at=_for_sent(bindparam("at"), _REMINDERS.c.sent_at),
+            last_error=_for_sent(None, _REMINDERS.c.last_error),
+            next_attempt_at=_for_sent(_REMINDERS.c.next_attempt_at, bindparam("until")))
+    .returning(_REMINDERS.c.id))
 
 
 def new_claim() -> str:
@@ -361,7 +385,55 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
     Email: the message is handed to SMTP, then marked sent; a crash between the two can send
     it twice, and its Message-ID, derived from the reminder, lets a mail client spot that.
     """
+    return deliver_and_take(prepared, None, "", now=now, sender=sender)[0]
+
+
+def deliver_and_take(prepared: Prepared, next_id: int | None, claim: str,
+                     expires: datetime | None = None, now: datetime | None = None,
+                     sender: mail.Mailer | None = None,
+                     marks: Connection | None = None) -> tuple[ReminderState, bool | None]:
+    """``deliver_prepared``, then ``take(next_id, claim)`` while the batch's lease holds
+    (``expires``, looked at once the send is over). Returns the outcome and whether the next
+    was taken (None: no ``next_id``, or the lease had run out and nothing was taken). The
+    caller commits both at once, so the next reminder's lease is renewed before it leaves.
+
+    ``marks``: where a sent email's one statement runs (``marks_connection``), instead of
+    the session; everything else runs in the session."""
     now = now or utcnow()
+    state = _send(prepared, now, sender)
+    taken = None
+    on = marks if marks is not None else db.session
+    if next_id is not None and (expires is None or utcnow() < expires):
+        if state is None:
+            changed = on.scalars(_MARK_SENT_AND_TAKE, {
+                "sent_id": prepared.row.id, "at": now, "reminder_id": next_id,
+                "held_by": claim, "until": utcnow() + lease()}).all()
+            return ReminderState.SENT, next_id in changed
+        taken = take(next_id, claim)
+    if state is None:
+        on.execute(_MARK_SENT, {"reminder_id": prepared.row.id, "at": now})
+        state = ReminderState.SENT
+    return state, taken
+
+
+@contextmanager
+def marks_connection() -> Iterator[Connection | None]:
+    """On PostgreSQL, a connection of a dispatch run's own for its emails' writes, kept for
+    the run and in autocommit: an email's write is one statement, so it is its whole
+    transaction, committed by itself right after the send as the session would (DESIGN §5),
+    and it costs one round trip instead of four (the pool's check-out ping, BEGIN, the
+    statement, COMMIT). None on SQLite, which has no round trips: the session does it there.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> ReminderState | None:
+    """The delivery, and its outcome recorded, except an email's "sent" mark: None means the
+    email was handed over, and ``_deliver`` marks it (with the next take when there is one)."""
     row, context = prepared.row, prepared.context
     if row.state != ReminderState.PENDING:
         return row.state
@@ -388,8 +460,7 @@ def deliver_prepared(prepared: Prepared, now: datetime | None = None,
             return _mark(row.id, state=ReminderState.FAILED, last_error=str(exc)[:2000])
         return _mark(row.id, state=ReminderState.PENDING, last_error=str(exc)[:2000],
                      next_attempt_at=now + backoff(row.attempts))
-    db.session.execute(_MARK_SENT, {"reminder_id": row.id, "at": now})
-    return ReminderState.SENT
+    return None
 
 
 def _insert(model):

@@ -459,21 +459,25 @@ def test_dispatch_task_sends_everything_due_in_batches(app, db, caseworker, outb
     assert tasks.dispatch_reminders.run() == {}
 
 
-def test_an_email_costs_two_statements_and_one_commit(db, caseworker, outbox, monkeypatch):
+def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, monkeypatch):
     """The dispatch's budget for each email after the first: its outcome and the next one's
-    take, committed together (tasks.dispatch_reminders), through the statements built once
-    (services._MARK_SENT, services._TAKE). A statement more an email is a round trip more."""
+    take, one statement built once (services._MARK_SENT_AND_TAKE), committed right away
+    (tasks.dispatch_reminders). On PostgreSQL it runs on the run's own connection in
+    autocommit (services.marks_connection): no pool check-out (whose ping is a round trip),
+    no BEGIN, no COMMIT. A statement more an email is a round trip more."""
     for days in (1, 7, 14, 30):
         stay_case(caseworker, TODAY + timedelta(days=days), email_consent=False)
     plan(now=NOW)
     db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
                        .values(state=ReminderState.CANCELLED))
     db.session.commit()
+    postgres = db.engine.dialect.name == "postgresql"
     log: list[str] = []
 
-    def statement(_conn, _cursor, sql, *_args):
+    def statement(conn, _cursor, sql, *_args):
         if not sql.lstrip().upper().startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
-            log.append(" ".join(sql.split()[:2]).upper())
+            autocommit = postgres and conn.connection.driver_connection.autocommit
+            log.append(" ".join(sql.split()[:2]).upper() + (" autocommit" if autocommit else ""))
 
     real_send = mail.Mailer.send
 
@@ -484,25 +488,120 @@ def test_an_email_costs_two_statements_and_one_commit(db, caseworker, outbox, mo
     def commit(_conn):
         log.append("commit")
 
+    def checkout(*_args):
+        log.append("checkout")
+
     built = []
     real_update = services.update
     monkeypatch.setattr(services, "update", lambda *a: built.append(a) or real_update(*a))
     monkeypatch.setattr(mail.Mailer, "send", send)
     event.listen(db.engine, "before_cursor_execute", statement)
     event.listen(db.engine, "commit", commit)
+    event.listen(db.engine.pool, "checkout", checkout)
     try:
         assert tasks.dispatch_reminders.run() == {"sent": 4}
     finally:
         event.remove(db.engine, "before_cursor_execute", statement)
         event.remove(db.engine, "commit", commit)
+        event.remove(db.engine.pool, "checkout", checkout)
     assert len(built) == 2  # the two claims (the second finds nothing): no email builds one
     between = " ".join(log).split("send")[1:-1]
-    assert [part.split() for part in between] == [
-        ["UPDATE", "REMINDERS", "UPDATE", "REMINDERS", "commit"]] * 3
+    each = ["UPDATE", "REMINDERS", "autocommit"] if postgres else [
+        "checkout", "UPDATE", "REMINDERS", "commit"]
+    assert [part.split() for part in between] == [each] * 3
     sent = reminders(channel=Channel.EMAIL)
     assert {r.state for r in sent} == {ReminderState.SENT}
     assert {r.last_error for r in sent} == {None}
     assert all(r.sent_at is not None for r in sent)
+
+
+class CountingSink:
+    """An SMTP server that accepts every message but those to ``refuse`` (550), and counts
+    the connections its clients opened (one EHLO each)."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.refuse, self.connections, self.accepted = refuse, 0, []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if set(envelope.rcpt_tos) & self.refuse:
+            return "550 refused"
+        self.accepted.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+def test_one_smtp_connection_serves_a_run_and_a_refusal_leaves_only_that_one_to_retry(
+        app, db, make_user, monkeypatch):
+    """The Mailer keeps one connection for the whole run (a connection a message cost four
+    times the sending), starts a fresh one after a refusal, and a refusal in the middle of a
+    batch leaves that reminder pending with its backoff while the batch goes on."""
+    staff = [make_user(Role.CASEWORKER, email=f"cw{n}@example.org") for n in range(4)]
+    for user in staff:
+        stay_case(user, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
+                       .values(state=ReminderState.CANCELLED))
+    db.session.commit()
+    refused = staff[1].email
+    sink = CountingSink({refused})
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
+    try:
+        assert tasks.dispatch_reminders.run() == {"sent": 3, "pending": 1}
+    finally:
+        controller.stop()
+    assert sorted(sink.accepted) == sorted(u.email for u in staff if u.email != refused)
+    assert sink.connections == 2  # the run's, and the fresh one after the refusal
+    by_email = {r.email: r for r in reminders(channel=Channel.EMAIL)}
+    assert {e: r.state for e, r in by_email.items()} == {
+        u.email: ReminderState.PENDING if u.email == refused else ReminderState.SENT
+        for u in staff}
+    retry = by_email[refused]
+    assert (retry.attempts, retry.sent_at) == (1, None)
+    assert "550" in retry.last_error
+    assert retry.next_attempt_at > services.utcnow()
+
+
+@pytest.mark.parametrize(("next_one", "taken"),
+                         [("held", True), ("claimed by another", False), ("sent", False)])
+def test_an_emails_mark_takes_the_next_only_if_the_batch_still_holds_it(
+        db, caseworker, outbox, monkeypatch, next_one, taken):
+    """The one statement (services._MARK_SENT_AND_TAKE) marks the sent email whatever becomes
+    of the take, and renews the next one's lease only while it is pending and this batch's."""
+    for days in (5, 14):
+        stay_case(caseworker, TODAY + timedelta(days=days), email_consent=False)
+    plan(now=NOW)
+    db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
+                       .values(state=ReminderState.CANCELLED))
+    token = services.new_claim()
+    first, second = services.claim_due(now=NOW, claim=token)
+    if next_one != "held":
+        db.session.execute(update(Reminder).where(Reminder.id == second).values(
+            claim="rival" if next_one == "claimed by another" else token,
+            state=ReminderState.PENDING if next_one == "claimed by another"
+            else ReminderState.SENT))
+    db.session.commit()
+    later = NOW + timedelta(seconds=10)
+    monkeypatch.setattr(services, "utcnow", lambda: later)
+    prepared = services.prepare([first])[first]
+    assert services.deliver_and_take(prepared, second, token, expires=NOW + LEASE,
+                                     now=NOW) == (ReminderState.SENT, taken)
+    db.session.commit()
+    sent, following = reminders(channel=Channel.EMAIL)
+    assert (sent.state, sent.sent_at, sent.next_attempt_at) == (
+        ReminderState.SENT, NOW, NOW + LEASE)
+    assert following.next_attempt_at == (later + LEASE if taken else NOW + LEASE)
+    assert following.state == (ReminderState.SENT if next_one == "sent"
+                               else ReminderState.PENDING)
+    assert following.sent_at is None
 
 
 # --- Failing ---------------------------------------------------------------------------------
