@@ -23,7 +23,6 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.auth.models import (
     Role,
@@ -34,6 +33,7 @@ from backoffice.auth.models import (
     new_session_token,
 )
 from backoffice.core.dates import utcnow
+from backoffice.core.db import dialect_insert
 from backoffice.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_datetime
 from backoffice.core.i18n import LazyText as LazyString
 from backoffice.core.i18n import lazy_gettext as _l
@@ -277,12 +277,6 @@ def sign_in(email: str, password: str, info: RequestInfo | None = None,
     return SignInResult(user)
 
 
-def _insert_for_this_database():
-    """INSERT ... ON CONFLICT, which SQLite and PostgreSQL write alike."""
-    dialect = db.session.get_bind().dialect.name
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](SignInLock)
-
-
 def _count_failure(user: User, email: str, address: str, info: RequestInfo | None,
                    now: datetime) -> SignInResult | None:
     """Add one failure for this account and address in one statement (not read, then
@@ -290,7 +284,7 @@ def _count_failure(user: User, email: str, address: str, info: RequestInfo | Non
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     window = current_app.config["LOGIN_LOCKOUT"]
     table = SignInLock.__table__
-    insert = _insert_for_this_database()
+    insert = dialect_insert(SignInLock)
     failures = db.session.scalar(
         insert.values(user_id=user.id, address=address, failures=1, last_failure_at=now)
         .on_conflict_do_update(

@@ -60,11 +60,11 @@ def count_moves(moves: Iterable[tuple[Scheme, CaseStatus | None, CaseStatus, int
         if from_status is not None:
             changes[(scheme.value, from_status.value)] -= n
         changes[(scheme.value, to_status.value)] += n
-    changes = Counter({key: n for key, n in changes.items() if n})
-    if not changes:
+    moved = {key: n for key, n in changes.items() if n}  # a step that keeps its status: none
+    if not moved:
         return
     _lock_every_count()
-    add_to_counts(CaseStatusCount, _KEYS, dict(changes), "cases")
+    add_to_counts(CaseStatusCount, _KEYS, moved, "cases")
 
 
 def count_moved_from(chosen: ColumnElement[bool], to_status: CaseStatus) -> None:

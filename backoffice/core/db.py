@@ -113,7 +113,7 @@ class CountsOutOfStep(RuntimeError):
 
 
 def add_to_counts(model: type, keys: tuple[str, ...], changes: dict[tuple, int],
-                  count: str = "allocated") -> None:
+                  count: str) -> None:
     """Add each change to its stored count (``model``'s column ``count``, keyed by the
     columns ``keys``), in key order, so concurrent writers lock the rows in the same order.
 
@@ -129,7 +129,7 @@ def add_to_counts(model: type, keys: tuple[str, ...], changes: dict[tuple, int],
     added = [{**dict(zip(keys, key, strict=True)), count: change}
              for key, change in ordered if change > 0]
     if added:
-        statement = dialect_insert()(model).values(added)
+        statement = dialect_insert(model).values(added)
         db.session.execute(statement.on_conflict_do_update(
             index_elements=key_columns, set_={count: column + statement.excluded[count]}))
     for key, change in ordered:
@@ -144,11 +144,12 @@ def add_to_counts(model: type, keys: tuple[str, ...], changes: dict[tuple, int],
                                   "the counts")
 
 
-def dialect_insert():
-    """The INSERT with ``ON CONFLICT DO UPDATE`` of the session's database (PostgreSQL and
-    SQLite write it alike; SQLAlchemy has one construct per dialect)."""
+def dialect_insert(table):
+    """An INSERT into ``table`` (a model or a Table) that takes ``ON CONFLICT``, for the
+    session's database: PostgreSQL and SQLite write it alike, and SQLAlchemy has one
+    construct per dialect."""
     name = db.session.get_bind().dialect.name
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name]
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name](table)
 
 
 def enum_column(enum_cls: type[StrEnum], name: str) -> SAEnum:

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backoffice.cases.models import (
     Applicant,
@@ -23,6 +22,7 @@ from backoffice.cases.models import (
     ReferenceCounter,
 )
 from backoffice.cases.schemes import Scheme
+from backoffice.core.db import dialect_insert
 from backoffice.demo.rows import NULL
 from backoffice.extensions import db
 from backoffice.quota.models import QuotaAllocation
@@ -34,8 +34,6 @@ def reserve_references(counts: Counter) -> dict[tuple[Scheme, int], int]:
     The same atomic ``UPDATE ... SET last = last + n RETURNING last`` the service uses, so a
     case created while (or after) the load runs can never collide with a bulk reference.
     """
-    dialect = db.session.get_bind().dialect.name
-    make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     first: dict[tuple[Scheme, int], int] = {}
     for (scheme, year), n in sorted(counts.items()):
         bump = (update(ReferenceCounter)
@@ -44,7 +42,7 @@ def reserve_references(counts: Counter) -> dict[tuple[Scheme, int], int]:
                 .returning(ReferenceCounter.last))
         last = db.session.execute(bump).scalar()
         if last is None:
-            db.session.execute(make_insert(ReferenceCounter)
+            db.session.execute(dialect_insert(ReferenceCounter)
                                .values(scheme=scheme, year=year, last=0)
                                .on_conflict_do_nothing())
             last = db.session.execute(bump).scalar()

@@ -15,7 +15,6 @@ from email.utils import format_datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, func, not_, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -31,6 +30,7 @@ from backoffice.cases.models import (
 )
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
+from backoffice.core.db import dialect_insert
 from backoffice.core.i18n import (
     format_date,
     language_for,
@@ -433,7 +433,8 @@ def marks_connection() -> Iterator[Connection | None]:
 
 def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> ReminderState | None:
     """The delivery, and its outcome recorded, except an email's "sent" mark: None means the
-    email was handed over, and ``_deliver`` marks it (with the next take when there is one)."""
+    email was handed over, and ``deliver_and_take`` marks it (with the next take when there
+    is one)."""
     row, context = prepared.row, prepared.context
     if row.state != ReminderState.PENDING:
         return row.state
@@ -448,7 +449,7 @@ def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> Remi
                 return db.session.scalar(select(Reminder.state).where(Reminder.id == row.id))
             # One notification per reminder (uq_notifications_reminder_id): if it is there
             # already, this reminder was delivered, and the batch goes on.
-            db.session.execute(_insert(Notification).values(
+            db.session.execute(dialect_insert(Notification).values(
                 user_id=row.user_id, reminder_id=row.id, case_id=row.case_id,
                 title=message.subject, created_at=now, body=message.text.strip())
                 .on_conflict_do_nothing(index_elements=["reminder_id"]))
@@ -461,12 +462,6 @@ def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> Remi
         return _mark(row.id, state=ReminderState.PENDING, last_error=str(exc)[:2000],
                      next_attempt_at=now + backoff(row.attempts))
     return None
-
-
-def _insert(model):
-    """INSERT with the dialect's ON CONFLICT clause (PostgreSQL and SQLite spell it alike)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def _mark_sent_while_pending(reminder_id: int, now: datetime) -> bool:
@@ -539,7 +534,7 @@ def _documents_requested(_sender=None, *, request, case: Case, **_kwargs) -> boo
     if deadline is None:
         return False
     now = utcnow()
-    db.session.execute(_insert(Reminder).values(
+    db.session.execute(dialect_insert(Reminder).values(
         deadline_id=deadline.id, case_id=case.id, offset_days=REQUEST, channel=Channel.EMAIL,
         recipient=f"email:{applicant.email}", user_id=None, email=applicant.email,
         state=ReminderState.PENDING, next_attempt_at=now, attempts=0, created_at=now

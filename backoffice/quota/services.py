@@ -238,8 +238,9 @@ CountersOutOfStep = CountsOutOfStep
 
 def _add_counts(months: dict[tuple[int, int], int],
                 nationalities: dict[tuple[int, str], int]) -> None:
-    add_to_counts(QuotaMonthCount, ("period_id", "month"), months)
-    add_to_counts(QuotaNationalityCount, ("period_id", "nationality"), nationalities)
+    add_to_counts(QuotaMonthCount, ("period_id", "month"), months, "allocated")
+    add_to_counts(QuotaNationalityCount, ("period_id", "nationality"), nationalities,
+                  "allocated")
 
 
 def rebuild_counters(period_ids: Sequence[int] | None = None) -> None:
