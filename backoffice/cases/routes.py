@@ -58,11 +58,12 @@ from backoffice.cases.forms import (
 )
 from backoffice.cases.models import Case, CaseNote, Dependant, Relationship, SavedFilter
 from backoffice.cases.queries import Filters, Queue
+from backoffice.cases.queue_rows import QueueTable
 from backoffice.cases.schemes import CaseStatus, Guard, PolicyError, Scheme
 from backoffice.cases.words import LazyList, Sentences
 from backoffice.core import signals
 from backoffice.core.dates import hk_today
-from backoffice.core.export import csv_country, csv_response
+from backoffice.core.export import csv_response
 from backoffice.core.forms import BaseForm
 from backoffice.core.i18n import format_date, language_for
 from backoffice.core.i18n import lazy_gettext as _l
@@ -212,9 +213,11 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
     saved_filters = queries.saved_filters_of(current_user)
     active_saved = next((f for f in saved_filters
                          if f.queue == queue.value and f.query == query), None)
-    today = hk_today()
     if form.errors and status == 200:
         status = 422
+    table = QueueTable(back=here, today=hk_today(), colour_of=status_colour,
+                       bulk=bulk_form is not None, line=line,
+                       select_label=_("Select %(reference)s"))
     return render_template(
         "cases/queue.html", queue=queue, queues=list(Queue), form=form, page=page,
         count=queries.queue_count(queue, current_user, filters, page),
@@ -222,27 +225,9 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         query_args={k: v for k, v in args.items() if k != "after" and v},
         saved_filters=saved_filters, active_saved=active_saved,
         save_form=save_form or SaveFilterForm(formdata=None, query=query),
-        today=today,
-        urgencies={row.id: stay.urgency(row.next_deadline_kind, row.next_deadline_on, today)
-                   for row in page.rows if row.next_deadline_on is not None},
-        # Named once per country, scheme, status and deadline kind on the page (a few), not
-        # once per row (fifty): each naming is a catalogue lookup.
-        countries={code: csv_country(code) for code in {row.nationality for row in page.rows}},
-        names=_names_on(page.rows), line=line,
+        rows=table.rows(page.rows), line=line,
         offer=(waiting.offer(Scheme.QMAS, current_user, waiting=line.length)
-               if line is not None else None),
-        # Formatted per row; translated once.
-        select_label=_("Select %(reference)s")), status
-
-
-def _names_on(rows) -> dict[str, dict]:
-    """The names, in the reader's language, of the schemes (short, as a cell says them),
-    statuses and deadline kinds of the queue's rows, each kind of name by its member."""
-    return {
-        "scheme": {s: str(s.short_label) for s in {row.scheme for row in rows}},
-        "status": {s: str(s.label) for s in {row.status for row in rows}},
-        "kind": {k: str(k.label) for k in {row.next_deadline_kind for row in rows} if k},
-    }
+               if line is not None else None)), status
 
 
 @bp.get("/")
@@ -449,12 +434,12 @@ def _back_link() -> tuple[str, object]:
     return target, (Queue(name).label if name in set(Queue) else Queue.MINE.label)
 
 
-def _case_forms(case: Case, history: list, notes: list[CaseNote], **given) -> dict:
+def _case_forms(case: Case, history: list, notes: list[CaseNote], options: list,
+                **given) -> dict:
     today = hk_today()
     steps = {o.name: StepForm(step=o.transition, case=case, version=case.version,
                               formdata=None, on=today)
-             for o in services.step_options(case, current_user)
-             if o.available and not o.transition.has_own_page}
+             for o in options if o.available and not o.transition.has_own_page}
     if "step_form" in given:
         returned = given.pop("step_form")
         steps[returned.step.name] = returned
@@ -501,13 +486,15 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
     # A permanent ground is shown alone: what else is missing cannot change the outcome.
     submission_problems = services.submission_problems(case) if draft and not permanent else []
     today = hk_today()
+    # Asked once: each option runs the step's guards (and the quota's preview for approval).
+    options = services.step_options(case, current_user)
     return render_template(
         "cases/show.html", case=case, events=events, error=error, today=today,
         deadlines=[stay.deadline_view(d, today) for d in case.deadlines],
         children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
                              for d in case.active_dependants},
         policy=case.policy, applicant_language=language_for(case.applicant.language),
-        steps=services.step_options(case, current_user),
+        steps=options,
         submission_problems=submission_problems, permanent_grounds=permanent,
         Relationship=Relationship, history=history, history_form=history_form,
         back_link=_back_link(),
@@ -515,7 +502,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
               if case.status == CaseStatus.AWAITING_QUOTA else None),
         panels=[panel for _receiver, panel in
                 case_signals.case_page_panels.send(case=case, user=current_user) if panel],
-        **_case_forms(case, events, notes, **forms)), status
+        **_case_forms(case, events, notes, options, **forms)), status
 
 
 @bp.get("/<id:case_id>")
