@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import sys
 
-from sqlalchemy import union_all
-
 from backoffice import create_app
 from backoffice.cases import search
 from backoffice.extensions import db
@@ -22,13 +20,14 @@ from config import Config
 
 
 def explain(query: str) -> str:
-    statement = union_all(*search.branches(search.Terms.read(query)))
+    statement, parameters = search.statement(search.Terms.read(query))
     compiled = statement.compile(dialect=db.engine.dialect)
+    values = compiled.params | parameters
     connection = db.session.connection()
     # Sent with its values bound, as the app sends it: PostgreSQL plans for those values.
-    connection.exec_driver_sql(str(compiled), compiled.params).all()
+    connection.exec_driver_sql(str(compiled), values).all()
     plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + str(compiled),
-                                      compiled.params).scalars()
+                                      values).scalars()
     return "\n".join(plan)
 
 

@@ -83,6 +83,12 @@ _DEADLINE_KIND_LABELS: dict[DeadlineKind, str] = {
 }
 
 
+def person_name(family_name: str, given_names: str, chinese_name: str | None) -> str:
+    """A person's name as lists show it: "CHAN, Tai Man (陳大文)"."""
+    name = f"{family_name.upper()}, {given_names}"
+    return f"{name} ({chinese_name})" if chinese_name else name
+
+
 class IdentityMixin:
     """The identity data an applicant and a dependant both carry (DESIGN §2)."""
 
@@ -101,8 +107,7 @@ class IdentityMixin:
 
     @property
     def full_name(self) -> str:
-        name = f"{self.family_name.upper()}, {self.given_names}"
-        return f"{name} ({self.chinese_name})" if self.chinese_name else name
+        return person_name(self.family_name, self.given_names, self.chinese_name)
 
     @property
     def nationality_name(self) -> str:

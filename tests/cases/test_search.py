@@ -152,6 +152,15 @@ def test_every_field_finds_its_case_and_says_why(scene, query, expected):
     assert got == expected
 
 
+def test_one_statement_serves_every_query_of_its_shape_with_its_own_values(scene):
+    # The statement is built once per shape (search.statement): the values must not be in it.
+    assert search.statement(search.Terms.read("chan"))[0] is \
+        search.statement(search.Terms.read("mei"))[0]
+    for query, expected in [("chan", {"chan"}), ("tai man", {"lee"}), ("siu fan", {"ho"}),
+                            ("chan", {"chan"})]:
+        assert set(found(scene, query)) == expected
+
+
 @pytest.mark.parametrize(("query", "searched"), [
     ("  Chan   Mei ", "Chan Mei"),
     (wide("CHAN") + "\u3000" + wide("MEI"), "CHAN MEI"),  # and an ideographic space
