@@ -420,6 +420,7 @@ class EventKind(StrEnum):
     DEPENDANT_ADDED = "dependant_added"
     DEPENDANT_REMOVED = "dependant_removed"
     DOCUMENT = "document"  # a checklist item, a file or a request for documents (documents)
+    SCHEME_CHANGED = "scheme_changed"  # a draft moved to another scheme, with a new reference
 
     @property
     def label(self) -> str:
@@ -434,6 +435,7 @@ _EVENT_KIND_LABELS: dict[EventKind, str] = {
     EventKind.DEPENDANT_ADDED: lazy_gettext("Dependant added"),
     EventKind.DEPENDANT_REMOVED: lazy_gettext("Dependant removed"),
     EventKind.DOCUMENT: lazy_gettext("Documents"),
+    EventKind.SCHEME_CHANGED: lazy_gettext("Scheme changed"),
 }
 
 
@@ -500,6 +502,22 @@ class ReferenceCounter(db.Model):
     scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class FormerReference(db.Model):
+    """A reference a case had before a change of scheme gave it a new one.
+
+    Kept so that the reference written on what went out before (a request for documents,
+    a note, a colleague's email) still finds the case (cases/search.py). A reference is
+    never handed out twice (ReferenceCounter), so it names one case for good: the key.
+    """
+
+    __tablename__ = "former_references"
+    __table_args__ = (Index("ix_former_references_case_id", "case_id"),)
+
+    reference: Mapped[str] = mapped_column(String(24), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CaseStatusCount(db.Model):
