@@ -524,8 +524,9 @@ class CaseStatusCount(db.Model):
     """How many cases of one scheme are in one status now: the dashboard's pipeline and the
     waiting line's length read these rows, not an index of every case.
 
-    Kept by ``cases.counts`` in the transaction of every case created and every step taken
-    (the one transition path, one case or many); ``counts.rebuild_status_counts`` counts them
+    Kept by ``cases.counts`` in the transaction of every case created, every step taken (the
+    one transition path, one case or many) and every draft's change of scheme (which moves
+    the case between two schemes' rows); ``counts.rebuild_status_counts`` counts them
     again from the cases, for data written around the services (the bulk demo loader).
     """
 
