@@ -357,6 +357,20 @@ def reference_year(reference: str) -> int:
     return int(reference.rsplit("-", 2)[-2])
 
 
+def check_scheme_changeable(actor: User, case: Case) -> None:
+    """Refuse, in words, a change of scheme of ``case`` by ``actor`` whatever is asked: a
+    case that is not theirs to change, that has ended, or that is no longer a draft (the
+    case page offers the change only where this passes)."""
+    check_can_act(case, actor)
+    check_open(case)
+    if case.status != CaseStatus.DRAFT:
+        raise CaseError(lazy_gettext(
+            "Only a draft's scheme can be changed, and %(reference)s is “%(status)s”: a "
+            "submitted application is judged under the scheme it was made for. Withdraw it "
+            "and open a new case under the other scheme instead.",
+            reference=case.reference, status=case.status.label))
+
+
 def check_scheme_change(actor: User, case: Case, scheme: Scheme | str, facts: CaseFacts,
                         reason: str | None, expected_version: int | None,
                         today: date | None = None) -> SchemeChange:
@@ -372,14 +386,7 @@ def check_scheme_change(actor: User, case: Case, scheme: Scheme | str, facts: Ca
     """
     today = today or hk_today()
     check_version(case, expected_version)
-    check_can_act(case, actor)
-    check_open(case)
-    if case.status != CaseStatus.DRAFT:
-        raise CaseError(lazy_gettext(
-            "Only a draft's scheme can be changed, and %(reference)s is “%(status)s”: a "
-            "submitted application is judged under the scheme it was made for. Withdraw it "
-            "and open a new case under the other scheme instead.",
-            reference=case.reference, status=case.status.label))
+    check_scheme_changeable(actor, case)
     try:
         scheme = Scheme(scheme)
     except ValueError:
