@@ -282,6 +282,11 @@ def test_the_history_says_both_schemes_both_references_the_reason_and_each_fact(
             "without a suitable candidate. → (none)",
         ]
         assert EventKind.SCHEME_CHANGED.label == "Scheme changed"
+    with force_language("zh_Hant_HK"):
+        assert events.describe_lines(event)[:2] == [
+            "計劃由一般就業政策（專業人士）改為一般就業政策（企業家）。",
+            "檔案編號由 GEP_PRO-2026-000001 改為 GEP_ENT-2026-000001；以舊檔案編號仍可找到此個案。"]
+        assert EventKind.SCHEME_CHANGED.label == "已更改計劃"
 
 
 def test_a_second_change_keeps_both_former_references(db, worker):
