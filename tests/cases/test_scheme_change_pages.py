@@ -6,6 +6,7 @@ said at the top of the form as it was typed (422), nothing changed."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from bs4 import BeautifulSoup
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from backoffice.auth.models import Role
 from backoffice.cases import services
 from backoffice.cases.models import Case, CaseEvent, FormerReference
-from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.extensions import db
 from tests.cases.factories import make_case
 
@@ -113,10 +114,7 @@ def test_the_answers_are_checked_with_what_the_change_will_do_then_made(client, 
     assert BUSINESS_PLAN in answers and REASON in answers
     assert written() == before, "checked, not yet made"
 
-    # The check page's button posts what it holds, as a browser does.
-    form = page.find(id="confirm-step").find_parent("form")
-    data = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
-    made = client.post(form["action"], data=data)
+    made = confirm_on_check_page(client, check)
     assert made.status_code == 302
     assert made.headers["Location"] == f"/cases/{case.id}"
     db.session.expire_all()
@@ -129,6 +127,38 @@ def test_the_answers_are_checked_with_what_the_change_will_do_then_made(client, 
     history = soup(shown).find(id="history").get_text(" ")
     assert "Scheme changed" in history and REASON in history
     assert "Reference changed from QMAS-2026-000001 to GEP_ENT-2026-000001" in history
+
+
+def confirm_on_check_page(client, check):
+    """Press the check page's button: post what its form holds, as a browser does."""
+    form = soup(check).find(id="confirm-step").find_parent("form")
+    data = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
+    return client.post(form["action"], data=data)
+
+
+@pytest.mark.parametrize(("before", "answers", "kept"), [
+    (Scheme.QMAS, {"scheme": "GEP_ENT", "business_plan": "A plan\non two lines.",
+                   "programme": "hkstp_incu_bio"},
+     {"business_plan": "A plan\non two lines.", "programme": GovernmentProgramme.HKSTP_INCU_BIO}),
+    (Scheme.QMAS, {"scheme": "GEP_PRO", "job_employer": "Harbour Analytics Ltd",
+                   "job_post": "Data engineer", "job_salary": "60000.5",
+                   "job_relevance": "Six years.", "job_local_unavailability": "Advertised."},
+     {"job_salary": Decimal("60000.50"), "job_post": "Data engineer"}),
+    (Scheme.GEP_PRO, {"scheme": "ASSG", "has_hk_parent": "y", "emigrated_overseas": "y"},
+     {"has_hk_parent": True, "emigrated_overseas": True, "job_employer": None}),
+    (Scheme.ASSG, {"scheme": "QMAS"}, {"has_hk_parent": False, "emigrated_overseas": False}),
+], ids=["GEP_ENT with a programme", "GEP_PRO", "ASSG", "QMAS"])
+def test_the_check_page_carries_every_answer_through_to_the_change(client, me, before, answers,
+                                                                 kept):
+    case = make_case(me, before)
+    check = post(client, case, {"reason": REASON, "programme": ""} | answers)
+    assert check.status_code == 200, text(check)[:2000]
+    assert soup(check).find(id="consequences") is not None
+    made = confirm_on_check_page(client, check)
+    assert made.status_code == 302, text(made)[:2000]
+    db.session.expire_all()
+    assert case.scheme == Scheme(answers["scheme"])
+    assert {name: getattr(case, name) for name in kept} == kept
 
 
 def test_change_your_answers_asks_again_as_answered(client, me):
