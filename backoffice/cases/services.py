@@ -461,11 +461,14 @@ def change_scheme(actor: User, case: Case, scheme: Scheme | str, facts: CaseFact
     change = check_scheme_change(actor, case, scheme, facts, reason, expected_version, today)
     before, old_reference = case.scheme, case.reference
     new_reference = next_reference(change.scheme, reference_year(old_reference))
-    db.session.add(FormerReference(reference=old_reference, case_id=case.id, replaced_at=now))
     _assign(case, change.facts)
     case.scheme = change.scheme
     case.reference = new_reference
     case.updated_at = now
+    # The case's row first: a colleague's change of the same draft, committed meanwhile,
+    # fails here on the version (a stale form), not on the old reference's key below.
+    db.session.flush()
+    db.session.add(FormerReference(reference=old_reference, case_id=case.id, replaced_at=now))
     counts.count_scheme_change(case.status, before, change.scheme)
     event = events.record(case.id, actor, EventKind.SCHEME_CHANGED, at=now,
                           reason=change.reason,

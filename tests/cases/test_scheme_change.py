@@ -7,13 +7,15 @@ version, and lays out the new scheme's documents. Run on SQLite and PostgreSQL."
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
-from backoffice.auth.models import Role
+from backoffice.auth.models import Role, User
 from backoffice.cases import counts, events, queries, search, services
 from backoffice.cases.models import Case, CaseEvent, EventKind, FormerReference
 from backoffice.cases.queries import Filters, Queue
@@ -385,3 +387,53 @@ def test_the_facts_given_are_kept_as_given(db, worker):
     change(worker, case, Scheme.GEP_ENT, facts)
     assert (case.business_plan, case.programme) == (facts.business_plan,
                                                     GovernmentProgramme.HKSTP_INCU_BIO)
+
+
+def test_two_changes_of_one_draft_at_once_make_one(race_app, db, worker, make_user):
+    """Both from the page as it was (the same version): one is made, the other is refused as
+    a stale form (at its check, or at its write when both read the draft first), whatever
+    the order; one new reference, one kept, one event, the counts in step."""
+    case = make_case(worker)
+    boss = make_user(Role.SUPERVISOR)
+    case_id, version, worker_id, boss_id = case.id, case.version, worker.id, boss.id
+    _db.session.rollback()  # reading the case began a transaction: SQLite would lock it out
+    # PostgreSQL: both read the draft before either writes. (SQLite runs one writing
+    # transaction at a time, so the second reads the first's change.)
+    both_read = threading.Barrier(2, timeout=20) if _db.engine.dialect.name == \
+        "postgresql" else None
+    outcomes: list[object] = []
+
+    def run(actor_id: int, scheme: Scheme) -> None:
+        with race_app.app_context():
+            try:
+                actor = _db.session.get(User, actor_id)
+                draft = _db.session.get(Case, case_id)
+                if both_read is not None:
+                    both_read.wait()
+                services.change_scheme(actor, draft, scheme, case_facts(scheme), REASON,
+                                       version, today=TODAY, now=NOW)
+                _db.session.commit()
+                outcomes.append(scheme)
+            except (services.StaleCase, StaleDataError) as exc:
+                _db.session.rollback()
+                outcomes.append(type(exc))
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(worker_id, Scheme.GEP_ENT)),
+               threading.Thread(target=run, args=(boss_id, Scheme.ASSG))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    made = [o for o in outcomes if isinstance(o, Scheme)]
+    assert len(outcomes) == 2 and len(made) == 1, outcomes
+    _db.session.expire_all()
+    case = _db.session.get(Case, case_id)
+    assert case.scheme == made[0]
+    assert case.reference == f"{made[0].value}-2026-000001"
+    assert _db.session.scalar(select(func.count()).select_from(CaseEvent).where(
+        CaseEvent.kind == EventKind.SCHEME_CHANGED)) == 1
+    assert [r.reference for r in _db.session.scalars(select(FormerReference))] == [
+        "QMAS-2026-000001"]
+    assert counts.counted_cases() == {(made[0].value, "draft"): 1}
