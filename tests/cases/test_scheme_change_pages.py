@@ -12,12 +12,13 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from backoffice.auth.models import Role
+from backoffice.auth.models import Role, User
 from backoffice.cases import services
 from backoffice.cases.models import Case, CaseEvent, FormerReference
 from backoffice.cases.schemes import CaseStatus, GovernmentProgramme, Scheme
 from backoffice.extensions import db
 from tests.cases.factories import make_case
+from tests.test_pages_by_language import stored_values, untranslated, visible_text
 
 BUSINESS_PLAN = "A design studio for sustainable packaging in Kwun Tong."
 REASON = "The applicant meant to apply as an entrepreneur."
@@ -283,3 +284,29 @@ def test_the_header_search_finds_the_case_by_its_old_reference(client, me):
     row = soup(found).find("a", string="GEP_ENT-2026-000001")
     assert row is not None, text(found)[:2000]
     assert "Former reference, before a change of scheme" in text(found)
+
+
+def test_the_change_of_scheme_in_chinese(client, me):
+    """The check page, a refusal and what the case says after it, in the reader's language;
+    and no English left on them but data (names, references) and codes."""
+    reader = db.session.get(User, me.id)
+    reader.language = "zh_Hant_HK"
+    db.session.commit()
+    case = make_case(me)
+    refused = post(client, case, TO_GEP_ENT | {"business_plan": ""})
+    assert refused.status_code == 422
+    assert "申請一般就業政策 – 企業家須提交業務計劃。" in text(refused)  # noqa: RUF001
+    check = post(client, case, TO_GEP_ENT)
+    assert check.status_code == 200
+    assert ("檔案編號由 QMAS-2026-000001 改為 GEP_ENT-2026-…（號碼於你確認時編配）；"
+            "舊檔案編號仍可搜尋。") in text(check)
+    assert "確認前請核對：更改計劃" in text(check)
+    made = confirm_on_check_page(client, check)
+    shown = client.get(made.headers["Location"])
+    assert ("QMAS-2026-000001 現為 GEP_ENT-2026-000001（一般就業政策（企業家）個案）；"
+            "舊檔案編號仍可搜尋。") in text(shown)
+    assert "計劃由優才計劃改為一般就業政策（企業家）。" in text(shown)
+    db.session.rollback()
+    for page in (refused, check, shown):
+        left = untranslated(visible_text(page.get_data(as_text=True)), stored_values())
+        assert not left, left
