@@ -297,6 +297,7 @@ GET_PATHS = [
     *((f"/cases/{bad}", CW) for bad in BAD_IDS),
     *((f"/cases/{bad}/edit", SUP) for bad in BAD_IDS[2:5]),
     *((f"/cases/{bad}/step/withdraw", CW) for bad in BAD_IDS),
+    *((f"/cases/{bad}/scheme", CW) for bad in BAD_IDS[2:5]),
     *((f"/notifications/case/{bad}", CW) for bad in BAD_IDS[2:5]),
     *((f"/admin/users/{bad}", ADMIN) for bad in BAD_IDS[2:5]),
     ("/cases/queue/nope", CW), ("/cases/queue/%00", CW), ("/cases/queue/" + "x" * 5000, CW),
@@ -419,6 +420,21 @@ FORMS = {
                             "/cases/{case}/step/grant_extension",
                             {"on": "{today}", "months": "24", "confirmed": "1",
                              "version": "{version}"}, case="extension_requested"),
+    # A draft's change of scheme is checked first, like a step: posted with ``confirmed``
+    # (what the check page's button sends) it is made in one request.
+    "change scheme": Form("/cases/{case}/scheme", CW, "/cases/{case}/scheme",
+                          {"scheme": "GEP_ENT", "business_plan": "A design studio in Kwun Tong.",
+                           "programme": "", "reason": "Applied on the wrong form.",
+                           "confirmed": "1", "version": "{version}"}, case="draft"),
+    # The same, its answers posted alone: answered with the check page, whose button makes
+    # the change with the answers it carries as hidden fields.
+    "check scheme change": Form("/cases/{case}/scheme", CW, "/cases/{case}/scheme",
+                                {"scheme": "GEP_PRO", "job_employer": "Harbour Analytics Ltd",
+                                 "job_post": "Data engineer", "job_salary": "60000.50",
+                                 "job_relevance": "Six years of data platforms.",
+                                 "job_local_unavailability": "Advertised for three months.",
+                                 "programme": "", "reason": "Applied on the wrong form.",
+                                 "version": "{version}"}, case="draft", checked=True),
     "add dependant": Form("/cases/{case}/dependants", CW, "/cases/{case}",
                           {"relation": "spouse", "family_name": "Lee", "given_names": "Wing",
                            "date_of_birth": "1991-02-03", "nationality": "GB",
@@ -474,6 +490,7 @@ SALARY = "Enter a monthly salary above 0 and at most 10,000,000."
 REASON_TO_WITHDRAW = "Give a reason to withdraw this case"
 REASON_TO_REFUSE_INELIGIBLE = "Give a reason to refuse this application as ineligible"
 REASON_TO_REFUSE = "Give a reason to refuse this case"
+SCHEME_REASON = "Give a reason for changing the scheme; it is recorded in the case history."
 ENTER_DATE = "Enter the date as YYYY-MM-DD."
 IN_THE_FUTURE = "is in the future"
 BEFORE_THE_STEP = "is before the step it follows"
@@ -742,6 +759,47 @@ POST_FIELDS = [
     ]),
     ("grant extension", "confirmed", CONFIRMED[:2]),
     ("grant extension", "version", [(STALE, refused(STALE_CASE))]),
+    # A draft's change of scheme: the new scheme, its facts, the reason, the check page's
+    # confirmation (tests/cases/test_scheme_change_pages.py has the rest of its refusals).
+    ("change scheme", "scheme", [
+        (EMPTY, refused("Choose the new scheme.")), (MISSING, refused("Choose the new scheme.")),
+        (SQL, refused(NOT_A_CHOICE)), (HUGE, refused(NOT_A_CHOICE)), ("gep_ent", refused(
+            NOT_A_CHOICE)), (NUL, refused(CONTROL)),
+        ("QMAS", refused("is already a QMAS case: choose another scheme.")),
+        (Twice("GEP_ENT", "QMAS"), SAVED), (Twice("QMAS", "GEP_ENT"), refused("already")),
+    ]),
+    ("change scheme", "business_plan", [
+        (EMPTY, refused("A business plan is required")),
+        (BLANK, refused("A business plan is required")),
+        (MISSING, refused("A business plan is required")), (HUGE, SAVED),
+        ("x" * 20_001, refused(too_long(20000))), (NUL, refused(CONTROL)), (SCRIPT, SAVED),
+        (EMOJI, SAVED),
+    ]),
+    ("change scheme", "programme", [(SQL, refused(NOT_A_CHOICE)), ("cyberport_incubation", SAVED)]),
+    # Another scheme's section is not kept, but it is read by the same rules.
+    ("change scheme", "job_salary", [(EMPTY, SAVED), ("60000", SAVED), *SALARIES[1:6]]),
+    ("change scheme", "reason", [
+        (EMPTY, refused(SCHEME_REASON)), (BLANK, refused(SCHEME_REASON)),
+        (MISSING, refused(SCHEME_REASON)), (HUGE, refused(too_long(2000))),
+        ("R" * 2001, refused(too_long(2000))), (NUL, refused(CONTROL)),
+        (ESCAPE, refused(CONTROL)), (EMOJI, SAVED), (SCRIPT, SAVED), (SQL, SAVED),
+    ]),
+    ("change scheme", "version", [
+        (STALE, refused(STALE_CASE)), (MISSING, refused("missing its version")),
+        (EMPTY, refused("missing its version")), ("-1", refused(STALE_CASE)),
+        (INT64_OVERFLOW, refused(STALE_CASE)), ("NaN", refused(NOT_AN_INTEGER)),
+        (NUL, refused(NOT_AN_INTEGER)),
+    ]),
+    ("change scheme", "confirmed", CONFIRMED),
+    ("change scheme", "change", CHANGE),
+    # Asked first, the answers are checked: what they accept is shown to check, not saved.
+    ("check scheme change", "job_employer", [
+        (EMPTY, refused("requires a confirmed job offer; missing: employer.")),
+        (HUGE, refused(too_long(200))), (NUL, refused(CONTROL)), (SCRIPT, CHECK), (EMOJI, CHECK),
+    ]),
+    ("check scheme change", "job_salary", [(EMPTY, refused("missing: salary.")), *SALARIES[1:]]),
+    ("check scheme change", "reason", [(EMPTY, refused(SCHEME_REASON)), (SQL, CHECK)]),
+    ("check scheme change", "confirmed", [("1", SAVED), (EMPTY, CHECK), (NUL, refused(CONTROL))]),
     ("add dependant", "relation", [
         (EMPTY, refused("Choose spouse or child.")), (SQL, refused(NOT_A_CHOICE)),
     ]),
@@ -975,6 +1033,7 @@ POST_PATHS = [
     *(("reset password", {"user": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, "-1")),
     *(("submit", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, BEYOND_INT64, "0")),
     *(("withdraw", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
+    *(("change scheme", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW, "0")),
     *(("correct date", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("remove dependant", {"dependant": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
     *(("job offer", {"case": bad}) for bad in (NO_SUCH_ID, INT64_OVERFLOW)),
@@ -1418,6 +1477,10 @@ LONGEST = [
     # Through the check page: the answers go back as hidden fields, whole.
     ("refuse", {"reason": "R" * 1999 + WIDE}),
     ("issue visa", {"visa_number": "V" * 29 + WIDE}),
+    ("check scheme change", {"job_employer": "E" * 199 + WIDE, "job_post": "P" * 200,
+                             "job_relevance": "R" * 5000, "job_local_unavailability": "L" * 5000,
+                             "reason": "R" * 1999 + WIDE}),
+    ("check scheme change", {"scheme": "GEP_ENT", "business_plan": "B" * 19_999 + WIDE}),
     ("request extension", {"grounds": "G" * 2000, "months": "24"}),
     ("remove dependant", {"reason": "R" * 500}),
     ("correct date", {"reason": "R" * 500}),
@@ -1468,7 +1531,7 @@ def test_a_name_that_looks_like_a_formula_is_exported_inert(client, as_role, exp
 READS_NO_PARAMETER = {
     "/", "/account/password", "/admin/users/new", "/admin/users/{user}", "/cases/new",
     "/cases/{case}", "/cases/{case}/edit", "/cases/{case}/step/withdraw",
-    "/cases/calendar/not-a-real-token.ics",
+    "/cases/{case}/scheme", "/cases/calendar/not-a-real-token.ics",
     "/notifications/worker", "/notifications/case/{case}",
     "/cases/{case}/documents", "/cases/{case}/documents/files/987654",
     "/cases/{case}/letters/987654",

@@ -4,9 +4,9 @@
 
 The pages are the route table's (``tests/test_routes_by_role.py``), each GET a role may open
 and each form it may post empty, as ``tests/test_pages_by_language.py`` renders them, but on a
-case with a history: edits of many kinds of field, a dependant added and one removed, the
-steps to an arrival, an arrival corrected and a job offer, and beside it cases waiting for a
-quota place, refused and withdrawn. What is scanned is what a person reads
+case with a history: a change of scheme, edits of many kinds of field, a dependant added and
+one removed, the steps to an arrival, an arrival corrected and a job offer, and beside it
+cases waiting for a quota place, refused and withdrawn. What is scanned is what a person reads
 (``visible_text``): a form field's ``name`` or ``id`` is an attribute nobody reads, and a CSV
 export is a file for other programs (its headers are columns on purpose).
 
@@ -78,8 +78,12 @@ def test_the_scan_finds_raw_names_and_spares_attributes_and_data():
 def case_with_history(owner) -> tuple:
     """A GEP (Professionals) case in its stay with every kind of event, and cases in other
     states beside it; returns (the case, its dependant)."""
-    case = services.create_case(owner, Scheme.GEP_PRO, applicant_data(),
-                                case_facts(Scheme.GEP_PRO), today=TODAY)
+    case = services.create_case(owner, Scheme.GEP_ENT, applicant_data(),
+                                case_facts(Scheme.GEP_ENT), today=TODAY)
+    # Begun under another scheme: the change's history names both, and the facts it cleared.
+    services.change_scheme(owner, case, Scheme.GEP_PRO, case_facts(Scheme.GEP_PRO),
+                           "The job offer came with the application.", case.version,
+                           today=TODAY)
     spouse = services.add_dependant(owner, case, Relationship.SPOUSE,
                                     dependant_data(given_names="Siu Ming",
                                                    date_of_birth=date(1988, 1, 1)),

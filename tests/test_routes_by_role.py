@@ -86,6 +86,11 @@ ROUTES: list[tuple[str, str, dict[Role | None, int]]] = [
     ("POST", "/cases/{case}/step/withdraw", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/step/submit", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/step/refuse_ineligible", expect(302, 422, 422, 403)),
+    # A draft's change of scheme, a page of its own like a step's: the caseworker, who may
+    # not change the case, is sent back to it (which says why); the supervisor gets the
+    # questions. Posted empty: refused as not the caseworker's, or for what is missing.
+    ("GET", "/cases/{case}/scheme", expect(302, 302, 200, 403)),
+    ("POST", "/cases/{case}/scheme", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/dependants", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/dependants/{dependant}/remove", expect(302, 422, 422, 403)),
     ("POST", "/cases/{case}/take", expect(302, 422, 422, 403)),
@@ -148,6 +153,7 @@ SIGNED_IN_REDIRECTS = {
     ("GET", "/"): {CW: "/cases/", SUP: "/cases/", ADMIN: "/admin/users"},
     ("GET", "/login"): {CW: "/", SUP: "/", ADMIN: "/"},
     ("GET", "/cases/{case}/step/withdraw"): {CW: "/cases/{case}"},  # not theirs to change
+    ("GET", "/cases/{case}/scheme"): {CW: "/cases/{case}"},  # not theirs to change
     ("POST", "/login"): {CW: "/", SUP: "/", ADMIN: "/"},
     ("POST", "/logout"): {CW: "/login", SUP: "/login", ADMIN: "/login"},
     ("POST", "/admin/users/{user}/deactivate"): {ADMIN: "/admin/users/{user}"},

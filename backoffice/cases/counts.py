@@ -67,6 +67,16 @@ def count_moves(moves: Iterable[tuple[Scheme, CaseStatus | None, CaseStatus, int
     add_to_counts(CaseStatusCount, _KEYS, moved, "cases")
 
 
+def count_scheme_change(status: CaseStatus, from_scheme: Scheme, to_scheme: Scheme) -> None:
+    """Count one case of ``status`` moved from ``from_scheme``'s count to ``to_scheme``'s (a
+    draft's change of scheme: the case keeps its status, its scheme's count changes)."""
+    if from_scheme == to_scheme:
+        return
+    _lock_every_count()
+    add_to_counts(CaseStatusCount, _KEYS, {(from_scheme.value, status.value): -1,
+                                           (to_scheme.value, status.value): 1}, "cases")
+
+
 def count_moved_from(chosen: ColumnElement[bool], to_status: CaseStatus) -> None:
     """Count the cases ``chosen`` selects as moving to ``to_status``, before they move: one
     GROUP BY over the chosen rows (the set-based steps lock them first)."""

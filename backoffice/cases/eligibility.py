@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from backoffice.cases.models import Case, Relationship
-from backoffice.cases.schemes import Ground, SubmissionFacts
+from backoffice.cases.schemes import Ground, SchemePolicy, SubmissionFacts
 from backoffice.cases.words import LazyDate, lazy_gettext
 from backoffice.core.dates import age_on, birthday
 
@@ -15,14 +15,26 @@ from backoffice.core.dates import age_on, birthday
 CHILD_AGE_LIMIT = 18
 
 
-def submission_facts(case: Case) -> SubmissionFacts:
+def submission_facts(case: Case, facts: object | None = None) -> SubmissionFacts:
+    """What the policy judges of ``case``: its applicant, and its scheme facts, or ``facts``
+    (anything with the scheme facts' names, a ``services.CaseFacts``) in their place."""
     applicant = case.applicant
+    source = case if facts is None else facts
     return SubmissionFacts(
         date_of_birth=applicant.date_of_birth, nationality=applicant.nationality,
-        business_plan=case.business_plan, programme=case.programme,
-        job_employer=case.job_employer, job_post=case.job_post, job_salary=case.job_salary,
-        job_relevance=case.job_relevance, job_local_unavailability=case.job_local_unavailability,
-        has_hk_parent=case.has_hk_parent, emigrated_overseas=case.emigrated_overseas)
+        business_plan=source.business_plan, programme=source.programme,
+        job_employer=source.job_employer, job_post=source.job_post,
+        job_salary=source.job_salary, job_relevance=source.job_relevance,
+        job_local_unavailability=source.job_local_unavailability,
+        has_hk_parent=source.has_hk_parent, emigrated_overseas=source.emigrated_overseas)
+
+
+def scheme_grounds(case: Case, policy: SchemePolicy, facts: object) -> list[Ground]:
+    """Every reason ``case``'s applicant, with the scheme facts ``facts``, could not be
+    submitted under ``policy`` on the case's submission date ([] = they could): what a
+    change of scheme checks before it moves a draft. The dependants' rules are left out:
+    they are the same under every scheme, and the case page names what they lack."""
+    return policy.submission_grounds(submission_facts(case, facts), case.submitted_on)
 
 
 def submission_grounds(case: Case) -> list[Ground]:

@@ -22,6 +22,7 @@ from backoffice.cases import bp, duplicates
 from backoffice.cases.models import CaseEvent, EventKind
 from backoffice.cases.schemes import (
     GovernmentProgramme,
+    Scheme,
     describe_ground,
     requirement_label,
     step_label,
@@ -107,6 +108,27 @@ def fields_changed(changes: Iterable[tuple[str, object, object]]) -> dict:
     return {"key": "fields_changed",
             "changes": [{"field": name, "from": stored_value(before), "to": stored_value(after)}
                         for name, before, after in changes]}
+
+
+def scheme_changed(before: Scheme, after: Scheme, old_reference: str, new_reference: str,
+                   changes: Iterable[tuple[str, object, object]]) -> dict:
+    """A change of scheme's ``detail_data``: both schemes (by code), both references, and
+    each scheme fact set or cleared with its old and new value (as :func:`fields_changed`)."""
+    return {"key": "scheme_changed", "from": before.value, "to": after.value,
+            "from_reference": old_reference, "to_reference": new_reference,
+            "changes": fields_changed(changes)["changes"]}
+
+
+def former_references(history: Iterable[CaseEvent]) -> list[str]:
+    """The references the case had before, oldest first, read from its history's changes
+    of scheme (the case page has the history already: no query of its own)."""
+    return [event.detail_data["from_reference"] for event in sorted(history, key=_order)
+            if event.kind == EventKind.SCHEME_CHANGED and isinstance(event.detail_data, dict)
+            and event.detail_data.get("from_reference")]
+
+
+def _order(event: CaseEvent) -> tuple:
+    return event.at, event.id or 0
 
 
 # --- In words -----------------------------------------------------------------------------
@@ -219,6 +241,18 @@ def _fields_changed(data: dict) -> object:
                         fields=LazyList(field_label(name) for name in data["fields"]))
 
 
+def _scheme_changed(data: dict) -> object:
+    lines = [
+        lazy_gettext("Scheme changed from %(before)s to %(after)s.",
+                     before=Scheme(data["from"]).short_label,
+                     after=Scheme(data["to"]).short_label),
+        lazy_gettext("Reference changed from %(before)s to %(after)s; the old reference still "
+                     "finds the case.", before=data["from_reference"],
+                     after=data["to_reference"]),
+    ]
+    return Lines([*lines, *(_change_line(change) for change in data.get("changes", ()))])
+
+
 def _dependant(data: dict) -> str:
     if data.get("relation") == "spouse":
         return lazy_gettext("Spouse: %(name)s", name=data["name"])
@@ -327,6 +361,7 @@ _DESCRIPTIONS: dict[str, Callable[[dict], object]] = {
     "document": _document,
     "duplicates_accepted": _duplicates_accepted,
     "fields_changed": _fields_changed,
+    "scheme_changed": _scheme_changed,
     "dependant_added": _dependant,
     "dependant_removed": _dependant,
     "assigned": _assigned,

@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     Email,
     InputRequired,
@@ -52,6 +53,7 @@ from backoffice.cases.schemes import (
 )
 from backoffice.cases.services import (
     FIXED_REASON,
+    SCHEME_CHANGE_REASON_LENGTH,
     ApplicantData,
     CaseFacts,
     IdentityData,
@@ -367,18 +369,8 @@ class CaseForm(IdentityFields, DuplicateFields, BaseForm):
         """The scheme facts; for a new case of ``scheme``, only the sections that scheme's
         policy asks for (another scheme's section, filled before the scheme was changed, is
         not kept)."""
-        values = {name: self._value(name, default) for name, default in _FACT_DEFAULTS.items()}
-        if scheme is not None:
-            for section in FACT_SECTIONS:
-                if not _asks(section, scheme, values["submitted_on"]):
-                    values.update((name, _FACT_DEFAULTS[name]) for name in section.fields)
-        programme = values["programme"]
-        if programme and not isinstance(programme, GovernmentProgramme):
-            values["programme"] = GovernmentProgramme(programme)
-        values["programme"] = values["programme"] or None
-        values["has_hk_parent"] = bool(values["has_hk_parent"])
-        values["emigrated_overseas"] = bool(values["emigrated_overseas"])
-        return CaseFacts(**values)
+        return facts_of({name: self._value(name, default)
+                         for name, default in _FACT_DEFAULTS.items()}, scheme)
 
     def section_schemes(self, section: FactSection) -> LazyList:
         """The schemes a section is for, as the new-case form heads it."""
@@ -396,6 +388,115 @@ class CaseForm(IdentityFields, DuplicateFields, BaseForm):
 
 _SECTION_FIELDS = frozenset(name for s in FACT_SECTIONS for name in s.fields)
 _FACT_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(CaseFacts)}
+
+
+def facts_of(values: dict, scheme: Scheme | None = None) -> CaseFacts:
+    """The scheme facts a form read (``values``: every CaseFacts field by name, as typed);
+    ``scheme`` given, only the sections its policy asks for (another scheme's section,
+    filled before the scheme was chosen, is not kept)."""
+    values = dict(values)
+    if scheme is not None:
+        for section in FACT_SECTIONS:
+            if not _asks(section, scheme, values["submitted_on"]):
+                values.update((name, _FACT_DEFAULTS[name]) for name in section.fields)
+    programme = values["programme"]
+    if programme and not isinstance(programme, GovernmentProgramme):
+        values["programme"] = GovernmentProgramme(programme)
+    values["programme"] = values["programme"] or None
+    values["has_hk_parent"] = bool(values["has_hk_parent"])
+    values["emigrated_overseas"] = bool(values["emigrated_overseas"])
+    return CaseFacts(**values)
+
+
+class SchemeChangeForm(VersionedForm):
+    """A draft's change of scheme: the new scheme, its section's facts, and why. Every
+    scheme's section is shown, each headed with the schemes it is for (app.js hides the
+    others as the scheme changes; the page works without it), and only the chosen scheme's
+    are kept. ``confirmed`` is set by the page that shows the answers and what the change
+    will do, ``change`` by its "Change your answers" button (as on a step's own page)."""
+
+    # Every scheme is read (the case's own is refused by the service, in words, after the
+    # form's version: a page shown before someone else moved the case is told so); the
+    # select offers the others.
+    scheme = SelectField(_l("New scheme"), validate_choice=False, validators=[
+        InputRequired(_l("Choose the new scheme.")),
+        AnyOf([s.value for s in Scheme], message=_l("Not a valid choice."))],
+        render_kw={"data-scheme-sections": "true"},
+        description=_l("Only the chosen scheme's section below is saved."))
+    # The scheme facts exactly as the case form asks for them: the same labels and rules.
+    business_plan = CaseForm.business_plan
+    programme = CaseForm.programme
+    job_employer = CaseForm.job_employer
+    job_post = CaseForm.job_post
+    job_salary = CaseForm.job_salary
+    job_relevance = CaseForm.job_relevance
+    job_local_unavailability = CaseForm.job_local_unavailability
+    has_hk_parent = CaseForm.has_hk_parent
+    emigrated_overseas = CaseForm.emigrated_overseas
+    reason = TextAreaField(_l("Reason for the change of scheme"), filters=[none_if_blank],
+                           validators=[DataRequired(_l("Give a reason for changing the scheme; "
+                                                       "it is recorded in the case history.")),
+                                       Length(max=SCHEME_CHANGE_REASON_LENGTH)],
+                           description=_l("Recorded in the case history with the change."))
+    confirmed = wtforms.HiddenField(filters=[none_if_blank])
+    change = wtforms.HiddenField(filters=[none_if_blank])
+
+    def __init__(self, *args, case: Case, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.sections = FACT_SECTIONS
+        self.scheme.choices = choices_of([
+            ("", _l("Choose the new scheme")),
+            *((s.value, _l("%(code)s — %(name)s", code=s.short_label, name=s.label))
+              for s in Scheme if s != case.scheme)])
+
+    @classmethod
+    def for_case(cls, case: Case) -> SchemeChangeForm:
+        """The form as a fresh page shows it: the case's own facts filled in."""
+        return cls(formdata=None, obj=case, case=case, version=case.version, data={
+            "scheme": "", "programme": case.programme.value if case.programme else ""})
+
+    @property
+    def fact_fields(self) -> list[str]:
+        """The names of the scheme facts' fields, section by section (what the check page
+        carries on, as typed)."""
+        return [name for section in self.sections for name in section.fields]
+
+    @property
+    def chosen(self) -> Scheme | None:
+        try:
+            return Scheme(self.scheme.data)
+        except ValueError:
+            return None
+
+    def case_facts(self) -> CaseFacts:
+        """The case's scheme facts as they are to be: the chosen scheme's sections as typed,
+        every other one cleared; the submission date the case's own."""
+        values = {name: self[name].data for name in _SECTION_FIELDS}
+        return facts_of({**values, "submitted_on": self.case.submitted_on}, self.chosen)
+
+    def section_schemes(self, section: FactSection) -> LazyList:
+        """The schemes a section is for, as the page heads it."""
+        return LazyList(s.short_label for s in section.schemes(self.case.submitted_on))
+
+    def section_codes(self, section: FactSection) -> str:
+        """The scheme codes a section is for (the script that hides the others reads them)."""
+        return " ".join(s.value for s in section.schemes(self.case.submitted_on))
+
+    @property
+    def answers(self) -> list[tuple[str, object]]:
+        """(label, value as typed) of the new scheme and of each fact it asks for, then the
+        reason, for the page that shows them before the change is confirmed."""
+        chosen = self.chosen
+        shown: list[tuple[str, object]] = [
+            (self.scheme.label.text, chosen.label if chosen else self.scheme.data)]
+        facts = self.case_facts()
+        for section in self.sections:
+            if chosen is not None and _asks(section, chosen, self.case.submitted_on):
+                shown += [(self[name].label.text, _shown(name, getattr(facts, name)))
+                          for name in section.fields]
+        shown.append((self.reason.label.text, self.reason.data))
+        return shown
 
 
 class DependantForm(IdentityFields, DuplicateFields, VersionedForm):

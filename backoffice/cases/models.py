@@ -425,6 +425,7 @@ class EventKind(StrEnum):
     DEPENDANT_ADDED = "dependant_added"
     DEPENDANT_REMOVED = "dependant_removed"
     DOCUMENT = "document"  # a checklist item, a file or a request for documents (documents)
+    SCHEME_CHANGED = "scheme_changed"  # a draft moved to another scheme, with a new reference
 
     @property
     def label(self) -> str:
@@ -439,6 +440,7 @@ _EVENT_KIND_LABELS: dict[EventKind, str] = {
     EventKind.DEPENDANT_ADDED: lazy_gettext("Dependant added"),
     EventKind.DEPENDANT_REMOVED: lazy_gettext("Dependant removed"),
     EventKind.DOCUMENT: lazy_gettext("Documents"),
+    EventKind.SCHEME_CHANGED: lazy_gettext("Scheme changed"),
 }
 
 
@@ -507,12 +509,29 @@ class ReferenceCounter(db.Model):
     last: Mapped[int] = mapped_column(default=0)
 
 
+class FormerReference(db.Model):
+    """A reference a case had before a change of scheme gave it a new one.
+
+    Kept so that the reference written on what went out before (a request for documents,
+    a note, a colleague's email) still finds the case (cases/search.py). A reference is
+    never handed out twice (ReferenceCounter), so it names one case for good: the key.
+    """
+
+    __tablename__ = "former_references"
+    __table_args__ = (Index("ix_former_references_case_id", "case_id"),)
+
+    reference: Mapped[str] = mapped_column(String(24), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class CaseStatusCount(db.Model):
     """How many cases of one scheme are in one status now: the dashboard's pipeline and the
     waiting line's length read these rows, not an index of every case.
 
-    Kept by ``cases.counts`` in the transaction of every case created and every step taken
-    (the one transition path, one case or many); ``counts.rebuild_status_counts`` counts them
+    Kept by ``cases.counts`` in the transaction of every case created, every step taken (the
+    one transition path, one case or many) and every draft's change of scheme (which moves
+    the case between two schemes' rows); ``counts.rebuild_status_counts`` counts them
     again from the cases, for data written around the services (the bulk demo loader).
     """
 

@@ -29,6 +29,7 @@ from backoffice.cases.models import (
     CaseNote,
     Deadline,
     DeadlineState,
+    FormerReference,
     JobOffer,
     SavedFilter,
 )
@@ -248,12 +249,17 @@ def normalise(raw: str | None) -> str:
 
 
 def _search_condition(q: str):
-    """What the search box matches: a reference exactly, an HKID, a passport number, or a
-    partial name in Latin or Chinese script, case-insensitively; read as the header's search
-    reads what was typed (``normalise``)."""
+    """What the search box matches: a reference exactly (or one a case had before a change
+    of scheme), an HKID, a passport number, or a partial name in Latin or Chinese script,
+    case-insensitively; read as the header's search reads what was typed (``normalise``)."""
     text = normalise(q)
     if REFERENCE_RE.match(text.upper()):
-        return Case.reference == text.upper()
+        reference = text.upper()
+        # Or the case that had it before a change of scheme: the subquery is one look-up on
+        # its key, run once (each side of the OR stays an equality on an index).
+        former = (select(FormerReference.case_id)
+                  .where(FormerReference.reference == reference).scalar_subquery())
+        return or_(Case.reference == reference, Case.id == former)
     try:
         return Applicant.hkid == normalise_hkid(text)
     except ValueError:

@@ -37,6 +37,7 @@ from backoffice.cases import (
     waiting,
 )
 from backoffice.cases import signals as case_signals
+from backoffice.cases.events import former_references
 from backoffice.cases.forms import (
     ApproveInLineForm,
     BulkReassignForm,
@@ -50,6 +51,7 @@ from backoffice.cases.forms import (
     ReasonForm,
     ReassignForm,
     SaveFilterForm,
+    SchemeChangeForm,
     SearchForm,
     StepForm,
     TakeForm,
@@ -494,6 +496,7 @@ def _render_case(case: Case, status: int = 200, error: str | None = None, **form
         children_turning_18={d.id: stay.child_turns_18_during_stay(d.date_of_birth, case)
                              for d in case.active_dependants},
         policy=case.policy, applicant_language=language_for(case.applicant.language),
+        former_references=former_references(events),
         steps=options,
         submission_problems=submission_problems, permanent_grounds=permanent,
         Relationship=Relationship, history=history, history_form=history_form,
@@ -679,6 +682,66 @@ def take_step(case_id: int, step: str):
         return _render_step(case, form, 200 if valid else 422, consequences=consequences)
     return _saved(_("%(reference)s moved to “%(status)s”.", reference=case.reference,
                     status=event.to_status.label), case)
+
+
+# --- A draft's change of scheme ---------------------------------------------------------------
+
+@bp.route("/<id:case_id>/scheme", methods=["GET", "POST"])
+@permission_required(Permission.WORK_CASES)
+def change_scheme(case_id: int):
+    """A draft's change of scheme, on a page of its own: the questions, then (posted) the
+    answers to check with what the change will do, then the change. One rule for both
+    methods, as for a step's page."""
+    if request.method == "POST":
+        return _post_scheme_change(case_id)
+    case = load_case(case_id)
+    with refusals() as refused:
+        services.check_scheme_changeable(current_user, case)
+    if refused:
+        # The case page says where the case is and what can be done with it now.
+        flash(refused.message, "warning")
+        return redirect(url_for("cases.show", case_id=case.id))
+    return _render_scheme_change(case, SchemeChangeForm.for_case(case))
+
+
+def _render_scheme_change(case: Case, form: SchemeChangeForm, status: int = 200,
+                          consequences: list | None = None):
+    return render_template("cases/scheme.html", case=case, form=form,
+                           consequences=consequences), status
+
+
+def _post_scheme_change(case_id: int):
+    """Answered on its own page: the questions again with their problems (422), the answers
+    and what the change will do (until ``confirmed`` is set by that page), or, made, the
+    case (303). A refusal (not a draft, not the user's case, the same scheme, a stale form,
+    what the new scheme lacks) is said at the top of the form, as it was typed (422)."""
+    case = load_case(case_id)
+    form = SchemeChangeForm(case=case)
+    old_reference = case.reference
+    consequences = event = None
+    with refusals(also=_stale()) as refused:
+        services.check_scheme_changeable(current_user, case)
+        valid = form.validate_on_submit()
+        if not valid or form.change.data:
+            pass  # the questions again: with their problems, or to change the answers
+        elif form.confirmed.data != "1":
+            consequences = services.preview_scheme_change(
+                current_user, case, form.scheme.data, form.case_facts(), form.reason.data,
+                form.version.data)
+        else:
+            event = services.change_scheme(current_user, case, form.scheme.data,
+                                           form.case_facts(), form.reason.data,
+                                           form.version.data)
+    if refused:
+        form.form_errors.extend(getattr(refused.refusal, "problems", None)
+                                or [refused.message])
+        return _render_scheme_change(load_case(case_id), form, 422)
+    if event is None:
+        return _render_scheme_change(case, form, 200 if valid else 422, consequences)
+    return saved(_("%(old)s is now %(new)s, a %(scheme)s case; the old reference stays "
+                   "searchable.", old=old_reference, new=case.reference,
+                   scheme=case.scheme.short_label),
+                 url_for("cases.show", case_id=case.id))
 
 
 @bp.post("/<id:case_id>/dependants")

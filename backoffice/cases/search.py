@@ -1,8 +1,9 @@
-"""The header search: every case a user may view, found by its reference, or by the name,
-passport, HKID, email or phone of its applicant, or the name, passport or HKID of one of its
-dependants, each result saying why it matched.
+"""The header search: every case a user may view, found by its reference (or one it had
+before a change of scheme), or by the name, passport, HKID, email or phone of its
+applicant, or the name, passport or HKID of one of its dependants, each result saying why it
+matched.
 
-Each kind of match is its own small statement on one index (the reference's unique key,
+Each kind of match is its own small statement on one index (the references' unique keys,
 the trigram indexes of ``name_search``, the passport, HKID, ``lower(email)`` and
 ``phone_key`` indexes), and the statements are joined by UNION ALL: one OR across the
 applicants and dependants joined to the cases is read by PostgreSQL as a scan of all three
@@ -35,7 +36,14 @@ from sqlalchemy import (
 )
 
 from backoffice.auth.models import User
-from backoffice.cases.models import Applicant, Case, Dependant, Relationship, person_name
+from backoffice.cases.models import (
+    Applicant,
+    Case,
+    Dependant,
+    FormerReference,
+    Relationship,
+    person_name,
+)
 from backoffice.cases.queries import REFERENCE_RE, normalise
 from backoffice.cases.words import lazy_gettext
 from backoffice.core.i18n import LazyText
@@ -62,6 +70,7 @@ class Match:
     """The kinds of match, as the results name them (``Reason``)."""
 
     REFERENCE = "reference"
+    FORMER_REFERENCE = "former_reference"  # the case's reference before a change of scheme
     APPLICANT_NAME = "applicant_name"
     APPLICANT_PASSPORT = "applicant_passport"
     APPLICANT_HKID = "applicant_hkid"
@@ -73,12 +82,13 @@ class Match:
 
 
 # The order reasons are listed in when one case matched several ways.
-_ORDER = [Match.REFERENCE, Match.APPLICANT_PASSPORT, Match.APPLICANT_HKID, Match.EMAIL,
-          Match.PHONE, Match.APPLICANT_NAME, Match.DEPENDANT_PASSPORT, Match.DEPENDANT_HKID,
-          Match.DEPENDANT_NAME]
+_ORDER = [Match.REFERENCE, Match.FORMER_REFERENCE, Match.APPLICANT_PASSPORT,
+          Match.APPLICANT_HKID, Match.EMAIL, Match.PHONE, Match.APPLICANT_NAME,
+          Match.DEPENDANT_PASSPORT, Match.DEPENDANT_HKID, Match.DEPENDANT_NAME]
 
 _APPLICANT_WORDS = {
     Match.REFERENCE: lazy_gettext("Reference"),
+    Match.FORMER_REFERENCE: lazy_gettext("Former reference, before a change of scheme"),
     Match.APPLICANT_NAME: lazy_gettext("Applicant name"),
     Match.APPLICANT_PASSPORT: lazy_gettext("Applicant's passport"),
     Match.APPLICANT_HKID: lazy_gettext("Applicant's HKID"),
@@ -220,6 +230,10 @@ def branches(terms: Terms, limit: int = LIMIT) -> list[Select]:
         found.append(select(Case.id.label("case_id"), literal(Match.REFERENCE).label("kind"),
                             _NO_DEPENDANT.label("dependant_id"))
                      .where(Case.reference == bindparam("reference")))
+        found.append(select(FormerReference.case_id.label("case_id"),
+                            literal(Match.FORMER_REFERENCE).label("kind"),
+                            _NO_DEPENDANT.label("dependant_id"))
+                     .where(FormerReference.reference == bindparam("reference")))
     if terms.passport:
         found.append(_applicant_branch(Match.APPLICANT_PASSPORT,
                                        Applicant.passport_number == bindparam("passport")))

@@ -16,7 +16,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.auth.models import Permission, User, roles_with
-from backoffice.cases import corrections, counts, duplicates, events, signals, stay
+from backoffice.cases import (
+    corrections,
+    counts,
+    duplicates,
+    eligibility,
+    events,
+    signals,
+    stay,
+)
 from backoffice.cases.eligibility import (
     dependant_problem,
     permanent_grounds,
@@ -49,6 +57,7 @@ from backoffice.cases.models import (
     CaseNote,
     Dependant,
     EventKind,
+    FormerReference,
     JobOffer,
     ReferenceCounter,
     Relationship,
@@ -60,9 +69,10 @@ from backoffice.cases.schemes import (
     GovernmentProgramme,
     PolicyError,
     Scheme,
+    SchemePolicy,
     policy_for,
 )
-from backoffice.cases.words import LazyDate, LazyList, LazyNumber, lazy_gettext
+from backoffice.cases.words import LazyDate, LazyList, LazyNumber, Sentences, lazy_gettext
 from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.dates import add_months, hk_today, utcnow
 from backoffice.core.i18n import DEFAULT_LANGUAGE
@@ -151,7 +161,7 @@ def next_reference(scheme: Scheme, year: int) -> str:
 OLDEST_AGE = 120
 
 
-def _identity_problems(data: IdentityData, today: date) -> None:
+def _identity_problems(data: IdentityData | Applicant, today: date) -> None:
     if data.date_of_birth > today:
         raise CaseError(lazy_gettext("The date of birth %(date_of_birth)s is in the future.",
                                      date_of_birth=LazyDate(data.date_of_birth)))
@@ -160,6 +170,19 @@ def _identity_problems(data: IdentityData, today: date) -> None:
                                      "older than %(oldest)d; check the year.",
                                      date_of_birth=LazyDate(data.date_of_birth),
                                      oldest=OLDEST_AGE))
+
+
+def _check_new_case(scheme: Scheme, submitted_on: date, applicant: IdentityData | Applicant,
+                    today: date) -> SchemePolicy:
+    """What a case is checked for to be opened under ``scheme`` (a new case, and a draft
+    moved to that scheme): a real submission date and date of birth, and a policy of the
+    scheme in force on that date, which is returned."""
+    _check_submitted_on(submitted_on, today)
+    _identity_problems(applicant, today)
+    try:
+        return policy_for(scheme, submitted_on)
+    except PolicyError as exc:
+        raise CaseError(exc.message) from exc
 
 
 def _write_keys(person: Applicant | Dependant, data: IdentityData) -> None:
@@ -192,12 +215,7 @@ def create_case(actor: User, scheme: Scheme, applicant_data: ApplicantData, fact
     today = today or hk_today()
     if not actor.can_work_cases():
         raise CaseError(lazy_gettext("Only caseworkers and supervisors can create cases."))
-    _check_submitted_on(facts.submitted_on, today)
-    _identity_problems(applicant_data, today)
-    try:
-        policy_for(scheme, facts.submitted_on)
-    except PolicyError as exc:
-        raise CaseError(exc.message) from exc
+    _check_new_case(scheme, facts.submitted_on, applicant_data, today)
     matches, accepted = duplicates.check_matches(duplicates.Identity.of(applicant_data),
                                                  accept_duplicates)
     applicant = Applicant()
@@ -294,6 +312,173 @@ def _changes(target: object, data: object) -> list[tuple[str, object, object]]:
     """(name, old value, new value) of each field of ``data`` that differs on ``target``."""
     return [(f.name, getattr(target, f.name), getattr(data, f.name)) for f in fields(data)
             if getattr(target, f.name) != getattr(data, f.name)]
+
+
+# --- Changing a draft's scheme ------------------------------------------------------------
+
+SCHEME_CHANGE_REASON_LENGTH = 2000  # as long as a step's reason
+
+
+class IneligibleForScheme(CaseError):
+    """A change of scheme refused because the case, with the facts given for the new scheme,
+    could not be submitted under it. ``problems``: each reason (a lazy sentence), for a page
+    that lists them beside the form."""
+
+    def __init__(self, scheme: Scheme, problems: list[object]) -> None:
+        super().__init__(lazy_gettext(
+            "The case cannot move to %(scheme)s as it stands: %(problems)s",
+            scheme=scheme.short_label, problems=Sentences(problems)))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class SchemeChange:
+    """A change of scheme checked by :func:`check_scheme_change` and not yet made: what the
+    confirmation page states and :func:`change_scheme` then does."""
+
+    case: Case
+    scheme: Scheme
+    policy: SchemePolicy
+    facts: CaseFacts
+    reason: str
+    # (name, old value, new value) of each scheme fact the change sets or clears.
+    changes: list[tuple[str, object, object]]
+
+    @property
+    def reference_prefix(self) -> str:
+        """The new reference but for its number ("GEP_ENT-2026-"): the number is taken when
+        the change is made, so that a change looked at and never confirmed uses none."""
+        return f"{self.scheme.value}-{reference_year(self.case.reference)}-"
+
+
+def reference_year(reference: str) -> int:
+    """The year in a reference (``QMAS-2026-000042``: 2026), the year the case was opened.
+    A new reference for the same case keeps it: the case was not opened again."""
+    return int(reference.rsplit("-", 2)[-2])
+
+
+def check_scheme_changeable(actor: User, case: Case) -> None:
+    """Refuse, in words, a change of scheme of ``case`` by ``actor`` whatever is asked: a
+    case that is not theirs to change, that has ended, or that is no longer a draft (the
+    case page offers the change only where this passes)."""
+    check_can_act(case, actor)
+    check_open(case)
+    if case.status != CaseStatus.DRAFT:
+        raise CaseError(lazy_gettext(
+            "Only a draft's scheme can be changed, and %(reference)s is “%(status)s”: a "
+            "submitted application is judged under the scheme it was made for. Withdraw it "
+            "and open a new case under the other scheme instead.",
+            reference=case.reference, status=case.status.label))
+
+
+def check_scheme_change(actor: User, case: Case, scheme: Scheme | str, facts: CaseFacts,
+                        reason: str | None, expected_version: int | None,
+                        today: date | None = None) -> SchemeChange:
+    """Check moving the draft ``case`` to ``scheme`` with ``facts`` (its scheme facts as
+    they are to be: the new scheme's filled in, the others cleared; the submission date the
+    case's own) for ``reason``; change nothing. Raises CaseError in words.
+
+    The whole case is judged again as for a new case of that scheme: the checks creation
+    makes, then every submission rule of the scheme's policy in force on the submission
+    date (age limits, excluded nationalities, the facts it needs), so a draft that moves is
+    one the new scheme could receive. Only a draft moves: once submitted, an application is
+    judged under the scheme it was made for (withdraw it and open a new case instead).
+    """
+    today = today or hk_today()
+    check_version(case, expected_version)
+    check_scheme_changeable(actor, case)
+    try:
+        scheme = Scheme(scheme)
+    except ValueError:
+        raise CaseError(lazy_gettext("There is no scheme with the code “%(code)s”.",
+                                     code=scheme)) from None
+    if scheme == case.scheme:
+        raise CaseError(lazy_gettext("%(reference)s is already a %(scheme)s case: choose "
+                                     "another scheme.", reference=case.reference,
+                                     scheme=scheme.short_label))
+    reason = (reason or "").strip()
+    if not reason:
+        raise CaseError(lazy_gettext("Give a reason for changing the scheme; it is recorded "
+                                     "in the case history."))
+    if len(reason) > SCHEME_CHANGE_REASON_LENGTH:
+        raise CaseError(lazy_gettext("Keep the reason for changing the scheme to %(most)s "
+                                     "characters (it has %(length)s).",
+                                     most=LazyNumber(SCHEME_CHANGE_REASON_LENGTH),
+                                     length=LazyNumber(len(reason))))
+    if facts.submitted_on != case.submitted_on:
+        raise CaseError(lazy_gettext("A change of scheme keeps the submission date; change "
+                                     "the date by editing the case."))
+    policy = _check_new_case(scheme, case.submitted_on, case.applicant, today)
+    grounds = eligibility.scheme_grounds(case, policy, facts)
+    if grounds:
+        raise IneligibleForScheme(scheme, [ground.message for ground in grounds])
+    return SchemeChange(case, scheme, policy, facts, reason, _changes(case, facts))
+
+
+def scheme_change_consequences(change: SchemeChange) -> list[object]:
+    """What ``change`` will do, in sentences (lazy messages), for the page that asks to
+    confirm it."""
+    case, before, after = change.case, change.case.scheme.short_label, change.scheme.short_label
+    said: list[object] = [
+        lazy_gettext("The scheme changes from %(before)s to %(after)s; the case is then judged "
+                     "by the %(after)s policy of %(date)s.", before=before, after=after,
+                     date=LazyDate(change.policy.effective_from)),
+        lazy_gettext("The reference changes from %(before)s to %(after)s… (its number is given "
+                     "when you confirm); the old reference stays searchable.",
+                     before=case.reference, after=change.reference_prefix),
+    ]
+    cleared = [name for name, old, new in change.changes if old not in (None, False, "")
+               and new in (None, False, "")]
+    if cleared:
+        said.append(lazy_gettext(
+            "These answers, which %(scheme)s does not ask for, are cleared (the history keeps "
+            "them): %(fields)s.", scheme=after,
+            fields=LazyList(events.field_label(name) for name in cleared)))
+    said.append(lazy_gettext("The documents checklist becomes the %(scheme)s one; documents "
+                             "already recorded stay on the case.", scheme=after))
+    said.append(lazy_gettext("The case stays a draft, assigned as it is now."))
+    return said
+
+
+def preview_scheme_change(actor: User, case: Case, scheme: Scheme | str, facts: CaseFacts,
+                          reason: str | None, expected_version: int | None,
+                          today: date | None = None) -> list[object]:
+    """Every check :func:`change_scheme` makes, and what it would do in sentences; nothing
+    is changed (no reference number is taken)."""
+    return scheme_change_consequences(check_scheme_change(actor, case, scheme, facts, reason,
+                                                          expected_version, today))
+
+
+def change_scheme(actor: User, case: Case, scheme: Scheme | str, facts: CaseFacts,
+                  reason: str | None, expected_version: int | None,
+                  today: date | None = None, now: datetime | None = None) -> CaseEvent:
+    """Move the draft ``case`` to ``scheme`` (the checks are :func:`check_scheme_change`'s):
+    its scheme facts become ``facts``, it gets a new reference of the new scheme (in the
+    year of its old one), and the old reference is kept so the search still finds the case
+    by it. The event records both schemes, both references, the reason and each scheme
+    fact's old and new value; the status counts move the draft to the new scheme's row."""
+    now = now or utcnow()
+    change = check_scheme_change(actor, case, scheme, facts, reason, expected_version, today)
+    before, old_reference = case.scheme, case.reference
+    new_reference = next_reference(change.scheme, reference_year(old_reference))
+    _assign(case, change.facts)
+    case.scheme = change.scheme
+    case.reference = new_reference
+    case.updated_at = now
+    # The case's row first: a colleague's change of the same draft, committed meanwhile,
+    # fails here on the version (a stale form), not on the old reference's key below.
+    db.session.flush()
+    db.session.add(FormerReference(reference=old_reference, case_id=case.id, replaced_at=now))
+    counts.count_scheme_change(case.status, before, change.scheme)
+    event = events.record(case.id, actor, EventKind.SCHEME_CHANGED, at=now,
+                          reason=change.reason,
+                          detail_data=events.scheme_changed(before, change.scheme,
+                                                            old_reference, new_reference,
+                                                            change.changes))
+    db.session.flush()
+    # The documents feature lays out the new scheme's checklist and counts what it lacks.
+    signals.case_changed.send(case=case)
+    return event
 
 
 # --- Dependants ---------------------------------------------------------------------------

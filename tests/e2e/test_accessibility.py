@@ -59,6 +59,7 @@ class Facts:
     user_id: int  # the demo caseworker's account, as the admin sees it
     approved_id: int  # a GEP (Professionals) case approved, its visa not yet issued
     second_place_id: int  # a QMAS case under review whose applicant holds a place already
+    draft_id: int  # a QMAS draft of the demo caseworker (its change of scheme is checked)
 
 
 # The family in stay's applicant: a new case typed with these is a duplicate of it.
@@ -118,9 +119,11 @@ def facts(live_server: LiveServer) -> Facts:
                            now=utcnow(), submitted_on=today - timedelta(days=2),
                            accept_duplicates="A second application, for the checks.",
                            **FAMILY_APPLICANT)
+        draft = make_case(caseworker, Scheme.QMAS, today=today,
+                          submitted_on=today - timedelta(days=1))
         db.session.commit()
         found = Facts(case_id=case.id, user_id=caseworker.id, approved_id=approved.id,
-                      second_place_id=second.id)
+                      second_place_id=second.id, draft_id=draft.id)
         db.session.remove()
     return found
 
@@ -234,6 +237,17 @@ def answer_and_continue(answers: dict[str, str]) -> Act:
     return act
 
 
+def to_an_entrepreneur(page: Page, say: Callable[[str], str]) -> None:
+    """On a draft's change of scheme: GEP (Entrepreneurs) chosen, its business plan and a
+    reason given, Continue pressed: the page that checks the change (never confirmed here,
+    so the draft stays for the other language's pass)."""
+    page.locator("#scheme").select_option("GEP_ENT")
+    page.locator("#business_plan").fill("A design studio for sustainable packaging.")
+    page.locator("#reason").fill("The applicant meant to apply as an entrepreneur.")
+    page.get_by_role("button", name=say("Continue"), exact=True).click()
+    expect(page.locator("#consequences")).to_be_visible()
+
+
 def lower_limit(page: Page, say: Callable[[str], str]) -> None:
     page.get_by_label(say("Limit (places)"), exact=True).fill("0")
     page.get_by_role("button", name=say("Save the limit")).click()
@@ -323,6 +337,9 @@ PAGES = [
      submit_empty("Record visa issued")),
     ("step-withdraw-check", "caseworker", "/cases/{approved_id}/step/withdraw",
      answer_and_continue({"reason": "Took a post in Singapore."})),
+    ("scheme-change", "caseworker", "/cases/{draft_id}/scheme", None),
+    ("scheme-change-errors", "caseworker", "/cases/{draft_id}/scheme", submit_empty("Continue")),
+    ("scheme-change-check", "caseworker", "/cases/{draft_id}/scheme", to_an_entrepreneur),
     ("case-reminders", "caseworker", "/notifications/case/{case_id}", None),
     ("documents", "caseworker", "/cases/{case_id}/documents", unfolded),
     ("documents-request-refused", "caseworker", "/cases/{case_id}/documents", request_nothing),
@@ -375,7 +392,8 @@ def test_no_serious_or_critical_accessibility_violations(
     try:
         response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id,
                                             approved_id=facts.approved_id,
-                                            second_place_id=facts.second_place_id))
+                                            second_place_id=facts.second_place_id,
+                                            draft_id=facts.draft_id))
         # 422: the page shows a form with errors, which is part of what is checked.
         assert response is not None and response.status in (200, 422), \
             f"{address} answered {response and response.status}"
@@ -435,7 +453,8 @@ def test_no_page_scrolls_sideways_on_a_phone(signed_in, say, facts, language, na
         page.set_viewport_size(NARROW)
         response = page.goto(address.format(case_id=facts.case_id, user_id=facts.user_id,
                                             approved_id=facts.approved_id,
-                                            second_place_id=facts.second_place_id))
+                                            second_place_id=facts.second_place_id,
+                                            draft_id=facts.draft_id))
         assert response is not None and response.status in (200, 422)
         if act is not None:
             act(page, lambda english: say(language, english))

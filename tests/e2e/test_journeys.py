@@ -645,3 +645,71 @@ def test_7_a_case_recorded_after_the_fact_keeps_its_real_dates_and_a_correction(
     expect(deadline_row(page, "Stay ends").filter(has_text="Open")).to_contain_text(
         shown(new_end))
     camera.shoot(page, "date-corrected")
+
+
+# --- 8. A draft opened under the wrong scheme ----------------------------------------------------
+
+def test_8_a_draft_opened_under_the_wrong_scheme_moves_to_the_right_one(
+        live_server, browse, make_person, scene, camera):
+    """Typed in as QMAS, the application was for a professional with a job offer: the
+    caseworker changes the draft's scheme, is refused until the job offer is complete, checks
+    what the change will do, confirms; the case has a new reference and the old one still
+    finds it."""
+    caseworker = make_person(Role.CASEWORKER, "Yip Wing Sze")
+    today = hk_today()
+
+    def qmas_draft():
+        return make_case(account(caseworker), Scheme.QMAS, today=today, now=utcnow(),
+                         submitted_on=today - timedelta(days=2), family_name="Okafor",
+                         given_names="Chidi", nationality="NG", chinese_name=None).reference
+
+    old_reference = scene(qmas_draft)
+    page = browse(caseworker)
+    page.get_by_role("link", name=old_reference).click()
+    page.get_by_role("link", name="Change scheme", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change scheme")
+
+    # The new scheme's section shows as it is chosen; a job offer in part is refused in place.
+    page.get_by_label("New scheme").select_option(
+        label="GEP (Professionals) — General Employment Policy – Professionals")  # noqa: RUF001
+    page.get_by_label("Employer (professionals)").fill("Harbour Analytics Ltd")
+    page.get_by_label("Reason for the change of scheme").fill(
+        "The application came with a job offer: it is a GEP (Professionals) application.")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "GEP (Professionals) requires a confirmed job offer; missing: post, salary")
+    expect(page.get_by_label("Employer (professionals)")).to_have_value("Harbour Analytics Ltd")
+
+    page.get_by_label("Post (professionals)").fill("Data engineer")
+    page.get_by_label("Monthly salary in HKD (professionals)").fill("62000")
+    page.get_by_label("Relevance to qualifications or experience (professionals)").fill(
+        "An MSc in data science and five years of data platforms.")
+    page.get_by_label("Why the post cannot readily be filled locally (professionals)").fill(
+        "Advertised locally for three months without a suitable candidate.")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check before you confirm: change of scheme")
+    year = old_reference.split("-")[1]
+    expect(page.locator("#consequences")).to_contain_text(
+        f"The reference changes from {old_reference} to GEP_PRO-{year}-… (its number is given "
+        "when you confirm); the old reference stays searchable.")
+    camera.shoot(page, "scheme-change-check")
+    page.get_by_role("button", name="Change scheme", exact=True).click()
+
+    flash(page, re.compile(rf"{re.escape(old_reference)} is now GEP_PRO-{year}-\d{{6}}, a GEP "
+                           r"\(Professionals\) case; the old reference stays searchable\."))
+    new_reference = REFERENCE.search(page.get_by_role("heading", level=1).inner_text()).group(0)
+    assert new_reference.startswith(f"GEP_PRO-{year}-")
+    expect(page.locator("#former-references")).to_have_text(old_reference)
+    history = page.get_by_role("region", name="History")
+    expect(history.get_by_role("listitem").first).to_contain_text(
+        f"Reference changed from {old_reference} to {new_reference}")
+    expect(history.get_by_role("listitem").first).to_contain_text(
+        "Scheme changed from QMAS to GEP (Professionals).")
+    camera.shoot(page, "scheme-changed")
+
+    # The old reference, typed in the header's search, still finds the case.
+    page.get_by_role("searchbox", name="Search all cases").fill(old_reference)
+    page.get_by_role("searchbox", name="Search all cases").press("Enter")
+    expect(page.get_by_role("link", name=new_reference)).to_be_visible()
+    expect(page.get_by_text("Former reference, before a change of scheme")).to_be_visible()
