@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import email.generator
+import email.utils
+import io
+import re
 import smtplib
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from email.message import Message
@@ -17,27 +23,82 @@ class MailError(Exception):
 
 class Mailer:
     """Hands messages to one SMTP connection, opened on first use and kept for a batch
-    (opening a connection per message cost four times the sending)."""
+    (opening a connection per message cost four times the sending).
+
+    A message goes out in two steps: ``start`` sends all of it but the final "." (the
+    envelope, DATA and the content), ``finish`` sends the "." and reads the server's answer,
+    the only moment the server accepts the message. The dispatch puts the previous email's
+    "sent" commit between the two (``services.deliver_and_take``). ``send`` is both at once.
+    """
 
     def __init__(self) -> None:
         self._smtp: smtplib.SMTP | None = None
+        self._started: str | None = None  # the file name of the message awaiting its "."
+        self._message: Message | None = None  # that message, while it waits without SMTP
+        self._failure: MailError | None = None  # what went wrong starting it
+
+    @property
+    def started(self) -> str | None:
+        """The file name of the message started and not yet finished (None: there is none)."""
+        return self._started
 
     def send(self, message: Message, filename: str) -> None:
         """Send ``message``, or write it as ``<outbox>/<filename>.eml`` without SMTP."""
-        config = current_app.config
-        if not config.get("SMTP_HOST"):
-            _write_eml(Path(config["MAIL_OUTBOX_DIR"]), message, filename)
+        self.start(message, filename)
+        self.finish()
+
+    def start(self, message: Message, filename: str) -> None:
+        """Hand over everything of ``message`` but the final "." that asks the server to
+        accept it. Nothing is delivered until ``finish``, which also raises what went wrong
+        here (so a failure is the outcome of the one attempt, whenever it showed)."""
+        self.abandon()
+        self._started = filename
+        if not current_app.config.get("SMTP_HOST"):
+            self._message = message
             return
         try:
-            self._connection().send_message(message)
+            _send_all_but_the_end(self._connection(), message)
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()  # the next message starts on a fresh connection
+            self._failure = MailError(f"{type(exc).__name__}: {exc}")
+            self._drop_connection()  # the next message starts on a fresh connection
+
+    def finish(self) -> None:
+        """The started message's final ".": it is accepted when this returns. MailError if
+        it was refused, or could not be handed over."""
+        filename, message, failure = self._started, self._message, self._failure
+        self._started = self._message = self._failure = None
+        if filename is None:
+            raise RuntimeError("finish() without start()")
+        if failure is not None:
+            raise failure
+        if message is not None:  # no SMTP
+            _write_eml(Path(current_app.config["MAIL_OUTBOX_DIR"]), message, filename)
+            return
+        try:
+            self._smtp.send(b".\r\n")
+            code, reply = self._smtp.getreply()
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
             raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+    def abandon(self) -> None:
+        """Drop the started message unsent. Its connection is closed before the "." (any
+        command now would be read as part of its content), and an SMTP server discards a
+        message whose connection closes before its end (RFC 5321, 3.8)."""
+        if self._started is not None and self._message is None and self._failure is None:
+            self._drop_connection()
+        self._started = self._message = self._failure = None
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:
             config = current_app.config
             smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10)
+            # The final "." is a write of its own (``finish``): without this, Nagle's algorithm
+            # holds it until the server acknowledges the content, which a server delays by up
+            # to 40 ms (measured here: 43 ms an email instead of 0.3).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if config.get("SMTP_STARTTLS"):
                 smtp.starttls()
             if config.get("SMTP_USERNAME"):
@@ -45,11 +106,64 @@ class Mailer:
             self._smtp = smtp
         return self._smtp
 
+    def _drop_connection(self) -> None:
+        """Close the connection without QUIT (inside a message's content it would be read
+        as a line of it)."""
+        if self._smtp is not None:
+            with suppress(OSError):
+                self._smtp.close()
+            self._smtp = None
+
     def close(self) -> None:
+        self.abandon()
         if self._smtp is not None:
             with suppress(OSError, smtplib.SMTPException):
                 self._smtp.quit()
             self._smtp = None
+
+
+def _send_all_but_the_end(smtp: smtplib.SMTP, message: Message) -> None:
+    """What ``smtplib.SMTP.send_message`` sends for ``message`` (Resent- headers aside: this
+    app writes none), up to and without the final "." of its content: the envelope from its
+    headers (Bcc never transmitted), SIZE
+    where the server takes it, SMTPUTF8 for an address that is not ASCII, and the content
+    with its leading dots doubled. tests/notifications/test_mail.py compares what a server
+    receives from both."""
+    smtp.ehlo_or_helo_if_needed()
+    sender = email.utils.getaddresses([message["Sender"] or message["From"]])[0][1]
+    recipients = [address for _name, address in email.utils.getaddresses(
+        [field for field in (message["To"], message["Bcc"], message["Cc"]) if field])]
+    if "Bcc" in message:
+        message = copy.copy(message)
+        del message["Bcc"]
+    options: list[str] = []
+    policy = None
+    if not "".join([sender, *recipients]).isascii():
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError(
+                "an address needs SMTPUTF8, which the server does not offer")
+        policy = message.policy.clone(utf8=True)
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    with io.BytesIO() as content:
+        email.generator.BytesGenerator(content, policy=policy).flatten(message, linesep="\r\n")
+        data = content.getvalue()
+    if smtp.does_esmtp and smtp.has_extn("size"):
+        options.insert(0, f"size={len(data)}")
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for recipient in recipients:
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+    if len(refused) == len(recipients):
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = smtp.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
 
 
 @contextmanager
