@@ -148,7 +148,8 @@ class Unawaited:
 
     def rows(self) -> list[tuple[str | None, ...]]:
         """Wait for the statement's result: the rows it returned, as PostgreSQL wrote their
-        values (text). Raises ``psycopg.DatabaseError`` if it failed."""
+        values (text). Raises psycopg's error for what failed (``psycopg.errors``: a lost
+        connection is an OperationalError, which SQLAlchemy's pool replaces on its return)."""
         if not self._in_flight:
             raise RuntimeError("no statement was sent")
         pgconn = self._driver.pgconn
@@ -162,15 +163,18 @@ class Unawaited:
                 results.append(result)
         finally:
             self._in_flight = False
+        encoding = self._driver.info.encoding
         rows = []
         for result in results:
             if result.status not in (psycopg.pq.ExecStatus.TUPLES_OK,
                                      psycopg.pq.ExecStatus.COMMAND_OK):
-                raise psycopg.DatabaseError(
-                    result.error_message.decode(self._driver.info.encoding, "replace"))
+                sqlstate = result.error_field(psycopg.pq.DiagnosticField.SQLSTATE)
+                error = (psycopg.errors.lookup(sqlstate.decode()) if sqlstate
+                         else psycopg.DatabaseError)
+                raise error(result.error_message.decode(encoding, "replace"))
             for row in range(result.ntuples):
                 rows.append(tuple(None if (value := result.get_value(row, column)) is None
-                                  else value.decode(self._driver.info.encoding)
+                                  else value.decode(encoding)
                                   for column in range(result.nfields)))
         return rows
 

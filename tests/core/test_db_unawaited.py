@@ -88,7 +88,7 @@ def test_a_failing_statement_raises_and_leaves_the_connection_usable(autocommit)
     clash = Unawaited(autocommit, update(probes).where(probes.c.id == 2)
                       .values(id=1).returning(probes.c.id))
     clash.send({})
-    with pytest.raises(psycopg.DatabaseError, match="duplicate key"):
+    with pytest.raises(psycopg.errors.UniqueViolation, match="duplicate key"):
         clash.rows()
     statement.send({"probe_id": 2, "state": ReminderState.PENDING, "at": None})
     assert statement.rows() == [("2",)]
