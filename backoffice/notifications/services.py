@@ -496,7 +496,7 @@ def _start(prepared: Prepared, sender: mail.Mailer) -> None:
     one, or one that no longer applies or is no longer pending, is left to its turn."""
     row, context = prepared.row, prepared.context
     if row.channel == Channel.EMAIL and row.state == ReminderState.PENDING and context:
-        sender.start(build_email(row, context), _filename(row))
+        sender.start(_filename(row), envelope(row, context), lambda: build_email(row, context))
 
 
 def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> ReminderState | None:
@@ -526,7 +526,7 @@ def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> Remi
             mail.send(build_email(row, context), _filename(row))
         else:
             if sender.started != _filename(row):  # not started while the previous one's
-                sender.start(build_email(row, context), _filename(row))  # mark committed
+                _start(prepared, sender)  # mark committed
             sender.finish()
     except mail.MailError as exc:
         if row.attempts >= current_app.config["REMINDER_MAX_ATTEMPTS"]:
@@ -625,6 +625,19 @@ def applicant_facts(family_name: str, given_names: str, stay_ends_on: date | Non
             "stay_ends_on": stay_ends_on, "extension_opens_on": opens}
 
 
+def _mail_from(context: dict) -> str:
+    config = current_app.config
+    if context["for_applicant"]:
+        return config.get("APPLICANT_MAIL_FROM") or config["MAIL_FROM"]
+    return config["MAIL_FROM"]
+
+
+def envelope(reminder, context: dict) -> mail.Envelope:
+    """Whom ``build_email`` writes the reminder's message from and to, known before it is
+    built: the Mailer builds it while the server answers MAIL."""
+    return mail.Envelope.of_headers(_mail_from(context), [reminder.email])
+
+
 def build_email(reminder, context: dict, message_id: str | None = None) -> MIMEMultipart:
     """The message for a reminder (anything with ``id`` and ``email``) and its context,
     written in the recipient's language. ``message_id``: for a message that is not a
@@ -643,12 +656,9 @@ def build_email(reminder, context: dict, message_id: str | None = None) -> MIMEM
     message = MIMEMultipart("alternative")
     subject = rendered.subject
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
-    if context["for_applicant"]:
-        message["From"] = config.get("APPLICANT_MAIL_FROM") or config["MAIL_FROM"]
-        if config.get("APPLICANT_MAIL_REPLY_TO"):
-            message["Reply-To"] = config["APPLICANT_MAIL_REPLY_TO"]
-    else:
-        message["From"] = config["MAIL_FROM"]
+    message["From"] = _mail_from(context)
+    if context["for_applicant"] and config.get("APPLICANT_MAIL_REPLY_TO"):
+        message["Reply-To"] = config["APPLICANT_MAIL_REPLY_TO"]
     message["To"] = reminder.email
     message["Message-ID"] = (message_id
                              or f"<reminder-{reminder.id}@talent-admission-backoffice>")

@@ -495,9 +495,9 @@ def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, mon
 
     real_start, real_finish = mail.Mailer.start, mail.Mailer.finish
 
-    def start(self, message, filename):
+    def start(self, filename, envelope, build):
         log.append("start")
-        real_start(self, message, filename)
+        real_start(self, filename, envelope, build)
 
     def finish(self):
         log.append("send")
