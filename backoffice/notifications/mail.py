@@ -109,8 +109,9 @@ class Mailer:
 
     def abandon(self) -> None:
         """Drop the started message unsent. Its connection is closed before the "." (any
-        command now would be read as part of its content), and an SMTP server discards a
-        message whose connection closes before its end (RFC 5321, 3.8)."""
+        command now would be read as part of its content): a server takes a message on only
+        by its answer to the final "." (RFC 5321, 4.1.1.4 and 6.1), so it is never delivered
+        (tests/notifications/test_mail.py)."""
         if self._started is not None and self._message is None and self._failure is None:
             self._drop_connection()
         self._started = self._message = self._failure = None
@@ -184,6 +185,8 @@ def _send_all_but_the_end(smtp: smtplib.SMTP, envelope: Envelope,
         code, reply = smtp.getreply()
         if code not in (250, 251):
             refused[recipient] = (code, reply)
+        if code == 421:  # the server is closing the connection
+            raise smtplib.SMTPRecipientsRefused(refused)
     if len(refused) == len(recipients):
         raise smtplib.SMTPRecipientsRefused(refused)
     code, reply = smtp.docmd("data")
