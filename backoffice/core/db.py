@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import selectors
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
 
+import psycopg
 from flask import has_request_context, request
 from sqlalchemy import DateTime, event, exc, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 from backoffice.extensions import db
@@ -99,6 +102,87 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError("the idle connection was lost") from error
         if not alive:
             raise exc.DisconnectionError("the idle connection was lost")
+
+
+class Unawaited:
+    """One statement at a time sent on a PostgreSQL connection in autocommit without waiting
+    for its result (``send``), which is read later (``rows``). A statement in autocommit is
+    its own transaction: the server commits it, flushing the WAL to disk (most of a small
+    write's cost), while the caller does other work. Once ``rows`` returns, it is durable.
+
+    Neither SQLAlchemy nor psycopg sends without waiting: psycopg's pipeline mode commits
+    only at a sync, which waits for the results. So this sends ``statement``, as SQLAlchemy
+    compiles it and with the values its column types would bind, quoted by psycopg
+    (``ClientCursor.mogrify``), as one simple query on libpq's connection (``psycopg.pq``).
+    The connection is this object's between ``send`` and ``rows``; nothing else may use it.
+    """
+
+    def __init__(self, connection: Connection, statement: ClauseElement) -> None:
+        self._driver = connection.connection.driver_connection
+        if not self._driver.autocommit:
+            raise ValueError("an unawaited statement needs a connection in autocommit")
+        self._compiled = statement.compile(dialect=connection.dialect)
+        self._processors = {name: processor for bind, name in self._compiled.bind_names.items()
+                            if (processor := bind.type.bind_processor(connection.dialect))}
+        self._quote = psycopg.ClientCursor(self._driver)
+        self._in_flight = False
+
+    @property
+    def in_flight(self) -> bool:
+        """Sent, and its result not read yet."""
+        return self._in_flight
+
+    def send(self, values: dict) -> None:
+        """Send the statement with ``values`` (its bound parameters) and return at once."""
+        if self._in_flight:
+            raise RuntimeError("the previous statement's result was not read")
+        params = self._compiled.construct_params(values)
+        for name, processor in self._processors.items():
+            params[name] = processor(params[name])
+        sql = self._quote.mogrify(self._compiled.string, params)
+        pgconn = self._driver.pgconn
+        pgconn.send_query(sql.encode(self._driver.info.encoding))
+        self._in_flight = True
+        while pgconn.flush():  # what the socket did not take yet
+            _wait_for(pgconn.socket, selectors.EVENT_WRITE)
+
+    def rows(self) -> list[tuple[str | None, ...]]:
+        """Wait for the statement's result: the rows it returned, as PostgreSQL wrote their
+        values (text). Raises psycopg's error for what failed (``psycopg.errors``: a lost
+        connection is an OperationalError, which SQLAlchemy's pool replaces on its return)."""
+        if not self._in_flight:
+            raise RuntimeError("no statement was sent")
+        pgconn = self._driver.pgconn
+        try:
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                _wait_for(pgconn.socket, selectors.EVENT_READ)
+                pgconn.consume_input()
+            results = []
+            while (result := pgconn.get_result()) is not None:
+                results.append(result)
+        finally:
+            self._in_flight = False
+        encoding = self._driver.info.encoding
+        rows = []
+        for result in results:
+            if result.status not in (psycopg.pq.ExecStatus.TUPLES_OK,
+                                     psycopg.pq.ExecStatus.COMMAND_OK):
+                sqlstate = result.error_field(psycopg.pq.DiagnosticField.SQLSTATE)
+                error = (psycopg.errors.lookup(sqlstate.decode()) if sqlstate
+                         else psycopg.DatabaseError)
+                raise error(result.error_message.decode(encoding, "replace"))
+            for row in range(result.ntuples):
+                rows.append(tuple(None if (value := result.get_value(row, column)) is None
+                                  else value.decode(encoding)
+                                  for column in range(result.nfields)))
+        return rows
+
+
+def _wait_for(fd: int, events: int) -> None:
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, events)
+        selector.select()
 
 
 def _read_only_request() -> bool:

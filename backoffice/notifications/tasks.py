@@ -91,6 +91,9 @@ def dispatch_reminders(max_batches: int = 50) -> dict[str, int]:
     another dispatcher claimed is left to that one; a batch whose lease runs out gives back
     what it has not tried and claims afresh. Also the sweeper: whatever a dead worker claimed
     comes due again when its lease runs out.
+
+    On PostgreSQL an email's mark commits while the next email's envelope and content go out;
+    that email's final "." waits for the mark to be durable (``services.deliver_and_take``).
     """
     outcomes: dict[str, int] = {}
     # The emails' writes go through their own connection (services.marks_connection): each
@@ -111,8 +114,8 @@ def dispatch_reminders(max_batches: int = 50) -> dict[str, int]:
                 rest = queue[n + 1:]
                 if held:
                     state, taken = services.deliver_and_take(
-                        prepared[reminder_id], rest[0] if rest else None, claim, expires,
-                        sender=sender, marks=marks)
+                        prepared[reminder_id], prepared[rest[0]] if rest else None, claim,
+                        expires, sender=sender, marks=marks)
                     outcome = state.value
                 else:
                     outcome = "taken_by_another"

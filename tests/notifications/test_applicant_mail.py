@@ -23,7 +23,7 @@ from backoffice.cases.models import Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.i18n import lazy_gettext
 from backoffice.extensions import db as _db
-from backoffice.notifications import services
+from backoffice.notifications import mail, services
 from backoffice.notifications.models import ESCALATION, Reminder
 from backoffice.notifications.wording import render_reminder
 from config import Config
@@ -267,6 +267,12 @@ def test_the_applicants_sender_and_reply_to(settings, from_, reply_to, want_from
                                  context("stay_end") | {"for_applicant": False})
     assert staff["From"] == "Talent Admission Back Office <no-reply@localhost>"
     assert staff["Reply-To"] is None
+    # The envelope the dispatch sends before the message is built says the same.
+    for reminder, ctx, built in (
+            (Reminder(id=7, email=APPLICANT_EMAIL), context("stay_end"), message),
+            (Reminder(id=8, email="wong@example.org"),
+             context("stay_end") | {"for_applicant": False}, staff)):
+        assert services.envelope(reminder, ctx) == mail.Envelope.of(built)
 
 
 @pytest.mark.parametrize(("names", "assignee", "language", "named"), [

@@ -24,6 +24,7 @@ from backoffice.auth.models import Role, User
 from backoffice.cases import services as cases
 from backoffice.cases.models import Case, Deadline, DeadlineKind, DeadlineState
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.db import Unawaited
 from backoffice.core.i18n import force_language
 from backoffice.extensions import db as _db
 from backoffice.notifications import mail, services, tasks
@@ -64,15 +65,16 @@ def outbox(app, monkeypatch, tmp_path) -> Path:
 
 @pytest.fixture
 def sends(monkeypatch) -> list[str]:
-    """Every message handed to the mailer, by file name (one per reminder)."""
+    """Every message handed over, by file name (one per reminder): its final "." sent
+    (``Mailer.finish``). One started and abandoned is not among them."""
     calls: list[str] = []
-    real_send = mail.Mailer.send
+    real_finish = mail.Mailer.finish
 
-    def spy(self, message: EmailMessage, filename: str) -> None:
-        calls.append(filename)
-        real_send(self, message, filename)
+    def spy(self) -> None:
+        calls.append(self.started)
+        real_finish(self)
 
-    monkeypatch.setattr(mail.Mailer, "send", spy)
+    monkeypatch.setattr(mail.Mailer, "finish", spy)
     return calls
 
 
@@ -389,13 +391,13 @@ def test_a_batch_never_outlives_its_lease(db, caseworker, outbox, sends, monkeyp
     plan(now=NOW)
     clock = {"now": NOW}
     monkeypatch.setattr(services, "utcnow", lambda: clock["now"])
-    real_send = mail.Mailer.send
+    real_finish = mail.Mailer.finish
 
-    def slow_send(self, message, filename):
+    def slow_send(self):
         clock["now"] += timedelta(seconds=smtp_seconds)
-        real_send(self, message, filename)
+        real_finish(self)
 
-    monkeypatch.setattr(mail.Mailer, "send", slow_send)
+    monkeypatch.setattr(mail.Mailer, "finish", slow_send)
     outcomes = tasks.dispatch_reminders.run()
     assert outcomes == {"sent": 9}
     assert sorted(sends) == sorted(f"reminder-{r.id}" for r in reminders(channel=Channel.EMAIL))
@@ -415,14 +417,14 @@ def test_a_batch_leaves_what_another_dispatcher_claimed_after_its_lease_ran_out(
     clock = {"now": NOW}
     monkeypatch.setattr(services, "utcnow", lambda: clock["now"])
     rival, rival_holds = services.new_claim(), set()
-    real_send = mail.Mailer.send
+    real_finish = mail.Mailer.finish
 
-    def slow_send(self, message, filename):
+    def slow_send(self):
         clock["now"] += timedelta(seconds=200)
-        real_send(self, message, filename)
+        real_finish(self)
         rival_holds.update(services.claim_due(now=clock["now"], claim=rival))
 
-    monkeypatch.setattr(mail.Mailer, "send", slow_send)
+    monkeypatch.setattr(mail.Mailer, "finish", slow_send)
     outcomes = tasks.dispatch_reminders.run()
     assert rival_holds, "the rival claimed nothing: the test proves nothing"
     sent = {r.id for r in reminders(state=ReminderState.SENT)}
@@ -463,8 +465,9 @@ def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, mon
     """The dispatch's budget for each email after the first: its outcome and the next one's
     take, one statement built once (services._MARK_SENT_AND_TAKE), committed right away
     (tasks.dispatch_reminders). On PostgreSQL it runs on the run's own connection in
-    autocommit (services.marks_connection): no pool check-out (whose ping is a round trip),
-    no BEGIN, no COMMIT. A statement more an email is a round trip more."""
+    autocommit (services.Marks): no pool check-out (whose ping is a round trip), no BEGIN,
+    no COMMIT, sent without waiting (core.db.Unawaited) and read before the next email's
+    final "."; the next email is started in between. A statement more is a round trip more."""
     for days in (1, 7, 14, 30):
         stay_case(caseworker, TODAY + timedelta(days=days), email_consent=False)
     plan(now=NOW)
@@ -474,16 +477,31 @@ def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, mon
     postgres = db.engine.dialect.name == "postgresql"
     log: list[str] = []
 
-    def statement(conn, _cursor, sql, *_args):
+    def statement(_conn, _cursor, sql, *_args):
         if not sql.lstrip().upper().startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
-            autocommit = postgres and conn.connection.driver_connection.autocommit
-            log.append(" ".join(sql.split()[:2]).upper() + (" autocommit" if autocommit else ""))
+            log.append(" ".join(sql.split()[:2]).upper())
 
-    real_send = mail.Mailer.send
+    real_unawaited_send, real_unawaited_rows = Unawaited.send, Unawaited.rows
 
-    def send(self, message, filename):
+    def unawaited_send(self, values):
+        log.append(" ".join(self._compiled.string.split()[:2]).upper() + " unawaited"
+                   + (" autocommit" if self._driver.autocommit else ""))
+        real_unawaited_send(self, values)
+
+    def unawaited_rows(self):
+        rows = real_unawaited_rows(self)
+        log.append("durable")
+        return rows
+
+    real_start, real_finish = mail.Mailer.start, mail.Mailer.finish
+
+    def start(self, filename, envelope, build):
+        log.append("start")
+        real_start(self, filename, envelope, build)
+
+    def finish(self):
         log.append("send")
-        real_send(self, message, filename)
+        real_finish(self)
 
     def commit(_conn):
         log.append("commit")
@@ -494,7 +512,10 @@ def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, mon
     built = []
     real_update = services.update
     monkeypatch.setattr(services, "update", lambda *a: built.append(a) or real_update(*a))
-    monkeypatch.setattr(mail.Mailer, "send", send)
+    monkeypatch.setattr(Unawaited, "send", unawaited_send)
+    monkeypatch.setattr(Unawaited, "rows", unawaited_rows)
+    monkeypatch.setattr(mail.Mailer, "start", start)
+    monkeypatch.setattr(mail.Mailer, "finish", finish)
     event.listen(db.engine, "before_cursor_execute", statement)
     event.listen(db.engine, "commit", commit)
     event.listen(db.engine.pool, "checkout", checkout)
@@ -506,8 +527,10 @@ def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, mon
         event.remove(db.engine.pool, "checkout", checkout)
     assert len(built) == 2  # the two claims (the second finds nothing): no email builds one
     between = " ".join(log).split("send")[1:-1]
-    each = ["UPDATE", "REMINDERS", "autocommit"] if postgres else [
-        "checkout", "UPDATE", "REMINDERS", "commit"]
+    # On PostgreSQL the next email's start comes after the mark is sent and before it is
+    # read: its envelope and content go out while the mark commits.
+    each = ["UPDATE", "REMINDERS", "unawaited", "autocommit", "start", "durable"] if postgres \
+        else ["checkout", "UPDATE", "REMINDERS", "commit", "start"]
     assert [part.split() for part in between] == [each] * 3
     sent = reminders(channel=Channel.EMAIL)
     assert {r.state for r in sent} == {ReminderState.SENT}
@@ -591,9 +614,9 @@ def test_an_emails_mark_takes_the_next_only_if_the_batch_still_holds_it(
     db.session.commit()
     later = NOW + timedelta(seconds=10)
     monkeypatch.setattr(services, "utcnow", lambda: later)
-    prepared = services.prepare([first])[first]
-    assert services.deliver_and_take(prepared, second, token, expires=NOW + LEASE,
-                                     now=NOW) == (ReminderState.SENT, taken)
+    prepared = services.prepare([first, second])
+    assert services.deliver_and_take(prepared[first], prepared[second], token,
+                                     expires=NOW + LEASE, now=NOW) == (ReminderState.SENT, taken)
     db.session.commit()
     sent, following = reminders(channel=Channel.EMAIL)
     assert (sent.state, sent.sent_at, sent.next_attempt_at) == (
