@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import email.generator
+import email.policy
 import email.utils
 import io
 import re
@@ -202,7 +203,10 @@ def _content(message: Message, international: bool) -> bytes:
         message = copy.copy(message)
         del message["Bcc"]
     with io.BytesIO() as content:
-        policy = message.policy.clone(utf8=True) if international else None
+        # smtplib clones the message's policy with utf8=True, which the classic MIME
+        # classes' compat32 policy cannot do: a TypeError that stopped the dispatch run at
+        # that email, every run. The SMTPUTF8 policy writes the headers as UTF-8.
+        policy = email.policy.SMTPUTF8 if international else None
         email.generator.BytesGenerator(content, policy=policy).flatten(message, linesep="\r\n")
         data = re.sub(rb"(?m)^\.", b"..", content.getvalue())
     return data if data.endswith(b"\r\n") else data + b"\r\n"
