@@ -50,6 +50,9 @@ class QueueTable:
                     for s in {r.status for r in rows}}
         kinds = {k: escape(k.label) for k in {r.next_deadline_kind for r in rows} if k}
         none_open = escape(_("None open"))
+        # A page sorted by next deadline has many rows due on one day: each (kind, day)
+        # worded once (its countdown is a plural message in the reader's language).
+        deadlines: dict[tuple, str] = {}
         out = []
         for row in rows:
             cells = []
@@ -76,7 +79,10 @@ class QueueTable:
                                         row.documents_missing))
                 missing = f'<br><span class="small documents-missing">{words}</span>'
             cells.append(f'<td><span class="badge text-bg-{colour}">{status}</span>{missing}</td>')
-            cells.append(self._deadline_cell(row, kinds, none_open))
+            key = (row.next_deadline_kind, row.next_deadline_on)
+            if key not in deadlines:
+                deadlines[key] = self._deadline_cell(row, kinds, none_open)
+            cells.append(deadlines[key])
             since = escape(format_date(row.status_since)) if row.status_since else "—"
             cells.append(f'<td class="text-nowrap">{since}</td>')
             cells.append(f'<td class="text-nowrap">{escape(format_date(row.submitted_on))}</td>')

@@ -226,10 +226,18 @@ def country_name(alpha2: str, locale: str | None = None) -> str:
     falling back to the English name for a code CLDR lacks. Raises ``ValueError`` when the
     code is unknown.
     """
-    country = _lookup_country((alpha2 or "").strip().upper())
-    if country is None:
+    name = _country_name_in((alpha2 or "").strip().upper(), _reader_locale(locale))
+    if name is None:
         raise ValueError(_COUNTRY_MESSAGE)
-    return _name_in(country, _reader_locale(locale))
+    return name
+
+
+# A queue page names forty-odd countries; pycountry's lookup costs more than the rest of a
+# row. A few hundred codes in two languages: a small cache.
+@lru_cache(maxsize=1024)
+def _country_name_in(code: str, locale: str) -> str | None:
+    country = _lookup_country(code)
+    return None if country is None else _name_in(country, locale)
 
 
 def _sort_key(name: str) -> str:

@@ -243,6 +243,20 @@ def test_country_name_unknown():
         country_name("ZZ")
 
 
+@pytest.mark.parametrize(("code", "locale", "name"), [
+    ("JP", "en", "Japan"), ("JP", "zh_Hant_HK", "日本"), ("JP", "en", "Japan"),
+    ("ZZ", "en", None), ("ZZ", "zh_Hant_HK", None),
+])
+def test_country_names_are_kept_per_code_and_language(code, locale, name):
+    # Twice each: the second answer comes from the cache and must be the first's.
+    for _ in range(2):
+        if name is None:
+            with pytest.raises(ValueError):
+                country_name(code, locale)
+        else:
+            assert country_name(code, locale) == name
+
+
 def test_country_choices_sorted_by_name_and_complete():
     choices = country_choices()
     assert len(choices) >= 249
