@@ -79,13 +79,19 @@ class Mailer:
         self.abandon()
         self._started = filename
         if not current_app.config.get("SMTP_HOST"):
-            self._message = build()
+            try:
+                self._message = build()
+            except Exception as exc:  # see _BuildError
+                self._failure = _build_failure(filename, exc)
             return
         try:
-            _send_all_but_the_end(self._connection(), envelope, build)
+            _send_all_but_the_end(self._connection(), envelope, _reported(build))
         except (OSError, smtplib.SMTPException) as exc:
             self._failure = MailError(f"{type(exc).__name__}: {exc}")
             self._drop_connection()  # the next message starts on a fresh connection
+        except _BuildError as exc:
+            self._failure = _build_failure(filename, exc.__cause__)
+            self._drop_connection()  # MAIL was sent: the connection is mid-transaction
 
     def finish(self) -> None:
         """The started message's final ".": it is accepted when this returns. MailError if
@@ -146,6 +152,26 @@ class Mailer:
             with suppress(OSError, smtplib.SMTPException):
                 self._smtp.quit()
             self._smtp = None
+
+
+class _BuildError(Exception):
+    """The message could not be built (a fault in its data or in this code). It is the
+    attempt's outcome, retried with backoff and then failed for all to see, like a refusal:
+    raised through the dispatch, it stopped the run at that email, and every run after it."""
+
+
+def _reported(build: Callable[[], Message]) -> Callable[[], Message]:
+    def built() -> Message:
+        try:
+            return build()
+        except Exception as exc:
+            raise _BuildError from exc
+    return built
+
+
+def _build_failure(filename: str, exc: BaseException | None) -> MailError:
+    current_app.logger.exception("message %s could not be built", filename, exc_info=exc)
+    return MailError(f"the message could not be built: {type(exc).__name__}: {exc}")
 
 
 def _send_all_but_the_end(smtp: smtplib.SMTP, envelope: Envelope,

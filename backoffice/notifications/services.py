@@ -512,7 +512,14 @@ def _send(prepared: Prepared, now: datetime, sender: mail.Mailer | None) -> Remi
         if row.channel == Channel.IN_APP:
             # Written in the recipient's language; the centre renders the title again in
             # the reader's language from the reminder (``notifications_for``).
-            message = render_reminder(context)
+            try:
+                message = render_reminder(context)
+            except Exception as exc:
+                # As for an email that cannot be built (mail._BuildError): this reminder's
+                # failed attempt, not the end of the run.
+                current_app.logger.exception("reminder %s could not be written", row.id)
+                raise mail.MailError(f"the notification could not be written: "
+                                     f"{type(exc).__name__}: {exc}") from exc
             if not _mark_sent_while_pending(row.id, now):
                 return db.session.scalar(select(Reminder.state).where(Reminder.id == row.id))
             # One notification per reminder (uq_notifications_reminder_id): if it is there

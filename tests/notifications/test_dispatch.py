@@ -593,6 +593,65 @@ def test_one_smtp_connection_serves_a_run_and_a_refusal_leaves_only_that_one_to_
     assert retry.next_attempt_at > services.utcnow()
 
 
+@pytest.mark.parametrize(("channel", "over_smtp"), [
+    (Channel.EMAIL, True), (Channel.EMAIL, False), (Channel.IN_APP, False),
+], ids=["email over smtp", "email to the outbox", "in-app"])
+def test_a_message_that_cannot_be_built_fails_its_attempt_and_the_run_goes_on(
+        app, db, make_user, monkeypatch, outbox, channel, over_smtp):
+    """A fault in one reminder's message (its data, or this code) is that reminder's failed
+    attempt, retried with backoff and in the end failed for all to see: raised through the
+    dispatch, it ended the run at that reminder, on every run after it."""
+    staff = [make_user(Role.CASEWORKER, email=f"cw{n}@example.org") for n in range(4)]
+    for user in staff:
+        stay_case(user, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    other = Channel.IN_APP if channel == Channel.EMAIL else Channel.EMAIL
+    db.session.execute(update(Reminder).where(Reminder.channel == other)
+                       .values(state=ReminderState.CANCELLED))
+    db.session.commit()
+    broken = staff[1]
+    if channel == Channel.EMAIL:
+        build = services.build_email
+
+        def build_email(row, context, *args, **kwargs):
+            if row.email == broken.email:
+                raise ValueError("a field this code did not expect")
+            return build(row, context, *args, **kwargs)
+
+        monkeypatch.setattr(services, "build_email", build_email)
+    else:
+        render = services.render_reminder
+
+        def render_reminder(context):
+            if context["assignee"] == broken.full_name:
+                raise ValueError("a field this code did not expect")
+            return render(context)
+
+        monkeypatch.setattr(services, "render_reminder", render_reminder)
+    sink = CountingSink(set())
+    if over_smtp:
+        port = free_port()
+        controller = Controller(sink, hostname="127.0.0.1", port=port)
+        controller.start()
+        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+        monkeypatch.setitem(app.config, "SMTP_PORT", port)
+        monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
+    try:
+        assert tasks.dispatch_reminders.run() == {"sent": 3, "pending": 1}
+    finally:
+        if over_smtp:
+            controller.stop()
+    if over_smtp:
+        assert sorted(sink.accepted) == sorted(u.email for u in staff if u is not broken)
+    by_user = {r.user_id: r for r in reminders(channel=channel)}
+    assert {u.id: by_user[u.id].state for u in staff} == {
+        u.id: ReminderState.PENDING if u is broken else ReminderState.SENT for u in staff}
+    failed = by_user[broken.id]
+    assert failed.attempts == 1 and failed.sent_at is None
+    assert "ValueError: a field this code did not expect" in failed.last_error
+    assert failed.next_attempt_at > services.utcnow()
+
+
 @pytest.mark.parametrize(("next_one", "taken"),
                          [("held", True), ("claimed by another", False), ("sent", False)])
 def test_an_emails_mark_takes_the_next_only_if_the_batch_still_holds_it(
