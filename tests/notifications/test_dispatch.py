@@ -538,6 +538,19 @@ def test_an_email_costs_one_statement_and_one_commit(db, caseworker, outbox, mon
     assert all(r.sent_at is not None for r in sent)
 
 
+def staff_with_reminders(make_user, only: Channel, count: int = 4) -> list[User]:
+    """``count`` caseworkers, each with one case 14 days from its stay's end and that
+    deadline's reminders planned, all but those of channel ``only`` cancelled; committed."""
+    staff = [make_user(Role.CASEWORKER, email=f"cw{n}@example.org") for n in range(count)]
+    for user in staff:
+        stay_case(user, TODAY + timedelta(days=14), email_consent=False)
+    plan(now=NOW)
+    _db.session.execute(update(Reminder).where(Reminder.channel != only)
+                        .values(state=ReminderState.CANCELLED))
+    _db.session.commit()
+    return staff
+
+
 class CountingSink:
     """An SMTP server that accepts every message but those to ``refuse`` (550), and counts
     the connections its clients opened (one EHLO each)."""
@@ -562,13 +575,7 @@ def test_one_smtp_connection_serves_a_run_and_a_refusal_leaves_only_that_one_to_
     """The Mailer keeps one connection for the whole run (a connection a message cost four
     times the sending), starts a fresh one after a refusal, and a refusal in the middle of a
     batch leaves that reminder pending with its backoff while the batch goes on."""
-    staff = [make_user(Role.CASEWORKER, email=f"cw{n}@example.org") for n in range(4)]
-    for user in staff:
-        stay_case(user, TODAY + timedelta(days=14), email_consent=False)
-    plan(now=NOW)
-    db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
-                       .values(state=ReminderState.CANCELLED))
-    db.session.commit()
+    staff = staff_with_reminders(make_user, only=Channel.EMAIL)
     refused = staff[1].email
     sink = CountingSink({refused})
     port = free_port()
@@ -601,14 +608,7 @@ def test_a_message_that_cannot_be_built_fails_its_attempt_and_the_run_goes_on(
     """A fault in one reminder's message (its data, or this code) is that reminder's failed
     attempt, retried with backoff and in the end failed for all to see: raised through the
     dispatch, it ended the run at that reminder, on every run after it."""
-    staff = [make_user(Role.CASEWORKER, email=f"cw{n}@example.org") for n in range(4)]
-    for user in staff:
-        stay_case(user, TODAY + timedelta(days=14), email_consent=False)
-    plan(now=NOW)
-    other = Channel.IN_APP if channel == Channel.EMAIL else Channel.EMAIL
-    db.session.execute(update(Reminder).where(Reminder.channel == other)
-                       .values(state=ReminderState.CANCELLED))
-    db.session.commit()
+    staff = staff_with_reminders(make_user, only=channel)
     broken = staff[1]
     if channel == Channel.EMAIL:
         build = services.build_email

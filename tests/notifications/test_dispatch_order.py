@@ -21,13 +21,15 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.pool import NullPool
 
-from backoffice.auth.models import Role
 from backoffice.extensions import db as _db
 from backoffice.notifications import mail, services, tasks
 from backoffice.notifications.models import Channel, Reminder, ReminderState
-from tests.cases.factories import NOW, TODAY
-from tests.notifications.test_dispatch import LEASE, free_port, reminders
-from tests.notifications.test_planning import plan, stay_case
+from tests.notifications.test_dispatch import (
+    LEASE,
+    free_port,
+    reminders,
+    staff_with_reminders,
+)
 
 
 class Watching:
@@ -77,13 +79,7 @@ class Watching:
 def emails(app, db, make_user) -> dict[str, int]:
     """Four caseworkers with a reminder email each (their in-app ones cancelled): the
     reminder's id by address, in the order the dispatch sends them."""
-    staff = [make_user(Role.CASEWORKER, email=f"cw{n}@example.org") for n in range(4)]
-    for user in staff:
-        stay_case(user, TODAY + timedelta(days=14), email_consent=False)
-    plan(now=NOW)
-    db.session.execute(update(Reminder).where(Reminder.channel == Channel.IN_APP)
-                       .values(state=ReminderState.CANCELLED))
-    db.session.commit()
+    staff_with_reminders(make_user, only=Channel.EMAIL)
     return {r.email: r.id for r in reminders(channel=Channel.EMAIL)}
 
 
