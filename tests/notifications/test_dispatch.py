@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -570,6 +572,21 @@ class CountingSink:
         return "250 OK"
 
 
+@contextmanager
+def serving(app, monkeypatch, sink) -> Iterator[None]:
+    """``sink`` (an aiosmtpd handler) as the app's SMTP server while the block runs."""
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
+    try:
+        yield
+    finally:
+        controller.stop()
+
+
 def test_one_smtp_connection_serves_a_run_and_a_refusal_leaves_only_that_one_to_retry(
         app, db, make_user, monkeypatch):
     """The Mailer keeps one connection for the whole run (a connection a message cost four
@@ -578,16 +595,8 @@ def test_one_smtp_connection_serves_a_run_and_a_refusal_leaves_only_that_one_to_
     staff = staff_with_reminders(make_user, only=Channel.EMAIL)
     refused = staff[1].email
     sink = CountingSink({refused})
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
-    try:
+    with serving(app, monkeypatch, sink):
         assert tasks.dispatch_reminders.run() == {"sent": 3, "pending": 1}
-    finally:
-        controller.stop()
     assert sorted(sink.accepted) == sorted(u.email for u in staff if u.email != refused)
     assert sink.connections == 2  # the run's, and the fresh one after the refusal
     by_email = {r.email: r for r in reminders(channel=Channel.EMAIL)}
@@ -629,18 +638,8 @@ def test_a_message_that_cannot_be_built_fails_its_attempt_and_the_run_goes_on(
 
         monkeypatch.setattr(services, "render_reminder", render_reminder)
     sink = CountingSink(set())
-    if over_smtp:
-        port = free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=port)
-        controller.start()
-        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-        monkeypatch.setitem(app.config, "SMTP_PORT", port)
-        monkeypatch.setitem(app.config, "SMTP_STARTTLS", False)
-    try:
+    with serving(app, monkeypatch, sink) if over_smtp else nullcontext():
         assert tasks.dispatch_reminders.run() == {"sent": 3, "pending": 1}
-    finally:
-        if over_smtp:
-            controller.stop()
     if over_smtp:
         assert sorted(sink.accepted) == sorted(u.email for u in staff if u is not broken)
     by_user = {r.user_id: r for r in reminders(channel=channel)}
