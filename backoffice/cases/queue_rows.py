@@ -41,7 +41,7 @@ class QueueTable:
         """The ``<tr>`` of each row (a queue query's row), in order."""
         rows = list(rows)
         case_url = url_for("cases.show", case_id=1)[:-1]
-        back_query = "?" + urlencode({"back": self.back})
+        back_query = escape("?" + urlencode({"back": self.back}))
         # Named once per country, scheme, status and deadline kind on the page (a few), not
         # once per row: each naming is a catalogue lookup.
         countries = {code: escape(csv_country(code)) for code in {r.nationality for r in rows}}
@@ -66,7 +66,7 @@ class QueueTable:
                 cells.append(f'<td class="place-in-line">{self.line.place_of(row.id) or "—"}</td>')
             reference = escape(row.reference)
             cells.append(f'<td class="text-nowrap"><a href="{case_url}{row.id}'
-                         f'{escape(back_query)}" class="mono">{reference}</a></td>')
+                         f'{back_query}" class="mono">{reference}</a></td>')
             chinese = (f' <span lang="zh-Hant">{escape(row.chinese_name)}</span>'
                        if row.chinese_name else "")
             cells.append(f"<td>{escape(row.family_name.upper())}, {escape(row.given_names)}"
