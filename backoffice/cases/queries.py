@@ -35,6 +35,7 @@ from backoffice.cases.models import (
 )
 from backoffice.cases.schemes import OPEN_STATUSES, CaseStatus, Scheme
 from backoffice.core.converters import DB_INT_MAX
+from backoffice.core.db import read
 from backoffice.core.export import csv_country, csv_date, csv_instant, csv_text, download_name
 from backoffice.core.i18n import LazyText
 from backoffice.core.i18n import lazy_gettext as _l
@@ -383,7 +384,7 @@ def _after(keys: tuple, values: tuple, descending: bool):
 
 
 def _rows(query: Select, limit: int) -> list:
-    return db.session.execute(query.limit(limit)).all() if limit > 0 else []
+    return read(query.limit(limit)).all() if limit > 0 else []
 
 
 def queue_page(queue: Queue, user: User, filters: Filters, cursor: str | None = None,
@@ -460,7 +461,7 @@ def waiting_line(scheme: Scheme, case_ids: Iterable[int] | None = None) -> Waiti
         if not ids:
             return WaitingLine({}, waiting_count(scheme))
         query = query.where(numbered.c.id.in_(ids))
-    rows = db.session.execute(query).all()
+    rows = read(query).all()
     length = rows[0].length if rows else waiting_count(scheme)
     return WaitingLine({row.id: row.place for row in rows}, length)
 
@@ -473,7 +474,7 @@ def queue_count(queue: Queue, user: User, filters: Filters,
     if page is not None and page.first_page and page.next_cursor is None:
         return len(page.rows)
     limited = queue_query(queue, user, filters, counting=True).limit(COUNT_LIMIT + 1).subquery()
-    count = db.session.scalar(select(func.count()).select_from(limited))
+    count = read(select(func.count()).select_from(limited)).scalar_one()
     return count if count <= COUNT_LIMIT else None
 
 
@@ -578,11 +579,11 @@ def due_soon(user: User, office: bool, today: date) -> tuple[list, list]:
     missed = rows.where(Deadline.state == DeadlineState.MISSED, Deadline.outstanding.is_(True))
     by_date = (Deadline.due_on, Deadline.id)
     overdue = sorted(
-        [*db.session.execute(not_swept.order_by(*by_date).limit(DEADLINE_LIST_LIMIT)),
-         *db.session.execute(missed.order_by(*by_date).limit(DEADLINE_LIST_LIMIT))],
+        [*read(not_swept.order_by(*by_date).limit(DEADLINE_LIST_LIMIT)),
+         *read(missed.order_by(*by_date).limit(DEADLINE_LIST_LIMIT))],
         key=lambda row: (row.due_on, row.id))[:DEADLINE_LIST_LIMIT]
     return (
-        db.session.execute(upcoming.order_by(*by_date).limit(DEADLINE_LIST_LIMIT)).all(),
+        read(upcoming.order_by(*by_date).limit(DEADLINE_LIST_LIMIT)).all(),
         overdue,
     )
 
@@ -603,4 +604,4 @@ _SAVED_FILTERS = (select(SavedFilter.id, SavedFilter.name, SavedFilter.queue, Sa
 
 def saved_filters_of(user: User) -> list:
     """The user's saved filters, by name: rows of (id, name, queue, query)."""
-    return list(db.session.execute(_SAVED_FILTERS, {"user_id": user.id}))
+    return list(read(_SAVED_FILTERS, {"user_id": user.id}))

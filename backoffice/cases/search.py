@@ -46,9 +46,9 @@ from backoffice.cases.models import (
 )
 from backoffice.cases.queries import REFERENCE_RE, normalise
 from backoffice.cases.words import lazy_gettext
+from backoffice.core.db import read
 from backoffice.core.i18n import LazyText
 from backoffice.core.identity import normalise_hkid
-from backoffice.extensions import db
 
 LIMIT = 50  # the most cases one search shows; a longer list is refined, not paged
 # A part of a name needs three characters: a trigram index finds nothing shorter without
@@ -338,7 +338,7 @@ _CASES_BY_ID = (select(*_CASE_COLUMNS).join(Applicant, Applicant.id == Case.appl
 def _cases(ids: list[int]) -> dict[int, Row]:
     if not ids:
         return {}
-    return {row.id: row for row in db.session.execute(_CASES_BY_ID, {"ids": ids})}
+    return {row.id: row for row in read(_CASES_BY_ID, {"ids": ids})}
 
 
 _DEPENDANTS_BY_ID = (select(Dependant.id, Dependant.relation, Dependant.family_name,
@@ -352,7 +352,7 @@ def _dependants(ids: Iterable[int]) -> dict[int, FoundDependant]:
         return {}
     return {row.id: FoundDependant(row.relation, person_name(row.family_name, row.given_names,
                                                              row.chinese_name), row.removed_at)
-            for row in db.session.execute(_DEPENDANTS_BY_ID, {"ids": ids})}
+            for row in read(_DEPENDANTS_BY_ID, {"ids": ids})}
 
 
 def search(user: User, raw: str | None, limit: int = LIMIT) -> Results:
@@ -362,7 +362,7 @@ def search(user: User, raw: str | None, limit: int = LIMIT) -> Results:
     if not user.can_work_cases():  # who may view a case: Case.can_view (any case, today)
         return Results(terms, [], more=False)
     union, parameters = statement(terms, limit)
-    hits = db.session.execute(union, parameters).all()
+    hits = read(union, parameters).all()
     reasons: dict[int, list[tuple[str, int | None]]] = {}
     for case_id, kind, dependant_id in hits:
         found = reasons.setdefault(case_id, [])

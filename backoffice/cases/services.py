@@ -75,6 +75,7 @@ from backoffice.cases.schemes import (
 from backoffice.cases.words import LazyDate, LazyList, LazyNumber, Sentences, lazy_gettext
 from backoffice.core.converters import DB_INT_MAX
 from backoffice.core.dates import add_months, hk_today, utcnow
+from backoffice.core.db import read
 from backoffice.core.i18n import DEFAULT_LANGUAGE
 from backoffice.extensions import db
 
@@ -719,7 +720,7 @@ _ACTIVE_CASEWORKERS = (
 def active_caseworkers() -> list:
     """(id, full_name) of the accounts that can be given cases, by name. Plain rows, not ORM
     objects: every queue page lists them."""
-    return list(db.session.execute(_ACTIVE_CASEWORKERS))
+    return list(read(_ACTIVE_CASEWORKERS))
 
 
 # --- Saved filters ------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from flask import has_request_context, request
 from sqlalchemy import DateTime, event, exc, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.types import TypeDecorator
 
 from backoffice.extensions import db
@@ -234,6 +234,21 @@ def dialect_insert(table):
     construct per dialect."""
     name = db.session.get_bind().dialect.name
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name](table)
+
+
+def read(statement: Executable, parameters: dict | None = None) -> Result:
+    """The result of a SELECT of plain columns (no ORM entities), through the session's own
+    connection and transaction but around the ORM.
+
+    For the rows a page only shows: the ORM's execution path (its compile state, its result
+    wrapping) costs about 0.1 ms a statement on top of Core's, and a page sends several.
+    Unlike ``session.execute`` it does not flush first, so changes still pending in the
+    session are flushed here, to be seen as the ORM would have seen them.
+    """
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(statement, parameters)
 
 
 def enum_column(enum_cls: type[StrEnum], name: str) -> SAEnum:

@@ -30,7 +30,7 @@ from backoffice.cases.models import (
 )
 from backoffice.core import dates
 from backoffice.core.dates import utcnow
-from backoffice.core.db import Unawaited, dialect_insert
+from backoffice.core.db import Unawaited, dialect_insert, read
 from backoffice.core.i18n import (
     format_date,
     language_for,
@@ -708,7 +708,7 @@ _UNREAD_COUNT = select(func.count()).select_from(Notification).where(
 
 
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
+    return read(_UNREAD_COUNT, {"user_id": user_id}).scalar_one()
 
 
 @dataclass(frozen=True)
