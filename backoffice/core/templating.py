@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Flask
+from flask import Flask, render_template, request
+from markupsafe import Markup
 
 from backoffice.core.dates import hk_today
+from backoffice.core.i18n import current_language
 from backoffice.core.identity import mask_hkid, mask_passport
 
 
@@ -16,7 +18,29 @@ def iso_date(value: date | None) -> str:
     return "" if value is None else value.isoformat()
 
 
+# (template, language code, the app's mount point): the rendered fragment.
+_FIXED_FRAGMENTS: dict[tuple[str, str, str], Markup] = {}
+
+
+def fixed_fragment(name: str) -> Markup:
+    """The partial template ``name`` as rendered in the reader's language, rendered once per
+    process and language, then reused.
+
+    For the parts of the frame that are the same on every page (the style sheets, the
+    scripts, the footer): rendering them, Bootstrap's tags and the addresses of the static
+    files among them, cost about 0.3 ms of every page. Such a template may use the language
+    and nothing else of the request or the user.
+    """
+    key = (name, current_language().code, request.script_root)
+    fragment = _FIXED_FRAGMENTS.get(key)
+    if fragment is None:
+        rendered = render_template(name)  # escaped by Jinja, as every template
+        fragment = _FIXED_FRAGMENTS[key] = Markup(rendered)  # noqa: S704  # nosec B704
+    return fragment
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(fixed_fragment, "fixed_fragment")
     app.add_template_filter(iso_date, "iso_date")
     # The Hong Kong day of an instant, to compare with a date (``|date`` words either).
     app.add_template_filter(hk_today, "hk_date")
