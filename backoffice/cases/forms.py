@@ -684,7 +684,7 @@ class ApproveInLineForm(BaseForm):
     submit = SubmitField(_l("Approve these cases"))
 
 
-SORT_CHOICES = choices_of([
+SORT_CHOICES = tuple(choices_of([
     ("newest", _l("Newest first")),
     ("oldest", _l("Oldest first")),
     ("submitted_desc", _l("Submission date, latest first")),
@@ -693,7 +693,12 @@ SORT_CHOICES = choices_of([
     ("updated_desc", _l("Last change, latest first")),
     ("reference", _l("Reference")),
     ("waiting", _l("Place in the waiting line")),
-])
+]))
+
+
+_SCHEME_FILTER_CHOICES = tuple(choices_of(
+    [("", _l("Any scheme")), *((s.value, s.short_label) for s in Scheme)]))
+_STATUS_FILTER_CHOICES = (*choices_of([("", _l("Any status"))]), *STATUS_CHOICES)
 
 
 class QueueFilterForm(BaseForm):
@@ -710,22 +715,23 @@ class QueueFilterForm(BaseForm):
                     validators=[Optional(), Length(max=100)],
                     description=_l("Reference, name (Latin or Chinese, partial), passport or "
                                    "HKID."))
-    scheme = SelectField(_l("Scheme"), choices=choices_of(
-        [("", _l("Any scheme")), *((s.value, s.short_label) for s in Scheme)]),
-        validators=[Optional()])
-    status = SelectField(_l("Status"),
-                         choices=[*choices_of([("", _l("Any status"))]), *STATUS_CHOICES],
-                         validators=[Optional()])
+    # The selects' choices are set by __init__.
+    scheme = SelectField(_l("Scheme"), validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[Optional()])
     assignee = SelectField(_l("Assignee"), coerce=lambda v: int(v) if v else None,
                            validators=[Optional()])
     nationality = SelectField(_l("Nationality"), validators=[Optional()])
     submitted_from = DateField(_l("Submitted from"), validators=[Optional()])
     submitted_to = DateField(_l("Submitted to"), validators=[Optional()])
-    sort = SelectField(_l("Sort"), choices=SORT_CHOICES, default="newest",
-                       validators=[Optional()])
+    sort = SelectField(_l("Sort"), default="newest", validators=[Optional()])
 
     def __init__(self, *args, assignees=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Tuples, rendered and validated from per-process caches (core.forms.CachedSelect,
+        # SelectField); choices given to a field's constructor become a new list per form.
+        self.scheme.choices = _SCHEME_FILTER_CHOICES
+        self.status.choices = _STATUS_FILTER_CHOICES
+        self.sort.choices = SORT_CHOICES
         self.nationality.choices = countries_after(_l("Any nationality"))
         self.assignee.choices = [*choices_of([("", _l("Anyone"))]),
                                  *assignee_choices(assignees)]

@@ -167,17 +167,36 @@ class SelectField(wtforms.SelectField):
     (WTForms 3.3 re-normalises every choice on each validation)."""
 
     widget = CachedSelect()
+    # The allowed values of each tuple of choices (which cannot change) with each coercion,
+    # found again by identity: the ~250 countries were coerced on every queue page. The
+    # entry keeps the tuple alive, so its id is never reused.
+    _allowed_by_identity: dict[tuple[int, object], tuple[tuple, frozenset]] = {}
+    _MAX_LISTS = 64
 
-    def pre_validate(self, form) -> None:
-        if not self.validate_choice or self.choices is None:
-            return
+    def _allowed(self) -> frozenset:
+        choices = self.choices
+        key = (id(choices), self.coerce)
+        if isinstance(choices, tuple):
+            hit = self._allowed_by_identity.get(key)
+            if hit is not None and hit[0] is choices:
+                return hit[1]
         allowed = set()
-        for value, *_rest in self.choices:
+        for value, *_rest in choices:
             try:
                 allowed.add(self.coerce(value))
             except (TypeError, ValueError):
                 continue
-        if self.data not in allowed:
+        allowed = frozenset(allowed)
+        if isinstance(choices, tuple):
+            if len(self._allowed_by_identity) >= self._MAX_LISTS:
+                self._allowed_by_identity.clear()
+            self._allowed_by_identity[key] = (choices, allowed)
+        return allowed
+
+    def pre_validate(self, form) -> None:
+        if not self.validate_choice or self.choices is None:
+            return
+        if self.data not in self._allowed():
             raise ValidationError(self.gettext("Not a valid choice."))
 
 

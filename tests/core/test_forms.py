@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from backoffice.core.forms import (
@@ -96,3 +98,37 @@ def test_a_cached_select_shows_the_current_options_and_choice(app, first, second
         chosen = "b" if isinstance(second, tuple) else "c"
         expected = f'<select id="pick" name="pick">{expected_second}</select>'
         assert _select(second, chosen) == expected
+
+
+def _validates(choices, sent: str, coerce=str) -> bool:
+    class Form(BaseForm):
+        class Meta:
+            csrf = False
+
+        pick = SelectField("Pick", coerce=coerce)
+
+    form = Form(formdata=MultiDict({"pick": sent}))
+    form.pick.choices = choices
+    return form.validate()
+
+
+_TUPLE = (SelectChoice(value="", label="Any"), SelectChoice(value="7", label="Seven"))
+_OTHER_TUPLE = (SelectChoice(value="8", label="Eight"),)
+
+
+# (choices, what was sent, coercion, valid): a tuple's allowed values are kept per tuple and
+# per coercion, so a second form, another tuple or another coercion is judged afresh.
+@pytest.mark.parametrize(("choices", "sent", "coerce", "valid"), [
+    (_TUPLE, "7", str, True),
+    (_TUPLE, "7", str, True),  # again: from the cache
+    (_TUPLE, "8", str, False),
+    (_OTHER_TUPLE, "8", str, True),
+    (_OTHER_TUPLE, "7", str, False),
+    (_TUPLE, "7", int, True),
+    (_TUPLE, "x", int, False),
+    ([("7", "Seven")], "7", str, True),  # a list: read every time
+    ([("7", "Seven")], "9", str, False),
+])
+def test_a_select_accepts_only_its_own_choices(app, choices, sent, coerce, valid):
+    with app.test_request_context():
+        assert _validates(choices, sent, coerce) is valid
