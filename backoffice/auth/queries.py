@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import g, request
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
@@ -142,3 +143,12 @@ def log_csv_filename(filters: LogFilters, at: datetime | None = None) -> str:
         filters.kind,
         filters.date_from and f"from_{filters.date_from.isoformat()}",
         filters.date_to and f"to_{filters.date_to.isoformat()}", at=at)
+
+
+def loaded_with_user(name: str) -> object | None:
+    """The value ``name`` read with the signed-in user at the start of this request, or None
+    when there is none to trust: no user loaded, or a request other than GET or HEAD, which
+    may have changed it since (a GET changes nothing of what a page shows)."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    return g.get("loaded_with_user", {}).get(name)

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import math
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from backoffice.auth import bp, queries, throttling
 from backoffice.auth import services as accounts
+from backoffice.auth import signals as auth_signals
 from backoffice.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -56,15 +67,32 @@ def _describe_detail(event) -> str:
     return accounts.describe_detail(event)
 
 
-# Every request runs this; built once, as building a select costs about what running it does.
-_USER_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"),
-                                            User.active.is_(True))
+def _user_statement() -> tuple[Select, tuple[str, ...]]:
+    """The statement that finds the signed-in user, with what the features above ask to read
+    alongside (``auth.signals.loaded_with_user``), and the names of those values. Built once
+    per app: every request runs it, and building a select costs about what running it does."""
+    found = current_app.extensions.get("backoffice.user_statement")
+    if found is None:
+        extras: dict = {}
+        for _receiver, columns in auth_signals.loaded_with_user.send(
+                current_app._get_current_object()):
+            extras.update(columns)
+        statement = (select(User, *(column.label(name) for name, column in extras.items()))
+                     .where(User.session_token == bindparam("token"), User.active.is_(True)))
+        found = current_app.extensions["backoffice.user_statement"] = (statement, tuple(extras))
+    return found
 
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
     """Find the user by the session token in the cookie; a rotated token finds no one."""
-    return db.session.scalar(_USER_BY_SESSION_TOKEN, {"token": session_token})
+    statement, names = _user_statement()
+    row = db.session.execute(statement, {"token": session_token}).first()
+    if row is None:
+        return None
+    g.loaded_with_user = dict(zip(names, row[1:], strict=True))
+    return row[0]
+
 
 
 def request_info() -> accounts.RequestInfo:

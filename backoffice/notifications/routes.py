@@ -8,7 +8,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from backoffice.auth import signals as auth_signals
 from backoffice.auth.models import Permission
+from backoffice.auth.queries import loaded_with_user
 from backoffice.cases.models import Case
 from backoffice.core import signals
 from backoffice.core.dates import utcnow
@@ -22,9 +24,16 @@ from backoffice.notifications import bp, services
 from backoffice.notifications.models import Notification, Reminder
 
 
+@auth_signals.loaded_with_user.connect
+def _unread_with_the_user(_app, **_kwargs) -> dict:
+    return {"unread": services.UNREAD_OF_USER}
+
+
 def _unread(user) -> int:
-    """The count beside "Notifications" in the menu (one indexed COUNT per page)."""
-    return services.unread_count(user.id)
+    """The count beside "Notifications" in the menu: as read with the user on a page that
+    changes nothing, else one indexed COUNT."""
+    loaded = loaded_with_user("unread") if user == current_user else None
+    return loaded if loaded is not None else services.unread_count(user.id)
 
 
 @signals.menu_items.connect

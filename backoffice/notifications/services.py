@@ -707,6 +707,13 @@ _UNREAD_COUNT = select(func.count()).select_from(Notification).where(
     Notification.user_id == bindparam("user_id"), *_ASKING)
 
 
+# The same count for the signed-in user, read in the statement that loads them (through
+# auth.signals.loaded_with_user): one statement less on every page.
+UNREAD_OF_USER = (select(func.count()).select_from(Notification)
+                  .where(Notification.user_id == User.id, *_ASKING)
+                  .correlate(User).scalar_subquery())
+
+
 def unread_count(user_id: int) -> int:
     return read(_UNREAD_COUNT, {"user_id": user_id}).scalar_one()
 

@@ -247,3 +247,43 @@ def test_retrying_a_reminder_that_does_not_exist_is_not_found(client, as_role):
     response = client.post_form("/notifications/reminders/987654/retry",
                                 token_from="/notifications/failed")
     assert response.status_code == 404
+
+
+# --- The badge read with the user ----------------------------------------------------------------
+
+def test_the_badge_follows_every_change_from_one_page_view_to_the_next(client, as_role):
+    user = as_role(Role.CASEWORKER)
+    first, *_ = add_notifications(user, ("One", False), ("Two", False), ("Three", False))
+    assert unread_badge(client.get("/cases/").get_data(as_text=True)) == 3
+
+    add_notifications(user, ("Four", False))
+    assert unread_badge(client.get("/cases/").get_data(as_text=True)) == 4
+
+    client.post_form(f"/notifications/{first.id}/read", token_from="/notifications/")
+    assert unread_badge(client.get("/cases/").get_data(as_text=True)) == 3
+
+
+def test_no_statement_of_a_page_counts_the_notifications_on_its_own(client, as_role):
+    from tests.cases.test_page_statements import statements_for
+
+    user = as_role(Role.CASEWORKER)
+    add_notifications(user, ("One", False))
+    statements = statements_for(client, "/cases/")
+    alone = [s for s in statements if s.lstrip().upper().startswith("SELECT COUNT(*)")
+             and "FROM notifications" in s]
+    assert alone == []
+    assert any("FROM notifications" in s and "FROM users" in s for s in statements)
+
+
+# (the request's method, what a value read with the user gives): only a request that changes
+# nothing may show what was read at its start.
+@pytest.mark.parametrize(("method", "expected"), [("GET", 5), ("HEAD", 5), ("POST", None)])
+def test_a_value_read_with_the_user_is_trusted_on_a_read_only_request(app, method, expected):
+    from flask import g
+
+    from backoffice.auth.queries import loaded_with_user
+
+    with app.test_request_context("/", method=method):
+        assert loaded_with_user("unread") is None  # nothing loaded yet
+        g.loaded_with_user = {"unread": 5}
+        assert loaded_with_user("unread") == expected
