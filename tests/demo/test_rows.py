@@ -24,6 +24,7 @@ from backoffice.cases.models import (
     JobOffer,
 )
 from backoffice.cases.schemes import CaseStatus, Scheme
+from backoffice.core.dates import HK_TZ
 from backoffice.demo import rows, sinks
 
 STAND_INS = [(Case, rows.WalkingCase), (Applicant, rows.WalkingApplicant),
@@ -103,6 +104,24 @@ def test_add_job_offer_makes_the_class_it_is_given(make_case, keyword, made):
     (CaseStatus.IN_STAY, "in_stay"), ("plain", "plain"), ("", "")])
 def test_copy_text_fields(value, field):
     assert rows.text(value) == field
+
+
+def test_a_rows_texts_are_its_fields_texts():
+    values = (None, True, False, 0, 1, Decimal("1.50"), date(2024, 2, 29),
+              datetime(2024, 2, 29, 1, 2, 3, tzinfo=UTC), CaseStatus.IN_STAY, "plain", "",
+              {"key": "x"})
+    assert rows.texts(values) == [rows.text(value) for value in values]
+
+
+def test_an_instant_is_written_in_its_own_zone_whatever_was_written_before():
+    """The cache of dates and instants must not answer for an equal instant in another
+    zone (they compare equal), nor for a date with its datetime."""
+    utc = datetime(2024, 2, 29, 1, 2, 3, tzinfo=UTC)
+    assert rows.text(utc) == "2024-02-29 01:02:03+00:00"
+    assert rows.text(utc.astimezone(HK_TZ)) == "2024-02-29 09:02:03+08:00"
+    assert rows.text(utc.replace(microsecond=5)) == "2024-02-29 01:02:03.000005+00:00"
+    assert rows.text(date(2024, 2, 29)) == "2024-02-29"
+    assert rows.text(datetime(2024, 2, 29)) == "2024-02-29 00:00:00"
 
 
 def test_event_columns_are_the_ones_the_walk_fills():
