@@ -109,8 +109,9 @@ def test_copy_text_fields(value, field):
 
 def test_a_rows_texts_are_its_fields_texts():
     values = (None, True, False, 0, 1, Decimal("1.50"), date(2024, 2, 29),
-              datetime(2024, 2, 29, 1, 2, 3, tzinfo=UTC), CaseStatus.IN_STAY, "plain", "",
-              {"key": "x"})
+              datetime(2024, 2, 29, 1, 2, 3, tzinfo=UTC),
+              datetime(2024, 2, 29, 9, 2, 3, tzinfo=HK_TZ), datetime(2024, 2, 29),
+              CaseStatus.IN_STAY, Scheme.QMAS, "plain", "", {"key": "x"}, [1, "a"])
     assert rows.texts(values) == [rows.text(value) for value in values]
 
 
