@@ -564,3 +564,31 @@ def test_a_hand_made_queue_address_too_long_to_remember_is_not_kept(client, as_r
     back_link = soup(client.get(f"/cases/{case.id}")).find(
         "a", string=lambda s: s and s.startswith("←"))
     assert back_link["href"] == "/cases/queue/all?scheme=QMAS"
+
+
+# --- The statements kept per page ----------------------------------------------------------------
+
+def test_the_same_page_again_reuses_its_statements(db, make_user):
+    me = make_user(Role.SUPERVISOR)
+    make_case(me, Scheme.QMAS, S.UNDER_REVIEW)
+    filters = Filters(scheme=Scheme.QMAS, sort="next_deadline")
+    first = queries._page_statements(Queue.ALL, None, filters, None, 51)
+
+    queries.queue_page(Queue.ALL, me, filters)
+
+    assert queries._page_statements(Queue.ALL, None, filters, None, 51) is first
+    assert queries._page_statements(Queue.ALL, None, Filters(scheme=Scheme.ASSG,
+                                                             sort="next_deadline"),
+                                    None, 51) is not first
+
+
+def test_each_caseworker_sees_only_their_own_cases_in_mine_however_often_asked(client,
+                                                                              make_user, login):
+    ann, ben = make_user(Role.CASEWORKER), make_user(Role.CASEWORKER)
+    references = {ann.id: make_case(ann).reference, ben.id: make_case(ben).reference}
+
+    for user, other in ((ann, ben), (ben, ann), (ann, ben), (ben, ann)):
+        login(user)
+        html = client.get("/cases/queue/mine").get_data(as_text=True)
+        assert references[user.id] in html and references[other.id] not in html
+        client.post_form("/logout", token_from="/cases/queue/mine")
