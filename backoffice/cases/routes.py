@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -191,6 +192,17 @@ def _queue_query(args: MultiDict) -> str:
     return urlencode(sorted((k, v) for k, v in args.items(multi=True) if k in fields and v))
 
 
+def _queue_urls() -> dict[str, str]:
+    """Each queue's address by its name, built once per app and mount point: every queue
+    page links to every queue (its tabs) and to itself (the filters, Clear)."""
+    cache = current_app.extensions.setdefault("backoffice.queue_urls", {})
+    urls = cache.get(request.script_root)
+    if urls is None:
+        urls = cache[request.script_root] = {
+            q.value: url_for("cases.queue_view", name=q.value) for q in Queue}
+    return urls
+
+
 def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | None = None,
                   status: int = 200):
     assignees = services.active_caseworkers() if queue is Queue.ALL else ()
@@ -204,7 +216,8 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
         bulk_form = BulkReassignForm(formdata=None)
         bulk_form.assignee.choices = assignee_choices(assignees or services.active_caseworkers())
     query = _queue_query(args)
-    here = url_for("cases.queue_view", name=queue.value) + (f"?{query}" if query else "")
+    queue_urls = _queue_urls()
+    here = queue_urls[queue.value] + (f"?{query}" if query else "")
     if args.get("after"):
         here += ("&" if query else "?") + urlencode({"after": args["after"]})
     if len(here) <= _BACK_LENGTH and session.get("queue_back") != here:
@@ -221,7 +234,8 @@ def _render_queue(queue: Queue, args: MultiDict, save_form: SaveFilterForm | Non
                        bulk=bulk_form is not None, line=line,
                        select_label=_("Select %(reference)s"))
     return render_template(
-        "cases/queue.html", queue=queue, queues=list(Queue), form=form, page=page,
+        "cases/queue.html", queue=queue, queues=list(Queue), queue_urls=queue_urls, form=form,
+        page=page,
         count=queries.queue_count(queue, current_user, filters, page),
         count_limit=queries.COUNT_LIMIT, bulk_form=bulk_form, here=here,
         query_args={k: v for k, v in args.items() if k != "after" and v},

@@ -592,3 +592,14 @@ def test_each_caseworker_sees_only_their_own_cases_in_mine_however_often_asked(c
         html = client.get("/cases/queue/mine").get_data(as_text=True)
         assert references[user.id] in html and references[other.id] not in html
         client.post_form("/logout", token_from="/cases/queue/mine")
+
+
+# (where the app is mounted, the start of every tab's address): the addresses are kept per
+# mount point, so one app served under two prefixes links each to its own.
+@pytest.mark.parametrize("mount", ["", "/office", "", "/office"])
+def test_the_queue_tabs_link_each_queue_under_the_apps_own_mount_point(client, as_role, mount):
+    as_role(Role.SUPERVISOR)
+    page = soup(client.get("/cases/queue/all", base_url=f"http://localhost{mount}"))
+    tabs = [a["href"] for a in page.select(".queue-tabs a.nav-link")]
+    assert tabs == [f"{mount}/cases/queue/{q.value}" for q in Queue]
+    assert page.select_one("details.queue-filters form")["action"] == f"{mount}/cases/queue/all"
