@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 import wtforms
 from wtforms import (
@@ -121,9 +122,20 @@ MONTHLY_SALARY = AmountRange(min=AmountRange.CENT, max=10_000_000,
                                         "10,000,000."))
 
 
-def assignee_choices(people) -> list[SelectChoice]:
-    """The people a case can be given to (rows of id and full name), as select options."""
-    return choices_of((person.id, person.full_name) for person in people)
+def assignee_choices(people, anyone: bool = False) -> tuple[SelectChoice, ...]:
+    """The people a case can be given to (rows of id and full name), as select options, after
+    a blank "Anyone" (``anyone``, for a filter): one tuple per list of people, so that a
+    select renders and checks it from its per-process cache (core.forms.SelectField); a
+    supervisor's queue page lists them twice."""
+    return _assignee_options(tuple((person.id, person.full_name) for person in people), anyone)
+
+
+@lru_cache(maxsize=16)
+def _assignee_options(people: tuple[tuple[int, str], ...],
+                      anyone: bool) -> tuple[SelectChoice, ...]:
+    # The blank's label is lazy: one tuple serves every language.
+    blank = [("", _l("Anyone"))] if anyone else []
+    return tuple(choices_of([*blank, *people]))
 
 
 def countries_after(blank: str) -> tuple[SelectChoice, ...]:
@@ -733,8 +745,7 @@ class QueueFilterForm(BaseForm):
         self.status.choices = _STATUS_FILTER_CHOICES
         self.sort.choices = SORT_CHOICES
         self.nationality.choices = countries_after(_l("Any nationality"))
-        self.assignee.choices = [*choices_of([("", _l("Anyone"))]),
-                                 *assignee_choices(assignees)]
+        self.assignee.choices = assignee_choices(assignees, anyone=True)
 
     def validate_submitted_to(self, field) -> None:
         start: date | None = self.submitted_from.data

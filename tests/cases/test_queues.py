@@ -603,3 +603,22 @@ def test_the_queue_tabs_link_each_queue_under_the_apps_own_mount_point(client, a
     tabs = [a["href"] for a in page.select(".queue-tabs a.nav-link")]
     assert tabs == [f"{mount}/cases/queue/{q.value}" for q in Queue]
     assert page.select_one("details.queue-filters form")["action"] == f"{mount}/cases/queue/all"
+
+
+def test_the_assignee_options_are_kept_per_list_of_people_and_follow_a_change():
+    from backoffice.cases.forms import assignee_choices
+
+    class Person:
+        def __init__(self, id_: int, name: str) -> None:
+            self.id, self.full_name = id_, name
+
+    team = [Person(1, "Chan Tai Man"), Person(2, "Lee Ka Yan")]
+    first = assignee_choices(team)
+    assert assignee_choices(list(team)) is first
+    assert [(c.value, c.label) for c in first] == [(1, "Chan Tai Man"), (2, "Lee Ka Yan")]
+    grown = assignee_choices([*team, Person(3, "Wong Mei Ling")])
+    assert [c.value for c in grown] == [1, 2, 3]
+    renamed = assignee_choices([Person(1, "Chan Siu Ming"), team[1]])
+    assert renamed[0].label == "Chan Siu Ming"
+    with_anyone = assignee_choices(team, anyone=True)
+    assert [c.value for c in with_anyone] == ["", 1, 2]
