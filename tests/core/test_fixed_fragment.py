@@ -16,7 +16,7 @@ FIXED = ("_frame_head.html", "_frame_foot.html")
 @pytest.fixture
 def renders(app):
     """The names of the templates rendered while the test runs, from an empty cache."""
-    templating._FIXED_FRAGMENTS.clear()
+    app.extensions.pop(templating.FIXED_FRAGMENTS, None)
     names: list[str] = []
 
     def record(_sender, template, **_extra) -> None:
