@@ -25,7 +25,6 @@ Nothing here commits: the ``flask seed-demo`` command does, once.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import random
@@ -177,21 +176,13 @@ def _chunk_text(args) -> tuple[row_form.ChunkRows, dict[str, str], float]:
     """A chunk rendered for COPY (each case's line without its id and reference, places
     without their period), and the seconds that took; runs in a worker process."""
     started = clock.perf_counter()
-    # The walk makes no reference cycles (a test pins it) and the chunk's rows are all kept
-    # until rendered, so the collector's passes over them free nothing: a tenth of a chunk.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        chunk = chunk_rows(*args)
-        rendered = {name: lines(getattr(chunk, name)) for name in (
-            "applicants", "dependants", "events", "deadlines", "job_offers")}
-        # Each case's line after its id and reference as one string: pickled to the loading
-        # process in 5 ms a chunk instead of 120 ms (and as long to unpickle) for its fields.
-        tails = row_form.ChunkRows(cases=["\t".join(row[2:]) for row in chunk.cases],
-                                   places=chunk.places, keys=chunk.keys)
-    finally:
-        if collecting:
-            gc.enable()
+    chunk = chunk_rows(*args)
+    rendered = {name: lines(getattr(chunk, name)) for name in (
+        "applicants", "dependants", "events", "deadlines", "job_offers")}
+    # Each case's line after its id and reference as one string: pickled to the loading
+    # process in 5 ms a chunk instead of 120 ms (and as long to unpickle) for its fields.
+    tails = row_form.ChunkRows(cases=["\t".join(row[2:]) for row in chunk.cases],
+                               places=chunk.places, keys=chunk.keys)
     return tails, rendered, clock.perf_counter() - started
 
 

@@ -7,7 +7,6 @@ and the model's own properties, so a property added to ``Case`` is read by the w
 
 from __future__ import annotations
 
-import gc
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -26,7 +25,7 @@ from backoffice.cases.models import (
 )
 from backoffice.cases.schemes import CaseStatus, Scheme
 from backoffice.core.dates import HK_TZ
-from backoffice.demo import bulk, rows, sinks
+from backoffice.demo import rows, sinks
 
 STAND_INS = [(Case, rows.WalkingCase), (Applicant, rows.WalkingApplicant),
              (Dependant, rows.WalkingDependant), (Deadline, rows.WalkingDeadline),
@@ -145,21 +144,3 @@ def test_an_events_detail_data_is_json_text_that_copy_and_the_core_sink_read_bac
     assert "\t" not in field and "\n" not in field
     assert "有限公司" in field  # UTF-8, not \u escapes
     assert sinks._from_text(rows.CaseEvent.__table__.c.detail_data)(field) == data
-
-
-def test_a_chunks_walk_leaves_no_garbage_for_the_collector():
-    """``bulk._chunk_text`` turns the collector off for a chunk: that is only free if the
-    walk makes no reference cycles, which would stay until the collector is back on."""
-    args = (7, 0, date(2026, 11, 25), [3, 4], range(1, 401), range(1, 401), range(1, 401), 0)
-    gc.collect()
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        result = bulk._chunk_text(args)
-        assert gc.collect() == 0
-        del result
-        assert gc.collect() == 0
-    finally:
-        if collecting:
-            gc.enable()
-    assert gc.isenabled() == collecting
