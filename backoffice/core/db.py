@@ -242,8 +242,8 @@ def read(statement: Executable, parameters: dict | None = None) -> Result:
 
     For the rows a page only shows: the ORM's execution path (its compile state, its result
     wrapping) costs about 0.1 ms a statement on top of Core's, and a page sends several.
-    Unlike ``session.execute`` it does not flush first, so changes still pending in the
-    session are flushed here, to be seen as the ORM would have seen them.
+    Changes still pending in the session are flushed first, as ``session.execute`` would,
+    so that the rows read include them.
     """
     session = db.session
     if session.new or session.dirty or session.deleted:
